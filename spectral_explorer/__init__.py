@@ -1,0 +1,15 @@
+"""spectral_explorer: visualizable spectral algorithms for teaching and research.
+
+The compute layer (this package's top-level modules) is pure torch/scipy/numpy and never
+imports a UI library; ``spectral_explorer.viz`` and ``spectral_explorer.explorers`` add
+HoloViews views and param-based explorers on top.
+"""
+
+from . import data, metrics
+from .device import default_device, resolve_device
+from .heat_geodesic import HeatGeodesicEmbedding, heat_geodesic_distances
+
+__version__ = "0.1.0"
+
+__all__ = ["HeatGeodesicEmbedding", "heat_geodesic_distances", "data", "metrics", "default_device",
+           "resolve_device", "__version__"]

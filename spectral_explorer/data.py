@@ -1,0 +1,223 @@
+"""Data sets with ground-truth geodesics, generated locally (nothing is downloaded).
+
+Every generator returns a :class:`Dataset` holding the points ``X`` (n, ambient_dim), a
+colour (the ground-truth intrinsic coordinate, for plots), the noiseless latent
+coordinates, and a way to compute exact ground-truth geodesic distances.
+
+=============  ==========================================================================
+``swiss_roll`` spiral ``r = t`` rolled in 3-D; geodesic = Euclidean distance in
+               (arc length, height), arc length ``s(t) = ½(t√(1+t²) + asinh t)``
+``s_curve``    scikit-learn's S shape (two unit half circles); geodesic = Euclidean in (t, y)
+``sphere``     uniform on the unit sphere; geodesic = great-circle distance
+``tree``       DLA-style branching random walks in ``dim`` dimensions; geodesic = shortest
+               path along the noiseless branches
+``digits``     scikit-learn's 8×8 handwritten digits (1797 × 64); no ground truth
+=============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from ._validation import check_choice, check_float, check_int
+
+__all__ = ["Dataset", "swiss_roll", "s_curve", "sphere", "tree", "digits", "load", "DATASETS",
+           "swiss_roll_arc_length"]
+
+
+@dataclass
+class Dataset:
+    """Points with (optionally) ground truth.
+
+    Attributes
+    ----------
+    name : data set name.
+    X : (n, ambient_dim) observed points (noise included).
+    color : (n,) ground-truth intrinsic coordinate (or class label) for colouring.
+    latent : (n, q) noiseless intrinsic coordinates, or ``None``.
+    clean : (n, ambient_dim) noiseless points, or ``None``.
+    """
+
+    name: str
+    X: np.ndarray
+    color: np.ndarray
+    latent: np.ndarray | None = None
+    clean: np.ndarray | None = None
+    _truth: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def has_truth(self) -> bool:
+        return self._truth is not None
+
+    def geodesic_distances(self, rows=None, cols=None) -> np.ndarray:
+        """Ground-truth geodesic distances from ``rows`` (default all) to ``cols`` (default all)."""
+        if self._truth is None:
+            raise ValueError(f"data set {self.name!r} has no ground-truth geodesic distances")
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.int64)
+        D = self._truth(rows)
+        return D if cols is None else D[:, np.asarray(cols, dtype=np.int64)]
+
+
+def _rng(seed):
+    return np.random.default_rng(check_int(seed, "seed", 0))
+
+
+def _ambient(clean: np.ndarray, ambient_dim: int | None, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    d = clean.shape[1]
+    if ambient_dim is not None:
+        ambient_dim = check_int(ambient_dim, "ambient_dim", d)
+        if ambient_dim > d:
+            Q, _ = np.linalg.qr(rng.standard_normal((ambient_dim, ambient_dim)))
+            clean = np.hstack([clean, np.zeros((clean.shape[0], ambient_dim - d))]) @ Q.T
+    X = clean + noise * rng.standard_normal(clean.shape)
+    return X, clean
+
+
+def _euclid_truth(latent: np.ndarray):
+    def truth(rows):
+        return np.linalg.norm(latent[rows][:, None, :] - latent[None, :, :], axis=-1)
+    return truth
+
+
+def swiss_roll_arc_length(t):
+    """Arc length of the spiral ``(t cos t, t sin t)`` from 0 to ``t``: ``½(t√(1+t²) + asinh t)``."""
+    t = np.asarray(t, dtype=np.float64)
+    return 0.5 * (t * np.sqrt(1.0 + t * t) + np.arcsinh(t))
+
+
+def _common(n, noise, seed, min_n=10):
+    n = check_int(n, "n", min_n)
+    noise = check_float(noise, "noise", 0.0)
+    return n, noise, _rng(seed)
+
+
+def swiss_roll(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None,
+               height: float = 21.0) -> Dataset:
+    """Swiss roll: ``t ~ U[1.5π, 4.5π]``, height ``h ~ U[0, height]``,
+    ``x = (t cos t, h, t sin t)`` plus Gaussian noise of standard deviation ``noise``.
+
+    >>> ds = swiss_roll(200, seed=0)
+    >>> ds.X.shape, ds.geodesic_distances([0]).shape
+    ((200, 3), (1, 200))
+    """
+    n, noise, rng = _common(n, noise, seed)
+    t = 1.5 * np.pi * (1.0 + 2.0 * rng.random(n))
+    h = height * rng.random(n)
+    clean = np.column_stack([t * np.cos(t), h, t * np.sin(t)])
+    X, clean = _ambient(clean, ambient_dim, noise, rng)
+    latent = np.column_stack([swiss_roll_arc_length(t), h])
+    return Dataset("swiss_roll", X, t, latent, clean, _euclid_truth(latent),
+                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+
+
+def s_curve(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None) -> Dataset:
+    """S-curve (as scikit-learn's ``make_s_curve``): two unit half circles, so arc length
+    equals the parameter ``t ∈ [−3π/2, 3π/2]``; geodesic = Euclidean distance in (t, y)."""
+    n, noise, rng = _common(n, noise, seed)
+    t = 3.0 * np.pi * (rng.random(n) - 0.5)
+    y = 2.0 * rng.random(n)
+    clean = np.column_stack([np.sin(t), y, np.sign(t) * (np.cos(t) - 1.0)])
+    X, clean = _ambient(clean, ambient_dim, noise, rng)
+    latent = np.column_stack([t, y])
+    return Dataset("s_curve", X, t, latent, clean, _euclid_truth(latent),
+                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+
+
+def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None) -> Dataset:
+    """Uniform points on the unit sphere; geodesic = great-circle distance ``arccos⟨u, v⟩``."""
+    n, noise, rng = _common(n, noise, seed)
+    U = rng.standard_normal((n, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    X, clean = _ambient(U.copy(), ambient_dim, noise, rng)
+
+    def truth(rows):
+        return np.arccos(np.clip(U[rows] @ U.T, -1.0, 1.0))
+
+    lat = np.arctan2(U[:, 2], np.hypot(U[:, 0], U[:, 1]))
+    return Dataset("sphere", X, lat, U, clean, truth, dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+
+
+def tree(n: int = 1000, noise: float = 0.0, seed: int = 42, n_branches: int = 5, dim: int = 10,
+         ambient_dim: int | None = None) -> Dataset:
+    """A branching tree in the style of diffusion-limited aggregation: ``n_branches`` random
+    walks with a per-branch drift, each starting from a random point of an earlier branch.
+    The ground truth is the shortest path along the noiseless branches (a tree graph whose
+    edges join consecutive points and each branch's root to its parent point)."""
+    n, noise, rng = _common(n, noise, seed)
+    n_branches = check_int(n_branches, "n_branches", 1, n // 2)
+    dim = check_int(dim, "dim", 2)
+    sizes = np.full(n_branches, n // n_branches)
+    sizes[: n - sizes.sum()] += 1
+    pts, rows, cols, branch = [], [], [], []
+    start = 0
+    for b, m in enumerate(sizes):
+        drift = rng.standard_normal(dim)
+        drift /= np.linalg.norm(drift)
+        steps = 0.1 * (drift + 0.5 * rng.standard_normal((m, dim)))
+        if b == 0:
+            origin, parent = np.zeros(dim), None
+        else:
+            parent = int(rng.integers(0, start))
+            origin = pts[parent]
+        walk = origin + np.cumsum(steps, axis=0)
+        for i in range(m):
+            pts.append(walk[i])
+            branch.append(b)
+            idx = start + i
+            prev = parent if i == 0 else idx - 1
+            if prev is not None:
+                rows.append(idx)
+                cols.append(prev)
+        start += m
+    clean = np.asarray(pts)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    w = np.linalg.norm(clean[rows] - clean[cols], axis=1)
+    G = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
+    G = (G + G.T).tocsr()
+    X, clean_amb = _ambient(clean.copy(), ambient_dim, noise, rng)
+    # colour: distance along the tree from the root
+    root_dist = dijkstra(G, directed=False, indices=0)
+
+    def truth(rows_):
+        return dijkstra(G, directed=False, indices=rows_)
+
+    ds = Dataset("tree", X, root_dist, None, clean_amb, truth,
+                 dict(n=n, noise=noise, seed=seed, n_branches=n_branches, dim=dim, ambient_dim=ambient_dim))
+    ds.branch = np.asarray(branch)
+    return ds
+
+
+def digits(n: int | None = None, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None) -> Dataset:
+    """scikit-learn's bundled 8×8 digits (real data, no ground-truth geodesics); colour = label.
+    ``n`` takes a seeded random subset; ``noise`` adds Gaussian noise to the pixel values."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X, y = data.data.astype(np.float64), data.target.astype(np.float64)
+    rng = _rng(seed)
+    if n is not None:
+        n = check_int(n, "n", 10, X.shape[0])
+        idx = np.sort(rng.choice(X.shape[0], n, replace=False))
+        X, y = X[idx], y[idx]
+    noise = check_float(noise, "noise", 0.0)
+    X = X + noise * rng.standard_normal(X.shape)
+    return Dataset("digits", X, y, None, None, None, dict(n=X.shape[0], noise=noise, seed=seed))
+
+
+DATASETS = {"swiss_roll": swiss_roll, "s_curve": s_curve, "sphere": sphere, "tree": tree, "digits": digits}
+
+
+def load(name: str, **kwargs) -> Dataset:
+    """Generate data set ``name`` (one of :data:`DATASETS`) with the given keyword arguments."""
+    check_choice(name, "name", tuple(DATASETS))
+    return DATASETS[name](**kwargs)

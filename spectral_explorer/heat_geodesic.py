@@ -1,0 +1,333 @@
+"""Heat-geodesic distances and embeddings (Huguet et al., NeurIPS 2023).
+
+Varadhan's formula says ``−4t·log H_t(x, y) → d(x, y)²`` as ``t → 0`` on a manifold.  On a
+graph built from samples, the heat-geodesic (squared) distance is
+
+    d_ij² = −4t·log H_t(i, j) + σ·4t·log(½(H_t(i, i) + H_t(j, j))),   clipped at 0,
+
+where the second term (σ ≥ 0, "Harnack regularization") corrects for the local volume.
+
+The pure function :func:`heat_geodesic_distances` does the work on a Laplacian; the
+estimator :class:`HeatGeodesicEmbedding` (scikit-learn conventions) builds the graph,
+chooses ``t``, computes distances and embeds them with MDS.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ._validation import check_choice, check_float, check_int, check_points
+from .device import resolve_device
+from .eigen import largest_eigenvalue
+from .graphs import alpha_decay_graph, check_connected, knn_graph
+from .heat import HEAT_METHODS, chebyshev_coefficients, heat_kernel, _torch_sparse
+from .laplacian import LAPLACIAN_KINDS, laplacian
+from .mds import classical_mds, landmark_mds, smacof
+
+__all__ = [
+    "heat_geodesic_distances",
+    "select_t_entropy",
+    "farthest_point_landmarks",
+    "HeatGeodesicEmbedding",
+    "LANDMARK_THRESHOLD",
+]
+
+#: ``landmarks="auto"`` switches to landmark mode above this many points
+LANDMARK_THRESHOLD = 5000
+#: landmarks used in landmark mode when ``landmarks="auto"``
+DEFAULT_N_LANDMARKS = 256
+_TINY = np.finfo(np.float64).tiny
+
+
+def _log_kernel(H: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``log H`` with entries ≤ 0 (Chebyshev ringing) floored; returns the count floored."""
+    H = H.to(torch.float64)
+    bad = int((H <= 0).sum())
+    return torch.log(H.clamp_min(_TINY)), bad
+
+
+def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "euler",
+                            order: int | None = None, sources=None, diag=None, *, lmax=None,
+                            eig=None, device=None, return_info: bool = False):
+    """Heat-geodesic distances on a graph with Laplacian ``L``.
+
+    Parameters
+    ----------
+    L : (n, n) symmetric graph Laplacian.
+    t : diffusion time (> 0).
+    sigma : Harnack regularization σ ≥ 0.
+    method, order : heat-kernel approximation (see :func:`spectral_explorer.heat.heat_kernel`).
+    sources : ``None`` for all pairs (an n×n result), or an array of ``m`` node indices
+        (landmarks): the result is n×m, distances from every node to each source.
+    diag : optional ``diag(H_t)`` (length n) for the σ term in landmark mode; estimated by
+        stochastic probing when ``sigma > 0`` and not given.
+
+    Returns
+    -------
+    numpy array of distances (and, with ``return_info``, a dict of diagnostics: the number of
+    kernel entries ≤ 0 that had to be floored, and the smallest kernel entry).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from spectral_explorer.laplacian import laplacian
+    >>> L = laplacian(nx.to_scipy_sparse_array(nx.path_graph(8), dtype=float))
+    >>> D = heat_geodesic_distances(L, t=2.0)
+    >>> bool(np.all(np.diff(D[0]) > 0))  # farther along the path, larger distance
+    True
+    """
+    t = check_float(t, "t", 0.0, low_inclusive=False)
+    sigma = check_float(sigma, "sigma", 0.0)
+    n = L.shape[0]
+    dev = resolve_device(device)
+    if sources is None:
+        H = heat_kernel(L, t, None, method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
+        H = 0.5 * (H + H.T)
+        logH, bad = _log_kernel(H)
+        D2 = -4.0 * t * logH
+        if sigma > 0:
+            d = torch.diagonal(H).clamp_min(_TINY)
+            D2 = D2 + sigma * 4.0 * t * torch.log(0.5 * (d[:, None] + d[None, :]))
+        D = torch.sqrt(D2.clamp_min(0.0))
+        D.fill_diagonal_(0.0)
+    else:
+        sources = np.asarray(sources, dtype=np.int64)
+        if sources.ndim != 1 or sources.size == 0 or sources.min() < 0 or sources.max() >= n:
+            raise ValueError(f"sources must be a non-empty 1-D array of node indices in [0, {n}), got {sources!r}")
+        B = sp.csr_matrix((np.ones(sources.size), (sources, np.arange(sources.size))), shape=(n, sources.size))
+        H = heat_kernel(L, t, B.toarray(), method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
+        logH, bad = _log_kernel(H)
+        D2 = -4.0 * t * logH
+        if sigma > 0:
+            if diag is None:
+                diag = estimate_heat_diagonal(L, t, method, order, lmax=lmax, device=dev)
+            d = torch.as_tensor(np.asarray(diag), dtype=torch.float64, device=dev).clamp_min(_TINY)
+            D2 = D2 + sigma * 4.0 * t * torch.log(0.5 * (d[:, None] + d[sources][None, :]))
+        D = torch.sqrt(D2.clamp_min(0.0))
+        D[sources, torch.arange(sources.size, device=D.device)] = 0.0
+    out = D.cpu().numpy()
+    if return_info:
+        return out, {"nonpositive_entries": bad, "min_entry": float(H.min()), "entries": int(H.numel())}
+    return out
+
+
+def estimate_heat_diagonal(L, t, method="euler", order=None, n_probes: int = 64, seed: int = 0,
+                           lmax=None, device=None) -> np.ndarray:
+    """Estimate ``diag(H_t)`` by Rademacher probing, ``mean_k z_k ⊙ H_t z_k`` (unbiased)."""
+    n = L.shape[0]
+    Z = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n, n_probes))
+    HZ = heat_kernel(L, t, Z, method, order, lmax=lmax, device=device, dtype=torch.float64).cpu().numpy()
+    return np.clip((Z * HZ).mean(axis=1), _TINY, None)
+
+
+def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=None):
+    """Choose ``t`` at the knee of the heat kernel's entropy curve.
+
+    For each ``t`` in ``t_grid`` (log-spaced by default), the columns of ``H_t`` for a random
+    set of ``n_probes`` nodes are normalized to probability distributions and their Shannon
+    entropy averaged.  The entropy grows with ``t`` as heat spreads and saturates once it
+    covers the graph; the knee (largest distance below the chord in ``(log t, entropy)``)
+    separates local from global diffusion.  One Chebyshev recursion serves every ``t``.
+
+    Returns
+    -------
+    (t_knee, t_grid, entropy)
+    """
+    n = L.shape[0]
+    t_grid = np.geomspace(1.0, 200.0, 24) if t_grid is None else np.sort(np.asarray(t_grid, dtype=np.float64))
+    if t_grid.size < 3 or (t_grid <= 0).any():
+        raise ValueError("t_grid must hold at least 3 positive times")
+    dev = resolve_device(device)
+    lmax = largest_eigenvalue(L)
+    a_max = t_grid.max() * lmax / 2
+    order = int(a_max + 10 * np.sqrt(a_max) + 20)
+    coeffs = torch.as_tensor(np.stack([chebyshev_coefficients(t, lmax, order) for t in t_grid]),
+                             dtype=torch.float64, device=dev)
+    probes = np.random.default_rng(seed).choice(n, size=min(n_probes, n), replace=False)
+    B = torch.zeros(n, probes.size, dtype=torch.float64, device=dev)
+    B[torch.as_tensor(probes), torch.arange(probes.size)] = 1.0
+    Ls = _torch_sparse(L * (2.0 / lmax) - sp.eye(n, format="csr"), dev, torch.float64)
+    T0, T1 = B, Ls @ B
+    acc = coeffs[:, 0, None, None] * T0 + coeffs[:, 1, None, None] * T1
+    for k in range(2, order + 1):
+        T0, T1 = T1, 2.0 * (Ls @ T1) - T0
+        acc += coeffs[:, k, None, None] * T1
+    P = acc.clamp_min(0.0)
+    P = P / P.sum(dim=1, keepdim=True)
+    ent = -(P * torch.log(P.clamp_min(_TINY))).sum(dim=1).mean(dim=1).cpu().numpy()
+    x = np.log(t_grid)
+    x = (x - x[0]) / (x[-1] - x[0])
+    y = (ent - ent.min()) / max(np.ptp(ent), 1e-300)
+    # the entropy curve is concave in log t past the onset: knee = farthest point above chord
+    chord = y[0] + (y[-1] - y[0]) * x
+    knee = int(np.argmax(y - chord))
+    return float(t_grid[knee]), t_grid, ent
+
+
+def farthest_point_landmarks(X, m: int, seed: int = 0, device=None) -> np.ndarray:
+    """``m`` landmarks by farthest-point sampling (a seeded random start), spread evenly."""
+    X = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    n = X.shape[0]
+    m = check_int(m, "n_landmarks", 2, n)
+    dev = resolve_device(device)
+    X = X.to(dev)
+    chosen = np.empty(m, dtype=np.int64)
+    chosen[0] = int(np.random.default_rng(seed).integers(n))
+    dmin = torch.full((n,), float("inf"), dtype=X.dtype, device=dev)
+    for i in range(1, m):
+        dmin = torch.minimum(dmin, ((X - X[chosen[i - 1]]) ** 2).sum(dim=1))
+        chosen[i] = int(torch.argmax(dmin))
+    return chosen
+
+
+class HeatGeodesicEmbedding:
+    """Heat-geodesic embedding: graph → heat kernel → Varadhan distances → MDS.
+
+    Parameters
+    ----------
+    n_components : dimension of the embedding.
+    knn : neighbours for the alpha-decay graph (bandwidth = distance to the knn-th).
+    decay : alpha-decay exponent; ``None`` builds an unweighted kNN graph.
+    t : diffusion time (> 0), or ``"auto"`` for the knee of the heat kernel's entropy.
+    sigma : Harnack regularization σ ≥ 0.
+    method : heat kernel: ``"euler"`` (default, backward Euler), ``"chebyshev"``, ``"exact"``.
+    order : Euler steps / Chebyshev order (defaults 1 / 30).
+    laplacian : ``"normalized"`` (default), ``"combinatorial"`` or ``"random_walk"``.
+    mds : ``"classical"`` (default) or ``"metric"`` (SMACOF from the classical start).
+    landmarks : ``None`` (all pairs), an int ``m`` (landmark mode with m farthest-point
+        landmarks) or ``"auto"`` (default: all pairs up to 5000 points, else 256 landmarks).
+    device : torch device (default: the process default, see ``spectral_explorer.device``).
+    random_state : seed for landmarks and probes.
+
+    Attributes
+    ----------
+    distances_ : (n, n) heat-geodesic distances in all-pairs mode; (n, m) distances from
+        every point to the landmarks ``landmarks_`` in landmark mode.
+    embedding_ : (n, n_components) coordinates.
+    landmarks_ : landmark indices, or ``None`` in all-pairs mode.
+    t_ : the diffusion time used.
+    graph_, laplacian_ : the affinity graph and its Laplacian (scipy sparse).
+    timings_ : seconds spent per stage.
+    heat_info_ : diagnostics of the kernel (entries ≤ 0 floored, smallest entry).
+
+    Examples
+    --------
+    >>> from spectral_explorer import HeatGeodesicEmbedding, data
+    >>> ds = data.swiss_roll(300, noise=0.1, seed=0)
+    >>> Y = HeatGeodesicEmbedding(knn=10).fit_transform(ds.X)
+    >>> Y.shape
+    (300, 2)
+    """
+
+    def __init__(self, n_components=2, knn=10, decay=40.0, t=50.0, sigma=0.0, method="euler",
+                 order=None, laplacian="normalized", mds="classical", landmarks="auto", device=None,
+                 random_state=0):
+        self.n_components = n_components
+        self.knn = knn
+        self.decay = decay
+        self.t = t
+        self.sigma = sigma
+        self.method = method
+        self.order = order
+        self.laplacian = laplacian
+        self.mds = mds
+        self.landmarks = landmarks
+        self.device = device
+        self.random_state = random_state
+
+    # scikit-learn style parameter access
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in ("n_components", "knn", "decay", "t", "sigma", "method", "order",
+                                               "laplacian", "mds", "landmarks", "device", "random_state")}
+
+    def set_params(self, **params):
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"invalid parameter {k!r} for HeatGeodesicEmbedding; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"HeatGeodesicEmbedding({args})"
+
+    def _validate(self, n):
+        check_int(self.n_components, "n_components", 1)
+        check_int(self.knn, "knn", 1)
+        if self.knn >= n:
+            raise ValueError(f"knn must be smaller than the number of samples ({n}), got knn={self.knn}")
+        if self.decay is not None:
+            check_float(self.decay, "decay", 0.0, low_inclusive=False)
+        if not (isinstance(self.t, str) and self.t == "auto"):
+            if isinstance(self.t, str):
+                raise ValueError(f"t must be a positive number or 'auto', got {self.t!r}")
+            check_float(self.t, "t", 0.0, low_inclusive=False)
+        check_float(self.sigma, "sigma", 0.0)
+        check_choice(self.method, "method", HEAT_METHODS)
+        if self.order is not None:
+            check_int(self.order, "order", 1, 10_000)
+        check_choice(self.laplacian, "laplacian", LAPLACIAN_KINDS)
+        check_choice(self.mds, "mds", ("classical", "metric"))
+        lm = self.landmarks
+        if lm is None or (isinstance(lm, str) and lm == "auto"):
+            m = None if (lm is None or n <= LANDMARK_THRESHOLD) else min(DEFAULT_N_LANDMARKS, n)
+        else:
+            if isinstance(lm, str):
+                raise ValueError(f"landmarks must be None, 'auto' or an int, got {lm!r}")
+            m = check_int(lm, "landmarks", self.n_components + 1, n)
+        if m is None and self.n_components >= n:
+            raise ValueError(f"n_components must be < n_samples ({n}), got {self.n_components}")
+        return m
+
+    def fit(self, X, y=None):
+        """Build the graph, compute heat-geodesic distances and the embedding."""
+        X = check_points(X, "X", min_samples=3)
+        n = X.shape[0]
+        m = self._validate(n)
+        timings = {}
+        t0 = time.perf_counter()
+        W = knn_graph(X, self.knn) if self.decay is None else alpha_decay_graph(X, self.knn, self.decay)
+        check_connected(W, f"the kNN graph (knn={self.knn})")
+        L = laplacian(W, self.laplacian)
+        timings["graph"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        if isinstance(self.t, str):
+            self.t_, self.t_grid_, self.entropy_ = select_t_entropy(L, seed=self.random_state, device=self.device)
+        else:
+            self.t_ = float(self.t)
+        timings["select_t"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        sources = None
+        if m is not None:
+            sources = farthest_point_landmarks(X, m, seed=self.random_state, device=self.device)
+        self.landmarks_ = sources
+        D, info = heat_geodesic_distances(L, self.t_, self.sigma, self.method, self.order, sources=sources,
+                                          device=self.device, return_info=True)
+        timings["distances"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        if sources is None:
+            Y = classical_mds(D, self.n_components, device=self.device)
+            if self.mds == "metric":
+                Y = smacof(D, self.n_components, init=Y, device=self.device)
+        else:
+            Y = landmark_mds(D, sources, self.n_components)
+        timings["mds"] = time.perf_counter() - t0
+
+        self.graph_, self.laplacian_ = W, L
+        self.distances_, self.embedding_ = D, Y
+        self.heat_info_ = info
+        self.timings_ = timings
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return ``embedding_``."""
+        return self.fit(X).embedding_

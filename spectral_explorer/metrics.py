@@ -1,0 +1,91 @@
+"""Distance-preservation metrics, computed as the heat-geodesic paper's benchmark does:
+for every point, compare its row of distances with the ground-truth row, then average."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+
+__all__ = ["row_spearman", "row_pearson", "knn_precision", "distance_metrics", "pairwise_distances"]
+
+
+def _pair(D, T, name="D"):
+    D = D.detach().cpu().double().numpy() if isinstance(D, torch.Tensor) else np.asarray(D, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    if D.shape != T.shape or D.ndim != 2:
+        raise ValueError(f"{name} and the ground truth must be 2-D with the same shape, got {D.shape} and {T.shape}")
+    return D, T
+
+
+def _mask_self(D, self_index):
+    """Rows without their own (zero) entry: returns a (r, c-1) view when self_index is given."""
+    if self_index is None:
+        return D
+    r, c = D.shape
+    keep = np.ones((r, c), dtype=bool)
+    valid = self_index >= 0
+    keep[np.arange(r)[valid], self_index[valid]] = False
+    if not valid.all():
+        # rows whose self is not among the columns: drop their last column to keep a rectangle
+        keep[np.arange(r)[~valid], -1] = False
+    return D[keep].reshape(r, c - 1)
+
+
+def _self_index(D, self_index):
+    if self_index is None and D.shape[0] == D.shape[1]:
+        return np.arange(D.shape[0])
+    return None if self_index is None else np.asarray(self_index, dtype=np.int64)
+
+
+def _rowcorr(A, B):
+    A = A - A.mean(axis=1, keepdims=True)
+    B = B - B.mean(axis=1, keepdims=True)
+    den = np.sqrt((A * A).sum(axis=1) * (B * B).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (A * B).sum(axis=1) / den
+    return float(np.nanmean(r))
+
+
+def row_pearson(D, T, self_index=None) -> float:
+    """Mean over rows of the Pearson correlation between ``D[i]`` and ``T[i]`` (self excluded)."""
+    D, T = _pair(D, T)
+    s = _self_index(D, self_index)
+    return _rowcorr(_mask_self(D, s), _mask_self(T, s))
+
+
+def row_spearman(D, T, self_index=None) -> float:
+    """Mean over rows of the Spearman rank correlation between ``D[i]`` and ``T[i]``."""
+    D, T = _pair(D, T)
+    s = _self_index(D, self_index)
+    A, B = _mask_self(D, s), _mask_self(T, s)
+    return _rowcorr(rankdata(A, axis=1), rankdata(B, axis=1))
+
+
+def knn_precision(D, T, k: int = 10, self_index=None) -> float:
+    """Mean over rows of |kNN by ``D`` ∩ kNN by ``T``| / k (self excluded)."""
+    D, T = _pair(D, T)
+    s = _self_index(D, self_index)
+    A, B = _mask_self(D, s), _mask_self(T, s)
+    k = min(k, A.shape[1])
+    nd = np.argpartition(A, k - 1, axis=1)[:, :k]
+    nt = np.argpartition(B, k - 1, axis=1)[:, :k]
+    hits = [len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(nd, nt)]
+    return float(np.mean(hits) / k)
+
+
+def pairwise_distances(Y, rows=None, cols=None) -> np.ndarray:
+    """Euclidean distances between embedding rows (all pairs by default)."""
+    Y = np.asarray(Y, dtype=np.float64)
+    R = Y if rows is None else Y[np.asarray(rows)]
+    C = Y if cols is None else Y[np.asarray(cols)]
+    return torch.cdist(torch.as_tensor(R), torch.as_tensor(C)).numpy()
+
+
+def distance_metrics(D, T, k: int = 10, self_index=None) -> dict:
+    """Spearman, Pearson and P@k of a distance matrix against the ground truth."""
+    return {
+        "spearman": row_spearman(D, T, self_index),
+        "pearson": row_pearson(D, T, self_index),
+        f"p@{k}": knn_precision(D, T, k, self_index),
+    }
