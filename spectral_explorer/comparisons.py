@@ -91,7 +91,7 @@ def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int
                 learning_rate="auto").fit_transform(X)
 
 
-def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 10, decay: float = 40.0,
+def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, decay: float = 40.0,
                t: float = 50.0, sigma: float = 0.0, heat_method: str = "euler", order: int | None = None,
                tau_diffusion: float = 8.0, tau_phate: int = 20, seed: int = 0, device=None) -> MethodResult:
     """Run comparison method ``name`` (one of :data:`METHODS`) on points ``X``.

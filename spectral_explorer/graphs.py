@@ -68,8 +68,8 @@ def alpha_decay_graph(X, knn: int = 10, decay: float = 40.0, thresh: float = 1e-
     ``K(x_i, x_j) = exp(-(‖x_i − x_j‖ / σ_i)^decay)`` with the adaptive bandwidth
     ``σ_i`` = distance from ``x_i`` to its ``knn``-th nearest neighbour; entries below
     ``thresh`` are dropped and the kernel is symmetrized, ``W = (K + Kᵀ)/2``.  The
-    neighbour search looks at ``search_factor·knn`` neighbours so the kernel's tail beyond
-    the ``knn``-th neighbour is kept where it is above ``thresh``.
+    neighbour search starts at ``search_factor·knn`` neighbours and widens until the kernel
+    has decayed below ``thresh``, so its tail beyond the ``knn``-th neighbour is kept.
 
     Examples
     --------
@@ -85,17 +85,22 @@ def alpha_decay_graph(X, knn: int = 10, decay: float = 40.0, thresh: float = 1e-
     decay = check_float(decay, "decay", 0.0, low_inclusive=False)
     thresh = check_float(thresh, "thresh", 0.0, 1.0)
     k_search = min(n - 1, max(knn, int(search_factor) * knn))
-    dist, idx = _neighbors(X, k_search)
-    sigma = dist[:, knn - 1].copy()
-    # duplicates can give a zero bandwidth; fall back to the smallest positive distance
-    zero = sigma <= 0
-    if zero.any():
-        positive = dist[dist > 0]
-        if positive.size == 0:
-            raise ValueError("X has all points identical; no graph can be built")
-        sigma[zero] = positive.min()
-    with np.errstate(over="ignore", under="ignore"):
-        K = np.exp(-np.power(dist / sigma[:, None], decay))
+    while True:
+        dist, idx = _neighbors(X, k_search)
+        sigma = dist[:, knn - 1].copy()
+        # duplicates can give a zero bandwidth; fall back to the smallest positive distance
+        zero = sigma <= 0
+        if zero.any():
+            positive = dist[dist > 0]
+            if positive.size == 0:
+                raise ValueError("X has all points identical; no graph can be built")
+            sigma[zero] = positive.min()
+        with np.errstate(over="ignore", under="ignore"):
+            K = np.exp(-np.power(dist / sigma[:, None], decay))
+        # as PHATE does: widen the search until the kernel has fallen below thresh everywhere
+        if k_search >= n - 1 or K[:, -1].max() < thresh:
+            break
+        k_search = min(n - 1, 2 * k_search)
     # always keep the knn nearest neighbours so the kNN structure survives the threshold
     K[:, :knn] = np.maximum(K[:, :knn], thresh)
     mask = K >= thresh

@@ -190,7 +190,8 @@ class HeatGeodesicEmbedding:
     Parameters
     ----------
     n_components : dimension of the embedding.
-    knn : neighbours for the alpha-decay graph (bandwidth = distance to the knn-th).
+    knn : neighbours for the alpha-decay graph (bandwidth = distance to the knn-th); the
+        default 8 suits ~1000+ points; use fewer for small or very curved samples.
     decay : alpha-decay exponent; ``None`` builds an unweighted kNN graph.
     t : diffusion time (> 0), or ``"auto"`` for the knee of the heat kernel's entropy.
     sigma : Harnack regularization σ ≥ 0.
@@ -223,7 +224,7 @@ class HeatGeodesicEmbedding:
     (300, 2)
     """
 
-    def __init__(self, n_components=2, knn=10, decay=40.0, t=50.0, sigma=0.0, method="euler",
+    def __init__(self, n_components=2, knn=8, decay=40.0, t=50.0, sigma=0.0, method="euler",
                  order=None, laplacian="normalized", mds="classical", landmarks="auto", device=None,
                  random_state=0):
         self.n_components = n_components

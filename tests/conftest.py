@@ -1,0 +1,22 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+
+# Tests run on the CPU by default; CUDA cases are added where CUDA is available.
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def pytest_configure(config):
+    os.environ.setdefault("SPECTRAL_EXPLORER_QUICK", "1")
