@@ -43,11 +43,16 @@ DEFAULT_N_LANDMARKS = 256
 _TINY = np.finfo(np.float64).tiny
 
 
-def _log_kernel(H: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """``log H`` with entries ≤ 0 (Chebyshev ringing) floored; returns the count floored."""
+#: kernel entries below this are at the level of float64 round-off of O(1) quantities
+ROUNDOFF = 1e-15
+
+
+def _log_kernel(H: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """``log H`` with entries ≤ 0 (round-off, Chebyshev ringing) floored, and diagnostics."""
     H = H.to(torch.float64)
-    bad = int((H <= 0).sum())
-    return torch.log(H.clamp_min(_TINY)), bad
+    info = {"nonpositive_entries": int((H <= 0).sum()), "tiny_entries": int((H < ROUNDOFF).sum()),
+            "min_entry": float(H.min()), "entries": int(H.numel())}
+    return torch.log(H.clamp_min(_TINY)), info
 
 
 def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "euler",
@@ -69,7 +74,8 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
     Returns
     -------
     numpy array of distances (and, with ``return_info``, a dict of diagnostics: the number of
-    kernel entries ≤ 0 that had to be floored, and the smallest kernel entry).
+    kernel entries ≤ 0 that had to be floored, of entries below round-off (1e−15), and the
+    smallest kernel entry).
 
     Examples
     --------
@@ -87,7 +93,7 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
     if sources is None:
         H = heat_kernel(L, t, None, method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
         H = 0.5 * (H + H.T)
-        logH, bad = _log_kernel(H)
+        logH, info = _log_kernel(H)
         D2 = -4.0 * t * logH
         if sigma > 0:
             d = torch.diagonal(H).clamp_min(_TINY)
@@ -100,7 +106,7 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
             raise ValueError(f"sources must be a non-empty 1-D array of node indices in [0, {n}), got {sources!r}")
         B = sp.csr_matrix((np.ones(sources.size), (sources, np.arange(sources.size))), shape=(n, sources.size))
         H = heat_kernel(L, t, B.toarray(), method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
-        logH, bad = _log_kernel(H)
+        logH, info = _log_kernel(H)
         D2 = -4.0 * t * logH
         if sigma > 0:
             if diag is None:
@@ -111,7 +117,7 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
         D[sources, torch.arange(sources.size, device=D.device)] = 0.0
     out = D.cpu().numpy()
     if return_info:
-        return out, {"nonpositive_entries": bad, "min_entry": float(H.min()), "entries": int(H.numel())}
+        return out, info
     return out
 
 

@@ -42,7 +42,7 @@ def kernel_histogram(kernels: dict, bins: int = 60, lo: float = -40.0, title: st
             logs = np.where(H > 0, np.log10(np.where(H > 0, H, 1.0)), lo)
         freq, _ = np.histogram(np.clip(logs, lo, 1.0), edges)
         lab = f"{name}: {c['le_zero']} ≤0, {c['le_tiny']} ≤1e-15"
-        els.append(hv.Histogram((edges, freq), "log10 H", "entries", label=lab).opts(
+        els.append(hv.Histogram((edges, freq), kdims=["log10 H"], vdims=["entries"], label=lab).opts(
             fill_alpha=0.35, line_color=_COLORS.get(name, "gray"), fill_color=_COLORS.get(name, "gray")))
     vline = hv.VLine(-15.0).opts(color="gray", line_dash="dotted")
     return hv.Overlay(els + [vline]).opts(title=title, width=620, height=330, legend_position="top_left",

@@ -1,0 +1,7 @@
+"""Explorers: one ``param.Parameterized`` class per family, with cached stages and views.
+
+These import Panel and HoloViews (the compute modules never do)."""
+
+from .heat_geodesics import HeatGeodesicExplorer
+
+__all__ = ["HeatGeodesicExplorer"]

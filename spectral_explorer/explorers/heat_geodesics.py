@@ -1,0 +1,662 @@
+"""Heat-geodesic explorer: watch heat diffuse on a point cloud, and see how the diffusion
+time ``t``, the graph and the heat-kernel approximation shape the embedding.
+
+Staged computation with PHATE-style invalidation (each stage keyed on parameter values,
+never on tensors; the cache lives on the instance, i.e. per session)::
+
+    data       (dataset, n, noise, seed)
+    landmarks  data + (landmarks, n > LANDMARK_ABOVE)
+    graph      data + (knn, decay)                   -> W, L, λ_max
+    spectrum   graph                                 -> eigenvalues (lazy)
+    distances  graph + landmarks + (t, sigma, method, order)
+    embedding  distances                             -> MDS / landmark MDS
+    compare    graph + method name                   -> other methods (independent of t)
+
+Moving ``t`` recomputes only the distances, the embedding and the metrics.
+
+Examples
+--------
+>>> ex = HeatGeodesicExplorer(n=200)
+>>> sorted(ex.metrics)[:2]
+['embedding_pearson', 'embedding_spearman']
+>>> ex.t = 20.0
+>>> sorted(ex.timings)  # only the t-dependent stages ran again
+['distances', 'embedding', 'metrics']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import traceback
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
+from .. import eigen
+from .. import viz
+
+__all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
+
+#: landmark mode (heat from ``landmarks`` sources + landmark MDS) above this many points
+LANDMARK_ABOVE = 1000
+#: values offered by the (log-scale) t slider and the player
+T_GRID = [float(f"{v:.3g}") for v in np.geomspace(0.5, 500.0, 31)]
+#: rows (farthest-point sources) on which metrics and the distance scatter are evaluated
+N_EVAL_ROWS = 64
+#: dense eigendecomposition (method="exact", numerics view) is offered up to this size
+EXACT_LIMIT = 2000
+
+_COMPARE = tuple(m for m in comparisons.METHODS if m != "heat_geodesic")
+_CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "t", "sigma", "method", "order", "landmarks",
+         "compare")
+
+
+class HeatGeodesicExplorer(param.Parameterized):
+    """Heat diffusion, heat-geodesic distances and embeddings, interactively."""
+
+    dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS), doc="""
+        Point cloud: swiss_roll, s_curve, sphere, tree (with ground-truth geodesics) or
+        digits (real 64-D data, no ground truth, n ≤ 1797).""")
+    n = param.Integer(default=1000, bounds=(100, 5000), doc="""
+        Number of points. Above 1000 the explorer uses landmark mode (heat from `landmarks`
+        farthest-point sources, landmark MDS) so that moving t stays interactive.""")
+    noise = param.Number(default=0.1, bounds=(0.0, 2.0), step=0.05, doc="Standard deviation of the Gaussian noise.")
+    seed = param.Integer(default=42, bounds=(0, 100_000), doc="Random seed of the data set.")
+    knn = param.Integer(default=10, bounds=(1, 200), doc="""
+        Neighbours of the alpha-decay graph (the bandwidth is the distance to the knn-th).
+        Must be smaller than n; too small a value can disconnect the graph.""")
+    decay = param.Number(default=40.0, bounds=(1.0, 100.0), step=1.0, doc="Alpha-decay exponent of the kernel.")
+    t = param.Number(default=50.0, bounds=(0.5, 500.0), doc="""
+        Diffusion time of the heat kernel H_t = exp(−tL) (log-scale slider).""")
+    sigma = param.Number(default=0.0, bounds=(0.0, 2.0), step=0.05, doc="""
+        Harnack (volume) regularization σ of the heat-geodesic distance.""")
+    method = param.ObjectSelector(default="euler", objects=list(heat.HEAT_METHODS), doc="""
+        Heat-kernel approximation: backward Euler (positive, default), Chebyshev polynomial,
+        or exact eigendecomposition (n ≤ 2000). Changing it resets `order` to its default.""")
+    order = param.Integer(default=1, bounds=(1, 200), doc="""
+        Backward-Euler steps K (method='euler', default 1) or Chebyshev order K
+        (method='chebyshev', default 30); ignored by 'exact'.""")
+    landmarks = param.Integer(default=200, bounds=(16, 1000), doc="""
+        Landmarks (farthest-point sources) used in landmark mode, i.e. when n > 1000.""")
+    compare = param.ListSelector(default=["shortest_path"], objects=list(_COMPARE), doc="""
+        Methods shown beside the heat-geodesic embedding (on the same graph).""")
+    source = param.Integer(default=0, bounds=(0, 4999), doc="""
+        Node from which heat diffuses in the heat view (tap a point to choose it).""")
+    azimuth = param.Number(default=-70.0, bounds=(-180.0, 180.0), step=5.0, doc="View azimuth (degrees).")
+    elevation = param.Number(default=15.0, bounds=(-90.0, 90.0), step=5.0, doc="View elevation (degrees).")
+    threaded = param.Boolean(default=True, doc="""
+        In a served dashboard, compute off the event loop (a worker thread) while a spinner shows.""")
+
+    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
+    busy = param.Boolean(default=False, precedence=-1, doc="True while a computation runs.")
+    _version = param.Integer(default=0, precedence=-1, doc="Bumped after each successful computation.")
+    _data_version = param.Integer(default=0, precedence=-1, doc="Bumped when the data set changes.")
+    _compare_version = param.Integer(default=0, precedence=-1, doc="Bumped when comparisons change.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._cache: dict[str, tuple] = {}
+        self._lock = threading.RLock()
+        self._gen = 0
+        self.timings: dict[str, float] = {}
+        self._keys_seen: dict[str, tuple] = {}
+        self._last_data_key = None
+        self._last_compare_key = None
+        self.param.watch(self._on_method, "method")
+        self.param.watch(self._on_change, list(_CORE))
+        try:
+            self._compute()
+        except Exception as exc:  # the page shows it; a script sees it on first view/metrics access
+            self.error = self._message(exc)
+
+    # ------------------------------------------------------------------ caching
+    def _stage(self, name, key, fn):
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        t0 = time.perf_counter()
+        value = fn()
+        self.timings[name] = time.perf_counter() - t0
+        self._cache[name] = (key, value)
+        return value
+
+    def _data_key(self):
+        return (self.dataset, int(self.n), float(self.noise), int(self.seed))
+
+    def _graph_key(self):
+        return self._data_key() + (int(self.knn), float(self.decay))
+
+    def _landmark_key(self):
+        m = int(self.landmarks) if self.n > LANDMARK_ABOVE else None
+        return self._data_key() + (m,)
+
+    def _dist_key(self):
+        order = None if self.method == "exact" else int(self.order)
+        return self._graph_key() + self._landmark_key()[-1:] + (float(self.t), float(self.sigma), self.method, order)
+
+    # ------------------------------------------------------------------ stages
+    def _data(self):
+        def build():
+            if self.dataset == "digits" and self.n > 1797:
+                raise ValueError(f"n must be ≤ 1797 for the digits data set, got n={self.n}")
+            ds = data.load(self.dataset, n=int(self.n), noise=float(self.noise), seed=int(self.seed))
+            X3 = viz.to_3d(ds.X)
+            m = min(N_EVAL_ROWS, ds.n)
+            rows = heat_geodesic.farthest_point_landmarks(ds.X, m, seed=0)
+            truth = ds.geodesic_distances(rows) if ds.has_truth else None
+            return dict(ds=ds, X3=X3, eval_rows=rows, truth=truth)
+        return self._stage("data", self._data_key(), build)
+
+    def _landmarks(self):
+        def build():
+            m = self._landmark_key()[-1]
+            if m is None:
+                return None
+            X = self._data()["ds"].X
+            m = min(m, X.shape[0])
+            lm = heat_geodesic.farthest_point_landmarks(X, m, seed=0)
+            return lm
+        return self._stage("landmarks", self._landmark_key(), build)
+
+    def _graph(self):
+        def build():
+            X = self._data()["ds"].X
+            n = X.shape[0]
+            if self.knn >= n:
+                raise ValueError(f"knn must be smaller than the number of points n={n}, got knn={self.knn}")
+            W = graphs.alpha_decay_graph(X, int(self.knn), float(self.decay))
+            graphs.check_connected(W, f"the kNN graph (knn={self.knn})")
+            L = laplacian.laplacian(W, "normalized")
+            return dict(W=W, L=L, lmax=eigen.largest_eigenvalue(L))
+        return self._stage("graph", self._graph_key(), build)
+
+    def _eig(self):
+        """Full eigendecomposition (for method='exact' and the numerics view), n ≤ EXACT_LIMIT."""
+        def build():
+            n = int(self.n)
+            if n > EXACT_LIMIT:
+                raise ValueError(f"the exact heat kernel needs a dense eigendecomposition, offered for "
+                                 f"n ≤ {EXACT_LIMIT}; got n={n}. Use method='euler' or 'chebyshev'.")
+            return eigen.smallest_eigenpairs(self._graph()["L"], n, method="dense")
+        return self._stage("eig", self._graph_key(), build)
+
+    def _spectrum(self):
+        def build():
+            g = self._graph()
+            n = g["L"].shape[0]
+            if "eig" in self._cache and self._cache["eig"][0] == self._graph_key():
+                return self._cache["eig"][1][0]
+            if n <= 1200:
+                return np.linalg.eigvalsh(g["L"].toarray())
+            return eigen.smallest_eigenpairs(g["L"], 150, method="sparse")[0]
+        return self._stage("spectrum", self._graph_key(), build)
+
+    def _heat_args(self):
+        g = self._graph()
+        order = None if self.method == "exact" else int(self.order)
+        eig = self._eig() if self.method == "exact" else None
+        return g, order, eig
+
+    def _distances(self):
+        def build():
+            g, order, eig = self._heat_args()
+            lm = self._landmarks()
+            D, info = heat_geodesic.heat_geodesic_distances(
+                g["L"], float(self.t), float(self.sigma), self.method, order, sources=lm,
+                lmax=g["lmax"], eig=eig, return_info=True)
+            if not np.isfinite(D).all():
+                raise ValueError("heat-geodesic distances are not finite; try a larger t or another method")
+            return dict(D=D, info=info, landmarks=lm)
+        return self._stage("distances", self._dist_key(), build)
+
+    def _embedding(self):
+        def build():
+            d = self._distances()
+            if d["landmarks"] is None:
+                return mds.classical_mds(d["D"], 2)
+            return mds.landmark_mds(d["D"], d["landmarks"], 2)
+        return self._stage("embedding", self._dist_key(), build)
+
+    def _eval_distances(self):
+        """Heat-geodesic and embedding distances from the evaluation rows to every point."""
+        dat, d, Y = self._data(), self._distances(), self._embedding()
+        rows = dat["eval_rows"]
+        if d["landmarks"] is None:
+            Dh = d["D"][rows]
+        else:  # the evaluation rows are the first farthest-point landmarks (same seed)
+            Dh = d["D"][:, : rows.size].T
+        De = metrics.pairwise_distances(Y, rows=rows)
+        return rows, Dh, De
+
+    def _metrics(self):
+        def build():
+            dat = self._data()
+            info = self._distances()["info"]
+            out = {"n": int(self.n), "landmarks": self._landmark_key()[-1],
+                   "nonpositive_entries": int(info["nonpositive_entries"]), "min_entry": float(info["min_entry"])}
+            if dat["truth"] is not None:
+                rows, Dh, De = self._eval_distances()
+                T = dat["truth"]
+                out.update(heat_spearman=metrics.row_spearman(Dh, T, self_index=rows),
+                           heat_pearson=metrics.row_pearson(Dh, T, self_index=rows),
+                           embedding_spearman=metrics.row_spearman(De, T, self_index=rows),
+                           embedding_pearson=metrics.row_pearson(De, T, self_index=rows))
+            return out
+        return self._stage("metrics", self._dist_key(), build)
+
+    def _compare_result(self, name):
+        def build():
+            dat, g = self._data(), self._graph()
+            res = comparisons.run_method(name, dat["ds"].X, g["W"], knn=int(self.knn), decay=float(self.decay))
+            out = {"result": res}
+            if dat["truth"] is not None:
+                rows = dat["eval_rows"]
+                De = metrics.pairwise_distances(res.embedding, rows=rows)
+                out["embedding_spearman"] = metrics.row_spearman(De, dat["truth"], self_index=rows)
+                out["distance_spearman"] = metrics.row_spearman(res.distances[rows], dat["truth"], self_index=rows)
+            return out
+        return self._stage(f"compare:{name}", self._graph_key(), build)
+
+    def _heat_column(self):
+        def build():
+            g, order, eig = self._heat_args()
+            src = min(int(self.source), int(self.n) - 1)
+            h = heat.heat_kernel(g["L"], float(self.t), np.eye(1, int(self.n), src).T, self.method, order,
+                                 lmax=g["lmax"], eig=eig).cpu().numpy()[:, 0]
+            return h
+        key = self._dist_key() + (int(self.source),)
+        return self._stage("heat", key, build)
+
+    def _compute(self):
+        """Run every stage the current parameters need (cheap when cached)."""
+        with self._lock:
+            before = {k: v[0] for k, v in self._cache.items()}
+            self.timings = {}
+            t0 = time.perf_counter()
+            self._data()
+            self._graph()
+            self._distances()
+            self._embedding()
+            self._metrics()
+            for name in self.compare:
+                self._compare_result(name)
+            self.timings["total"] = time.perf_counter() - t0
+            changed = {k for k, v in self._cache.items() if before.get(k) != v[0]}
+            return changed
+
+    # ------------------------------------------------------------------ reactions
+    def _on_method(self, event):
+        if event.new in heat.DEFAULT_ORDER and event.new != "exact":
+            self.order = heat.DEFAULT_ORDER[event.new]
+
+    @staticmethod
+    def _message(exc):
+        msg = str(exc) or type(exc).__name__
+        return msg if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {msg}"
+
+    def _publish(self, changed):
+        self.error = ""
+        ckey = tuple(self.compare) + self._graph_key()
+        with param.parameterized.batch_call_watchers(self):
+            if "data" in changed:
+                self._data_version += 1
+            if ckey != self._last_compare_key:
+                self._last_compare_key = ckey
+                self._compare_version += 1
+            self._version += 1
+
+    def _refresh(self):
+        """Synchronous recompute (scripts, notebooks, benchmarks)."""
+        try:
+            changed = self._compute()
+        except Exception as exc:
+            self.error = self._message(exc)
+            return False
+        self._publish(changed)
+        return True
+
+    async def _refresh_async(self):
+        self._gen += 1
+        gen = self._gen
+        self.busy = True
+        try:
+            changed = await asyncio.get_running_loop().run_in_executor(None, self._compute)
+        except Exception as exc:
+            if gen == self._gen:
+                self.error = self._message(exc)
+                self.busy = False
+            return
+        if gen != self._gen:  # superseded by a newer change: that run publishes
+            return
+        self._publish(changed)
+        self.busy = False
+
+    def _on_change(self, *events):
+        doc = pn.state.curdoc
+        if self.threaded and doc is not None and doc.session_context is not None:
+            pn.state.execute(self._refresh_async)
+        else:
+            self._refresh()
+
+    # ------------------------------------------------------------------ public results
+    @property
+    def metrics(self) -> dict:
+        """Row-mean Spearman / Pearson of the heat-geodesic distances and of the embedding's
+        distances against the ground truth (on farthest-point evaluation rows), and kernel
+        diagnostics."""
+        with self._lock:
+            return dict(self._metrics())
+
+    @property
+    def embedding(self) -> np.ndarray:
+        """The current heat-geodesic embedding (n, 2)."""
+        with self._lock:
+            return self._embedding()
+
+    # ------------------------------------------------------------------ views
+    def _guard(self, fn, title):
+        try:
+            with self._lock:
+                return fn()
+        except Exception as exc:
+            self.error = self._message(exc)
+            return hv.Points([], ["u", "v"]).opts(title=f"{title}: error (see message)", xaxis=None, yaxis=None)
+
+    def _color(self):
+        ds = self._data()["ds"]
+        label = "label" if ds.name == "digits" else ("distance from root" if ds.name == "tree" else "intrinsic coordinate")
+        return ds.color, label
+
+    @param.depends("_data_version", "azimuth", "elevation")
+    def _data_plot(self):
+        def fn():
+            c, label = self._color()
+            ds = self._data()
+            el = viz.manifold_scatter(ds["X3"], c, self.azimuth, self.elevation, label=label,
+                                      title=f"{self.dataset} (n={self.n}), drag az/el to rotate")
+            return el.get(0)
+        return self._guard(fn, "data")
+
+    def view_data(self):
+        """The point cloud (3-D seen from azimuth/elevation), coloured by the intrinsic
+        coordinate; a tap picks the heat source."""
+        dm = hv.DynamicMap(self._data_plot)
+        self._tap(dm, "data")
+        return dm.opts(width=360, height=330)
+
+    @param.depends("_version", "source", "azimuth", "elevation")
+    def _heat_plot(self):
+        def fn():
+            h = self._heat_column()
+            ds = self._data()
+            src = min(int(self.source), int(self.n) - 1)
+            logh = np.log10(np.clip(h, 1e-30, None))
+            return viz.manifold_scatter(ds["X3"], logh, self.azimuth, self.elevation, label="log10 heat",
+                                        title=f"heat from node {src}, t = {self.t:g}", highlight=src,
+                                        cmap="inferno", colorbar=True, clim=(max(float(logh.min()), -20.0),
+                                                                             float(logh.max())))
+        return self._guard(fn, "heat")
+
+    def view_heat(self):
+        """Heat diffusing from ``source`` after time ``t`` (log10 of H_t e_source)."""
+        dm = hv.DynamicMap(self._heat_plot)
+        self._tap(dm, "data")
+        return dm.opts(width=400, height=330)
+
+    @param.depends("_version", "source")
+    def _embedding_plot(self):
+        def fn():
+            c, label = self._color()
+            Y = self._embedding()
+            m = self._metrics()
+            sp = m.get("embedding_spearman")
+            mode = f", {self._landmark_key()[-1]} landmarks" if self.n > LANDMARK_ABOVE else ""
+            title = f"heat geodesic t={self.t:g}{mode}" + (f" · ρ={sp:.3f}" if sp is not None else "")
+            return viz.embedding_scatter(Y, c, label=label, title=title, highlight=min(self.source, self.n - 1))
+        return self._guard(fn, "heat geodesic")
+
+    def _compare_plot(self, name):
+        @param.depends(self.param._compare_version, self.param.source)
+        def plot(*_, **__):
+            def fn():
+                if name not in self.compare:
+                    return hv.Points([], ["u", "v"]).opts(title=name)
+                c, label = self._color()
+                r = self._compare_result(name)
+                sp = r.get("embedding_spearman")
+                title = f"{name} ({r['result'].seconds:.1f} s)" + (f" · ρ={sp:.3f}" if sp is not None else "")
+                return viz.embedding_scatter(r["result"].embedding, c, label=label, title=title,
+                                             highlight=min(self.source, self.n - 1))
+            return self._guard(fn, name)
+        return plot
+
+    def view_embeddings(self):
+        """The heat-geodesic embedding beside each ``compare`` method's embedding
+        (ρ = row-mean Spearman of embedding distances against ground truth)."""
+        heat_dm = hv.DynamicMap(self._embedding_plot).opts(width=360, height=330)
+        self._tap(heat_dm, "embedding")
+        plots = [heat_dm] + [hv.DynamicMap(self._compare_plot(m)).opts(width=360, height=330) for m in self.compare]
+        return hv.Layout(plots).opts(shared_axes=False)
+
+    @param.depends("_version")
+    def _distance_plot(self):
+        def fn():
+            dat = self._data()
+            if dat["truth"] is None:
+                return hv.Scatter([], "ground truth", "distance").opts(
+                    title=f"{self.dataset} has no ground-truth geodesics")
+            rows, Dh, De = self._eval_distances()
+            m = self._metrics()
+            T = dat["truth"]
+            pairs = viz.sample_pairs(T.shape, 2500)
+            a = viz.distance_scatter(T, Dh, label="heat-geodesic distance", pairs=pairs, color="#d62728")
+            b = viz.distance_scatter(T, De, label="embedding distance", pairs=pairs, color="#1f77b4")
+            title = (f"vs ground truth · heat ρ={m['heat_spearman']:.3f} r={m['heat_pearson']:.3f} · "
+                     f"embedding ρ={m['embedding_spearman']:.3f} r={m['embedding_pearson']:.3f}")
+            return (a * b).opts(title=title, legend_position="top_left")
+        return self._guard(fn, "distances")
+
+    def view_distances(self):
+        """Heat-geodesic and embedding distances against ground-truth geodesics (subsampled
+        pairs, each scaled by its maximum), with row-mean Spearman ρ and Pearson r."""
+        return hv.DynamicMap(self._distance_plot).opts(width=760, height=330)
+
+    @param.depends("_version")
+    def _spectrum_plot(self):
+        def fn():
+            g = self._graph()
+            order = int(self.order) if self.method == "chebyshev" else 30
+            steps = int(self.order) if self.method == "euler" else 1
+            return viz.spectrum_plot(self._spectrum(), float(self.t), order, g["lmax"], steps)
+        return self._guard(fn, "spectrum")
+
+    def view_spectrum(self):
+        """The graph's eigenvalues on the heat filter exp(−tλ), the Chebyshev approximation
+        of order K (``order`` when method='chebyshev', else 30), backward Euler, and errors."""
+        return hv.DynamicMap(self._spectrum_plot)
+
+    def _numerics(self):
+        def build():
+            g = self._graph()
+            rows = self._data()["eval_rows"][:32]
+            B = np.zeros((int(self.n), rows.size))
+            B[rows, np.arange(rows.size)] = 1.0
+            t = float(self.t)
+            cheb_k = int(self.order) if self.method == "chebyshev" else 30
+            euler_k = int(self.order) if self.method == "euler" else 1
+            out = {}
+            if self.n <= EXACT_LIMIT:
+                out["exact"] = heat.heat_kernel(g["L"], t, B, "exact", eig=self._eig()).cpu().numpy()
+            out[f"chebyshev"] = heat.heat_kernel(g["L"], t, B, "chebyshev", cheb_k, lmax=g["lmax"]).cpu().numpy()
+            out[f"euler"] = heat.heat_kernel(g["L"], t, B, "euler", euler_k).cpu().numpy()
+            return out, cheb_k, euler_k
+        key = self._graph_key() + (float(self.t), self.method, int(self.order))
+        return self._stage("numerics", key, build)
+
+    @param.depends("_version")
+    def _numerics_plot(self):
+        def fn():
+            kernels, ck, ek = self._numerics()
+            counts = {k: viz.kernel_counts(v) for k, v in kernels.items()}
+            rows = [(k, c["entries"], c["le_tiny"], c["le_zero"], f"{c['min']:.2e}") for k, c in counts.items()]
+            table = hv.Table(rows, ["method"], ["entries", "≤ 1e-15", "≤ 0", "min entry"]).opts(
+                width=620, height=120)
+            title = (f"log10 H_t on 32 source columns, t = {self.t:g} (Chebyshev K={ck}, Euler K={ek}); "
+                     "log H of ≈0 entries is noise")
+            return (viz.kernel_histogram(kernels, title=title) + table).cols(1)
+        return self._guard(fn, "numerics")
+
+    def view_numerics(self):
+        """What ~0 kernel entries do: histograms of log10 H for the exact eigendecomposition,
+        Chebyshev and Euler, with counts of entries ≤ 1e-15 and ≤ 0."""
+        return hv.DynamicMap(self._numerics_plot)
+
+    def _tap(self, dm, which):
+        tap = hv.streams.Tap(source=dm, x=None, y=None)
+
+        def pick(x=None, y=None):
+            if x is None or y is None:
+                return
+            try:
+                with self._lock:
+                    if which == "data":
+                        P, _ = viz.project_points(self._data()["X3"], self.azimuth, self.elevation)
+                    else:
+                        P = self._embedding()[:, :2]
+            except Exception:
+                return
+            self.source = int(np.argmin((P[:, 0] - x) ** 2 + (P[:, 1] - y) ** 2))
+
+        tap.add_subscriber(pick)
+        return tap
+
+    # ------------------------------------------------------------------ dashboard
+    def _metrics_markdown(self):
+        if self.error:
+            return ""
+        try:
+            m = self.metrics
+        except Exception:
+            return ""
+        if "heat_spearman" not in m:
+            return f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
+        tim = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in self.timings.items() if k != "total")
+        return (f"**Spearman ρ** heat-geodesic **{m['heat_spearman']:.4f}**, embedding "
+                f"**{m['embedding_spearman']:.4f}** · **Pearson r** heat {m['heat_pearson']:.4f}, "
+                f"embedding {m['embedding_pearson']:.4f} · entries ≤ 0: {m['nonpositive_entries']}"
+                f"<br><small>last update: {tim or 'cached'}</small>")
+
+    def panel(self):
+        """A full dashboard: controls in a sidebar column, views in tabs, an error alert."""
+        hv.extension("bokeh", logo=False) if not hv.Store.current_backend == "bokeh" else None
+        int_input = {"type": pn.widgets.IntInput}
+        widgets = {
+            "dataset": pn.widgets.Select,
+            "n": {"type": pn.widgets.IntInput, "step": 100},
+            "seed": int_input,
+            "knn": int_input,
+            "landmarks": int_input,
+            "source": int_input,
+            "noise": {"type": pn.widgets.FloatSlider, "throttled": True},
+            "decay": {"type": pn.widgets.FloatSlider, "throttled": True},
+            "sigma": {"type": pn.widgets.FloatSlider, "throttled": True},
+            "order": {"type": pn.widgets.IntSlider, "throttled": True},
+            "azimuth": {"type": pn.widgets.FloatSlider, "throttled": True},
+            "elevation": {"type": pn.widgets.FloatSlider, "throttled": True},
+            "method": pn.widgets.RadioButtonGroup,
+            "compare": pn.widgets.CheckBoxGroup,
+        }
+        graph_params = pn.Param(self.param, parameters=["dataset", "n", "noise", "seed", "knn", "decay", "landmarks"],
+                                widgets=widgets, show_name=False, sizing_mode="stretch_width")
+        heat_params = pn.Param(self.param, parameters=["sigma", "method", "order", "compare"],
+                               widgets=widgets, show_name=False, sizing_mode="stretch_width")
+        view_params = pn.Param(self.param, parameters=["source", "azimuth", "elevation"],
+                               widgets=widgets, show_name=False, sizing_mode="stretch_width")
+
+        def nearest(t):
+            return min(range(len(T_GRID)), key=lambda i: abs(np.log(T_GRID[i]) - np.log(t)))
+
+        t_slider = pn.widgets.DiscreteSlider(name="t (diffusion time, log scale)", options=T_GRID,
+                                             value=T_GRID[nearest(self.t)], sizing_mode="stretch_width",
+                                             css_classes=["t-slider"])
+        player = pn.widgets.Player(name="animate t", start=0, end=len(T_GRID) - 1, value=nearest(self.t),
+                                   interval=700, loop_policy="loop", show_loop_controls=False,
+                                   sizing_mode="stretch_width", visible_buttons=["slower", "previous", "pause",
+                                                                                 "play", "next", "faster"])
+        syncing = [False]
+
+        def set_t(value):
+            if not syncing[0] and float(value) != self.t:
+                self.t = float(value)
+        t_slider.param.watch(lambda e: set_t(e.new), "value_throttled")
+        player.param.watch(lambda e: set_t(T_GRID[e.new]), "value")
+
+        def sync_t(event):  # t set elsewhere (code, player): move the widgets without feedback
+            i = nearest(event.new)
+            syncing[0] = True
+            try:
+                t_slider.value = T_GRID[i]
+                player.value = i
+            finally:
+                syncing[0] = False
+        self.param.watch(sync_t, "t")
+
+        alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
+                              css_classes=["explorer-error"])
+
+        def show_error(event):
+            alert.object = f"**Could not compute:** {event.new}" if event.new else ""
+            alert.visible = bool(event.new)
+        self.param.watch(show_error, "error")
+        if self.error:
+            show_error(type("E", (), {"new": self.error})())
+
+        spinner = pn.indicators.LoadingSpinner(value=False, size=22, name="computing…", color="primary")
+        self.param.watch(lambda e: setattr(spinner, "value", e.new), "busy")
+        status = pn.pane.Markdown(self._metrics_markdown(), css_classes=["explorer-metrics"],
+                                  sizing_mode="stretch_width", margin=(0, 10))
+
+        def update_status(*_):
+            status.object = self._metrics_markdown()
+        self.param.watch(update_status, ["_version", "error"])
+
+        controls = pn.Column(
+            pn.pane.Markdown("### Data and graph"), graph_params,
+            pn.pane.Markdown("### Heat kernel"), t_slider, player, heat_params,
+            pn.pane.Markdown("### View"), view_params,
+            sizing_mode="stretch_width",
+        )
+
+        embeddings = pn.panel(pn.bind(lambda compare: self.view_embeddings(), self.param.compare))
+        main = pn.Tabs(
+            ("Diffusion & embeddings", pn.Column(
+                pn.Row(self.view_data(), self.view_heat()),
+                embeddings,
+                self.view_distances(),
+            )),
+            ("Spectrum", pn.Column(pn.pane.Markdown(
+                "The heat kernel applies the filter **exp(−tλ)** to each Laplacian eigenvalue λ. "
+                "A Chebyshev series of order K is exact only to ~K terms of exp(−tλ); where the true filter "
+                "falls below its error it rings around zero and goes negative. Backward Euler's filter "
+                "(1 + tλ/K)^−K decays only polynomially and stays positive."), self.view_spectrum())),
+            ("Numerics", pn.Column(pn.pane.Markdown(
+                "Varadhan's formula needs **log H_t**. For large t most true entries are far below "
+                "double-precision resolution (~1e-16 of the largest entry): the exact eigendecomposition "
+                "returns rounding noise there, Chebyshev returns ringing (even negative values, which "
+                "must be floored), Euler keeps every entry positive and resolvable."), self.view_numerics())),
+            dynamic=True, sizing_mode="stretch_width",
+        )
+        header = pn.Row(spinner, status, sizing_mode="stretch_width")
+        return pn.Row(
+            pn.Column(controls, width=330),
+            pn.Column(alert, header, main, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return self.panel()

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+import torch
+
+from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
+from spectral_explorer.graphs import alpha_decay_graph
+from spectral_explorer.heat import heat_kernel
+from spectral_explorer.heat_geodesic import estimate_heat_diagonal, farthest_point_landmarks, select_t_entropy
+from spectral_explorer.laplacian import laplacian
+from spectral_explorer.metrics import pairwise_distances, row_spearman
+
+
+def test_flat_manifold_distances_follow_the_truth(rng):
+    # a flat rectangle in 3-D: geodesic = Euclidean distance within the plane
+    uv = rng.uniform(size=(1500, 2)) * [4.0, 2.0]
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    X = np.column_stack([uv, np.zeros(1500)]) @ Q.T
+    T = np.linalg.norm(uv[:, None] - uv[None], axis=-1)
+    est = HeatGeodesicEmbedding(knn=8).fit(X)
+    assert row_spearman(est.distances_, T) > 0.99
+    assert row_spearman(pairwise_distances(est.embedding_), T) > 0.95
+
+
+def test_swiss_roll_is_unrolled():
+    ds = data.swiss_roll(700, noise=0.1, seed=42)
+    est = HeatGeodesicEmbedding(knn=8).fit(ds.X)
+    T = ds.geodesic_distances()
+    assert row_spearman(est.distances_, T) > 0.985
+    assert row_spearman(pairwise_distances(est.embedding_), T) > 0.95
+
+
+def test_harnack_term_matches_formula():
+    ds = data.swiss_roll(200, noise=0.1, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    t, sigma = 5.0, 0.7
+    H = heat_kernel(L, t, method="euler").numpy()
+    H = (H + H.T) / 2
+    d = np.diag(H)
+    D2 = -4 * t * np.log(H) + sigma * 4 * t * np.log(0.5 * (d[:, None] + d[None]))
+    ref = np.sqrt(np.clip(D2, 0, None))
+    np.fill_diagonal(ref, 0)
+    np.testing.assert_allclose(heat_geodesic_distances(L, t, sigma), ref, rtol=1e-10, atol=1e-10)
+
+
+def test_landmark_distances_are_columns_of_all_pairs():
+    ds = data.swiss_roll(300, noise=0.1, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    full = heat_geodesic_distances(L, 20.0)
+    lm = np.array([3, 50, 120, 299])
+    part = heat_geodesic_distances(L, 20.0, sources=lm)
+    np.testing.assert_allclose(part, full[:, lm], rtol=1e-8, atol=1e-9)
+
+
+def test_diagonal_probe_estimate_is_close():
+    ds = data.swiss_roll(300, noise=0.1, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    exact = np.diag(heat_kernel(L, 20.0).numpy())
+    est = estimate_heat_diagonal(L, 20.0, n_probes=256)
+    assert np.median(np.abs(est - exact) / exact) < 0.1
+
+
+def test_landmark_mode_estimator():
+    ds = data.swiss_roll(1200, noise=0.1, seed=42)
+    allp = HeatGeodesicEmbedding(landmarks=None).fit(ds.X)
+    lm = HeatGeodesicEmbedding(landmarks=128).fit(ds.X)
+    assert lm.distances_.shape == (1200, 128)
+    assert lm.embedding_.shape == (1200, 2)
+    cols = lm.landmarks_
+    assert len(np.unique(cols)) == 128
+    T = ds.geodesic_distances(cols=cols)
+    sl = row_spearman(lm.distances_, T, self_index=-np.ones(1200, dtype=int))
+    sa = row_spearman(allp.distances_[:, cols], T, self_index=-np.ones(1200, dtype=int))
+    assert abs(sl - sa) < 1e-8  # the same distances, only fewer columns
+    # embedding quality close to all-pairs
+    Tfull = ds.geodesic_distances(rows=np.arange(0, 1200, 4))
+    e_l = row_spearman(pairwise_distances(lm.embedding_, rows=np.arange(0, 1200, 4)), Tfull,
+                       self_index=np.arange(0, 1200, 4))
+    e_a = row_spearman(pairwise_distances(allp.embedding_, rows=np.arange(0, 1200, 4)), Tfull,
+                       self_index=np.arange(0, 1200, 4))
+    assert e_l > e_a - 0.02
+
+
+def test_select_t_entropy_returns_knee_in_grid():
+    ds = data.swiss_roll(500, noise=0.1, seed=1)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    t, grid, ent = select_t_entropy(L)
+    assert t in grid
+    assert grid[0] < t < grid[-1]
+    assert np.all(np.diff(ent) > -1e-9)  # heat spreads: entropy grows with t
+
+
+def test_auto_t_estimator():
+    ds = data.swiss_roll(500, noise=0.1, seed=1)
+    est = HeatGeodesicEmbedding(knn=5, t="auto").fit(ds.X)
+    assert est.t_ in est.t_grid_
+
+
+def test_farthest_point_landmarks_are_spread(rng):
+    X = rng.uniform(size=(2000, 2))
+    lm = farthest_point_landmarks(X, 50, seed=0)
+    d = np.linalg.norm(X[:, None] - X[lm][None], axis=-1).min(axis=1)
+    rnd = rng.choice(2000, 50, replace=False)
+    d_rnd = np.linalg.norm(X[:, None] - X[rnd][None], axis=-1).min(axis=1)
+    assert d.max() < d_rnd.max()
+
+
+def test_estimator_conventions():
+    params = dict(n_components=3, knn=6, t=10.0, sigma=0.5)
+    est = HeatGeodesicEmbedding(**params)
+    assert {k: est.get_params()[k] for k in params} == params
+    assert not [a for a in vars(est) if a.endswith("_")]  # nothing learned before fit
+    ds = data.s_curve(300, noise=0.05, seed=0)
+    assert est.fit(ds.X) is est
+    assert est.embedding_.shape == (300, 3) and est.distances_.shape == (300, 300)
+    assert {k: est.get_params()[k] for k in params} == params  # fit does not change parameters
+    np.testing.assert_allclose(est.distances_, est.distances_.T, atol=1e-10)
+    assert np.all(np.diag(est.distances_) == 0)
+    Y = HeatGeodesicEmbedding(**params).fit_transform(ds.X)
+    np.testing.assert_array_equal(Y, est.embedding_)  # deterministic
+    assert est.set_params(t=20.0) is est and est.t == 20.0
+    with pytest.raises(ValueError, match="invalid parameter 'k'"):
+        est.set_params(k=3)
+
+
+@pytest.mark.parametrize("method", ["exact", "chebyshev"])
+def test_other_heat_methods_run_and_report_underflow(method):
+    ds = data.swiss_roll(300, noise=0.1, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    D, info = heat_geodesic_distances(L, 2.0, method=method, order=20, return_info=True)
+    assert np.isfinite(D).all() and (D >= 0).all()
+    # both lose entries to round-off / truncation; the default Euler method loses none
+    assert info["tiny_entries"] > 0
+    _, euler = heat_geodesic_distances(L, 2.0, return_info=True)
+    assert euler["tiny_entries"] == 0 and euler["nonpositive_entries"] == 0
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(X=np.array([[0.0, np.nan, 1.0]] * 20)), "NaN or infinite"),
+    (dict(X=np.array([[0.0, np.inf, 1.0]] * 20)), "NaN or infinite"),
+    (dict(X=np.arange(20.0)), "2-D"),
+    (dict(X=np.zeros((2, 3))), "at least 3 samples"),
+    (dict(knn=30), "knn must be smaller than the number of samples"),
+    (dict(t=0.0), "t must be > 0"),
+    (dict(t=-1.0), "t must be > 0"),
+    (dict(t="soon"), "t must be a positive number or 'auto'"),
+    (dict(sigma=-0.1), "sigma must be >= 0"),
+    (dict(method="magic"), "method must be one of"),
+    (dict(mds="umap"), "mds must be one of"),
+    (dict(landmarks=1), "landmarks must be >= 3"),
+    (dict(n_components=0), "n_components must be >= 1"),
+])
+def test_bad_input_raises_clear_errors(bad, match):
+    X = bad.pop("X", np.random.default_rng(0).normal(size=(25, 3)))
+    with pytest.raises((ValueError, TypeError), match=match):
+        HeatGeodesicEmbedding(**bad).fit(X)
+
+
+def test_disconnected_data_raises(rng):
+    X = np.vstack([rng.normal(size=(40, 3)), rng.normal(size=(40, 3)) + 50])
+    with pytest.raises(ValueError, match="disconnected.*increase knn"):
+        HeatGeodesicEmbedding(knn=5).fit(X)
+
+
+def test_cuda_matches_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    ds = data.swiss_roll(500, noise=0.1, seed=0)
+    a = HeatGeodesicEmbedding(knn=6, device="cpu").fit(ds.X)
+    b = HeatGeodesicEmbedding(knn=6, device="cuda").fit(ds.X)
+    np.testing.assert_allclose(a.distances_, b.distances_, rtol=1e-6, atol=1e-6)
