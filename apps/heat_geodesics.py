@@ -9,7 +9,7 @@ from spectral_explorer.explorers import HeatGeodesicExplorer
 # one BLAS thread: the small dense steps (landmark MDS, eigh) run 10-100x slower when OpenBLAS
 # threads compete with torch's and with other sessions for a few cores
 threadpoolctl.threadpool_limits(1, user_api="blas")
-pn.extension(notifications=False, sizing_mode="stretch_width")
+pn.extension(notifications=False)
 hv.extension("bokeh", logo=False)
 
 TITLE = "Heat geodesics"

@@ -141,7 +141,9 @@ def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int |
     X, clean = _ambient(U.copy(), ambient_dim, noise, rng)
 
     def truth(rows):
-        return np.arccos(np.clip(U[rows] @ U.T, -1.0, 1.0))
+        # atan2(|u×v|, u·v): accurate for nearby points too, unlike arccos(u·v)
+        cross = np.linalg.norm(np.cross(U[rows][:, None, :], U[None, :, :]), axis=-1)
+        return np.arctan2(cross, U[rows] @ U.T)
 
     lat = np.arctan2(U[:, 2], np.hypot(U[:, 0], U[:, 1]))
     return Dataset("sphere", X, lat, U, clean, truth, dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))

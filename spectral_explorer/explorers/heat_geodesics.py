@@ -438,10 +438,12 @@ class HeatGeodesicExplorer(param.Parameterized):
     def view_embeddings(self):
         """The heat-geodesic embedding beside each ``compare`` method's embedding
         (ρ = row-mean Spearman of embedding distances against ground truth)."""
+        return hv.Layout(self._embedding_maps()).opts(shared_axes=False)
+
+    def _embedding_maps(self):
         heat_dm = hv.DynamicMap(self._embedding_plot).opts(width=360, height=330)
         self._tap(heat_dm, "embedding")
-        plots = [heat_dm] + [hv.DynamicMap(self._compare_plot(m)).opts(width=360, height=330) for m in self.compare]
-        return hv.Layout(plots).opts(shared_axes=False)
+        return [heat_dm] + [hv.DynamicMap(self._compare_plot(m)).opts(width=360, height=330) for m in self.compare]
 
     @param.depends("_version")
     def _distance_plot(self):
@@ -616,7 +618,7 @@ class HeatGeodesicExplorer(param.Parameterized):
         if self.error:
             show_error(type("E", (), {"new": self.error})())
 
-        spinner = pn.indicators.LoadingSpinner(value=False, size=22, name="computing…", color="primary")
+        spinner = pn.indicators.LoadingSpinner(value=False, size=22, color="primary")
         self.param.watch(lambda e: setattr(spinner, "value", e.new), "busy")
         status = pn.pane.Markdown(self._metrics_markdown(), css_classes=["explorer-metrics"],
                                   sizing_mode="stretch_width", margin=(0, 10))
@@ -632,7 +634,9 @@ class HeatGeodesicExplorer(param.Parameterized):
             sizing_mode="stretch_width",
         )
 
-        embeddings = pn.panel(pn.bind(lambda compare: self.view_embeddings(), self.param.compare))
+        def embedding_row(compare):
+            return pn.Row(*[pn.pane.HoloViews(dm, linked_axes=False) for dm in self._embedding_maps()])
+        embeddings = pn.panel(pn.bind(embedding_row, self.param.compare))
         main = pn.Tabs(
             ("Diffusion & embeddings", pn.Column(
                 pn.Row(self.view_data(), self.view_heat()),
@@ -653,7 +657,7 @@ class HeatGeodesicExplorer(param.Parameterized):
         )
         header = pn.Row(spinner, status, sizing_mode="stretch_width")
         return pn.Row(
-            pn.Column(controls, width=330),
+            pn.Column(controls, width=300),
             pn.Column(alert, header, main, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

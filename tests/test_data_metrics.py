@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import pearsonr, spearmanr
+
+from spectral_explorer import data
+from spectral_explorer.metrics import knn_precision, row_pearson, row_spearman
+
+
+def test_swiss_roll_arc_length_formula():
+    for t in (1.5 * np.pi, 3.0, 4.5 * np.pi):
+        numeric, _ = quad(lambda s: np.sqrt(1 + s * s), 0, t)
+        assert data.swiss_roll_arc_length(t) == pytest.approx(numeric, rel=1e-10)
+
+
+def test_swiss_roll_ground_truth_is_arc_length_and_height():
+    ds = data.swiss_roll(200, noise=0.0, seed=1)
+    t = ds.color
+    # points really lie on the spiral r = t
+    np.testing.assert_allclose(np.hypot(ds.X[:, 0], ds.X[:, 2]), t)
+    D = ds.geodesic_distances()
+    i, j = 3, 17
+    ds_arc = abs(data.swiss_roll_arc_length(t[i]) - data.swiss_roll_arc_length(t[j]))
+    dh = abs(ds.X[i, 1] - ds.X[j, 1])
+    assert D[i, j] == pytest.approx(np.hypot(ds_arc, dh))
+    # geodesic is never shorter than the straight line in space
+    E = np.linalg.norm(ds.X[:, None] - ds.X[None], axis=-1)
+    assert (D >= E - 1e-9).all()
+
+
+def test_s_curve_geodesic_is_curve_length():
+    ds = data.s_curve(300, noise=0.0, seed=0)
+    t = ds.latent[:, 0]
+    # chord sums along a fine polyline of the S approach the parameter difference
+    ts = np.linspace(t.min(), t.max(), 20001)
+    pts = np.column_stack([np.sin(ts), np.sign(ts) * (np.cos(ts) - 1)])
+    length = np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()
+    assert length == pytest.approx(t.max() - t.min(), rel=1e-6)
+
+
+def test_sphere_great_circle():
+    ds = data.sphere(100, seed=0)
+    D = ds.geodesic_distances()
+    assert D.max() <= np.pi + 1e-12
+    E = np.linalg.norm(ds.X[:, None] - ds.X[None], axis=-1)
+    np.testing.assert_allclose(E, 2 * np.sin(D / 2), atol=1e-12)  # chord = 2 sin(θ/2)
+
+
+def test_tree_truth_is_a_tree_metric():
+    ds = data.tree(200, seed=0, n_branches=4)
+    D = ds.geodesic_distances()
+    np.testing.assert_allclose(D, D.T, atol=1e-12)
+    E = np.linalg.norm(ds.clean[:, None] - ds.clean[None], axis=-1)
+    assert (D >= E - 1e-9).all()
+    # four-point condition of tree metrics on random quadruples
+    rng = np.random.default_rng(0)
+    for a, b, c, d in rng.choice(200, size=(200, 4)):
+        s = sorted([D[a, b] + D[c, d], D[a, c] + D[b, d], D[a, d] + D[b, c]])
+        assert s[2] - s[1] < 1e-9
+
+
+def test_rotation_to_ambient_dimension_preserves_geometry():
+    a = data.swiss_roll(150, noise=0.0, seed=4)
+    b = data.swiss_roll(150, noise=0.0, seed=4, ambient_dim=10)
+    assert b.X.shape == (150, 10)
+    Ea = np.linalg.norm(a.X[:, None] - a.X[None], axis=-1)
+    Eb = np.linalg.norm(b.X[:, None] - b.X[None], axis=-1)
+    np.testing.assert_allclose(Ea, Eb, atol=1e-10)
+
+
+def test_digits_is_real_data_without_truth():
+    ds = data.digits(n=300)
+    assert ds.X.shape == (300, 64) and not ds.has_truth
+    with pytest.raises(ValueError, match="no ground-truth"):
+        ds.geodesic_distances()
+
+
+def test_generators_validate():
+    with pytest.raises(ValueError, match="n must be >= 10"):
+        data.swiss_roll(5)
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        data.sphere(100, noise=-1)
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.load("moons")
+
+
+def test_row_metrics_against_scipy(rng):
+    D = rng.uniform(size=(30, 30))
+    T = D + 0.3 * rng.uniform(size=(30, 30))
+    exp_s = np.mean([spearmanr(np.delete(D[i], i), np.delete(T[i], i))[0] for i in range(30)])
+    exp_p = np.mean([pearsonr(np.delete(D[i], i), np.delete(T[i], i))[0] for i in range(30)])
+    assert row_spearman(D, T) == pytest.approx(exp_s)
+    assert row_pearson(D, T) == pytest.approx(exp_p)
+    # invariance of Spearman to monotone transforms, and P@k = 1 for the same ranking
+    assert row_spearman(np.exp(3 * D), D) == pytest.approx(1.0)
+    assert knn_precision(D ** 2, D, k=5) == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        row_spearman(D, T[:, :5])
