@@ -141,6 +141,7 @@ def run_case(case: dict, device: str | None) -> dict:
         else:
             del est
     peak_mb = _maxrss_mb()
+    load1_end = os.getloadavg()[0]
     hwm_mb = (_status_kb("VmHWM") or 0.0) / 1024.0
     est = best
     landmarks = est.landmarks_
@@ -194,6 +195,7 @@ def run_case(case: dict, device: str | None) -> dict:
         "vm_hwm_mb": round(hwm_mb, 1),
         "baseline_rss_mb": round(base_rss, 1),
         "loadavg_1m_at_start": round(load1, 2),
+        "loadavg_1m_after_timing": round(load1_end, 2),  # > cpu count: other processes distorted the timing
         "heat_info": est.heat_info_,
         "metric_rows": int(rows.size),
         "metric_cols": dist_cols,

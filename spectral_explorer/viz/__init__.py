@@ -11,6 +11,8 @@ and return HoloViews elements, so they work in notebooks, dashboards and scripts
 =========================  ================================================================
 """
 
+import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh backend so .opts() work anywhere)
+
 from .manifold import embedding_scatter, manifold_scatter, project_points, to_3d
 from .spectrum import spectrum_plot
 from .distances import distance_scatter, sample_pairs

@@ -1,0 +1,217 @@
+"""Served dashboards in a real headless Chromium (Playwright).
+
+Starts ``spectral-explorer serve`` (the exact command of :func:`spectral_explorer.cli.serve_command`)
+on a free port and drives the pages: the index lists the apps; the heat-geodesics dashboard renders
+plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
+bad input shows an error in the page and the app keeps working.
+
+Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
+(then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshot
+``apps/assets/heat_geodesics.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _need(ok: bool, why: str):
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    from spectral_explorer import cli
+
+    port = _free_port()
+    args = cli.build_parser().parse_args(["serve", "--port", str(port)])
+    cmd = cli.serve_command(args)
+    env = dict(os.environ, BOKEH_RESOURCES="server", SPECTRAL_EXPLORER_DEVICE="cpu")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=5).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                out = proc.stdout.read() if proc.stdout else ""
+                pytest.fail(f"panel serve did not start ({' '.join(cmd)}):\n{out[-3000:]}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    _need(exe is not None, "chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        _need(False, "playwright is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageLog:
+    """Console errors, failed requests and requests to hosts other than this machine."""
+
+    def __init__(self, page):
+        self.errors, self.external = [], []
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} {r.failure}"))
+        page.on("request", self._request)
+
+    def _request(self, r):
+        host = urlparse(r.url).hostname
+        if r.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
+            self.external.append(r.url)
+
+    def check(self):
+        assert not self.external, f"requests to other hosts: {self.external}"
+        assert not self.errors, "browser errors:\n" + "\n".join(self.errors)
+
+
+_SHADOW_TEXT = """e => {
+  const root = e.shadowRoot || e;
+  return Array.from(root.children).filter(c => !['STYLE', 'LINK'].includes(c.tagName))
+              .map(c => c.innerText).join(' ');
+}"""
+
+
+def _text(locator) -> str:
+    """Visible text of a Panel component (its content lives in a shadow root)."""
+    return locator.first.evaluate(_SHADOW_TEXT, timeout=2000)
+
+
+def _wait_text(locator, predicate, timeout=45.0):
+    deadline = time.time() + timeout
+    text = ""
+    while time.time() < deadline:
+        try:
+            text = _text(locator)
+        except Exception:
+            text = ""
+        if predicate(text):
+            return text
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for text; last seen: {text!r}")
+
+
+def _set_int(page, name, value):
+    box = page.locator(f".w-{name} input").first
+    box.click()
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_index_lists_dashboards(server, browser):
+    page = browser.new_page()
+    log = PageLog(page)
+    page.goto(server + "/", wait_until="networkidle")
+    link = page.locator("#link-heat_geodesics")
+    link.wait_for(timeout=20000)
+    assert link.get_attribute("href").endswith("heat_geodesics")
+    assert "Heat geodesics" in link.inner_text()
+    log.check()
+    page.close()
+
+
+def test_heat_geodesics_dashboard(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1250})
+    log = PageLog(page)
+    page.goto(server + "/heat_geodesics", wait_until="networkidle")
+    metrics = page.locator(".explorer-metrics")
+    before = _wait_text(metrics, lambda s: "Spearman" in s)
+    page.wait_for_function("() => true")
+    canvases = page.locator("canvas")
+    deadline = time.time() + 30
+    while canvases.count() < 5 and time.time() < deadline:
+        time.sleep(0.25)
+    assert canvases.count() >= 5, "the dashboard rendered too few plots"
+    time.sleep(1.0)  # let the canvases paint
+    page.screenshot(path=str(tmp_path / "heat_geodesics_initial.png"), full_page=True)
+    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        out = REPO / "apps" / "assets" / "heat_geodesics.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1250})
+    log.check()
+
+    # move t: drag the slider handle to the left (smaller t), compare the displayed scores
+    handle = page.locator(".t-slider .noUi-handle").first
+    box = handle.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] - 120, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    after = _wait_text(metrics, lambda s: "Spearman" in s and s != before)
+    assert after != before
+    page.screenshot(path=str(tmp_path / "heat_geodesics_small_t.png"), full_page=True)
+
+    # bad input: knn >= n shows an error in the page; the server keeps serving
+    alert = page.locator(".explorer-error")
+    _set_int(page, "n", 100)
+    _wait_text(metrics, lambda s: "Spearman" in s and s != after)
+    _set_int(page, "knn", 150)
+    msg = _wait_text(alert, lambda s: "knn" in s)
+    assert "150" in msg and "100" in msg
+    page.screenshot(path=str(tmp_path / "heat_geodesics_error.png"), full_page=True)
+    _set_int(page, "knn", 8)
+    page.wait_for_function("() => true")
+    deadline = time.time() + 30
+    while alert.is_visible() and time.time() < deadline:
+        time.sleep(0.25)
+    assert not alert.is_visible(), "the error message stayed after a valid input"
+    _wait_text(metrics, lambda s: "Spearman" in s)
+    page.screenshot(path=str(tmp_path / "heat_geodesics_recovered.png"), full_page=True)
+
+    # the other tabs render (dynamic tabs: built on first view)
+    for tab, words in (("Spectrum", "rings around zero"), ("Numerics", "Varadhan's formula needs")):
+        page.get_by_text(tab, exact=True).first.click()
+        page.get_by_text(words).first.wait_for(timeout=30000)
+        visible = page.locator("canvas").filter(visible=True)
+        deadline = time.time() + 30
+        while visible.count() < 2 and time.time() < deadline:
+            time.sleep(0.25)
+        assert visible.count() >= 2, f"the {tab} tab rendered no plot"
+        time.sleep(1.0)
+        page.screenshot(path=str(tmp_path / f"heat_geodesics_{tab.lower()}.png"), full_page=True)
+    log.check()
+    page.close()
