@@ -42,7 +42,7 @@ def _symmetric(n: int, rows, cols, vals) -> sp.csr_matrix:
     return W.tocsr()
 
 
-def knn_graph(X, knn: int = 10) -> sp.csr_matrix:
+def knn_graph(X, knn: int = 8) -> sp.csr_matrix:
     """Unweighted symmetric kNN graph: ``W_ij = 1`` if j is among i's ``knn`` neighbours or
     vice versa (½ when only one direction holds).
 
@@ -61,7 +61,7 @@ def knn_graph(X, knn: int = 10) -> sp.csr_matrix:
     return _symmetric(n, rows, idx.ravel(), np.ones(n * knn))
 
 
-def alpha_decay_graph(X, knn: int = 10, decay: float = 40.0, thresh: float = 1e-4,
+def alpha_decay_graph(X, knn: int = 8, decay: float = 40.0, thresh: float = 1e-4,
                       search_factor: int = 3) -> sp.csr_matrix:
     """PHATE-style alpha-decay affinity graph.
 

@@ -225,7 +225,7 @@ class HeatGeodesicEmbedding:
     --------
     >>> from spectral_explorer import HeatGeodesicEmbedding, data
     >>> ds = data.swiss_roll(300, noise=0.1, seed=0)
-    >>> Y = HeatGeodesicEmbedding(knn=10).fit_transform(ds.X)
+    >>> Y = HeatGeodesicEmbedding(knn=6).fit_transform(ds.X)
     >>> Y.shape
     (300, 2)
     """

@@ -67,7 +67,7 @@ class HeatGeodesicExplorer(param.Parameterized):
         farthest-point sources, landmark MDS) so that moving t stays interactive.""")
     noise = param.Number(default=0.1, bounds=(0.0, 2.0), step=0.05, doc="Standard deviation of the Gaussian noise.")
     seed = param.Integer(default=42, bounds=(0, 100_000), doc="Random seed of the data set.")
-    knn = param.Integer(default=10, bounds=(1, 200), doc="""
+    knn = param.Integer(default=8, bounds=(1, 200), doc="""
         Neighbours of the alpha-decay graph (the bandwidth is the distance to the knn-th).
         Must be smaller than n; too small a value can disconnect the graph.""")
     decay = param.Number(default=40.0, bounds=(1.0, 100.0), step=1.0, doc="Alpha-decay exponent of the kernel.")
