@@ -30,6 +30,7 @@ from .mds import classical_mds, landmark_mds, smacof
 
 __all__ = [
     "heat_geodesic_distances",
+    "distances_from_kernel",
     "select_t_entropy",
     "farthest_point_landmarks",
     "HeatGeodesicEmbedding",
@@ -53,6 +54,31 @@ def _log_kernel(H: torch.Tensor) -> tuple[torch.Tensor, dict]:
     info = {"nonpositive_entries": int((H <= 0).sum()), "tiny_entries": int((H < ROUNDOFF).sum()),
             "min_entry": float(H.min()), "entries": int(H.numel())}
     return torch.log(H.clamp_min(_TINY)), info
+
+
+def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=None):
+    """Varadhan distances from a heat-kernel block ``H`` (n×m; columns = ``sources``, or all
+    nodes when ``sources`` is ``None``): ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``.
+
+    ``diag`` is ``diag(H_t)`` (length n), needed only when ``sigma > 0``.  Entries ≤ 0 are
+    floored at the smallest positive double before the logarithm.  Returns ``(D, info)``
+    with ``D`` a float64 tensor and ``info`` the kernel diagnostics.
+
+    >>> D, info = distances_from_kernel(torch.tensor([[0.5, 0.1], [0.1, 0.5]]), t=1.0)
+    >>> round(float(D[0, 1]), 4), info["nonpositive_entries"]
+    (3.0349, 0)
+    """
+    H = torch.as_tensor(H, dtype=torch.float64)
+    logH, info = _log_kernel(H)
+    D2 = -4.0 * t * logH
+    if sigma > 0:
+        if diag is None:
+            raise ValueError("diag (the kernel's diagonal) is needed when sigma > 0")
+        d = torch.as_tensor(np.asarray(diag) if not isinstance(diag, torch.Tensor) else diag,
+                            dtype=torch.float64, device=H.device).clamp_min(_TINY)
+        dc = d if sources is None else d[torch.as_tensor(np.asarray(sources), device=H.device)]
+        D2 = D2 + sigma * 4.0 * t * torch.log(0.5 * (d[:, None] + dc[None, :]))
+    return torch.sqrt(D2.clamp_min(0.0)), info
 
 
 def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "euler",
@@ -93,12 +119,7 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
     if sources is None:
         H = heat_kernel(L, t, None, method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
         H = 0.5 * (H + H.T)
-        logH, info = _log_kernel(H)
-        D2 = -4.0 * t * logH
-        if sigma > 0:
-            d = torch.diagonal(H).clamp_min(_TINY)
-            D2 = D2 + sigma * 4.0 * t * torch.log(0.5 * (d[:, None] + d[None, :]))
-        D = torch.sqrt(D2.clamp_min(0.0))
+        D, info = distances_from_kernel(H, t, sigma, torch.diagonal(H), None)
         D.fill_diagonal_(0.0)
     else:
         sources = np.asarray(sources, dtype=np.int64)
@@ -106,14 +127,9 @@ def heat_geodesic_distances(L, t: float, sigma: float = 0.0, method: str = "eule
             raise ValueError(f"sources must be a non-empty 1-D array of node indices in [0, {n}), got {sources!r}")
         B = sp.csr_matrix((np.ones(sources.size), (sources, np.arange(sources.size))), shape=(n, sources.size))
         H = heat_kernel(L, t, B.toarray(), method, order, lmax=lmax, eig=eig, device=dev, dtype=torch.float64)
-        logH, info = _log_kernel(H)
-        D2 = -4.0 * t * logH
-        if sigma > 0:
-            if diag is None:
-                diag = estimate_heat_diagonal(L, t, method, order, lmax=lmax, device=dev)
-            d = torch.as_tensor(np.asarray(diag), dtype=torch.float64, device=dev).clamp_min(_TINY)
-            D2 = D2 + sigma * 4.0 * t * torch.log(0.5 * (d[:, None] + d[sources][None, :]))
-        D = torch.sqrt(D2.clamp_min(0.0))
+        if sigma > 0 and diag is None:
+            diag = estimate_heat_diagonal(L, t, method, order, lmax=lmax, device=dev)
+        D, info = distances_from_kernel(H, t, sigma, diag, sources)
         D[sources, torch.arange(sources.size, device=D.device)] = 0.0
     out = D.cpu().numpy()
     if return_info:
