@@ -14,6 +14,7 @@ chooses ``t``, computes distances and embeds them with MDS.
 
 from __future__ import annotations
 
+import inspect
 import time
 
 import numpy as np
@@ -263,9 +264,12 @@ class HeatGeodesicEmbedding:
         self.random_state = random_state
 
     # scikit-learn style parameter access
+    @classmethod
+    def _param_names(cls):
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
     def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in ("n_components", "knn", "decay", "t", "sigma", "method", "order",
-                                               "laplacian", "mds", "landmarks", "device", "random_state")}
+        return {k: getattr(self, k) for k in self._param_names()}
 
     def set_params(self, **params):
         valid = self.get_params()
