@@ -62,7 +62,7 @@ pn.extension()
 
 QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
 N = 400 if QUICK else 1500  # points on the Swiss roll
-KNN = 5 if QUICK else 10  # neighbours of the alpha-decay graph (fewer points need fewer)
+KNN = 5 if QUICK else 8  # neighbours of the alpha-decay graph (fewer points need fewer)
 NOISE = 0.1
 SEED = 0
 print(f"spectral_explorer {spectral_explorer.__version__} on {spectral_explorer.default_device()}; "
@@ -499,7 +499,7 @@ print(ipy_metrics.value)
 #    selection on `ds.X` and on `truth`). Compare σ = 0 and σ = 1 with `row_spearman`.
 #    Where does the volume correction help?
 # 5. **Noise and shortcuts.** With the explorer (`ex.noise`, `ex.knn`), find the smallest
-#    noise level at which the Swiss roll's layers short-circuit for `knn=10`. Which method
+#    noise level at which the Swiss roll's layers short-circuit for `knn=8`. Which method
 #    in `METHODS` degrades most gracefully? Back your answer with `run_method` and
 #    `row_spearman` on two noise levels.
 # 6. **Another manifold.** Switch to `data.sphere` or `data.tree` (both have ground truth)
