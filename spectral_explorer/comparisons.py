@@ -93,11 +93,16 @@ def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int
 
 def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, decay: float = 40.0,
                t: float = 50.0, sigma: float = 0.0, heat_method: str = "euler", order: int | None = None,
-               tau_diffusion: float = 8.0, tau_phate: int = 20, seed: int = 0, device=None) -> MethodResult:
+               tau_diffusion: float | None = None, tau_phate: int | None = None, seed: int = 0,
+               device=None) -> MethodResult:
     """Run comparison method ``name`` (one of :data:`METHODS`) on points ``X``.
 
-    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
+    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).  The
+    diffusion-map and PHATE times default to the heat time ``t`` (``P^τ`` and ``e^{−tL}``
+    spread over comparable ranges), so the methods are compared at the same scale.
     """
+    tau_diffusion = t if tau_diffusion is None else tau_diffusion
+    tau_phate = max(1, int(round(t))) if tau_phate is None else tau_phate
     check_choice(name, "name", METHODS)
     X = check_points(X, min_samples=3)
     start = time.perf_counter()
