@@ -226,6 +226,7 @@ class HeatGeodesicEmbedding:
         landmarks) or ``"auto"`` (default: all pairs up to 5000 points, else 256 landmarks).
     device : torch device (default: the process default, see ``spectral_explorer.device``).
     random_state : seed for landmarks and probes.
+    verbose : print each stage's time as it finishes — useful for large n.
 
     Attributes
     ----------
@@ -249,7 +250,7 @@ class HeatGeodesicEmbedding:
 
     def __init__(self, n_components=2, knn=8, decay=40.0, t=50.0, sigma=0.0, method="euler",
                  order=None, laplacian="normalized", mds="classical", landmarks="auto", device=None,
-                 random_state=0):
+                 random_state=0, verbose=False):
         self.n_components = n_components
         self.knn = knn
         self.decay = decay
@@ -262,6 +263,7 @@ class HeatGeodesicEmbedding:
         self.landmarks = landmarks
         self.device = device
         self.random_state = random_state
+        self.verbose = verbose
 
     # scikit-learn style parameter access
     @classmethod
@@ -311,6 +313,10 @@ class HeatGeodesicEmbedding:
             raise ValueError(f"n_components must be < n_samples ({n}), got {self.n_components}")
         return m
 
+    def _log(self, stage, timings, n):
+        if self.verbose:
+            print(f"[HeatGeodesicEmbedding] n={n}: {stage} done in {timings[stage]:.2f} s", flush=True)
+
     def fit(self, X, y=None):
         """Build the graph, compute heat-geodesic distances and the embedding."""
         X = check_points(X, "X", min_samples=3)
@@ -322,6 +328,7 @@ class HeatGeodesicEmbedding:
         check_connected(W, f"the kNN graph (knn={self.knn})")
         L = laplacian(W, self.laplacian)
         timings["graph"] = time.perf_counter() - t0
+        self._log("graph", timings, n)
 
         t0 = time.perf_counter()
         if isinstance(self.t, str):
@@ -329,6 +336,7 @@ class HeatGeodesicEmbedding:
         else:
             self.t_ = float(self.t)
         timings["select_t"] = time.perf_counter() - t0
+        self._log("select_t", timings, n)
 
         t0 = time.perf_counter()
         sources = None
@@ -338,6 +346,7 @@ class HeatGeodesicEmbedding:
         D, info = heat_geodesic_distances(L, self.t_, self.sigma, self.method, self.order, sources=sources,
                                           device=self.device, return_info=True)
         timings["distances"] = time.perf_counter() - t0
+        self._log("distances", timings, n)
 
         t0 = time.perf_counter()
         if sources is None:
@@ -347,6 +356,7 @@ class HeatGeodesicEmbedding:
         else:
             Y = landmark_mds(D, sources, self.n_components)
         timings["mds"] = time.perf_counter() - t0
+        self._log("mds", timings, n)
 
         self.graph_, self.laplacian_ = W, L
         self.distances_, self.embedding_ = D, Y
