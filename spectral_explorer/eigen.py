@@ -22,24 +22,34 @@ __all__ = ["fix_signs", "smallest_eigenpairs", "largest_eigenvalue", "DENSE_LIMI
 DENSE_LIMIT = 2000
 
 
-def fix_signs(V):
+def fix_signs(V, rtol: float = 1e-8):
     """Flip each column so that its largest-magnitude entry is positive.
 
-    Works on numpy arrays and torch tensors of shape (n, k) and returns the same type.
+    Entries within ``rtol`` (relative) of the column's largest magnitude count as tied, and
+    the first of them decides, so that rounding differences between solvers or devices do
+    not flip the choice on symmetric graphs.  Works on numpy arrays and torch tensors of
+    shape (..., n, k) (batches too) and returns the same type.
 
     >>> import numpy as np
     >>> fix_signs(np.array([[1.0, 0.2], [-3.0, 0.1]]))
     array([[-1. ,  0.2],
            [ 3. ,  0.1]])
+    >>> fix_signs(np.array([[-0.5], [0.5 + 1e-15]]))  # a tie up to rounding: the first entry decides
+    array([[ 0.5],
+           [-0.5]])
     """
     if isinstance(V, torch.Tensor):
-        idx = V.abs().argmax(dim=0)
-        s = torch.sign(V[idx, torch.arange(V.shape[1], device=V.device)])
+        A = V.abs()
+        tied = A >= A.amax(dim=-2, keepdim=True) * (1 - rtol)
+        idx = tied.to(torch.int8).argmax(dim=-2, keepdim=True)  # the first tied entry
+        s = torch.sign(torch.gather(V, -2, idx))
         s[s == 0] = 1
         return V * s
     V = np.asarray(V)
-    idx = np.abs(V).argmax(axis=0)
-    s = np.sign(V[idx, np.arange(V.shape[1])])
+    A = np.abs(V)
+    tied = A >= A.max(axis=-2, keepdims=True) * (1 - rtol)
+    idx = tied.argmax(axis=-2)[..., None, :]
+    s = np.sign(np.take_along_axis(V, idx, axis=-2))
     s[s == 0] = 1
     return V * s
 

@@ -709,14 +709,6 @@ def _run_tasks(fn, tasks, n_threads: int, device: torch.device):
             return list(ex.map(fn, tasks))
 
 
-def _fix_signs_batched(V: torch.Tensor) -> torch.Tensor:
-    """:func:`spectral_explorer.eigen.fix_signs` applied to every (n, k) matrix of a batch."""
-    idx = V.abs().argmax(dim=-2, keepdim=True)
-    s = torch.sign(torch.gather(V, -2, idx))
-    s[s == 0] = 1
-    return V * s
-
-
 def _eig_chunk(batch: _Batch, m: int, idx: np.ndarray, first: int, count: int):
     """Eigenpairs ``first .. first+count-1`` (clipped to m) of one chunk: (evals, evecs, ncols)."""
     A, mask = batch.load(m, idx)
@@ -727,7 +719,7 @@ def _eig_chunk(batch: _Batch, m: int, idx: np.ndarray, first: int, count: int):
         eig_mask = (torch.arange(first, stop, device=A.device)[None, :] < mask.sum(1)[:, None])
         w = torch.where(eig_mask, w, torch.full_like(w, PAD_EIGENVALUE))
         V = V * (mask[:, :, None] & eig_mask[:, None, :]).to(V.dtype)
-    return w, _fix_signs_batched(V), stop - first
+    return w, fix_signs(V), stop - first
 
 
 def batched_laplacian_eig(adjs: list[torch.Tensor] | torch.Tensor, mask: torch.Tensor | None = None, *,
