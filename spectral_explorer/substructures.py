@@ -33,6 +33,7 @@ import torch
 
 from ._validation import check_choice, check_float, check_int
 from .device import resolve_device
+from .positional_encodings import as_adjacency, batched_laplacian_eig, batched_random_walk_pe
 from .spe import ENCODINGS, PEGNN
 
 __all__ = ["count_cycles", "CYCLE_LENGTHS", "GRAPH_FAMILIES", "CycleDataset", "random_graphs",
@@ -124,16 +125,7 @@ def _neighbour_lists(graph) -> list[list[int]]:
                     out[iu].append(iv)
                     out[iv].append(iu)
         return out
-    if isinstance(graph, torch.Tensor):
-        graph = graph.detach().cpu().numpy()
-    try:
-        A = np.asarray(graph, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"graph must be a networkx.Graph or a square adjacency matrix: {exc}") from exc
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"graph must be a square adjacency matrix, got shape {A.shape}")
-    if not np.allclose(A, A.T):
-        raise ValueError("graph adjacency matrix must be symmetric (an undirected graph)")
+    A = as_adjacency(graph).cpu().numpy()  # validates shape, symmetry, values
     B = A != 0
     np.fill_diagonal(B, False)
     return [list(np.flatnonzero(row)) for row in B]
@@ -255,7 +247,6 @@ class CycleDataset:
     def rwpe(self, K: int) -> torch.Tensor:
         """Random-walk return probabilities ``(G, N, K)`` (batched, computed once per ``K``)."""
         if K not in self._rwpe:
-            from .positional_encodings import batched_random_walk_pe
 
             pe, _ = batched_random_walk_pe(self.adj, K, self.mask, device="cpu", dtype=torch.float64)
             self._rwpe[K] = pe
@@ -276,7 +267,6 @@ class CycleDataset:
 
 def make_cycle_dataset(graphs, lengths=CYCLE_LENGTHS, name: str = "") -> CycleDataset:
     """Count the cycles of ``graphs`` and compute their Laplacian eigenpairs (batched, once)."""
-    from .positional_encodings import batched_laplacian_eig
 
     graphs = list(graphs)
     if not graphs:
