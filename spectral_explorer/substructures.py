@@ -298,11 +298,11 @@ def cycle_count_datasets(quick: bool = True, seed: int = 0, n_train: int | None 
 
     Train and test: :func:`random_graphs` with ``n_range`` nodes.  OOD: larger graphs
     (``ood_n_range``) from the same families with a fraction ``ood_perturb`` of their edges
-    rewired.  Sizes default to 600/150/150 graphs (quick) or 2000/400/400.
+    rewired.  Sizes default to 600/150/150 graphs (quick) or 1200/300/300.
     """
-    n_train = n_train if n_train is not None else (600 if quick else 2000)
-    n_test = n_test if n_test is not None else (150 if quick else 400)
-    n_ood = n_ood if n_ood is not None else (150 if quick else 400)
+    n_train = n_train if n_train is not None else (600 if quick else 1200)
+    n_test = n_test if n_test is not None else (150 if quick else 300)
+    n_ood = n_ood if n_ood is not None else (150 if quick else 300)
     ss = np.random.SeedSequence(check_int(seed, "seed", low=0)).generate_state(3)
     train_set = make_cycle_dataset(random_graphs(n_train, n_range, seed=int(ss[0])), name="train")
     test_set = make_cycle_dataset(random_graphs(n_test, n_range, seed=int(ss[1])), name="test")
@@ -429,7 +429,7 @@ def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epoch
     seeds : sequence of int, optional
         Training seeds averaged per encoding (default ``(0,)`` quick, ``(0, 1, 2)`` full).
     epochs : int, optional
-        Default 25 (quick) or 100.
+        Default 25 (quick) or 60.
     batch_size, lr : see :func:`train`
     data_seed : int, default 0
         Seed of the data sets.
@@ -450,7 +450,7 @@ def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epoch
     seeds = tuple(seeds) if seeds is not None else ((0,) if quick else (0, 1, 2))
     if not seeds:
         raise ValueError("seeds must contain at least one seed")
-    epochs = epochs if epochs is not None else (25 if quick else 100)
+    epochs = epochs if epochs is not None else (25 if quick else 60)
     train_set, test_set, ood_set = cycle_count_datasets(quick=bool(quick), seed=data_seed)
     rows = []
     for enc in encodings:
