@@ -9,6 +9,9 @@ DASHBOARDS = [
     ("heat_geodesics", "Heat geodesics",
      "Watch heat diffuse on a point cloud; turn the heat kernel into geodesic distances and an "
      "embedding (Huguet et al., NeurIPS 2023), against shortest paths, diffusion maps, PHATE and t-SNE."),
+    ("positional_encodings", "Positional encodings",
+     "Colour graphs by Laplacian eigenvectors, RWPE and sinusoids; flip signs and rotate repeated eigenspaces; "
+     "measure stability against SPE (Huang et al., ICLR 2024); train a GIN with each encoding."),
 ]
 
 

@@ -3,11 +3,12 @@
 Starts ``spectral-explorer serve`` (the exact command of :func:`spectral_explorer.cli.serve_command`)
 on a free port and drives the pages: the index lists the apps; the heat-geodesics dashboard renders
 plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
-bad input shows an error in the page and the app keeps working.
+bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
+gets the same checks (index and rotation sliders, a bad graph parameter).
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshot
-``apps/assets/heat_geodesics.png``.
+``apps/assets/heat_geodesics.png`` and ``apps/assets/positional_encodings.png``.
 """
 
 from __future__ import annotations
@@ -213,5 +214,70 @@ def test_heat_geodesics_dashboard(server, browser, tmp_path):
         assert visible.count() >= 2, f"the {tab} tab rendered no plot"
         time.sleep(1.0)
         page.screenshot(path=str(tmp_path / f"heat_geodesics_{tab.lower()}.png"), full_page=True)
+    log.check()
+    page.close()
+
+
+def test_index_lists_positional_encodings(server, browser):
+    page = browser.new_page()
+    log = PageLog(page)
+    page.goto(server + "/", wait_until="networkidle")
+    link = page.locator("#link-positional_encodings")
+    link.wait_for(timeout=20000)
+    assert link.get_attribute("href").endswith("positional_encodings")
+    assert "Positional encodings" in link.inner_text()
+    log.check()
+    page.close()
+
+
+def _press_slider(page, css, key, times=1):
+    handle = page.locator(f"{css} .noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def test_positional_encodings_dashboard(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1250})
+    log = PageLog(page)
+    page.goto(server + "/positional_encodings", wait_until="networkidle")
+    text = page.locator(".pe-ambiguity")
+    before = _wait_text(text, lambda s: "multiplicity" in s)
+    assert "λ" in before
+    canvases = page.locator("canvas")
+    deadline = time.time() + 30
+    while canvases.count() < 3 and time.time() < deadline:
+        time.sleep(0.25)
+    assert canvases.count() >= 3, "the dashboard rendered too few plots"
+    time.sleep(1.0)  # let the canvases paint
+    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        out = REPO / "apps" / "assets" / "positional_encodings.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1100})
+    log.check()
+
+    # move the eigenvector index: another eigenvalue is shown
+    _press_slider(page, ".index-slider", "ArrowRight", 2)
+    after = _wait_text(text, lambda s: "multiplicity" in s and s != before)
+    assert after != before
+    # rotate inside the repeated eigenspace: the encoding moves, the projector does not
+    _press_slider(page, ".angle-slider", "ArrowRight", 30)
+    rotated = _wait_text(text, lambda s: "rotating" in s and "0.000" not in s.split("‖ =")[1])
+    assert "≈ 0" in rotated
+    page.screenshot(path=str(tmp_path / "positional_encodings_rotated.png"), full_page=True)
+
+    # bad parameter combination: the alert shows it, a valid one clears it
+    alert = page.locator(".explorer-error")
+    page.locator(".w-graph select").select_option("random_regular")
+    page.locator(".w-degree input").first.wait_for(timeout=10000)  # the graph's own parameters are shown
+    time.sleep(0.5)
+    _set_int(page, "n", 15)
+    msg = _wait_text(alert, lambda s: "even" in s)
+    assert "15" in msg
+    _set_int(page, "n", 16)
+    deadline = time.time() + 20
+    while alert.is_visible() and time.time() < deadline:
+        time.sleep(0.25)
+    assert not alert.is_visible(), "the error message stayed after a valid input"
     log.check()
     page.close()

@@ -3,5 +3,6 @@
 These import Panel and HoloViews (the compute modules never do)."""
 
 from .heat_geodesics import HeatGeodesicExplorer
+from .positional_encodings import PositionalEncodingExplorer
 
-__all__ = ["HeatGeodesicExplorer"]
+__all__ = ["HeatGeodesicExplorer", "PositionalEncodingExplorer"]

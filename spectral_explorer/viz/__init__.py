@@ -8,6 +8,7 @@ and return HoloViews elements, so they work in notebooks, dashboards and scripts
 :func:`spectrum_plot`      ``exp(−tλ)`` against its Chebyshev / Euler approximations + error
 :func:`distance_scatter`   distances against ground-truth geodesics (subsampled pairs)
 :func:`kernel_histogram`   log10 of heat-kernel entries per method, underflow counted
+:mod:`.graphs`             graphs coloured by encodings, spectra, projectors, stability, training
 =========================  ================================================================
 """
 
@@ -20,3 +21,8 @@ from .numerics import kernel_histogram, kernel_counts
 
 __all__ = ["project_points", "to_3d", "manifold_scatter", "embedding_scatter", "spectrum_plot",
            "distance_scatter", "sample_pairs", "kernel_histogram", "kernel_counts"]
+from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_groups, eigenvalue_plot,
+                     graph_edges, graph_nodes, graph_plot, projector_image, stability_plot, training_curves)
+
+__all__ += ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "eigenvalue_groups", "projector_image",
+            "stability_plot", "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]

@@ -1,0 +1,1026 @@
+"""Positional-encoding explorer: Laplacian eigenvectors on graphs, their sign/basis ambiguity
+and instability, and the stable alternatives (Huang et al., "On the Stability of Expressive
+Positional Encodings for Graph Neural Networks", ICLR 2024).
+
+Staged computation (each stage keyed on parameter values, never on tensors; the cache
+lives on the instance, i.e. per session)::
+
+    graph       (graph, its size/seed parameters)            -> networkx graph, adjacency, edges
+    layout      graph                                        -> fixed node positions
+    eig         graph                                        -> full eigendecomposition (fixed signs)
+    rwpe        graph + rw_steps                             -> (n, K) return probabilities
+    sinusoidal  n + sin_dim + sin_base                       -> (n, d)
+    encoding    graph + (encoding, index, flip_sign, angle, tol) -> the coloured channel
+    projector   graph + (tol, eigenspace of index, angle)   -> P, P_rotated
+    stability   graph + (stab_k, spe_seed, tol) [+ eps]      -> ‖ΔPE‖/‖ΔL‖ curves (lazy)
+    cycle       (cycle_n, sin_dim)                           -> sinusoids in the cycle eigenbasis (lazy)
+
+Moving ``index``, ``flip_sign`` or ``angle`` recomputes only the encoding and projector
+stages; the eigendecomposition is reused.
+
+Examples
+--------
+>>> ex = PositionalEncodingExplorer(graph="cycle", n=12)
+>>> ex.index = 3
+>>> sorted(k for k in ex.timings if k != "total")
+['encoding', 'projector']
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from functools import partial
+
+import holoviews as hv
+import networkx as nx
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+import torch
+
+from .. import positional_encodings as pe
+from .. import spe as spe_mod
+from .. import substructures
+from .. import viz
+
+__all__ = ["PositionalEncodingExplorer", "GRAPHS", "GRAPH_PARAMS", "EPS_GRID", "MAX_NODES"]
+
+#: graph name -> the parameters that shape it (shown in the dashboard only for that graph)
+GRAPH_PARAMS = {
+    "karate_club": (),
+    "les_miserables": (),
+    "florentine_families": (),
+    "davis_southern_women": (),
+    "path": ("n",),
+    "cycle": ("n",),
+    "grid": ("rows", "n"),
+    "ladder": ("n",),
+    "hypercube": ("dim",),
+    "balanced_tree": ("branching", "height"),
+    "random_regular": ("n", "degree", "seed"),
+    "erdos_renyi": ("n", "p", "seed"),
+    "stochastic_block_model": ("n", "blocks", "p", "p_out", "seed"),
+    "watts_strogatz": ("n", "degree", "rewire", "seed"),
+}
+GRAPHS = tuple(GRAPH_PARAMS)
+#: largest graph offered (a dense eigendecomposition per change)
+MAX_NODES = 500
+#: perturbation sizes of the stability curves
+EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
+ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
+_GRAPH_CORE = ("graph", "n", "rows", "dim", "branching", "height", "degree", "p", "p_out", "blocks", "rewire", "seed")
+_ALL = _GRAPH_CORE + ("encoding", "index", "flip_sign", "angle", "tol", "rw_steps", "sin_dim", "sin_base")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _message(exc):
+    msg = str(exc) or type(exc).__name__
+    return msg if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {msg}"
+
+
+class PositionalEncodingExplorer(param.Parameterized):
+    """Laplacian / random-walk / sinusoidal positional encodings on graphs, interactively."""
+
+    # ------------------------------------------------------------------ graph
+    graph = param.ObjectSelector(default="cycle", objects=list(GRAPHS), doc="""
+        Graph: four real social networks shipped with networkx (karate club, Les Misérables,
+        Florentine families, Davis southern women) or a generator (path, cycle, grid, ladder,
+        hypercube, balanced tree, random regular, Erdős–Rényi, stochastic block model,
+        Watts–Strogatz).""")
+    n = param.Integer(default=24, bounds=(3, MAX_NODES), doc="""
+        Nodes of path, cycle, random regular, Erdős–Rényi, SBM and Watts–Strogatz graphs;
+        columns of the grid; rungs of the ladder.""")
+    rows = param.Integer(default=6, bounds=(1, 40), doc="Rows of the grid graph.")
+    dim = param.Integer(default=4, bounds=(1, 8), doc="Dimension of the hypercube (2^dim nodes).")
+    branching = param.Integer(default=2, bounds=(1, 6), doc="Children per node of the balanced tree.")
+    height = param.Integer(default=4, bounds=(1, 10), doc="Height of the balanced tree.")
+    degree = param.Integer(default=3, bounds=(1, 20), doc="""
+        Degree of the random regular graph (n·degree must be even, degree < n); neighbours k of
+        the Watts–Strogatz ring.""")
+    p = param.Number(default=0.15, bounds=(0.0, 1.0), step=0.01, doc="""
+        Edge probability of Erdős–Rényi; within-block probability of the SBM.""")
+    p_out = param.Number(default=0.02, bounds=(0.0, 1.0), step=0.01, doc="Between-block edge probability of the SBM.")
+    blocks = param.Integer(default=3, bounds=(1, 10), doc="Number of (equal) blocks of the SBM.")
+    rewire = param.Number(default=0.1, bounds=(0.0, 1.0), step=0.01, doc="Rewiring probability of Watts–Strogatz.")
+    seed = param.Integer(default=0, bounds=(0, 100_000), doc="Seed of the random graph generators.")
+
+    # ------------------------------------------------------------------ encoding
+    encoding = param.ObjectSelector(default="lappe", objects=list(ENCODING_KINDS), doc="""
+        Encoding shown on the nodes: Laplacian eigenvector (LapPE), random-walk return
+        probability (RWPE) or Transformer sinusoid over the node order.""")
+    index = param.Integer(default=1, bounds=(0, MAX_NODES - 1), doc="""
+        Channel: LapPE eigenvector i (0 = the trivial one, 0..n−1), RWPE walk length j
+        (1..rw_steps) or sinusoidal channel (0..sin_dim−1). Clamped to the valid range when
+        the graph or the encoding changes.""")
+    flip_sign = param.Boolean(default=False, doc="Multiply the shown eigenvector by −1 (sign ambiguity).")
+    angle = param.Number(default=0.0, bounds=(0.0, 360.0), step=1.0, doc="""
+        Rotation angle (degrees) inside the eigenspace of the shown eigenvector, when its
+        eigenvalue is repeated (multiplicity ≥ 2): v ← cos θ v + sin θ w with w the next basis
+        vector of the same eigenspace (basis ambiguity).""")
+    tol = param.Number(default=1e-6, bounds=(1e-12, 1e-1), doc="""
+        Eigenvalues closer than this are grouped into one eigenspace (repeated eigenvalues,
+        hard projectors).""")
+    rw_steps = param.Integer(default=16, bounds=(1, 64), doc="Number K of random-walk lengths of RWPE.")
+    sin_dim = param.Integer(default=8, bounds=(2, 64), doc="""
+        Channels d of the sinusoidal encodings (even for the cycle comparison, d ≤ cycle_n − 1).""")
+    sin_base = param.Number(default=10000.0, bounds=(2.0, 1e6), doc="Base of the Transformer frequency ladder.")
+
+    # ------------------------------------------------------------------ stability
+    eps = param.Number(default=1e-4, bounds=(1e-8, 1e-1), doc="""
+        Perturbation: amount ε added to the weight of the first edge (log-scale slider).""")
+    stab_k = param.Integer(default=4, bounds=(1, 64), doc="""
+        Eigenvectors λ_1..λ_k entering the raw and projector encodings (k ≤ n − 2).""")
+    spe_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the fixed, randomly initialised SPE network.")
+
+    # ------------------------------------------------------------------ sinusoids vs cycle
+    cycle_n = param.Integer(default=32, bounds=(3, 256), doc="Nodes of the cycle compared with the sinusoids.")
+    channel = param.Integer(default=0, bounds=(0, 63), doc="Sinusoidal channel shown as a curve (0..sin_dim−1).")
+
+    # ------------------------------------------------------------------ training
+    train_encodings = param.ListSelector(default=list(spe_mod.ENCODINGS), objects=list(spe_mod.ENCODINGS), doc="""
+        Encodings trained, one after the other, on cycle counting (GIN + encoding).""")
+    epochs = param.Integer(default=12, bounds=(1, 200), doc="Training epochs per encoding.")
+    train_graphs = param.Integer(default=240, bounds=(32, 4000), doc="""
+        Training graphs (10–30 nodes); the test and the out-of-distribution (35–50 nodes,
+        rewired) sets have a quarter as many.""")
+    hidden = param.Integer(default=32, bounds=(8, 256), doc="Width of the GIN and of the encoders.")
+    train_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the data sets and of the training.")
+
+    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
+    training = param.Boolean(default=False, precedence=-1, doc="True while a training run is under way.")
+    paused = param.Boolean(default=False, precedence=-1, doc="True while the training run is paused.")
+    train_status = param.String(default="not started", precedence=-1, doc="One line on the training run.")
+    train_progress = param.Integer(default=0, bounds=(0, 100), precedence=-1, doc="Training progress in percent.")
+    _graph_version = param.Integer(default=0, precedence=-1, doc="Bumped when the graph changes.")
+    _enc_version = param.Integer(default=0, precedence=-1, doc="Bumped when the shown encoding changes.")
+    _proj_version = param.Integer(default=0, precedence=-1, doc="Bumped when the projector stage changes.")
+    _train_version = param.Integer(default=0, precedence=-1, doc="Bumped when training records arrive.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._cache: dict[str, tuple] = {}
+        self._lock = threading.RLock()
+        self.timings: dict[str, float] = {}
+        self.stage_counts: dict[str, int] = {}
+        self._train_lock = threading.Lock()
+        self._pending: list[dict] = []
+        self.history: list[dict] = []
+        self.results: list[dict] = []
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._doc = None
+        self._buffer = None
+        self.param.watch(self._on_graph_or_encoding, list(_GRAPH_CORE) + ["encoding", "rw_steps", "sin_dim"],
+                         precedence=1)
+        self.param.watch(self._on_change, list(_ALL), precedence=2)
+        self._clamp_index()
+        self._refresh()
+
+    # ------------------------------------------------------------------ caching
+    def _stage(self, name, key, fn):
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        t0 = time.perf_counter()
+        value = fn()
+        self.timings[name] = time.perf_counter() - t0
+        self.stage_counts[name] = self.stage_counts.get(name, 0) + 1
+        self._cache[name] = (key, value)
+        return value
+
+    def _graph_key(self):
+        return (self.graph,) + tuple(getattr(self, p) for p in GRAPH_PARAMS[self.graph])
+
+    def _enc_key(self):
+        if self.encoding == "lappe":
+            extra = (int(self.index), bool(self.flip_sign), float(self.angle), float(self.tol))
+        elif self.encoding == "rwpe":
+            extra = (int(self.index), int(self.rw_steps))
+        else:
+            extra = (int(self.index), int(self.sin_dim), float(self.sin_base))
+        return self._graph_key() + (self.encoding,) + extra
+
+    # ------------------------------------------------------------------ stages
+    def _build_graph(self):
+        name, n, seed = self.graph, int(self.n), int(self.seed)
+        if name == "karate_club":
+            G = nx.karate_club_graph()
+        elif name == "les_miserables":
+            G = nx.les_miserables_graph()
+        elif name == "florentine_families":
+            G = nx.florentine_families_graph()
+        elif name == "davis_southern_women":
+            G = nx.davis_southern_women_graph()
+        elif name == "path":
+            G = nx.path_graph(n)
+        elif name == "cycle":
+            G = nx.cycle_graph(n)
+        elif name == "grid":
+            if self.rows * n > MAX_NODES:
+                raise ValueError(f"the grid has rows·n = {self.rows}·{n} = {self.rows * n} nodes; at most "
+                                 f"{MAX_NODES} are offered (lower rows or n)")
+            G = nx.grid_2d_graph(int(self.rows), n)
+        elif name == "ladder":
+            if 2 * n > MAX_NODES:
+                raise ValueError(f"the ladder has 2·n = {2 * n} nodes; at most {MAX_NODES} are offered")
+            G = nx.ladder_graph(n)
+        elif name == "hypercube":
+            G = nx.hypercube_graph(int(self.dim))
+        elif name == "balanced_tree":
+            r, h = int(self.branching), int(self.height)
+            size = h + 1 if r == 1 else (r ** (h + 1) - 1) // (r - 1)
+            if size > MAX_NODES:
+                raise ValueError(f"a balanced tree with branching={r} and height={h} has {size} nodes; at most "
+                                 f"{MAX_NODES} are offered (lower branching or height)")
+            G = nx.balanced_tree(r, h)
+        elif name == "random_regular":
+            d = int(self.degree)
+            if d >= n or (n * d) % 2:
+                raise ValueError(f"a random regular graph needs degree < n and n·degree even; got degree={d}, "
+                                 f"n={n} (n·degree = {n * d})")
+            G = nx.random_regular_graph(d, n, seed=seed)
+        elif name == "erdos_renyi":
+            G = nx.gnp_random_graph(n, float(self.p), seed=seed)
+        elif name == "stochastic_block_model":
+            b = int(self.blocks)
+            if b > n:
+                raise ValueError(f"the SBM needs at least one node per block; got blocks={b} > n={n}")
+            sizes = [n // b + (1 if i < n % b else 0) for i in range(b)]
+            probs = [[float(self.p) if i == j else float(self.p_out) for j in range(b)] for i in range(b)]
+            G = nx.stochastic_block_model(sizes, probs, seed=seed)
+        elif name == "watts_strogatz":
+            k = int(self.degree)
+            if k < 2 or k >= n:
+                raise ValueError(f"Watts–Strogatz needs 2 ≤ degree (ring neighbours k) < n; got degree={k}, n={n}")
+            G = nx.watts_strogatz_graph(n, k, float(self.rewire), seed=seed)
+        else:  # pragma: no cover (the selector prevents it)
+            raise ValueError(f"graph must be one of {GRAPHS}, got {name!r}")
+        G = nx.Graph(G)  # drop multigraph / directed flavours, keep node order
+        if G.number_of_nodes() < 3:
+            raise ValueError(f"the graph needs at least 3 nodes, got {G.number_of_nodes()}")
+        if G.number_of_nodes() > MAX_NODES:
+            raise ValueError(f"the graph has {G.number_of_nodes()} nodes; at most {MAX_NODES} are offered")
+        nodes = list(G.nodes)
+        index = {v: i for i, v in enumerate(nodes)}
+        edges = np.array([(index[u], index[v]) for u, v in G.edges], dtype=np.int64).reshape(-1, 2)
+        A = nx.to_numpy_array(G, nodelist=nodes, weight=None)
+        return dict(G=G, A=A, edges=edges, n=len(nodes), labels=[str(v) for v in nodes], nodes=nodes,
+                    components=nx.number_connected_components(G))
+
+    def _graph(self):
+        return self._stage("graph", self._graph_key(), self._build_graph)
+
+    def _layout(self):
+        def build():
+            g = self._graph()
+            G, nodes = g["G"], g["nodes"]
+            if self.graph == "cycle":
+                P = nx.circular_layout(G)
+            elif self.graph == "grid":
+                P = {v: (float(v[1]), -float(v[0])) for v in nodes}
+            elif self.graph == "path":
+                t = np.linspace(-np.pi * 0.75, np.pi * 0.75, len(nodes))
+                P = {v: (float(np.sin(t[i])), float(np.cos(t[i]))) for i, v in enumerate(nodes)}
+            else:
+                P = nx.spring_layout(G, seed=0, iterations=100 if len(nodes) <= 200 else 50)
+            return np.array([P[v] for v in nodes], dtype=np.float64)
+        return self._stage("layout", self._graph_key(), build)
+
+    def _eig(self):
+        def build():
+            A = torch.as_tensor(self._graph()["A"])
+            evals, evecs, _ = pe.batched_laplacian_eig([A], device="cpu", dtype=torch.float64)
+            return evals[0].numpy().copy(), evecs[0].numpy().copy()
+        return self._stage("eig", self._graph_key(), build)
+
+    def _rwpe(self):
+        def build():
+            return pe.random_walk_pe(torch.as_tensor(self._graph()["A"]), int(self.rw_steps), device="cpu",
+                                     dtype=torch.float64).numpy()
+        return self._stage("rwpe", self._graph_key() + (int(self.rw_steps),), build)
+
+    def _sinusoidal(self):
+        def build():
+            n = self._graph()["n"]
+            return pe.sinusoidal_pe(n, int(self.sin_dim), base=float(self.sin_base), device="cpu",
+                                    dtype=torch.float64).numpy()
+        return self._stage("sinusoidal", self._graph_key() + (int(self.sin_dim), float(self.sin_base)), build)
+
+    def _groups(self):
+        evals, _ = self._eig()
+        return self._stage("groups", self._graph_key() + (float(self.tol),),
+                           lambda: viz.eigenvalue_groups(evals, float(self.tol)))
+
+    def _group_of(self, i):
+        return next(g for g in self._groups() if g[0] <= i < g[1])
+
+    def _partner(self, i):
+        """The basis vector rotated with eigenvector ``i`` (same eigenspace), or None."""
+        a, b = self._group_of(i)
+        if b - a < 2:
+            return None
+        return i + 1 if i + 1 < b else a
+
+    def _rotated_basis(self, i):
+        """Eigenvectors of the eigenspace of ``i`` after the rotation by ``angle`` (and flip)."""
+        _, V = self._eig()
+        a, b = self._group_of(i)
+        B = V[:, a:b].copy()
+        j = self._partner(i)
+        if j is not None:
+            th = math.radians(float(self.angle))
+            vi, vj = B[:, i - a].copy(), B[:, j - a].copy()
+            B[:, i - a] = math.cos(th) * vi + math.sin(th) * vj
+            B[:, j - a] = -math.sin(th) * vi + math.cos(th) * vj
+        if self.flip_sign:
+            B[:, i - a] *= -1.0
+        return B, (a, b), j
+
+    def _encoding(self):
+        def build():
+            n = self._graph()["n"]
+            i = int(self.index)
+            if self.encoding == "lappe":
+                if not 0 <= i < n:
+                    raise ValueError(f"index must be in 0..{n - 1} for LapPE on this graph (n={n}), got {i}")
+                evals, _ = self._eig()
+                B, (a, b), j = self._rotated_basis(i)
+                return dict(values=B[:, i - a], label=f"v_{i}", title=f"LapPE v_{i}, λ = {evals[i]:.4f}",
+                            symmetric=True, cmap="RdBu_r")
+            if self.encoding == "rwpe":
+                K = int(self.rw_steps)
+                if not 1 <= i <= K:
+                    raise ValueError(f"index must be a walk length in 1..rw_steps={K} for RWPE, got {i}")
+                return dict(values=self._rwpe()[:, i - 1], label=f"RW_{i}",
+                            title=f"RWPE: return probability after {i} steps", symmetric=False, cmap="viridis")
+            d = int(self.sin_dim)
+            if not 0 <= i < d:
+                raise ValueError(f"index must be a channel in 0..sin_dim−1={d - 1} for sinusoidal, got {i}")
+            kind = "sin" if i % 2 == 0 else "cos"
+            om = float(self.sin_base) ** (-2.0 * (i // 2) / d)
+            return dict(values=self._sinusoidal()[:, i], label=f"PE_{i}",
+                        title=f"sinusoidal channel {i}: {kind}({om:.3g}·node)", symmetric=True, cmap="RdBu_r")
+        return self._stage("encoding", self._enc_key(), build)
+
+    def _projector(self):
+        i = int(self.index)
+        n = self._graph()["n"]
+        if self.encoding != "lappe" or not 0 <= i < n:
+            return None
+
+        def build():
+            _, V = self._eig()
+            B, (a, b), j = self._rotated_basis(i)
+            P = V[:, a:b] @ V[:, a:b].T
+            P_rot = B @ B.T
+            v0 = V[:, i]
+            return dict(P=P, P_rot=P_rot, group=(a, b), partner=j,
+                        dP=float(np.linalg.norm(P_rot - P)), dv=float(np.linalg.norm(B[:, i - a] - v0)))
+        a, b = self._group_of(i)
+        key = self._graph_key() + (float(self.tol), a, b, i, float(self.angle), bool(self.flip_sign))
+        return self._stage("projector", key, build)
+
+    def _spe_model(self):
+        def build():
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(self.spe_seed))
+                model = spe_mod.SPE(m=8, d_out=8, phi_hidden=16, phi_layers=2, rho_hidden=16, rho_layers=1)
+            return model.double().eval()
+        return self._stage("spe_model", (int(self.spe_seed),), build)
+
+    def _stability_at(self, eps):
+        g = self._graph()
+        n = g["n"]
+        k = int(self.stab_k)
+        if k > n - 2:
+            raise ValueError(f"stab_k must be ≤ n − 2 = {n - 2} on this graph (the eigengap λ_(k+1) − λ_k must "
+                             f"exist), got stab_k={k}")
+        model = self._spe_model()
+
+        def spe_fn(w, V):
+            with torch.no_grad():
+                return model(w, V)
+        return pe.pe_stability(torch.as_tensor(g["A"]), k, float(eps), tol=float(self.tol), spe_fn=spe_fn)
+
+    def _stab_key(self):
+        return self._graph_key() + (int(self.stab_k), int(self.spe_seed), float(self.tol))
+
+    def _stability_curve(self):
+        def build():
+            rows = [self._stability_at(e) for e in EPS_GRID]
+            return {name: np.array([r[name] for r in rows], dtype=np.float64)
+                    for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"]}
+        return self._stage("stability_curve", self._stab_key(), build)
+
+    def _stability(self):
+        return self._stage("stability", self._stab_key() + (float(self.eps),), lambda: self._stability_at(self.eps))
+
+    def _cycle(self):
+        def build():
+            n, d = int(self.cycle_n), int(self.sin_dim)
+            C, S, V, residual = pe.sinusoidal_cycle_coefficients(n, d, device="cpu", dtype=torch.float64)
+            S, V, C = S.numpy(), V.numpy(), C.numpy()
+            recon = np.concatenate([V[:, 2 * m:2 * m + 2] @ C[m] for m in range(d // 2)], axis=1)
+            T = pe.sinusoidal_pe(n, d, base=float(self.sin_base), device="cpu", dtype=torch.float64).numpy()
+            coef, *_ = np.linalg.lstsq(V, T, rcond=None)       # the Transformer ladder in span(V)
+            t_res = T - V @ coef
+            return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=V @ coef,
+                        T_residual=float(np.abs(t_res).max()),
+                        T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
+        return self._stage("cycle", (int(self.cycle_n), int(self.sin_dim), float(self.sin_base)), build)
+
+    def _compute(self):
+        """The stages every change needs: graph, layout, eigenpairs, encoding, projector."""
+        with self._lock:
+            before = {k: v[0] for k, v in self._cache.items()}
+            self.timings = {}
+            t0 = time.perf_counter()
+            self._graph()
+            self._layout()
+            self._eig()
+            self._encoding()
+            self._projector()
+            self.timings["total"] = time.perf_counter() - t0
+            return {k for k, v in self._cache.items() if before.get(k) != v[0]}
+
+    # ------------------------------------------------------------------ reactions
+    def _index_range(self):
+        try:
+            n = self._graph()["n"]
+        except Exception:
+            n = int(self.n)
+        if self.encoding == "lappe":
+            return 0, n - 1
+        if self.encoding == "rwpe":
+            return 1, int(self.rw_steps)
+        return 0, int(self.sin_dim) - 1
+
+    def _clamp_index(self):
+        lo, hi = self._index_range()
+        if not lo <= self.index <= hi:
+            self.index = min(max(int(self.index), lo), hi)
+
+    def _on_graph_or_encoding(self, *events):
+        self._clamp_index()
+
+    def _refresh(self):
+        try:
+            changed = self._compute()
+        except Exception as exc:
+            self.error = _message(exc)
+            return False
+        self.error = ""
+        with param.parameterized.batch_call_watchers(self):
+            if changed & {"graph", "layout", "eig"}:
+                self._graph_version += 1
+            if changed & {"encoding", "graph"}:
+                self._enc_version += 1
+            if changed & {"projector", "graph", "groups"}:
+                self._proj_version += 1
+        return True
+
+    def _on_change(self, *events):
+        self._refresh()
+
+    # ------------------------------------------------------------------ public results
+    @property
+    def eigenpairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """All eigenvalues ``(n,)`` and eigenvectors ``(n, n)`` of the normalized Laplacian."""
+        with self._lock:
+            return self._eig()
+
+    @property
+    def encoding_values(self) -> np.ndarray:
+        """The channel currently shown on the nodes ``(n,)`` (after flip and rotation)."""
+        with self._lock:
+            return np.array(self._encoding()["values"])
+
+    @property
+    def projector(self) -> dict | None:
+        """``P`` (eigenspace projector from the solver's basis), ``P_rot`` (from the rotated,
+        flipped basis), ``dP`` = ‖P_rot − P‖_F, ``dv`` = ‖v_rot − v‖, ``group`` ``(a, b)``;
+        None unless the LapPE encoding is shown."""
+        with self._lock:
+            return self._projector()
+
+    @property
+    def stability(self) -> dict:
+        """:func:`~spectral_explorer.positional_encodings.pe_stability` at the current ``eps``
+        (``raw``, ``projectors``, ``subspace``, ``spe`` ratios, ``eigengap`` ...)."""
+        with self._lock:
+            return dict(self._stability())
+
+    @property
+    def cycle_comparison(self) -> dict:
+        """Sinusoids with the cycle's frequencies, the cycle eigenvectors, their 2×2 coefficient
+        blocks, the reconstruction and its residual; the Transformer ladder's least-squares fit."""
+        with self._lock:
+            return dict(self._cycle())
+
+    # ------------------------------------------------------------------ views
+    def _guard(self, fn, title):
+        try:
+            with self._lock:
+                return fn()
+        except Exception as exc:
+            self.error = _message(exc)
+            return hv.Points([], ["x", "y"]).opts(title=f"{title}: error (see message)", xaxis=None, yaxis=None)
+
+    @param.depends("_graph_version")
+    def _edges_plot(self):
+        def fn():
+            return viz.graph_edges(self._layout(), self._graph()["edges"])
+        return self._guard(fn, "graph")
+
+    @param.depends("_enc_version", "_graph_version")
+    def _nodes_plot(self):
+        def fn():
+            g, e = self._graph(), self._encoding()
+            size = 13 if g["n"] <= 40 else (9 if g["n"] <= 150 else 6)
+            return viz.graph_nodes(self._layout(), e["values"], g["labels"], label=e["label"], cmap=e["cmap"],
+                                   symmetric=e["symmetric"], size=size, title=e["title"]).get(0)
+        return self._guard(fn, "encoding")
+
+    def view_graph(self):
+        """The graph (fixed layout) with its nodes coloured by the chosen encoding channel."""
+        edges = hv.DynamicMap(self._edges_plot)
+        nodes = hv.DynamicMap(self._nodes_plot)
+        return (edges * nodes).opts(width=470, height=400, framewise=True)
+
+    @param.depends("_graph_version", "tol")
+    def _spectrum_plot(self):
+        def fn():
+            evals, _ = self._eig()
+            g = self._graph()
+            rep = sum(1 for a, b in self._groups() if b - a >= 2)
+            title = f"spectrum of L (n={g['n']}): {rep} repeated eigenvalue{'s' if rep != 1 else ''}"
+            return viz.eigenvalue_plot(evals, self._groups(), None, title=title, width=440, height=400)
+        return self._guard(fn, "spectrum")
+
+    @param.depends("_graph_version", "_enc_version", "tol")
+    def _spectrum_marker(self):
+        def fn():
+            evals, _ = self._eig()
+            i = int(self.index)
+            if self.encoding != "lappe" or not 0 <= i < evals.size:
+                return hv.VSpan(None, None) * hv.Scatter([], "index", "λ")
+            a, b = self._group_of(i)
+            return (hv.VSpan(a - 0.5, b - 0.5).opts(color="#ffb000", alpha=0.25)
+                    * hv.Scatter(([i], [evals[i]]), "index", "λ").opts(
+                        color="black", size=16, fill_alpha=0, line_width=2))
+        return self._guard(fn, "spectrum")
+
+    def view_spectrum(self):
+        """Eigenvalues of the normalized Laplacian; repeated ones (within ``tol``) highlighted,
+        the shown eigenvector ringed and its eigenspace shaded."""
+        return (hv.DynamicMap(self._spectrum_plot) * hv.DynamicMap(self._spectrum_marker)).opts(
+            width=440, height=400, toolbar="above", legend_position="bottom_right",
+            title="spectrum of L: repeated eigenvalues in orange")
+
+    @param.depends("_proj_version", "_enc_version")
+    def _projector_plot(self):
+        def fn():
+            pr = self._projector()
+            if pr is None:
+                return hv.Image(np.zeros((2, 2))).opts(title="projector: choose the LapPE encoding",
+                                                       xaxis=None, yaxis=None, width=400, height=340)
+            a, b = pr["group"]
+            title = f"projector P onto span(v_{a}..v_{b - 1}), rank {b - a}"
+            return viz.projector_image(pr["P_rot"], title=title, size=340)
+        return self._guard(fn, "projector")
+
+    def view_projector(self):
+        """The orthogonal projector onto the eigenspace of the shown eigenvector, built from the
+        rotated/flipped basis: it does not change when the basis does."""
+        return hv.DynamicMap(self._projector_plot)
+
+    def ambiguity_text(self) -> str:
+        """Markdown: multiplicity of the shown eigenvalue and ‖P_rot − P‖ against ‖v_rot − v‖."""
+        if self.error:
+            return ""
+        try:
+            with self._lock:
+                if self.encoding != "lappe":
+                    return ("**RWPE** is a function of the graph alone (no basis choice): no ambiguity."
+                            if self.encoding == "rwpe" else
+                            "**Sinusoidal** encodings follow the node order, not the graph.")
+                evals, _ = self._eig()
+                pr = self._projector()
+                a, b = pr["group"]
+                i = int(self.index)
+        except Exception:
+            return ""
+        m = b - a
+        head = f"λ<sub>{i}</sub> = {evals[i]:.6f}, multiplicity **{m}**"
+        if m >= 2:
+            head += (f" (eigenvectors {a}–{b - 1}); rotating v<sub>{i}</sub> towards v<sub>{pr['partner']}</sub> "
+                     f"by {self.angle:g}°")
+        else:
+            head += " — only the sign is ambiguous (try the cycle, grid or hypercube for rotations)"
+        return (f"{head}<br>encoding moved ‖v<sub>rot</sub> − v‖ = **{pr['dv']:.3f}** · projector moved "
+                f"‖P<sub>rot</sub> − P‖<sub>F</sub> = **{pr['dP']:.1e}** ≈ 0")
+
+    @param.depends("_graph_version", "stab_k", "spe_seed", "tol", "eps")
+    def _stability_plot(self):
+        def fn():
+            c = self._stability_curve()
+            ratios = {k: c[k] for k in ("raw", "projectors", "subspace", "spe")}
+            return viz.stability_plot(EPS_GRID, ratios, current=float(self.eps),
+                                      title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
+                                      width=640, height=380)
+        return self._guard(fn, "stability")
+
+    def view_stability(self):
+        """‖ΔPE‖_F/‖ΔL‖_F against the perturbation ε of one edge weight, for raw eigenvectors,
+        hard eigenspace projectors, the projector onto span(v_1..v_k) and a fixed random SPE."""
+        return hv.DynamicMap(self._stability_plot)
+
+    def stability_text(self) -> str:
+        """Markdown with the live ratios at the current ``eps``."""
+        try:
+            s = self.stability
+        except Exception as exc:
+            return f"*{_message(exc)}*"
+        return (f"At ε = **{self.eps:.2g}** (‖ΔL‖<sub>F</sub> = {s['delta_L']:.2e}): ‖ΔPE‖/‖ΔL‖ "
+                f"raw eigenvectors **{s['raw']:.3g}** · hard projectors **{s['projectors']:.3g}** · "
+                f"span projector {s['subspace']:.3g} · SPE **{s['spe']:.3g}** · eigengap λ<sub>k+1</sub> − "
+                f"λ<sub>k</sub> = **{s['eigengap']:.3g}**")
+
+    @param.depends("cycle_n", "sin_dim", "sin_base", "channel")
+    def _cycle_plot(self):
+        def fn():
+            c = self._cycle()
+            d = int(self.sin_dim)
+            ch = min(int(self.channel), d - 1)
+            m = ch // 2
+            left = viz.channels_image(c["S"], title=f"sinusoids, ω = 2πm/{self.cycle_n}", width=260)
+            mid = viz.channels_image(c["V"], title="cycle eigenvectors v_1..v_d", xlabel="eigenvector",
+                                     width=260)
+            curves = viz.channel_curves(
+                {f"sinusoid channel {ch}": c["S"][:, ch],
+                 f"V_{m} C_{m} (eigenvectors × 2×2)": c["recon"][:, ch],
+                 f"eigenvector {ch + 1}": c["V"][:, ch] * math.sqrt(self.cycle_n / 2),
+                 f"Transformer ch. {ch} (base {self.sin_base:g})": c["T"][:, ch],
+                 "its best fit in span(V)": c["T_fit"][:, ch]},
+                title=f"channel {ch}: residual {c['residual']:.1e} (cycle freq.), "
+                      f"{np.abs(c['T'][:, ch] - c['T_fit'][:, ch]).max():.2f} (Transformer)",
+                styles={f"V_{m} C_{m} (eigenvectors × 2×2)": dict(line_dash="dashed", color="black"),
+                        f"sinusoid channel {ch}": dict(color="#1f77b4", line_width=4, alpha=0.6),
+                        f"eigenvector {ch + 1}": dict(color="#ff7f0e"),
+                        f"Transformer ch. {ch} (base {self.sin_base:g})": dict(color="#2ca02c", alpha=0.8),
+                        "its best fit in span(V)": dict(color="#2ca02c", line_dash="dotted")},
+                width=640, height=330).opts(legend_position="right")
+            return (left + mid + curves).opts(shared_axes=False)
+        return self._guard(fn, "sinusoids")
+
+    def view_sinusoidal(self):
+        """Sinusoids with the cycle's frequencies beside the cycle's Laplacian eigenvectors, and
+        one channel rebuilt from its 2-D eigenspace (residual ≈ 1e-15)."""
+        return hv.DynamicMap(self._cycle_plot)
+
+    # ------------------------------------------------------------------ training
+    def _datasets(self):
+        n_tr = int(self.train_graphs)
+        n_te = max(8, n_tr // 4)
+        return substructures.cycle_count_datasets(quick=True, seed=int(self.train_seed), n_train=n_tr,
+                                                  n_test=n_te, n_ood=n_te)
+
+    def _run_training(self, encodings, epochs, hidden, seed, flush):
+        """Body of a training run (a worker thread in a served page, the caller otherwise)."""
+        results = []
+        try:
+            self._post(flush, status="building the data sets …")
+            train_set, test_set, ood_set = self._datasets()
+            total = len(encodings) * epochs
+            for r, enc in enumerate(encodings):
+                def cb(rec, _enc=enc, _r=r):
+                    while not self._resume.wait(0.1):
+                        if self._cancel.is_set():
+                            raise _Cancelled
+                    if self._cancel.is_set():
+                        raise _Cancelled
+                    rec = dict(rec, encoding=_enc)
+                    done = _r * epochs + rec["epoch"]
+                    self._post(flush, record=rec, progress=int(100 * done / total),
+                               status=f"{_enc}: epoch {rec['epoch']}/{epochs}, test MAE {rec['test_mae']:.3f}")
+                hist = substructures.train(enc, train_set, test_set, ood_set, epochs=epochs, seed=seed, callback=cb,
+                                           model_kwargs=dict(hidden=hidden, layers=3, pe_dim=min(16, hidden)),
+                                           device="cpu")
+                results.append(dict(encoding=enc, test_mae=hist[-1]["test_mae"], ood_mae=hist[-1]["ood_mae"],
+                                    best_test_mae=min(h["test_mae"] for h in hist), seconds=hist[-1]["seconds"]))
+                self._post(flush, results=list(results))
+            self._post(flush, status=f"done: {len(encodings)} encodings × {epochs} epochs", progress=100,
+                       results=list(results), finished=True)
+        except _Cancelled:
+            self._post(flush, status="stopped", results=list(results), finished=True)
+        except Exception as exc:  # shown in the page; the server keeps serving
+            traceback.print_exc()
+            self._post(flush, status="failed", error=_message(exc), results=list(results), finished=True)
+
+    def _post(self, flush, **item):
+        with self._train_lock:
+            self._pending.append(item)
+        flush()
+
+    def _flush(self):
+        """Apply the pending training updates (on the event loop in a served page): records go
+        to the Buffer in one batch."""
+        with self._train_lock:
+            items, self._pending = self._pending, []
+        if not items:
+            return
+        records = [it["record"] for it in items if "record" in it]
+        if records:
+            self.history.extend(records)
+            if self._buffer is not None:
+                self._buffer.send(pd.DataFrame(records, columns=self._buffer.data.columns))
+        with param.parameterized.batch_call_watchers(self):
+            for it in items:
+                if "status" in it:
+                    self.train_status = it["status"]
+                if "progress" in it:
+                    self.train_progress = it["progress"]
+                if "results" in it:
+                    self.results = it["results"]
+                if "error" in it:
+                    self.error = it["error"]
+                if it.get("finished"):
+                    self.training = False
+                    self.paused = False
+            self._train_version += 1
+
+    def start_training(self, block: bool | None = None):
+        """Train ``train_encodings`` one after the other; every epoch's record streams into
+        :attr:`history` (and the training curves).  In a served page it runs in a worker
+        thread (``block=False``), elsewhere in the caller unless ``block=False``."""
+        self.stop_training(wait=True)
+        encodings = [e for e in spe_mod.ENCODINGS if e in self.train_encodings]
+        if not encodings:
+            self.error = "train_encodings must contain at least one encoding, got none"
+            return
+        self.error = ""
+        doc = pn.state.curdoc
+        served = doc is not None and doc.session_context is not None
+        block = (not served) if block is None else block
+        self._cancel = threading.Event()
+        self._resume.set()
+        self.history = []
+        self.results = []
+        if self._buffer is not None:
+            self._buffer.clear()
+        self.training, self.paused, self.train_progress = True, False, 0
+        args = (encodings, int(self.epochs), int(self.hidden), int(self.train_seed))
+        if block:
+            self._run_training(*args, flush=self._flush)
+            return
+        if served:
+            flush = partial(doc.add_next_tick_callback, self._flush)
+        else:
+            flush = lambda: None  # noqa: E731  (call flush_training() to apply the updates)
+        self._thread = threading.Thread(target=self._run_training, args=args, kwargs=dict(flush=flush),
+                                        daemon=True, name="pe-explorer-training")
+        self._thread.start()
+
+    def flush_training(self):
+        """Apply the updates of a background run (not needed in a served page)."""
+        self._flush()
+
+    def pause_training(self, paused: bool = True):
+        """Pause (or resume) the running training after the current epoch."""
+        if paused:
+            self._resume.clear()
+        else:
+            self._resume.set()
+        self.paused = bool(paused) and self.training
+
+    def stop_training(self, wait: bool = False):
+        """Cancel the training run (it stops at the end of the current epoch)."""
+        self._cancel.set()
+        self._resume.set()
+        t = self._thread
+        if wait and t is not None and t.is_alive():
+            t.join(timeout=120)
+
+    def _training_buffer(self):
+        if self._buffer is None:
+            cols = ["epoch", "loss", "test_mae", "ood_mae", "seconds", "encoding"]
+            self._buffer = hv.streams.Buffer(pd.DataFrame({c: pd.Series(dtype="object" if c == "encoding" else "float")
+                                                           for c in cols}), length=100_000, index=False)
+            if self.history:
+                self._buffer.send(pd.DataFrame(self.history, columns=cols))
+        return self._buffer
+
+    def view_training(self):
+        """Training curves (test and OOD MAE, log scale) streamed through ``hv.streams.Buffer``."""
+        buf = self._training_buffer()
+        test = hv.DynamicMap(lambda data: viz.training_curves(data, "test_mae", title="test MAE (in-distribution)", width=400),
+                             streams=[buf])
+        ood = hv.DynamicMap(lambda data: viz.training_curves(data, "ood_mae", title="OOD MAE (larger, rewired graphs)",
+                                                            width=400),
+                            streams=[buf])
+        loss = hv.DynamicMap(lambda data: viz.training_curves(data, "loss", title="training loss", width=400),
+                              streams=[buf])
+        return (loss + test + ood).opts(shared_axes=False)
+
+    def results_frame(self) -> pd.DataFrame:
+        """The final comparison table (one row per finished encoding)."""
+        cols = ["encoding", "test_mae", "ood_mae", "best_test_mae", "seconds"]
+        df = pd.DataFrame(self.results, columns=cols)
+        return df.round({"test_mae": 4, "ood_mae": 4, "best_test_mae": 4, "seconds": 1})
+
+    # ------------------------------------------------------------------ dashboard
+    def panel(self):
+        """A full dashboard: graph and encoding controls in a side column, views in tabs (each
+        with its own controls), an error alert."""
+        if hv.Store.current_backend != "bokeh":
+            hv.extension("bokeh", logo=False)
+        from bokeh.models import CustomJSTickFormatter
+
+        p = self.param
+        sw = dict(sizing_mode="stretch_width")
+
+        def int_input(name, **kw):
+            return {"type": pn.widgets.IntInput, "css_classes": [f"w-{name}"], **kw}
+        widgets = {name: int_input(name) for name in ("n", "rows", "dim", "branching", "height", "degree", "blocks",
+                                                        "seed", "rw_steps", "sin_dim", "stab_k", "spe_seed",
+                                                        "cycle_n", "epochs", "train_graphs", "hidden", "train_seed")}
+        widgets.update({name: {"type": pn.widgets.FloatSlider, "throttled": True}
+                        for name in ("p", "p_out", "rewire")})
+        widgets["sin_base"] = {"type": pn.widgets.FloatInput, "css_classes": ["w-sin_base"]}
+
+        graph_select = pn.widgets.Select.from_param(p.graph, css_classes=["w-graph"], **sw)
+
+        def graph_params(name):
+            names = list(GRAPH_PARAMS[name])
+            if not names:
+                return pn.pane.Markdown("*a fixed real-world network*", margin=(0, 10))
+            return pn.Param(p, parameters=names, widgets=widgets, show_name=False, **sw)
+        graph_box = pn.panel(pn.bind(graph_params, p.graph), **sw)
+
+        encoding = pn.widgets.RadioButtonGroup.from_param(p.encoding, button_type="primary", button_style="outline",
+                                                          css_classes=["w-encoding"], **sw)
+        lo, hi = self._index_range()
+        index = pn.widgets.IntSlider.from_param(p.index, start=lo, end=max(hi, lo + 1), css_classes=["index-slider"],
+                                                name="index (eigenvector i / walk length j / channel)", **sw)
+        flip = pn.widgets.Toggle.from_param(p.flip_sign, name="flip sign  v → −v", button_type="warning",
+                                            css_classes=["w-flip"], **sw)
+        angle = pn.widgets.FloatSlider.from_param(p.angle, name="rotation in the eigenspace (°)",
+                                                  css_classes=["angle-slider"], **sw)
+        enc_params = pn.Param(p, parameters=["rw_steps", "sin_dim", "sin_base"], widgets=widgets,
+                              show_name=False, **sw)
+        tols = {f"{v:.0e}": v for v in (1e-12, 1e-9, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1)}
+        tol = pn.widgets.DiscreteSlider(name="tolerance grouping eigenvalues", options=tols,
+                                        value=min(tols.values(), key=lambda v: abs(np.log(v / self.tol))), **sw)
+        tol.param.watch(lambda e: setattr(self, "tol", float(e.new)), "value")
+
+        def sync_widgets(*_):
+            lo, hi = self._index_range()
+            index.param.update(start=lo, end=max(hi, lo + 1))
+            try:
+                pr = self.projector
+                rotatable = pr is not None and pr["partner"] is not None
+            except Exception:
+                rotatable = False
+            angle.disabled = not rotatable
+            flip.disabled = self.encoding != "lappe"
+        self.param.watch(sync_widgets, ["_graph_version", "_proj_version", "encoding", "rw_steps", "sin_dim"])
+        sync_widgets()
+
+        alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["explorer-error"], **sw)
+
+        def show_error(*_):
+            alert.object = f"**Could not compute:** {self.error}" if self.error else ""
+            alert.visible = bool(self.error)
+        self.param.watch(show_error, "error")
+        show_error()
+
+        ambiguity = pn.pane.Markdown(self.ambiguity_text(), css_classes=["pe-ambiguity"], margin=(0, 10), **sw)
+        self.param.watch(lambda *_: setattr(ambiguity, "object", self.ambiguity_text()),
+                         ["_enc_version", "_proj_version", "error"])
+
+        # ε on a log slider
+        elo, ehi = np.log10(p.eps.bounds)
+        eps_slider = pn.widgets.FloatSlider(
+            name="ε (added to one edge weight, log scale)", start=float(elo), end=float(ehi), step=0.05,
+            value=float(np.log10(self.eps)), css_classes=["eps-slider"], width=420,
+            format=CustomJSTickFormatter(code="return (10 ** tick).toExponential(1)"))
+        syncing = [False]
+
+        def set_eps(event):
+            if not syncing[0]:
+                self.eps = float(f"{10.0 ** event.new:.3g}")
+        eps_slider.param.watch(set_eps, "value")
+
+        def eps_changed(event):
+            syncing[0] = True
+            try:
+                eps_slider.value = float(np.log10(event.new))
+            finally:
+                syncing[0] = False
+        self.param.watch(eps_changed, "eps")
+        stab_text = pn.pane.Markdown("", css_classes=["pe-stability"], **sw)
+
+        def update_stab(*_):
+            stab_text.object = self.stability_text()
+        self.param.watch(update_stab, ["_graph_version", "eps", "stab_k", "spe_seed", "tol"])
+        stab_params = pn.Param(p, parameters=["stab_k", "spe_seed"], widgets=widgets, show_name=False,
+                               default_layout=pn.Row, width=420)
+
+        # sinusoids
+        channel = pn.widgets.IntSlider.from_param(p.channel, start=0, end=int(self.sin_dim) - 1, width=300,
+                                                  name="channel shown as a curve")
+        self.param.watch(lambda e: channel.param.update(end=max(1, e.new - 1)), "sin_dim")
+        sin_params = pn.Param(p, parameters=["cycle_n"], widgets=widgets, show_name=False, width=220)
+
+        # training
+        train_params = pn.Param(p, parameters=["epochs", "train_graphs", "hidden", "train_seed"], widgets=widgets,
+                                show_name=False, default_layout=pn.Row, width=760)
+        choose = pn.widgets.CheckButtonGroup.from_param(p.train_encodings, button_type="primary",
+                                                        button_style="outline", name="encodings")
+        start = pn.widgets.Button(name="▶ train", button_type="success", css_classes=["train-start"], width=110)
+        pause = pn.widgets.Toggle(name="pause", button_type="warning", css_classes=["train-pause"], width=110,
+                                  disabled=True)
+        stop = pn.widgets.Button(name="■ stop", button_type="danger", css_classes=["train-stop"], width=110,
+                                 disabled=True)
+        progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="primary")
+        status = pn.pane.Markdown(f"**status:** {self.train_status}", css_classes=["train-status"], width=480)
+        table = pn.pane.DataFrame(self.results_frame(), index=False, sizing_mode="stretch_width",
+                                  css_classes=["train-results"])
+        start.on_click(lambda *_: self.start_training(block=False))
+        pause.param.watch(lambda e: self.pause_training(e.new), "value")
+        stop.on_click(lambda *_: self.stop_training())
+
+        def train_state(*_):
+            pause.disabled = stop.disabled = not self.training
+            start.disabled = self.training
+            if not self.training and pause.value:
+                pause.value = False
+            pause.name = "▶ resume" if self.paused else "pause"
+            progress.value = int(self.train_progress)
+            status.object = f"**status:** {self.train_status}"
+            table.object = self.results_frame()
+        self.param.watch(train_state, ["training", "paused", "_train_version"])
+
+        controls = pn.Column(
+            pn.pane.Markdown("### Graph"), graph_select, graph_box,
+            pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol, enc_params,
+            **sw)
+        explore_intro = pn.pane.Markdown(
+            "Each **Laplacian eigenvector** is defined only up to its **sign**, and inside a **repeated "
+            "eigenvalue** (orange diamonds) only the eigenspace is defined. Flip the sign or rotate the "
+            "basis: the colours change, the graph and the eigenspace projector P = Σ vvᵀ do not.", **sw)
+        main = pn.Tabs(
+            ("Encodings & ambiguity", pn.Column(
+                explore_intro, ambiguity,
+                pn.Row(self.view_graph(), self.view_spectrum()),
+                pn.Row(self.view_projector(), pn.pane.Markdown(
+                    "**Why it matters.** A network fed raw eigenvectors sees a different input for the same "
+                    "graph whenever the solver returns another sign or basis. Sign-invariant encoders "
+                    "(SignNet: f(v) + f(−v)) fix the sign only; projectors and SPE "
+                    "(V diag(φ(λ)) Vᵀ) depend on the eigenspaces alone, so they are invariant to both.",
+                    width=360)),
+            )),
+            ("Stability", pn.Column(
+                pn.pane.Markdown(
+                    "Perturb one edge weight by ε and measure how far each encoding moves per unit change "
+                    "of the Laplacian. Inside a repeated (or nearly repeated) eigenvalue the raw eigenvectors "
+                    "can rotate by a finite angle for an arbitrarily small ε, so the ratio grows like 1/ε; "
+                    "hard projectors jump once ε splits a cluster; SPE (here a fixed, randomly initialised "
+                    "network) stays bounded (Huang et al., ICLR 2024).", **sw),
+                pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
+            ("Sinusoids vs cycle", pn.Column(
+                pn.pane.Markdown(
+                    "With frequencies 2πm/n, the Transformer's sin/cos pair of frequency m lies exactly in the "
+                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a "
+                    "rotation) maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
+                    "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
+                    "residual.", **sw),
+                pn.Row(sin_params, channel, pn.pane.Markdown(
+                    "(channels d and base: *Sin dim*, *Sin base* on the left)", width=320)),
+                self.view_sinusoidal())),
+            ("Training", pn.Column(
+                pn.pane.Markdown(
+                    "Count 3-, 4-, 5- and 6-cycles with a GIN fed each encoding; the test set has the "
+                    "training sizes, the OOD set larger, rewired graphs. Curves stream in, one point per "
+                    "epoch; training runs in a worker thread and can be paused or stopped.", **sw),
+                choose, train_params, pn.Row(start, pause, stop, progress), status,
+                self.view_training(), table)),
+            dynamic=True, **sw)
+
+        def on_tab(event):
+            if event.new == 1:
+                update_stab()
+        main.param.watch(on_tab, "active")
+        return pn.Row(pn.Column(controls, width=300), pn.Column(alert, main, **sw), **sw)
+
+    def __panel__(self):
+        return self.panel()
