@@ -161,11 +161,15 @@ class PositionalEncodingExplorer(param.Parameterized):
     _graph_version = param.Integer(default=0, precedence=-1, doc="Bumped when the graph changes.")
     _enc_version = param.Integer(default=0, precedence=-1, doc="Bumped when the shown encoding changes.")
     _proj_version = param.Integer(default=0, precedence=-1, doc="Bumped when the projector stage changes.")
+    _space_version = param.Integer(default=0, precedence=-1, doc="""
+        Bumped when the shown eigenspace changes (graph, tolerance or eigenvalue group): the
+        projector image redraws only then — a new basis of the same space leaves it unchanged.""")
     _train_version = param.Integer(default=0, precedence=-1, doc="Bumped when training records arrive.")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._cache: dict[str, tuple] = {}
+        self._last_space = None
         self._lock = threading.RLock()
         self.timings: dict[str, float] = {}
         self.stage_counts: dict[str, int] = {}
@@ -486,7 +490,17 @@ class PositionalEncodingExplorer(param.Parameterized):
                 self._enc_version += 1
             if changed & {"projector", "graph", "groups"}:
                 self._proj_version += 1
+            space = self._space_key()
+            if space != self._last_space:
+                self._last_space = space
+                self._space_version += 1
         return True
+
+    def _space_key(self):
+        pr = self._cache.get("projector")
+        if self.encoding != "lappe" or pr is None or pr[1] is None:
+            return None
+        return self._graph_key() + (float(self.tol),) + tuple(pr[1]["group"])
 
     def _on_change(self, *events):
         self._refresh()
@@ -586,7 +600,7 @@ class PositionalEncodingExplorer(param.Parameterized):
             width=440, height=400, toolbar="above", legend_position="bottom_right",
             title="spectrum of L: repeated eigenvalues in orange")
 
-    @param.depends("_proj_version", "_enc_version")
+    @param.depends("_space_version")
     def _projector_plot(self):
         def fn():
             pr = self._projector()
