@@ -216,8 +216,11 @@ class SPE(nn.Module):
         self.out = nn.Linear(rho_hidden, d_out)
 
     def matrices(self, evals: torch.Tensor, evecs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The stacked ``V diag(φ_ℓ(λ)) Vᵀ`` of shape ``(B, N, N, m)`` (``(N, N, m)`` unbatched)."""
+        """The stacked ``V diag(φ_ℓ(λ)) Vᵀ`` of shape ``(B, N, N, m)`` (``(N, N, m)`` unbatched).
+
+        Eigenpairs in another floating dtype than the module's parameters are cast to it."""
         evals, evecs, mask, unbatched = _check_eig_inputs(evals, evecs, mask)
+        evals, evecs = evals.to(self.out.weight.dtype), evecs.to(self.out.weight.dtype)
         emask = _eig_mask(mask)
         if self.k is not None:
             k = min(self.k, evals.shape[1])
@@ -232,6 +235,7 @@ class SPE(nn.Module):
     def forward(self, evals: torch.Tensor, evecs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Node encodings ``(B, N, d_out)`` (``(N, d_out)`` for unbatched input), padding rows zero."""
         evals, evecs, mask, unbatched = _check_eig_inputs(evals, evecs, mask)
+        evals, evecs = evals.to(self.out.weight.dtype), evecs.to(self.out.weight.dtype)
         Z = self.matrices(evals, evecs, mask)                                   # (B, N, N, m)
         fm = mask.to(Z.dtype)
         pair = (fm[:, :, None] * fm[:, None, :])[..., None]                     # (B, N, N, 1)

@@ -468,3 +468,22 @@ def test_batched_bad_inputs():
         batched_laplacian_eig([good], k=4)
     with pytest.raises(ValueError, match="n_threads must be >= 1"):
         batched_laplacian_pe([good], 2, n_threads=0)
+
+
+def test_top_level_api_accepts_every_graph_kind():
+    import networkx as nx
+    import scipy.sparse as sp
+
+    import spectral_explorer as se
+
+    G = nx.karate_club_graph()
+    A = nx.to_numpy_array(G, weight=None)
+    ref = se.laplacian_pe(G, 4)
+    assert ref.shape == (34, 4)
+    for graph in (sp.csr_matrix(A), A, torch.as_tensor(A)):
+        torch.testing.assert_close(se.laplacian_pe(graph, 4), se.laplacian_pe(nx.from_numpy_array(A), 4))
+    rw = se.random_walk_pe(A, 5)
+    assert rw.shape == (34, 5)
+    evals, evecs, mask = se.positional_encodings.batched_laplacian_eig([torch.as_tensor(A)])
+    out = se.SPE(m=4, d_out=3)(evals, evecs, mask)
+    assert out.shape == (1, 34, 3)
