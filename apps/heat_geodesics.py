@@ -4,7 +4,7 @@ import holoviews as hv
 import panel as pn
 import threadpoolctl
 
-from spectral_explorer.explorers import HeatGeodesicExplorer
+from spectral_explorer.explorers import HeatGeodesicExplorer, dashboard_page
 
 # one BLAS thread: the small dense steps (landmark MDS, eigh) run 10-100x slower when OpenBLAS
 # threads compete with torch's and with other sessions for a few cores
@@ -25,13 +25,5 @@ t-SNE on the same graph. Ground-truth geodesics give the Spearman ρ / Pearson r
 explorer = HeatGeodesicExplorer()
 dashboard = explorer.panel()
 
-template = pn.template.BootstrapTemplate(
-    title=TITLE,
-    sidebar=[],
-    main=[pn.pane.Markdown(INTRO, sizing_mode="stretch_width"), dashboard],
-    header_background="#234a6b",
-    # Bootstrap (bundled, served locally): unlike the Fast/Material/Vanilla designs it
-    # requests no Google web fonts, so the page works offline
-    main_max_width="1700px",
-)
+template = dashboard_page(TITLE, INTRO, dashboard)
 template.servable(title=TITLE)

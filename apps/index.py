@@ -2,6 +2,8 @@
 
 import panel as pn
 
+from spectral_explorer.explorers import dashboard_page
+
 pn.extension(notifications=False)
 
 #: (app name = URL path, title, one-line description); add one row per dashboard in apps/
@@ -35,11 +37,7 @@ def _card(name, title, description):
     )
 
 
-template = pn.template.BootstrapTemplate(
-    title="spectral_explorer dashboards",
-    main=[pn.pane.Markdown("Visualizable spectral algorithms. Pick a dashboard:")]
-    + [_card(*d) for d in _available()],
-    header_background="#234a6b",
-    main_max_width="900px",
-)
+template = dashboard_page("spectral_explorer dashboards", "Visualizable spectral algorithms. Pick a dashboard:",
+                          pn.Column(*[_card(*d) for d in _available()], sizing_mode="stretch_width"),
+                          max_width="900px")
 template.servable(title="spectral_explorer")

@@ -4,7 +4,7 @@ import holoviews as hv
 import panel as pn
 import threadpoolctl
 
-from spectral_explorer.explorers import PositionalEncodingExplorer
+from spectral_explorer.explorers import PositionalEncodingExplorer, dashboard_page
 
 # one BLAS thread: small dense eigendecompositions are slower with competing OpenBLAS threads
 threadpoolctl.threadpool_limits(1, user_api="blas")
@@ -24,12 +24,5 @@ sinusoids *are* the cycle's eigenvectors; train a GIN with each encoding on cycl
 explorer = PositionalEncodingExplorer()
 dashboard = explorer.panel()
 
-template = pn.template.BootstrapTemplate(
-    title=TITLE,
-    sidebar=[],
-    main=[pn.pane.Markdown(INTRO, sizing_mode="stretch_width"), dashboard],
-    header_background="#234a6b",
-    # Bootstrap (bundled, served locally) requests no Google web fonts: the page works offline
-    main_max_width="1700px",
-)
+template = dashboard_page(TITLE, INTRO, dashboard)
 template.servable(title=TITLE)

@@ -19,7 +19,6 @@ import time
 os.environ.setdefault("SPECTRAL_EXPLORER_DEVICE", "cpu")
 
 import holoviews as hv  # noqa: E402
-import panel as pn  # noqa: E402
 import threadpoolctl  # noqa: E402
 from bokeh.document import Document  # noqa: E402
 

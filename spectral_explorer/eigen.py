@@ -10,7 +10,6 @@ repeated runs, animations and tests see the same vectors.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 

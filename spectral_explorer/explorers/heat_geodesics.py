@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-import traceback
 
 import holoviews as hv
 import numpy as np
@@ -39,6 +37,7 @@ import param
 from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
+from ._common import StagedCache
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -56,7 +55,7 @@ _CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "t", "sigma", "method"
          "compare")
 
 
-class HeatGeodesicExplorer(param.Parameterized):
+class HeatGeodesicExplorer(StagedCache, param.Parameterized):
     """Heat diffusion, heat-geodesic distances and embeddings, interactively."""
 
     dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS), doc="""
@@ -100,10 +99,9 @@ class HeatGeodesicExplorer(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._cache: dict[str, tuple] = {}
+        self._init_stages()
         self._lock = threading.RLock()
         self._gen = 0
-        self.timings: dict[str, float] = {}
         self._keys_seen: dict[str, tuple] = {}
         self._last_data_key = None
         self._last_compare_key = None
@@ -115,15 +113,6 @@ class HeatGeodesicExplorer(param.Parameterized):
             self.error = self._message(exc)
 
     # ------------------------------------------------------------------ caching
-    def _stage(self, name, key, fn):
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        t0 = time.perf_counter()
-        value = fn()
-        self.timings[name] = time.perf_counter() - t0
-        self._cache[name] = (key, value)
-        return value
 
     def _data_key(self):
         return (self.dataset, int(self.n), float(self.noise), int(self.seed))
@@ -274,20 +263,9 @@ class HeatGeodesicExplorer(param.Parameterized):
 
     def _compute(self):
         """Run every stage the current parameters need (cheap when cached)."""
-        with self._lock:
-            before = {k: v[0] for k, v in self._cache.items()}
-            self.timings = {}
-            t0 = time.perf_counter()
-            self._data()
-            self._graph()
-            self._distances()
-            self._embedding()
-            self._metrics()
-            for name in self.compare:
-                self._compare_result(name)
-            self.timings["total"] = time.perf_counter() - t0
-            changed = {k for k, v in self._cache.items() if before.get(k) != v[0]}
-            return changed
+        compare = [lambda name=name: self._compare_result(name) for name in self.compare]
+        return self._run_stages(self._data, self._graph, self._distances, self._embedding, self._metrics,
+                                *compare)
 
     # ------------------------------------------------------------------ reactions
     def _on_method(self, event):
@@ -494,8 +472,8 @@ class HeatGeodesicExplorer(param.Parameterized):
             out = {}
             if self.n <= EXACT_LIMIT:
                 out["exact"] = heat.heat_kernel(g["L"], t, B, "exact", eig=self._eig()).cpu().numpy()
-            out[f"chebyshev"] = heat.heat_kernel(g["L"], t, B, "chebyshev", cheb_k, lmax=g["lmax"]).cpu().numpy()
-            out[f"euler"] = heat.heat_kernel(g["L"], t, B, "euler", euler_k).cpu().numpy()
+            out["chebyshev"] = heat.heat_kernel(g["L"], t, B, "chebyshev", cheb_k, lmax=g["lmax"]).cpu().numpy()
+            out["euler"] = heat.heat_kernel(g["L"], t, B, "euler", euler_k).cpu().numpy()
             return out, cheb_k, euler_k
         key = self._graph_key() + (float(self.t), self.method, int(self.order))
         return self._stage("numerics", key, build)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import traceback
 from functools import partial
 
@@ -46,6 +45,7 @@ from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import substructures
 from .. import viz
+from ._common import StagedCache
 
 __all__ = ["PositionalEncodingExplorer", "GRAPHS", "GRAPH_PARAMS", "EPS_GRID", "MAX_NODES"]
 
@@ -85,7 +85,7 @@ def _message(exc):
     return msg if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {msg}"
 
 
-class PositionalEncodingExplorer(param.Parameterized):
+class PositionalEncodingExplorer(StagedCache, param.Parameterized):
     """Laplacian / random-walk / sinusoidal positional encodings on graphs, interactively."""
 
     # ------------------------------------------------------------------ graph
@@ -168,11 +168,9 @@ class PositionalEncodingExplorer(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._cache: dict[str, tuple] = {}
+        self._init_stages()
         self._last_space = None
         self._lock = threading.RLock()
-        self.timings: dict[str, float] = {}
-        self.stage_counts: dict[str, int] = {}
         self._train_lock = threading.Lock()
         self._pending: list[dict] = []
         self.history: list[dict] = []
@@ -190,16 +188,6 @@ class PositionalEncodingExplorer(param.Parameterized):
         self._refresh()
 
     # ------------------------------------------------------------------ caching
-    def _stage(self, name, key, fn):
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        t0 = time.perf_counter()
-        value = fn()
-        self.timings[name] = time.perf_counter() - t0
-        self.stage_counts[name] = self.stage_counts.get(name, 0) + 1
-        self._cache[name] = (key, value)
-        return value
 
     def _graph_key(self):
         return (self.graph,) + tuple(getattr(self, p) for p in GRAPH_PARAMS[self.graph])
@@ -444,17 +432,7 @@ class PositionalEncodingExplorer(param.Parameterized):
 
     def _compute(self):
         """The stages every change needs: graph, layout, eigenpairs, encoding, projector."""
-        with self._lock:
-            before = {k: v[0] for k, v in self._cache.items()}
-            self.timings = {}
-            t0 = time.perf_counter()
-            self._graph()
-            self._layout()
-            self._eig()
-            self._encoding()
-            self._projector()
-            self.timings["total"] = time.perf_counter() - t0
-            return {k for k, v in self._cache.items() if before.get(k) != v[0]}
+        return self._run_stages(self._graph, self._layout, self._eig, self._encoding, self._projector)
 
     # ------------------------------------------------------------------ reactions
     def _index_range(self):
