@@ -141,14 +141,16 @@ def _set_int(page, name, value):
     box.press("Enter")
 
 
-def test_index_lists_dashboards(server, browser):
+@pytest.mark.parametrize("app, title", [("heat_geodesics", "Heat geodesics"),
+                                        ("positional_encodings", "Positional encodings")])
+def test_index_lists_dashboards(server, browser, app, title):
     page = browser.new_page()
     log = PageLog(page)
     page.goto(server + "/", wait_until="networkidle")
-    link = page.locator("#link-heat_geodesics")
+    link = page.locator(f"#link-{app}")
     link.wait_for(timeout=20000)
-    assert link.get_attribute("href").endswith("heat_geodesics")
-    assert "Heat geodesics" in link.inner_text()
+    assert link.get_attribute("href").endswith(app)
+    assert title in link.inner_text()
     log.check()
     page.close()
 
@@ -213,18 +215,6 @@ def test_heat_geodesics_dashboard(server, browser, tmp_path):
         assert visible.count() >= 2, f"the {tab} tab rendered no plot"
         time.sleep(1.0)
         page.screenshot(path=str(tmp_path / f"heat_geodesics_{tab.lower()}.png"), full_page=True)
-    log.check()
-    page.close()
-
-
-def test_index_lists_positional_encodings(server, browser):
-    page = browser.new_page()
-    log = PageLog(page)
-    page.goto(server + "/", wait_until="networkidle")
-    link = page.locator("#link-positional_encodings")
-    link.wait_for(timeout=20000)
-    assert link.get_attribute("href").endswith("positional_encodings")
-    assert "Positional encodings" in link.inner_text()
     log.check()
     page.close()
 
