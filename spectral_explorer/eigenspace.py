@@ -1,0 +1,421 @@
+"""Eigenspace projections: Gram spectra, subspace angles and low-rank compensation.
+
+This module holds the linear algebra behind the "eigenspace projections" family (EoRA,
+PiSSA).  Everything is pure torch; functions take tensors (or numpy arrays) on any device,
+compute in float64 on that device, and return results in the input's floating dtype
+(float64 for integer input).
+
+EoRA in one paragraph.  A compressed layer ``W_c`` differs from the original ``W`` (shape
+``(out, in)``) by ``dW = W - W_c``.  What matters is not ``dW`` itself but its effect on
+real inputs ``X`` (shape ``(samples, in)``): ``||X dW^T||_F^2 = ||dW C^{1/2}||_F^2`` with the
+Gram matrix ``C = X^T X = Q Lambda Q^T``.  The best rank-``r`` correction ``B A`` for that
+weighted error is found from the SVD of ``dW Q Lambda^{1/2} = U S V^T``:
+``B = U_r S_r^{1/2}``, ``A = S_r^{1/2} V_r^T Lambda^{-1/2} Q^T``.  Plain SVD of ``dW`` is the
+case ``C = I``.  PiSSA splits a weight into its principal rank-``r`` part ``B A`` and a
+residual.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._validation import check_int
+from .eigen import fix_signs
+
+__all__ = [
+    "gram_eigh",
+    "project_topk",
+    "energy_captured",
+    "principal_angles",
+    "svd_compensation",
+    "eora_compensation",
+    "compensation_error",
+    "pissa_split",
+]
+
+
+# --------------------------------------------------------------------------- validation
+def _as_tensor(x, name: str, ndim: int | None = 2) -> torch.Tensor:
+    """``x`` as a finite floating tensor of the given number of dimensions (device kept)."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+    elif isinstance(x, (np.ndarray, list, tuple)):
+        try:
+            t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric tensor or array: {exc}") from exc
+    else:
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+    if t.is_complex():
+        raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.float64)
+    if ndim is not None and t.ndim != ndim:
+        shape = {1: "(n,)", 2: "(rows, cols)"}.get(ndim, f"{ndim}-D")
+        raise ValueError(f"{name} must be {ndim}-D with shape {shape}, got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return t
+
+
+def _check_gram(gram, n: int | None, name: str = "gram") -> torch.Tensor:
+    """A square symmetric matrix (of size ``n`` when given), symmetrised, in float64."""
+    C = _as_tensor(gram, name)
+    if C.shape[0] != C.shape[1]:
+        raise ValueError(f"{name} must be square (in_features, in_features), got shape {tuple(C.shape)}")
+    if n is not None and C.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n}, {n}) to match delta_w's {n} input columns, "
+                         f"got shape {tuple(C.shape)}")
+    rtol = 1e-8 if C.dtype == torch.float64 else 1e-4
+    C64 = C.to(torch.float64)
+    scale = float(C64.abs().max())
+    asym = float((C64 - C64.T).abs().max())
+    if asym > rtol * max(scale, 1e-300):
+        raise ValueError(f"{name} must be symmetric (e.g. X^T X), but max|gram - gram^T| = {asym:.3g} "
+                         f"exceeds {rtol:g} x max|gram| = {rtol * scale:.3g}")
+    return 0.5 * (C64 + C64.T)
+
+
+def _check_rank(rank, out_f: int, in_f: int) -> int:
+    return check_int(rank, "rank", 0, min(out_f, in_f))
+
+
+def _eigh64(C64: torch.Tensor):
+    """Descending, clamped eigenpairs of a symmetric float64 matrix, signs fixed."""
+    evals, Q = torch.linalg.eigh(C64)
+    evals = evals.flip(0).clamp_min(0.0)
+    Q = fix_signs(Q.flip(1))
+    return evals, Q
+
+
+def _svd64(M: torch.Tensor):
+    """Thin SVD with deterministic signs (largest entry of each left vector positive)."""
+    U, S, Vh = torch.linalg.svd(M, full_matrices=False)
+    A = U.abs()
+    idx = (A >= A.amax(dim=0, keepdim=True) * (1 - 1e-8)).to(torch.int8).argmax(dim=0, keepdim=True)
+    s = torch.sign(torch.gather(U, 0, idx))
+    s[s == 0] = 1
+    return U * s, S, Vh * s.T
+
+
+# --------------------------------------------------------------------------- spectra
+def gram_eigh(gram):
+    """Eigen-decomposition of a symmetric positive semi-definite Gram matrix.
+
+    Parameters
+    ----------
+    gram : tensor or array, shape (n, n)
+        Symmetric matrix, typically ``X^T X`` over calibration inputs.  Tiny asymmetry from
+        rounding is removed by symmetrising.
+
+    Returns
+    -------
+    evals : tensor, shape (n,)
+        Eigenvalues in descending order; negative ones (rounding) are clamped to 0.
+    Q : tensor, shape (n, n)
+        Orthonormal eigenvectors as columns, each with its largest-magnitude entry positive.
+
+    Examples
+    --------
+    >>> import torch
+    >>> evals, Q = gram_eigh(torch.tensor([[2.0, 0.0], [0.0, 5.0]], dtype=torch.float64))
+    >>> evals.tolist()
+    [5.0, 2.0]
+    >>> Q.tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    C = _as_tensor(gram, "gram")
+    C64 = _check_gram(C, None)
+    evals, Q = _eigh64(C64)
+    return evals.to(C.dtype), Q.to(C.dtype)
+
+
+def project_topk(X, Q, k: int, reconstruct: bool = False):
+    """Coordinates of the rows of ``X`` on the first ``k`` columns of ``Q``.
+
+    Parameters
+    ----------
+    X : tensor, shape (n_samples, d)
+    Q : tensor, shape (d, m)
+        Basis with orthonormal columns, most important first (as from :func:`gram_eigh`).
+    k : int
+        Number of leading basis vectors, ``1 <= k <= m``.
+    reconstruct : bool
+        If True, return the projection ``X Q_k Q_k^T`` back in the original space
+        (shape (n_samples, d)) instead of the coordinates ``X Q_k`` (shape (n_samples, k)).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.tensor([[3.0, 4.0]], dtype=torch.float64)
+    >>> project_topk(X, torch.eye(2, dtype=torch.float64), 1).tolist()
+    [[3.0]]
+    >>> project_topk(X, torch.eye(2, dtype=torch.float64), 1, reconstruct=True).tolist()
+    [[3.0, 0.0]]
+    """
+    X = _as_tensor(X, "X")
+    Q = _as_tensor(Q, "Q")
+    if Q.shape[0] != X.shape[1]:
+        raise ValueError(f"Q must have {X.shape[1]} rows to match X's {X.shape[1]} columns, got shape {tuple(Q.shape)}")
+    if Q.device != X.device:
+        raise ValueError(f"X and Q must be on the same device, got {X.device} and {Q.device}")
+    k = check_int(k, "k", 1, Q.shape[1])
+    dtype = torch.promote_types(X.dtype, Q.dtype)
+    Qk = Q[:, :k].to(torch.float64)
+    Z = X.to(torch.float64) @ Qk
+    out = Z @ Qk.T if reconstruct else Z
+    return out.to(dtype)
+
+
+def energy_captured(evals):
+    """Cumulative fraction of the total eigenvalue mass captured by the top-``k`` values.
+
+    Parameters
+    ----------
+    evals : tensor or array, shape (n,)
+        Non-negative eigenvalues (any order; they are sorted descending).  Values above
+        ``-1e-10 * max|evals|`` are accepted and clamped to 0 (rounding).
+
+    Returns
+    -------
+    tensor, shape (n,)
+        Entry ``k - 1`` is ``sum(top k) / sum(all)``; the last entry is 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> energy_captured(torch.tensor([1.0, 3.0], dtype=torch.float64)).tolist()
+    [0.75, 1.0]
+    """
+    ev = _as_tensor(evals, "evals", ndim=1)
+    e64 = ev.to(torch.float64)
+    lo = float(e64.min())
+    if lo < -1e-10 * float(e64.abs().max()):
+        raise ValueError(f"evals must be non-negative (eigenvalues of a PSD matrix), got a minimum of {lo:.3g}")
+    e64 = e64.clamp_min(0.0).sort(descending=True).values
+    total = float(e64.sum())
+    if total <= 0:
+        raise ValueError("evals must have a positive sum, got all zeros")
+    frac = torch.cumsum(e64, 0) / total
+    frac[-1] = 1.0
+    return frac.to(ev.dtype)
+
+
+def _orth(M: torch.Tensor, name: str) -> torch.Tensor:
+    U, S, _ = torch.linalg.svd(M, full_matrices=False)
+    tol = float(S[0]) * max(M.shape) * torch.finfo(torch.float64).eps if S.numel() else 0.0
+    r = int((S > tol).sum())
+    if r == 0:
+        raise ValueError(f"{name} spans no subspace (all columns are zero)")
+    return U[:, :r]
+
+
+def principal_angles(U, V):
+    """Principal angles (radians, ascending) between the column spans of ``U`` and ``V``.
+
+    Both bases are orthonormalised first (via SVD; rank-deficient inputs use their actual
+    span).  Cosines come from the singular values of ``Q_U^T Q_V``; small angles use the
+    sines of ``Q_V - Q_U Q_U^T Q_V`` for accuracy (Bjorck & Golub), as
+    :func:`scipy.linalg.subspace_angles` does.
+
+    Parameters
+    ----------
+    U : tensor, shape (n, p)
+    V : tensor, shape (n, q)
+
+    Returns
+    -------
+    tensor, shape (min(rank U, rank V),)
+        Angles in ``[0, pi/2]``, smallest first.
+
+    Examples
+    --------
+    >>> import torch
+    >>> e = torch.eye(3, dtype=torch.float64)
+    >>> principal_angles(e[:, :2], e[:, 1:]).tolist()  # share e1, then e0 is orthogonal to e2
+    [0.0, 1.5707963267948966]
+    """
+    U = _as_tensor(U, "U")
+    V = _as_tensor(V, "V")
+    if U.shape[0] != V.shape[0]:
+        raise ValueError(f"U and V must have the same number of rows (ambient dimension), "
+                         f"got shapes {tuple(U.shape)} and {tuple(V.shape)}")
+    if U.device != V.device:
+        raise ValueError(f"U and V must be on the same device, got {U.device} and {V.device}")
+    dtype = torch.promote_types(U.dtype, V.dtype)
+    QA = _orth(U.to(torch.float64), "U")
+    QB = _orth(V.to(torch.float64), "V")
+    if QA.shape[1] < QB.shape[1]:
+        QA, QB = QB, QA
+    M = QA.T @ QB
+    cos = torch.linalg.svdvals(M).clamp(0.0, 1.0)              # descending -> angles ascending
+    sin = torch.linalg.svdvals(QB - QA @ M).clamp(0.0, 1.0).flip(0)  # ascending -> angles ascending
+    theta = torch.where(cos ** 2 >= 0.5, torch.arcsin(sin), torch.arccos(cos))
+    return theta.to(dtype)
+
+
+# --------------------------------------------------------------------------- compensation
+def _check_delta(delta_w, name: str = "delta_w") -> torch.Tensor:
+    return _as_tensor(delta_w, name)
+
+
+def _factors_from_svd(U, S, r: int):
+    """B = U_r S_r^{1/2} and the left factor S_r^{1/2} (shared by SVD, EoRA, PiSSA)."""
+    sq = S[:r].sqrt()
+    return U[:, :r] * sq, sq
+
+
+def svd_compensation(delta_w, rank: int):
+    """Best rank-``rank`` approximation ``B A`` of ``delta_w`` in the Frobenius norm.
+
+    Parameters
+    ----------
+    delta_w : tensor, shape (out, in)
+        Compression error ``W - W_c``.
+    rank : int
+        ``0 <= rank <= min(out, in)``.
+
+    Returns
+    -------
+    B : tensor, shape (out, rank)
+        ``U_r S_r^{1/2}``.
+    A : tensor, shape (rank, in)
+        ``S_r^{1/2} V_r^T``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> dW = torch.diag(torch.tensor([3.0, 1.0], dtype=torch.float64))
+    >>> B, A = svd_compensation(dW, 1)
+    >>> (B @ A).round(decimals=12).tolist()
+    [[3.0, 0.0], [0.0, 0.0]]
+    """
+    D = _check_delta(delta_w)
+    r = _check_rank(rank, *D.shape)
+    U, S, Vh = _svd64(D.to(torch.float64))
+    B, sq = _factors_from_svd(U, S, r)
+    A = sq[:, None] * Vh[:r]
+    return B.to(D.dtype), A.to(D.dtype)
+
+
+def eora_compensation(delta_w, gram, rank: int):
+    """EoRA: the rank-``rank`` ``B A`` minimising ``||X (delta_w - B A)^T||_F`` for ``gram = X^T X``.
+
+    With ``gram = Q Lambda Q^T`` (negative eigenvalues clamped to 0) and the SVD
+    ``delta_w Q Lambda^{1/2} = U S V^T``, the factors are ``B = U_r S_r^{1/2}`` and
+    ``A = S_r^{1/2} V_r^T Lambda^{-1/2} Q^T``.  Because ``S_r V_r^T = U_r^T delta_w Q Lambda^{1/2}``,
+    ``A`` equals ``S_r^{-1/2} U_r^T delta_w``: this form is used, so no ``Lambda^{-1/2}`` (and
+    no eigenvalue floor) is needed and a singular ``gram`` is handled exactly.  Singular
+    values that are zero up to rounding give zero columns of ``B`` / rows of ``A``.  With
+    ``gram = I`` the product ``B A`` equals :func:`svd_compensation`'s.
+
+    Parameters
+    ----------
+    delta_w : tensor, shape (out, in)
+        Compression error ``W - W_c``.
+    gram : tensor, shape (in, in)
+        Symmetric positive semi-definite, e.g. ``sum X^T X`` over calibration batches.
+    rank : int
+        ``0 <= rank <= min(out, in)``.
+
+    Returns
+    -------
+    B : tensor, shape (out, rank)
+    A : tensor, shape (rank, in)
+
+    Examples
+    --------
+    >>> import torch
+    >>> dW = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    >>> gram = torch.diag(torch.tensor([100.0, 0.0], dtype=torch.float64))  # 2nd input is always 0
+    >>> B, A = eora_compensation(dW, gram, 1)
+    >>> (B @ A).tolist()  # the error in the unused input direction costs nothing
+    [[1.0, 1.0]]
+    >>> compensation_error(dW, B, A, gram)
+    0.0
+    """
+    D = _check_delta(delta_w)
+    out_f, in_f = D.shape
+    C64 = _check_gram(gram, in_f)
+    if C64.device != D.device:
+        raise ValueError(f"delta_w and gram must be on the same device, got {D.device} and {C64.device}")
+    r = _check_rank(rank, out_f, in_f)
+    D64 = D.to(torch.float64)
+    evals, Q = _eigh64(C64)
+    U, S, _ = _svd64((D64 @ Q) * evals.sqrt())
+    B, sq = _factors_from_svd(U, S, r)
+    tol = float(S[0]) * max(D.shape) * torch.finfo(torch.float64).eps if S.numel() else 0.0
+    keep = S[:r] > tol
+    inv_sq = torch.where(keep, 1.0 / torch.where(keep, sq, torch.ones_like(sq)), torch.zeros_like(sq))
+    B = B * keep
+    A = inv_sq[:, None] * (U[:, :r].T @ D64)
+    return B.to(D.dtype), A.to(D.dtype)
+
+
+def compensation_error(delta_w, B, A, gram=None) -> float:
+    """``||(delta_w - B A) C^{1/2}||_F`` (= ``||X (delta_w - B A)^T||_F`` for ``C = X^T X``).
+
+    With ``gram=None`` this is the plain Frobenius norm of the residual.
+
+    Examples
+    --------
+    >>> import torch
+    >>> dW = torch.ones(2, 2, dtype=torch.float64)
+    >>> compensation_error(dW, torch.zeros(2, 0, dtype=torch.float64), torch.zeros(0, 2, dtype=torch.float64))
+    2.0
+    """
+    D = _check_delta(delta_w)
+    if not isinstance(B, torch.Tensor) or not isinstance(A, torch.Tensor):
+        raise TypeError("B and A must be torch.Tensors")
+    if B.ndim != 2 or A.ndim != 2 or B.shape[0] != D.shape[0] or A.shape[1] != D.shape[1] or B.shape[1] != A.shape[0]:
+        raise ValueError(f"B and A must have shapes ({D.shape[0]}, r) and (r, {D.shape[1]}), "
+                         f"got {tuple(B.shape)} and {tuple(A.shape)}")
+    E = D.to(torch.float64) - B.to(torch.float64) @ A.to(torch.float64)
+    if gram is None:
+        return float(torch.linalg.matrix_norm(E))
+    C64 = _check_gram(gram, D.shape[1])
+    val = float(((E @ C64) * E).sum())
+    return math.sqrt(max(val, 0.0))
+
+
+def pissa_split(W, rank: int):
+    """PiSSA: split ``W`` into its principal rank-``rank`` part ``B A`` and a residual.
+
+    ``B = U_r S_r^{1/2}``, ``A = S_r^{1/2} V_r^T`` from the SVD of ``W``, and
+    ``W_res = W - B A`` (the minor singular components), so ``W = B A + W_res``.
+
+    Parameters
+    ----------
+    W : tensor, shape (out, in)
+    rank : int
+        ``0 <= rank <= min(out, in)``.
+
+    Returns
+    -------
+    B : tensor, shape (out, rank)
+    A : tensor, shape (rank, in)
+    W_res : tensor, shape (out, in)
+
+    Examples
+    --------
+    >>> import torch
+    >>> W = torch.tensor([[4.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    >>> B, A, W_res = pissa_split(W, 1)
+    >>> W_res.tolist()
+    [[0.0, 0.0], [0.0, 1.0]]
+    >>> torch.equal(B @ A + W_res, W)
+    True
+    """
+    Wt = _as_tensor(W, "W")
+    r = _check_rank(rank, *Wt.shape)
+    W64 = Wt.to(torch.float64)
+    U, S, Vh = _svd64(W64)
+    B, sq = _factors_from_svd(U, S, r)
+    A = sq[:, None] * Vh[:r]
+    W_res = W64 - B @ A
+    return B.to(Wt.dtype), A.to(Wt.dtype), W_res.to(Wt.dtype)
