@@ -7,11 +7,13 @@ HoloViews views and param-based explorers on top.
 
 from . import data, metrics
 from .device import default_device, resolve_device
+from .eigenspace import eora_compensation, svd_compensation
 from .heat_geodesic import HeatGeodesicEmbedding, heat_geodesic_distances
 from .positional_encodings import laplacian_pe, random_walk_pe
 from .spe import SPE
 
 __version__ = "0.1.0"
 
-__all__ = ["HeatGeodesicEmbedding", "heat_geodesic_distances", "laplacian_pe", "random_walk_pe", "SPE", "data",
-           "metrics", "default_device", "resolve_device", "__version__"]
+__all__ = ["HeatGeodesicEmbedding", "heat_geodesic_distances", "laplacian_pe", "random_walk_pe", "SPE",
+           "svd_compensation", "eora_compensation", "data", "metrics", "default_device", "resolve_device",
+           "__version__"]
