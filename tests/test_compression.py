@@ -24,20 +24,25 @@ def test_rtn_levels_and_range(bits, group_size, device):
     Q = quantize_rtn(W, bits, group_size=group_size)
     assert Q.shape == W.shape and Q.dtype == W.dtype and Q.device == W.device
     g = W.shape[1] if group_size is None else group_size
-    for start in range(0, W.shape[1], g):
-        Wg, Qg = W[:, start:start + g], Q[:, start:start + g]
-        for row in range(W.shape[0]):
-            assert torch.unique(Qg[row]).numel() <= 2 ** bits
-            assert Qg[row].min() >= Wg[row].min() and Qg[row].max() <= Wg[row].max()
-        # max and min of each group are representable exactly
-        torch.testing.assert_close(Qg.amin(1), Wg.amin(1), rtol=0, atol=0)
-    # error per entry at most half a step
     res = quantize_rtn(W, bits, group_size=group_size, return_codes=True)
     assert isinstance(res, RTNResult) and res.codes.dtype == torch.uint8
     assert int(res.codes.max()) <= 2 ** bits - 1
+    torch.testing.assert_close(res.weight, Q)
+    for gi, start in enumerate(range(0, W.shape[1], g)):
+        Wg, Qg = W[:, start:start + g], Q[:, start:start + g]
+        for row in range(W.shape[0]):
+            assert torch.unique(Qg[row]).numel() <= 2 ** bits
+            half = 0.5 * float(res.scale[row, gi]) + 1e-6
+            assert Qg[row].min() >= Wg[row].min() - half and Qg[row].max() <= Wg[row].max() + half
+            # the levels are integer multiples of the step: zero is represented exactly
+            k = Qg[row].double() / float(res.scale[row, gi])
+            torch.testing.assert_close(k, k.round(), rtol=0, atol=1e-4)
+    # error per entry at most half a step
     step = res.scale.repeat_interleave(g, dim=1)[:, :W.shape[1]]
     assert ((W - Q).abs() <= 0.5 * step + 1e-6).all()
-    torch.testing.assert_close(res.weight, Q)
+    # dequantization formula
+    zp = res.zero_point.repeat_interleave(g, dim=1)[:, :W.shape[1]]
+    torch.testing.assert_close(Q.double(), (res.codes.double() - zp) * step.double(), rtol=0, atol=1e-6)
 
 
 def test_rtn_error_decreases_with_bits():
