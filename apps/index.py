@@ -14,6 +14,9 @@ DASHBOARDS = [
     ("positional_encodings", "Positional encodings",
      "Colour graphs by Laplacian eigenvectors, RWPE and sinusoids; flip signs and rotate repeated eigenspaces; "
      "measure stability against SPE (Huang et al., ICLR 2024); train a GIN with each encoding."),
+    ("eigenspace", "Eigenspace projections",
+     "Compensate a compressed weight with a low-rank correction: plain SVD vs EoRA's activation-eigenspace "
+     "weighting, on a 2-D toy and on MiniLM's layers (spectra, error vs rank, embedding fidelity); PiSSA's split."),
 ]
 
 

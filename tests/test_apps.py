@@ -4,11 +4,13 @@ Starts ``spectral-explorer serve`` (the exact command of :func:`spectral_explore
 on a free port and drives the pages: the index lists the apps; the heat-geodesics dashboard renders
 plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
-gets the same checks (index and rotation sliders, a bad graph parameter).
+gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
+renders its 2-D toy and its numbers follow the anisotropy slider.
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshot
-``apps/assets/heat_geodesics.png`` and ``apps/assets/positional_encodings.png``.
+``apps/assets/heat_geodesics.png``, ``apps/assets/positional_encodings.png`` and
+``apps/assets/eigenspace.png``.
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def _set_int(page, name, value):
 
 
 @pytest.mark.parametrize("app, title", [("heat_geodesics", "Heat geodesics"),
-                                        ("positional_encodings", "Positional encodings")])
+                                        ("positional_encodings", "Positional encodings"),
+                                        ("eigenspace", "Eigenspace projections")])
 def test_index_lists_dashboards(server, browser, app, title):
     page = browser.new_page()
     log = PageLog(page)
@@ -268,5 +271,32 @@ def test_positional_encodings_dashboard(server, browser, tmp_path):
     while alert.is_visible() and time.time() < deadline:
         time.sleep(0.25)
     assert not alert.is_visible(), "the error message stayed after a valid input"
+    log.check()
+    page.close()
+
+
+def test_eigenspace_dashboard(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    log = PageLog(page)
+    page.goto(server + "/eigenspace", wait_until="networkidle")
+    text = page.locator(".eig-toy-metrics")
+    before = _wait_text(text, lambda s: "EoRA" in s and "SVD" in s)
+    canvases = page.locator("canvas")
+    deadline = time.time() + 20
+    while canvases.count() < 3 and time.time() < deadline:
+        time.sleep(0.25)
+    assert canvases.count() >= 3, "the toy rendered too few plots"
+    time.sleep(1.0)  # let the canvases paint
+    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        out = REPO / "apps" / "assets" / "eigenspace.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1000})
+    log.check()
+
+    # more anisotropy: the displayed errors change
+    _press_slider(page, ".anisotropy-slider", "ArrowRight", 6)
+    after = _wait_text(text, lambda s: "EoRA" in s and s != before, timeout=20)
+    assert after != before
+    page.screenshot(path=str(tmp_path / "eigenspace_anisotropy.png"), full_page=True)
     log.check()
     page.close()

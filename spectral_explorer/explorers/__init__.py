@@ -3,7 +3,8 @@
 These import Panel and HoloViews (the compute modules never do)."""
 
 from ._common import dashboard_page
+from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
 from .positional_encodings import PositionalEncodingExplorer
 
-__all__ = ["HeatGeodesicExplorer", "PositionalEncodingExplorer", "dashboard_page"]
+__all__ = ["EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer", "dashboard_page"]

@@ -1,0 +1,28 @@
+"""Eigenspace projections dashboard: ``panel serve apps/eigenspace.py`` (or ``spectral-explorer serve``)."""
+
+import holoviews as hv
+import panel as pn
+import threadpoolctl
+
+from spectral_explorer.explorers import EigenspaceExplorer, dashboard_page
+
+# one BLAS thread: small dense eigendecompositions are slower with competing OpenBLAS threads
+threadpoolctl.threadpool_limits(1, user_api="blas")
+pn.extension("tabulator", notifications=False)
+hv.extension("bokeh", logo=False)
+
+TITLE = "Eigenspace projections"
+INTRO = """
+**Low-rank compensation of a compressed model in the activation eigenspace** (EoRA: *Training-free
+Compensation for Compressed LLM with Eigenspace Low-Rank Approximation*; PiSSA). A compressed weight
+Ŵ misses W by ΔW; a rank-r correction B A should minimise the error **on real inputs**,
+‖X(ΔW − BA)ᵀ‖ = ‖(ΔW − BA) C^½‖ with C = XᵀX = QΛQᵀ, not ‖ΔW − BA‖. EoRA takes the SVD of ΔW Q Λ^½.
+Start with the 2-D toy (move the anisotropy), then open the MiniLM tabs (all-MiniLM-L6-v2, loaded and
+calibrated once on standard-library docstrings, ~20 s).
+"""
+
+explorer = EigenspaceExplorer()
+dashboard = explorer.panel()
+
+template = dashboard_page(TITLE, INTRO, dashboard)
+template.servable(title=TITLE)

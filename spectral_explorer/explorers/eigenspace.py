@@ -1,0 +1,584 @@
+"""Eigenspace-projection explorer: why weighting a compression error by the activation
+eigenspace (EoRA) beats plain SVD, first on a 2-D toy, then on MiniLM's layers; PiSSA's split
+of a weight's spectrum.
+
+Staged computation (each stage keyed on parameter values, never on tensors; per instance)::
+
+    toy         (anisotropy, toy_angle, toy_seed, toy_samples)     -> X, ΔW, rank-1 SVD / EoRA, errors
+    model       ()                                                 -> MiniLM tokenizer + model (once)
+    texts       (n_calib, n_heldout, text_seed)                    -> calibration / held-out texts
+    grams       texts + (max_length,)                              -> XᵀX of all 36 layers, both splits
+    delta       (layer, compression)                               -> W, Ŵ, ΔW
+    layer_eig   grams + (layer,)                                   -> eigenpairs of the calibration Gram
+    dw_spectra  grams + (layer, compression)                       -> σ(ΔW), σ(ΔW Q Λ^½)
+    rank_curve  grams + (layer, compression)                       -> held-out error vs rank, SVD / EoRA
+    pissa       (layer,)                                           -> σ(W)
+    fidelity    grams + (compression, rank)   (button, lazy)       -> mean cos / Spearman / top-1 NN table
+
+Changing ``rank`` reruns nothing expensive (the rank curve holds every rank; the fidelity
+table is recomputed only on demand); the Grams are collected once per text split.
+
+Examples
+--------
+>>> ex = EigenspaceExplorer(anisotropy=10.0)
+>>> ex.toy_errors["EoRA"] <= ex.toy_errors["SVD"]
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+import torch
+
+from .. import eigenspace as es
+from ..viz import eigenspace as vz
+from ._common import StagedCache
+
+__all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID"]
+
+_SUFFIXES = ("attention.self.query", "attention.self.key", "attention.self.value",
+             "attention.output.dense", "intermediate.dense", "output.dense")
+#: the 36 encoder nn.Linear layers of all-MiniLM-L6-v2, in forward order
+LAYER_NAMES = [f"encoder.layer.{i}.{s}" for i in range(6) for s in _SUFFIXES]
+COMPRESSIONS = ("rtn3", "rtn4", "rtn3g64", "prune24")
+#: ranks of the error-vs-rank curve (clipped to the layer's min(out, in))
+RANK_GRID = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 384)
+_TOY = ("anisotropy", "toy_angle", "toy_seed", "toy_samples")
+_MINILM = ("layer", "compression", "rank", "n_calib", "n_heldout", "text_seed", "max_length")
+
+
+def _message(exc):
+    msg = str(exc) or type(exc).__name__
+    return msg if isinstance(exc, (ValueError, TypeError, KeyError)) else f"{type(exc).__name__}: {msg}"
+
+
+def _placeholder(title):
+    return hv.Points([], ["u", "v"]).opts(title=title, xaxis=None, yaxis=None, width=430, height=300)
+
+
+class EigenspaceExplorer(StagedCache, param.Parameterized):
+    """Low-rank compensation of a compression error: plain SVD vs EoRA, toy and MiniLM."""
+
+    # ------------------------------------------------------------------ 2-D toy
+    anisotropy = param.Number(default=8.0, bounds=(1.0, 100.0), step=0.5, doc="""
+        Ratio σ₁/σ₂ of the standard deviations of the 2-D Gaussian activations (1 = isotropic,
+        where EoRA and SVD coincide).""")
+    toy_angle = param.Number(default=30.0, bounds=(0.0, 180.0), step=1.0, doc="""
+        Angle (degrees) of the activations' long axis.""")
+    toy_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the activations and of the 2×2 error ΔW.")
+    toy_samples = param.Integer(default=300, bounds=(3, 5000), doc="Number of 2-D activation samples.")
+
+    # ------------------------------------------------------------------ MiniLM
+    layer = param.ObjectSelector(default="encoder.layer.2.attention.output.dense", objects=LAYER_NAMES, doc="""
+        Encoder nn.Linear layer of all-MiniLM-L6-v2 whose weight is compressed and compensated.""")
+    compression = param.ObjectSelector(default="rtn3", objects=list(COMPRESSIONS), doc="""
+        Compression: round-to-nearest 3 or 4 bit per output row, 3 bit in groups of 64 inputs,
+        or 2:4 semi-structured magnitude pruning.""")
+    rank = param.Integer(default=16, bounds=(4, 128), doc="Rank r of the correction B A (both methods).")
+    n_calib = param.Integer(default=64, bounds=(4, 2048), doc="""
+        Calibration texts (stdlib docstrings) whose activations give the Gram XᵀX of EoRA.""")
+    n_heldout = param.Integer(default=64, bounds=(4, 2048), doc="""
+        Held-out texts (disjoint from the calibration set): layer errors and embedding fidelity
+        are measured on them.""")
+    text_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the calibration / held-out split.")
+    max_length = param.Integer(default=128, bounds=(8, 512), doc="Tokens per text (longer texts are truncated).")
+    minilm = param.Boolean(default=False, doc="""
+        Load MiniLM and collect the Grams (the dashboard sets it when a MiniLM tab is opened).""")
+    threaded = param.Boolean(default=True, doc="""
+        In a served dashboard, run the MiniLM steps off the event loop while a progress bar shows.""")
+
+    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
+    busy = param.Boolean(default=False, precedence=-1, doc="True while a MiniLM step runs.")
+    progress = param.Integer(default=0, bounds=(-1, 100), precedence=-1, doc="Progress (%) of the MiniLM step.")
+    status = param.String(default="MiniLM not loaded yet", precedence=-1, doc="One line on the MiniLM step.")
+    _toy_version = param.Integer(default=0, precedence=-1, doc="Bumped after each toy computation.")
+    _minilm_version = param.Integer(default=0, precedence=-1, doc="Bumped after each MiniLM computation.")
+    _fidelity_version = param.Integer(default=0, precedence=-1, doc="Bumped when the fidelity table changes.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._init_stages()
+        self._lock = threading.RLock()
+        self._gen = 0
+        self._fgen = 0
+        self._toy_error = ""
+        self._minilm_error = ""
+        self._prog = (0.0, "")
+        self.fidelity_table: pd.DataFrame | None = None
+        self.param.watch(self._on_toy, list(_TOY))
+        self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
+        self._refresh_toy()
+        if self.minilm:
+            self._refresh_minilm()
+
+    # ------------------------------------------------------------------ helpers
+    def _set_error(self):
+        self.error = self._toy_error or self._minilm_error
+
+    @staticmethod
+    def _served():
+        doc = pn.state.curdoc
+        return doc is not None and doc.session_context is not None
+
+    def _report(self, frac, text):
+        self._prog = (float(frac), text)
+
+    # ------------------------------------------------------------------ toy
+    def _toy_key(self):
+        return (float(self.anisotropy), float(self.toy_angle), int(self.toy_seed), int(self.toy_samples))
+
+    def _toy(self):
+        def build():
+            rng = np.random.default_rng(int(self.toy_seed))
+            a = float(self.anisotropy)
+            th = np.deg2rad(float(self.toy_angle))
+            R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+            Z = rng.standard_normal((int(self.toy_samples), 2))
+            X = (Z * np.array([np.sqrt(a), 1.0 / np.sqrt(a)])) @ R.T
+            dW = rng.standard_normal((2, 2))
+            Xt, D = torch.from_numpy(X), torch.from_numpy(dW)
+            C = Xt.T @ Xt
+            evals, Q = es.gram_eigh(C)
+            fac = {"SVD": es.svd_compensation(D, 1), "EoRA": es.eora_compensation(D, C, 1)}
+            zero = (torch.zeros(2, 0, dtype=D.dtype), torch.zeros(0, 2, dtype=D.dtype))
+            errors = {"none": es.compensation_error(D, *zero, C)}
+            plain = {"none": es.compensation_error(D, *zero)}
+            residuals = {}
+            for name, (B, A) in fac.items():
+                errors[name] = es.compensation_error(D, B, A, C)
+                plain[name] = es.compensation_error(D, B, A)
+                residuals[name] = (Xt @ (D - B @ A).T).numpy()
+            return {"X": X, "dW": dW, "C": C.numpy(), "evals": evals.numpy(), "Q": Q.numpy(),
+                    "A": {k: v[1].numpy()[0] for k, v in fac.items()}, "errors": errors, "plain": plain,
+                    "residuals": residuals}
+        return self._stage("toy", self._toy_key(), build)
+
+    def _refresh_toy(self):
+        try:
+            self._run_stages(self._toy)
+            self._toy_error = ""
+        except Exception as exc:
+            self._toy_error = _message(exc)
+        self._set_error()
+        self._toy_version += 1
+
+    def _on_toy(self, *events):
+        self._refresh_toy()
+
+    @property
+    def toy_errors(self) -> dict:
+        """Output error ‖X(ΔW − BA)ᵀ‖_F of the toy for no correction, rank-1 SVD and EoRA."""
+        with self._lock:
+            return dict(self._toy()["errors"])
+
+    def toy_result(self) -> dict:
+        """Everything the toy computed (X, ΔW, C, eigenpairs, kept directions, errors, residuals)."""
+        with self._lock:
+            return self._toy()
+
+    # ------------------------------------------------------------------ MiniLM stages
+    def _texts_key(self):
+        return (int(self.n_calib), int(self.n_heldout), int(self.text_seed))
+
+    def _grams_key(self):
+        return self._texts_key() + (int(self.max_length),)
+
+    def _model(self):
+        def build():
+            from ..minilm import load_minilm
+            self._report(0.02, "loading MiniLM …")
+            return load_minilm("cpu")
+        return self._stage("model", ("minilm",), build)
+
+    def _texts(self):
+        def build():
+            from ..minilm import calibration_split, stdlib_docstrings
+            return calibration_split(stdlib_docstrings(), int(self.n_calib), int(self.n_heldout),
+                                     seed=int(self.text_seed))
+        return self._stage("texts", self._texts_key(), build)
+
+    def _grams(self):
+        def build():
+            from ..calibration import collect_grams
+            from ..minilm import tokenize_batches
+            tok, model = self._model()
+            calib, held = self._texts()
+            out = {}
+            bs = 16
+            nb = {"calib": -(-len(calib) // bs), "held": -(-len(held) // bs)}
+            total = nb["calib"] + nb["held"]
+            done = [0]
+            for split, texts in (("calib", calib), ("held", held)):
+                def prog(i, split=split):
+                    done[0] += 1
+                    self._report(0.05 + 0.95 * done[0] / total, f"collecting XᵀX of 36 layers ({split}) …")
+                self._report(0.05, f"collecting XᵀX of 36 layers ({split}) …")
+                batches = tokenize_batches(texts, tok, batch_size=bs, max_length=int(self.max_length))
+                out[split] = collect_grams(model, LAYER_NAMES, batches, progress=prog)[0]
+            return out
+        return self._stage("grams", self._grams_key(), build)
+
+    def _delta(self):
+        def build():
+            from ..calibration import compress_weight
+            _, model = self._model()
+            W = model.get_submodule(self.layer).weight.detach().to(torch.float64)
+            W_hat = compress_weight(W.to(torch.float32), self.compression).to(torch.float64)
+            return {"W": W, "W_hat": W_hat, "dW": W - W_hat}
+        return self._stage("delta", (self.layer, self.compression), build)
+
+    def _layer_eig(self):
+        def build():
+            C = self._grams()["calib"][self.layer]
+            evals, Q = es.gram_eigh(C)
+            return {"evals": evals, "Q": Q, "energy": es.energy_captured(evals)}
+        return self._stage("layer_eig", self._grams_key() + (self.layer,), build)
+
+    def _dw_spectra(self):
+        def build():
+            e = self._layer_eig()
+            dW = self._delta()["dW"]
+            s_plain = torch.linalg.svdvals(dW)
+            s_eig = torch.linalg.svdvals((dW @ e["Q"]) * e["evals"].clamp_min(0).sqrt())
+            return {"plain": s_plain.numpy(), "eig": s_eig.numpy()}
+        return self._stage("dw_spectra", self._grams_key() + (self.layer, self.compression), build)
+
+    def _rank_curve(self):
+        def build():
+            d = self._delta()
+            dW, W = d["dW"], d["W"]
+            Ch = self._grams()["held"][self.layer]
+            Cc = self._grams()["calib"][self.layer]
+            rmax = min(dW.shape)
+            ranks = [r for r in RANK_GRID if r <= rmax]
+            Bs, As = es.svd_compensation(dW, ranks[-1])
+            Be, Ae = es.eora_compensation(dW, Cc, ranks[-1])
+            den = float(((W @ Ch) * W).sum()) ** 0.5
+            errs = {"SVD": [], "EoRA": []}
+            for r in ranks:   # the rank-r solution is the first r columns / rows of the factors
+                errs["SVD"].append(es.compensation_error(dW, Bs[:, :r], As[:r], Ch) / den)
+                errs["EoRA"].append(es.compensation_error(dW, Be[:, :r], Ae[:r], Ch) / den)
+            return {"ranks": ranks, "errors": errs, "B": {"SVD": Bs, "EoRA": Be}, "A": {"SVD": As, "EoRA": Ae},
+                    "den": den}
+        return self._stage("rank_curve", self._grams_key() + (self.layer, self.compression), build)
+
+    def _pissa(self):
+        def build():
+            return {"s": torch.linalg.svdvals(self._delta()["W"]).numpy()}
+        return self._stage("pissa", (self.layer,), build)
+
+    def _layer_errors(self):
+        """Held-out relative error of the layer at the chosen rank (cheap: slices the factors)."""
+        rc = self._rank_curve()
+        dW = self._delta()["dW"]
+        Ch = self._grams()["held"][self.layer]
+        r = int(self.rank)
+        out = {"none": es.compensation_error(dW, rc["B"]["SVD"][:, :0], rc["A"]["SVD"][:0], Ch) / rc["den"]}
+        for m in ("SVD", "EoRA"):
+            out[m] = es.compensation_error(dW, rc["B"][m][:, :r], rc["A"][m][:r], Ch) / rc["den"]
+        return out
+
+    def _compute_minilm(self):
+        return self._run_stages(self._model, self._texts, self._grams, self._delta, self._layer_eig,
+                                self._dw_spectra, self._rank_curve, self._pissa)
+
+    # ------------------------------------------------------------------ MiniLM reactions
+    def _publish_minilm(self):
+        self._minilm_error = ""
+        self._set_error()
+        c = self.stage_counts
+        self.progress = 100
+        self.status = (f"MiniLM ready · {self.n_calib} calibration / {self.n_heldout} held-out texts · "
+                       f"Gram collections: {c.get('grams', 0)}")
+        self._minilm_version += 1
+
+    def _fail_minilm(self, exc):
+        self._minilm_error = _message(exc)
+        self._set_error()
+        self.progress = 0
+        self.status = "failed (see message)"
+
+    def _refresh_minilm(self):
+        """Synchronous MiniLM computation (scripts, notebooks, tests)."""
+        try:
+            self._compute_minilm()
+        except Exception as exc:
+            self._fail_minilm(exc)
+            return False
+        self._publish_minilm()
+        return True
+
+    async def _poll(self, fut):
+        while not fut.done():
+            frac, text = self._prog
+            self.progress = int(100 * frac)
+            if text:
+                self.status = text
+            await asyncio.sleep(0.25)
+        return fut.result()
+
+    async def _refresh_minilm_async(self):
+        self._gen += 1
+        gen = self._gen
+        self.busy = True
+        self._prog = (0.0, "computing …")
+        try:
+            await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_minilm))
+        except Exception as exc:
+            if gen == self._gen:
+                self._fail_minilm(exc)
+                self.busy = False
+            return
+        if gen != self._gen:
+            return
+        self._publish_minilm()
+        self.busy = False
+
+    def _on_minilm(self, *events):
+        if not self.minilm:
+            return
+        if self.threaded and self._served():
+            pn.state.execute(self._refresh_minilm_async)
+        else:
+            self._refresh_minilm()
+
+    # ------------------------------------------------------------------ fidelity (on demand)
+    def _fidelity_key(self):
+        return self._grams_key() + (self.compression, int(self.rank))
+
+    def _compute_fidelity(self):
+        from ..calibration import compensate, fidelity
+        from ..minilm import embed
+        with self._lock:
+            tok, model = self._model()
+            calib, held = self._texts()
+            grams = self._grams()["calib"]
+            key = self._fidelity_key()
+            compression, rank = self.compression, int(self.rank)
+
+        def build():
+            rows = []
+            self._report(0.02, "embedding held-out texts with the original model …")
+            orig = embed(held, tok, model)
+            methods = ("none", "svd", "eora")
+            for i, m in enumerate(methods):
+                def prog(done, total, name, i=i, m=m):
+                    self._report((i + done / total * 0.8) / len(methods), f"{m}: compensating {done}/{total} layers")
+                new = compensate(model, tok, calib, method=m, compression=compression, rank=rank, grams=grams,
+                                 progress=prog)
+                self._report((i + 0.9) / len(methods), f"{m}: embedding held-out texts …")
+                f = fidelity(orig, embed(held, tok, new))
+                rows.append({"method": {"none": "none", "svd": "SVD", "eora": "EoRA"}[m],
+                             "mean cosine": f["mean_cosine"], "Spearman": f["spearman"],
+                             "top-1 NN agreement": f["top1_nn_agreement"]})
+            return pd.DataFrame(rows).set_index("method")
+        return self._stage("fidelity", key, build)
+
+    def run_fidelity(self):
+        """Compute the model-level fidelity table (none / SVD / EoRA) for the current
+        compression and rank.  Served: in a worker thread with progress; else synchronously."""
+        if self.threaded and self._served():
+            pn.state.execute(self._fidelity_async)
+            return None
+        try:
+            self.fidelity_table = self._compute_fidelity()
+            self._minilm_error = ""
+        except Exception as exc:
+            self._minilm_error = _message(exc)
+        self._set_error()
+        self._fidelity_version += 1
+        return self.fidelity_table
+
+    async def _fidelity_async(self):
+        self._fgen += 1
+        gen = self._fgen
+        self.busy = True
+        self._prog = (0.0, "fidelity: starting …")
+        try:
+            table = await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
+        except Exception as exc:
+            if gen == self._fgen:
+                self._fail_minilm(exc)
+                self.busy = False
+            return
+        if gen != self._fgen:
+            return
+        self.fidelity_table = table
+        self.progress = 100
+        self.status = f"fidelity computed ({self.compression}, rank {self.rank})"
+        self._fidelity_version += 1
+        self.busy = False
+
+    # ------------------------------------------------------------------ views
+    def _guard(self, fn, title):
+        try:
+            with self._lock:
+                return fn()
+        except Exception as exc:
+            msg = _message(exc)
+            if not self.error:
+                self.error = msg
+            return _placeholder(f"{title}: error (see message)")
+
+    def _ready(self):
+        return self._minilm_version > 0 and not self._minilm_error
+
+    @param.depends("_toy_version")
+    def view_toy(self):
+        """Data with principal axes and kept directions | output residuals | error bars."""
+        def fn():
+            t = self._toy()
+            return (vz.toy_data_plot(t["X"], t["evals"], t["Q"], t["A"]["SVD"], t["A"]["EoRA"])
+                    + vz.toy_residual_plot(t["residuals"]) + vz.error_bars(t["errors"])).opts(shared_axes=False)
+        return self._guard(fn, "toy")
+
+    @param.depends("_toy_version")
+    def toy_markdown(self):
+        if self._toy_error:
+            return ""
+        t = self.toy_result()
+        e, p = t["errors"], t["plain"]
+        lam = t["evals"]
+        return (f"**output error ‖X(ΔW − BA)ᵀ‖** — none {e['none']:.3f} · SVD {e['SVD']:.3f} · "
+                f"**EoRA {e['EoRA']:.3f}** (EoRA/SVD = {e['EoRA'] / max(e['SVD'], 1e-300):.3f})<br>"
+                f"plain ‖ΔW − BA‖_F — SVD {p['SVD']:.3f} · EoRA {p['EoRA']:.3f} · "
+                f"eigenvalues of XᵀX {lam[0]:.1f}, {lam[1]:.1f}")
+
+    @param.depends("_minilm_version")
+    def view_spectrum(self):
+        if not self._ready():
+            return _placeholder("activation spectrum (waiting for MiniLM)")
+        def fn():
+            e = self._layer_eig()
+            return (vz.gram_spectrum_plot(e["evals"].numpy(), e["energy"].numpy(), k=self.rank)
+                    .opts(shared_axes=False))
+        return self._guard(fn, "spectrum")
+
+    @param.depends("_minilm_version")
+    def view_error_energy(self):
+        if not self._ready():
+            return _placeholder("error energy (waiting for MiniLM)")
+        def fn():
+            s = self._dw_spectra()
+            rc = self._rank_curve()
+            return (vz.delta_energy_plot(s["plain"], s["eig"], k=self.rank)
+                    + vz.rank_error_plot(rc["ranks"][1:], {m: v[1:] for m, v in rc["errors"].items()},
+                                         rank=self.rank)).opts(shared_axes=False)
+        return self._guard(fn, "error")
+
+    @param.depends("_minilm_version")
+    def layer_markdown(self):
+        if not self._ready():
+            return ""
+        with self._lock:
+            try:
+                e = self._layer_errors()
+                ev = self._layer_eig()
+                k90 = int((ev["energy"].numpy() < 0.9).sum()) + 1
+            except Exception:
+                return ""
+        return (f"**{self.layer}** · {self.compression} · rank {self.rank} — held-out relative error "
+                f"‖X(ΔW − BA)ᵀ‖/‖XWᵀ‖: none {e['none']:.4f} · SVD {e['SVD']:.4f} · **EoRA {e['EoRA']:.4f}** · "
+                f"{k90} of {ev['evals'].numel()} activation eigenvectors hold 90 % of the energy")
+
+    @param.depends("_minilm_version")
+    def view_pissa(self):
+        if not self._ready():
+            return _placeholder("PiSSA (waiting for MiniLM)")
+        def fn():
+            s = self._pissa()["s"]
+            return vz.pissa_plot(s, self.rank)
+        return self._guard(fn, "PiSSA")
+
+    @param.depends("_minilm_version")
+    def pissa_markdown(self):
+        if not self._ready():
+            return ""
+        with self._lock:
+            s2 = self._pissa()["s"] ** 2
+        r = int(self.rank)
+        return (f"PiSSA puts the top **{r}** singular directions of W into the trainable B A "
+                f"({100 * s2[:r].sum() / s2.sum():.1f} % of ‖W‖²_F) and freezes the residual W_res; "
+                f"EoRA instead spends its rank on the *error* ΔW, weighted by the activations.")
+
+    @param.depends("_fidelity_version")
+    def fidelity_view(self):
+        if self.fidelity_table is None:
+            return pn.pane.Markdown("Press **compute fidelity** (about 10–20 s).")
+        return pn.widgets.Tabulator(self.fidelity_table.reset_index().round(4), show_index=False,
+                                    disabled=True, sizing_mode="stretch_width")
+
+    # ------------------------------------------------------------------ dashboard
+    def panel(self):
+        """Controls on the left, tabs (toy, MiniLM layer, fidelity, PiSSA) on the right."""
+        if hv.Store.current_backend != "bokeh":
+            hv.extension("bokeh", logo=False)
+        p = self.param
+        sw = {"sizing_mode": "stretch_width"}
+        aniso = pn.widgets.FloatSlider.from_param(p.anisotropy, name="anisotropy σ₁/σ₂",
+                                                  css_classes=["anisotropy-slider"], **sw)
+        angle = pn.widgets.FloatSlider.from_param(p.toy_angle, name="angle of the long axis (°)", **sw)
+        seed = pn.widgets.IntInput.from_param(p.toy_seed, name="toy seed", css_classes=["w-toy_seed"], **sw)
+        layer = pn.widgets.Select.from_param(p.layer, css_classes=["w-layer"], **sw)
+        comp = pn.widgets.RadioButtonGroup.from_param(p.compression, **sw)
+        rank = pn.widgets.IntSlider.from_param(p.rank, css_classes=["rank-slider"], **sw)
+        texts = pn.Column(*[pn.widgets.IntInput.from_param(getattr(p, k), css_classes=[f"w-{k}"], **sw)
+                            for k in ("n_calib", "n_heldout", "text_seed")], margin=0, **sw)
+        bar = pn.indicators.Progress(value=self.progress, max=100, bar_color="primary", **sw)
+        status = pn.pane.Markdown(self.status, css_classes=["eig-status"], margin=(0, 10), **sw)
+        self.param.watch(lambda e: setattr(bar, "value", int(e.new)), "progress")
+        self.param.watch(lambda e: setattr(status, "object", e.new), "status")
+        fid_button = pn.widgets.Button(label="compute fidelity", color="primary", **sw)
+        fid_button.on_click(lambda e: self.run_fidelity())
+        self.param.watch(lambda e: setattr(fid_button, "disabled", e.new), "busy")
+
+        alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["explorer-error"], **sw)
+
+        def show_error(event):
+            alert.object = f"**Could not compute:** {event.new}" if event.new else ""
+            alert.visible = bool(event.new)
+        self.param.watch(show_error, "error")
+        if self.error:
+            show_error(type("E", (), {"new": self.error})())
+
+        controls = pn.Column(
+            pn.pane.Markdown("### 2-D toy"), aniso, angle, seed,
+            pn.pane.Markdown("### MiniLM"), layer, comp, rank, texts, bar, status, fid_button, **sw)
+        toy_text = pn.pane.Markdown(self.toy_markdown, css_classes=["eig-toy-metrics"], **sw)
+        toy = pn.Column(
+            pn.pane.Markdown(
+                "A rank-1 correction **B A** of a 2×2 weight error ΔW reads the input along one direction "
+                "(the row of A, dashed red for SVD, blue for EoRA). Plain SVD picks the direction where "
+                "**ΔW** is largest; EoRA picks the one where **ΔW x is largest on the data**, i.e. it does "
+                "the SVD of ΔW Q Λ^½ in the eigenbasis of XᵀX. With anisotropic activations EoRA's residual "
+                "cloud (right) is much tighter, although its plain ‖ΔW − BA‖_F is larger.", **sw),
+            toy_text, pn.pane.HoloViews(self.view_toy, linked_axes=False), **sw)
+        layer_tab = pn.Column(
+            pn.pane.Markdown(self.layer_markdown, css_classes=["eig-layer-metrics"], **sw),
+            pn.pane.HoloViews(self.view_spectrum, linked_axes=False),
+            pn.pane.HoloViews(self.view_error_energy, linked_axes=False), **sw)
+        fid_tab = pn.Column(pn.pane.Markdown(
+            "Compress **all 36** layers at the chosen compression, compensate each with rank r (none / SVD / "
+            "EoRA, Grams from the calibration texts) and compare the held-out sentence embeddings with the "
+            "original model's: mean cosine, Spearman of pairwise similarities, top-1 nearest-neighbour "
+            "agreement.", **sw), self.fidelity_view, **sw)
+        pissa_tab = pn.Column(pn.pane.Markdown(self.pissa_markdown, **sw),
+                              pn.pane.HoloViews(self.view_pissa, linked_axes=False), **sw)
+        tabs = pn.Tabs(("2-D toy", toy), ("MiniLM layer", layer_tab), ("Model fidelity", fid_tab),
+                       ("PiSSA", pissa_tab), dynamic=True, **sw)
+
+        def activate(event):
+            if event.new != 0 and not self.minilm:
+                self.minilm = True
+        tabs.param.watch(activate, "active")
+        return pn.Row(pn.Column(controls, width=300), pn.Column(alert, tabs, **sw), **sw)
+
+    def __panel__(self):
+        return self.panel()

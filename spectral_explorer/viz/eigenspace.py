@@ -1,0 +1,144 @@
+"""HoloViews builders for the eigenspace-projection family (EoRA, PiSSA).
+
+Arrays in, HoloViews elements out; no Panel.
+
+=============================  ==============================================================
+:func:`toy_data_plot`          2-D activations, the principal axes of XᵀX and the input
+                               direction each rank-1 correction keeps (SVD vs EoRA)
+:func:`toy_residual_plot`      output residuals (ΔW − BA)x per sample with 2σ error ellipses
+:func:`error_bars`             output error per method as bars
+:func:`gram_spectrum_plot`     activation eigenvalues (log) and energy captured vs k
+:func:`delta_energy_plot`      singular values of ΔW vs of ΔW Q Λ^½ (cumulative energy)
+:func:`rank_error_plot`        layer error vs rank for SVD and EoRA, chosen rank marked
+:func:`pissa_plot`             singular values of W split into principal part and residual
+=============================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+__all__ = ["toy_data_plot", "toy_residual_plot", "error_bars", "gram_spectrum_plot", "delta_energy_plot",
+           "rank_error_plot", "pissa_plot", "METHOD_COLORS"]
+
+METHOD_COLORS = {"none": "#7f7f7f", "SVD": "#d62728", "EoRA": "#1f77b4"}
+
+
+def _ellipse(cov, scale=2.0, n=100):
+    w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+    w = np.clip(w, 0, None)
+    t = np.linspace(0, 2 * np.pi, n)
+    circ = np.stack([np.cos(t), np.sin(t)])
+    pts = V @ (scale * np.sqrt(w)[:, None] * circ)
+    return pts[0], pts[1]
+
+
+def toy_data_plot(X, evals, Q, a_svd, a_eora, size=380):
+    """Scatter of the 2-D inputs X with the principal axes of XᵀX (length 2σ) and the
+    input direction kept by the rank-1 SVD (A row of plain SVD) and by EoRA."""
+    X = np.asarray(X, float)
+    n = X.shape[0]
+    sd = np.sqrt(np.asarray(evals, float) / n)
+    lim = float(np.abs(X).max()) * 1.05
+    pts = hv.Scatter((X[:, 0], X[:, 1]), "x₁", "x₂", label="activations x").opts(
+        color="#999999", alpha=0.45, size=4)
+    ax = [2 * sd[i] * Q[:, i] for i in range(2)]
+    axes = hv.Curve(([-ax[0][0], ax[0][0], np.nan, -ax[1][0], ax[1][0]],
+                     [-ax[0][1], ax[0][1], np.nan, -ax[1][1], ax[1][1]]), "x₁", "x₂",
+                    label="eigenvectors of XᵀX (±2σ)").opts(color="black", line_width=2)
+    out = pts * axes
+    for vec, lab in ((a_svd, "SVD keeps"), (a_eora, "EoRA keeps")):
+        v = np.asarray(vec, float)
+        v = v / (np.linalg.norm(v) or 1.0) * lim * 0.9
+        color = METHOD_COLORS[lab.split()[0]]
+        out = out * hv.Curve(([-v[0], v[0]], [-v[1], v[1]]), "x₁", "x₂", label=f"row of A: {lab}").opts(
+            color=color, line_width=3, line_dash="dashed" if lab.startswith("SVD") else "solid")
+    return out.opts(hv.opts.Overlay(width=size, height=size, xlim=(-lim, lim), ylim=(-lim, lim),
+                                    title="inputs X, eigenbasis of XᵀX", legend_position="bottom_left",
+                                    show_grid=True))
+
+
+def toy_residual_plot(residuals: dict, size=380):
+    """Output residuals ``(ΔW − BA) x`` of every sample, per method, with a 2σ ellipse each."""
+    lim = max(float(np.abs(r).max()) for r in residuals.values()) * 1.05 or 1.0
+    layers = []
+    for name, R in residuals.items():
+        R = np.asarray(R, float)
+        c = METHOD_COLORS.get(name, "#2ca02c")
+        ex, ey = _ellipse(R.T @ R / R.shape[0])
+        layers.append(hv.Scatter((R[:, 0], R[:, 1]), "y₁", "y₂", label=f"{name} residual").opts(
+            color=c, alpha=0.35, size=3))
+        layers.append(hv.Curve((ex, ey), "y₁", "y₂", label=f"{name} 2σ ellipse").opts(color=c, line_width=2))
+    return hv.Overlay(layers).opts(hv.opts.Overlay(width=size, height=size, xlim=(-lim, lim), ylim=(-lim, lim),
+                                                   title="output error (ΔW − BA)x per sample",
+                                                   legend_position="bottom_left", show_grid=True))
+
+
+def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F", ylabel="error", width=300, height=380):
+    """Bars of one error value per method."""
+    data = [(k, float(v)) for k, v in errors.items()]
+    return hv.Bars(data, "method", ylabel).opts(
+        color="method", cmap=METHOD_COLORS, width=width, height=height, title=title, tools=["hover"],
+        show_legend=False)
+
+
+def gram_spectrum_plot(evals, energy, k=None, width=430, height=300):
+    """Activation eigenvalues (log scale) and energy captured by the top k (linear)."""
+    ev = np.clip(np.asarray(evals, float), 1e-30, None)
+    idx = np.arange(1, ev.size + 1)
+    spec = hv.Curve((idx, ev), "k", "eigenvalue of XᵀX").opts(
+        logy=True, width=width, height=height, color="#1f77b4", title="activation spectrum", tools=["hover"],
+        show_grid=True)
+    en = hv.Curve((idx, np.asarray(energy, float)), "k", "energy captured").opts(
+        width=width, height=height, color="#ff7f0e", title="energy captured by top-k eigenvectors",
+        tools=["hover"], show_grid=True, ylim=(0, 1.02))
+    if k is not None:
+        en = en * hv.VLine(float(k)).opts(color="black", line_dash="dotted")
+    return spec + en
+
+
+def delta_energy_plot(s_plain, s_eig, k=None, width=430, height=300):
+    """Cumulative energy of ΔW's singular values in plain coordinates vs in the activation
+    eigenspace (singular values of ΔW Q Λ^½): the latter concentrates in fewer directions."""
+    curves = []
+    for s, lab, c in ((s_plain, "ΔW (plain, SVD)", METHOD_COLORS["SVD"]),
+                      (s_eig, "ΔW Q Λ^½ (eigenspace, EoRA)", METHOD_COLORS["EoRA"])):
+        s2 = np.asarray(s, float) ** 2
+        cum = np.cumsum(s2) / max(s2.sum(), 1e-300)
+        curves.append(hv.Curve((np.arange(1, cum.size + 1), cum), "rank", "fraction of error energy", label=lab)
+                      .opts(color=c, line_width=2))
+    out = hv.Overlay(curves)
+    if k is not None:
+        out = out * hv.VLine(float(k)).opts(color="black", line_dash="dotted")
+    return out.opts(hv.opts.Overlay(width=width, height=height, logx=True, legend_position="bottom_right",
+                                    title="where the compression error lives", show_grid=True))
+
+
+def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabel="relative layer error"):
+    """Error vs rank (log-x) per method; the chosen rank marked."""
+    ranks = np.asarray(ranks, float)
+    els = []
+    for name, err in errors.items():
+        c = METHOD_COLORS.get(name, "#2ca02c")
+        els.append(hv.Curve((ranks, np.asarray(err, float)), "rank", ylabel, label=name).opts(color=c, line_width=2))
+        els.append(hv.Scatter((ranks, np.asarray(err, float)), "rank", ylabel, label=name).opts(color=c, size=6,
+                                                                                            tools=["hover"]))
+    out = hv.Overlay(els)
+    if rank is not None:
+        out = out * hv.VLine(float(rank)).opts(color="black", line_dash="dotted")
+    return out.opts(hv.opts.Overlay(width=width, height=height, logx=True, legend_position="top_right",
+                                    title="held-out layer error vs rank", show_grid=True))
+
+
+def pissa_plot(s, rank, width=430, height=300):
+    """Singular values of W: the top ``rank`` go to PiSSA's trainable B A, the rest stay in W_res."""
+    s = np.asarray(s, float)
+    idx = np.arange(1, s.size + 1)
+    r = int(rank)
+    a = hv.Scatter((idx[:r], s[:r]), "index", "singular value", label=f"principal part B A (top {r})").opts(
+        color="#9467bd", size=5)
+    b = hv.Scatter((idx[r:], s[r:]), "index", "singular value", label="residual W_res (frozen)").opts(
+        color="#bbbbbb", size=4)
+    return (a * b).opts(hv.opts.Overlay(width=width, height=height, legend_position="top_right", show_grid=True,
+                                        title="PiSSA: spectrum of W split at the rank"))

@@ -1,0 +1,101 @@
+"""EigenspaceExplorer: the 2-D toy (EoRA ≤ SVD, = the independent optimum), staged caching of
+the MiniLM stages (rank changes never recollect Grams), views render, bad input is reported."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pytest
+
+from spectral_explorer.explorers import EigenspaceExplorer
+from spectral_explorer.explorers.eigenspace import LAYER_NAMES
+
+hv.extension("bokeh", logo=False)
+
+
+def _optimum(X, dW):
+    """min over rank-1 M of ‖X(ΔW − M)ᵀ‖_F: the 2nd singular value of ΔW C^½ (numpy only)."""
+    w, V = np.linalg.eigh(X.T @ X)
+    half = V @ np.diag(np.sqrt(np.clip(w, 0, None))) @ V.T
+    return np.linalg.svd(dW @ half, compute_uv=False)[1]
+
+
+@pytest.mark.parametrize("anisotropy, angle, seed", [(1.0, 0.0, 0), (8.0, 30.0, 0), (50.0, 120.0, 3)])
+def test_toy_eora_beats_svd_and_is_optimal(anisotropy, angle, seed):
+    ex = EigenspaceExplorer(anisotropy=anisotropy, toy_angle=angle, toy_seed=seed)
+    assert ex.error == ""
+    e = ex.toy_errors
+    t = ex.toy_result()
+    assert e["EoRA"] <= e["SVD"] + 1e-9 <= e["none"] + 1e-9
+    assert e["EoRA"] == pytest.approx(_optimum(t["X"], t["dW"]), rel=1e-9)
+    direct = np.linalg.norm(t["residuals"]["EoRA"])  # ‖X(ΔW − BA)ᵀ‖_F from the residuals
+    assert direct == pytest.approx(e["EoRA"], rel=1e-9)
+    if anisotropy == 1.0:  # (nearly) isotropic samples: the weighting changes little
+        assert e["EoRA"] == pytest.approx(e["SVD"], rel=0.05)
+    else:
+        assert e["EoRA"] < 0.9 * e["SVD"]
+        assert t["plain"]["EoRA"] >= t["plain"]["SVD"] - 1e-12  # SVD is best in the plain norm
+
+
+def test_toy_stage_and_views():
+    ex = EigenspaceExplorer()
+    hv.render(ex.view_toy())
+    before = ex.toy_markdown()
+    ex.anisotropy = 20.0
+    assert ex.stage_counts["toy"] == 2 and ex.toy_markdown() != before
+    ex.toy_seed = ex.toy_seed  # unchanged value: no recomputation
+    assert ex.stage_counts["toy"] == 2
+    assert "model" not in ex.stage_counts  # MiniLM is loaded only on demand
+    ex.panel()
+
+
+@pytest.fixture(scope="module")
+def minilm_explorer():
+    pytest.importorskip("transformers")
+    ex = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8)
+    if "not installed" in ex.error:  # pragma: no cover
+        pytest.skip(ex.error)
+    assert ex.error == ""
+    return ex
+
+
+def test_minilm_stages_and_rank_is_cheap(minilm_explorer):
+    ex = minilm_explorer
+    counts = dict(ex.stage_counts)
+    assert counts["grams"] == 1 and counts["model"] == 1
+    ex.rank = 32
+    assert ex.stage_counts == counts, "changing the rank recomputed a stage"
+    rc = ex._rank_curve()
+    errs = rc["errors"]
+    assert errs["SVD"][0] == pytest.approx(errs["EoRA"][0])  # rank 0: no correction either way
+    assert errs["SVD"][-1] < 1e-6  # full rank: exact (EoRA only on the calibration span)
+    assert all(np.diff(errs["SVD"]) <= 1e-12)
+    ex.compression = "prune24"
+    assert ex.stage_counts["grams"] == 1 and ex.stage_counts["delta"] == counts["delta"] + 1
+    lay = ex._layer_errors()
+    assert lay["EoRA"] <= lay["none"]
+    ex.compression = "rtn3"
+
+
+def test_layer_names_match_minilm_linears(minilm_explorer):
+    from spectral_explorer.calibration import minilm_linear_names
+    assert minilm_linear_names(minilm_explorer._model()[1]) == LAYER_NAMES
+
+
+def test_minilm_views_render(minilm_explorer):
+    ex = minilm_explorer
+    for view in (ex.view_spectrum, ex.view_error_energy, ex.view_pissa):
+        hv.render(view())
+    assert "EoRA" in ex.layer_markdown() and "PiSSA" in ex.pissa_markdown()
+
+
+def test_bad_input_shows_error_and_recovers(minilm_explorer):
+    ex = minilm_explorer
+    page = ex.panel()
+    alert = page[1][0]
+    ex.param.update(n_calib=1500, n_heldout=1500)
+    assert "exceeds" in ex.error and "3000" in ex.error
+    assert alert.visible and "3000" in alert.object
+    ex.param.update(n_calib=4, n_heldout=4)
+    assert ex.error == "" and not alert.visible
+    assert ex.stage_counts["grams"] == 1  # the old split's Grams are still cached
