@@ -13,7 +13,8 @@ APPS_DIR = REPO_ROOT / "apps"
 BENCH_DIR = REPO_ROOT / "benchmarks"
 
 #: reproduce targets: name -> module under spectral_explorer.reproduce
-REPRODUCE_TARGETS = {"heat-geodesics": "heat_geodesics", "positional-encodings": "positional_encodings"}
+REPRODUCE_TARGETS = {"heat-geodesics": "heat_geodesics", "positional-encodings": "positional_encodings",
+                     "eigenspace": "eigenspace"}
 
 
 def app_files(apps_dir: Path = APPS_DIR) -> list[Path]:

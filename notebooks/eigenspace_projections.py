@@ -1,0 +1,393 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Eigenspace projections: PCA, EoRA and PiSSA
+#
+# A classroom walkthrough of *"EoRA: Training-free Compensation for Compressed LLM with
+# Eigenspace Low-Rank Approximation"* (and of PiSSA's split of a weight's spectrum) with the
+# `spectral_explorer` library.
+#
+# **Learning goals.** After this notebook you can
+#
+# 1. compute the eigenspaces of activations — the eigendecomposition of the covariance /
+#    Gram matrix $C = X^\top X$ — and read the **energy captured** by the top-$k$ directions;
+# 2. project data onto an eigenspace and measure how far two subspaces are apart with
+#    **principal angles**;
+# 3. explain why a low-rank correction of a compression error $\Delta W$ should be fitted in
+#    the eigenspace of the *inputs* the layer sees (EoRA), not to $\Delta W$ alone (plain SVD),
+#    derive EoRA's factors and check them against the Eckart–Young optimum;
+# 4. describe PiSSA's split $W = BA + W_\text{res}$ and how it differs from EoRA;
+# 5. compress all-MiniLM-L6-v2 with 3-bit round-to-nearest quantisation, calibrate it on a few
+#    docstrings and compare none / SVD / EoRA on held-out embedding fidelity and per-layer error.
+#
+# Everything runs offline on a laptop CPU. Set `SPECTRAL_EXPLORER_QUICK=1` before starting
+# Jupyter for a small, fast version (the tests run the notebook that way). The full table
+# (3 compressions × 6 ranks × 3 methods, all 36 layers) comes from
+# `spectral-explorer reproduce eigenspace`.
+
+# %%
+import math
+import os
+import time
+
+import holoviews as hv
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import panel as pn
+import torch
+from IPython.display import display
+
+import spectral_explorer
+from spectral_explorer import eigenspace as es
+from spectral_explorer.calibration import (collect_grams, compensate, compress_weight, fidelity,
+                                           minilm_linear_names)
+from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
+                                      tokenize_batches)
+
+hv.extension("bokeh")
+pn.extension()
+
+QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
+N_CALIB, N_HELDOUT = (16, 16) if QUICK else (128, 128)
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+print(f"spectral_explorer {spectral_explorer.__version__}; QUICK={QUICK}")
+
+# %% [markdown]
+# ## 1. Eigenspaces of activations on a 2-D toy
+#
+# Stack $n$ activation vectors as the rows of $X \in \mathbb{R}^{n\times d}$. The Gram matrix
+# $C = X^\top X$ (the covariance times $n$ when the data are centred) is symmetric positive
+# semi-definite, so $C = Q \Lambda Q^\top$ with orthonormal eigenvectors $Q$ and eigenvalues
+# $\lambda_1 \ge \dots \ge \lambda_d \ge 0$. Since $\|X q_i\|^2 = \lambda_i$, the eigenvalue is
+# the **energy** of the data along $q_i$: the top-$k$ eigenspace captures
+# $\sum_{i\le k}\lambda_i / \sum_i \lambda_i$ of $\|X\|_F^2$ — this is PCA.
+
+# %%
+n = 400
+angle = math.radians(30)
+R = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=torch.float64)
+X2 = (torch.randn(n, 2, dtype=torch.float64) * torch.tensor([3.0, 0.6], dtype=torch.float64)) @ R.T
+C2 = X2.T @ X2
+evals2, Q2 = es.gram_eigh(C2)
+print("eigenvalues:", evals2.numpy().round(1), " energy captured:", es.energy_captured(evals2).numpy().round(3))
+print("‖X q_i‖² = λ_i:", torch.allclose((X2 @ Q2).pow(2).sum(0), evals2))
+
+X2_proj = es.project_topk(X2, Q2, 1, reconstruct=True)  # projection onto the top eigenspace
+scale = 2 * torch.sqrt(evals2 / n)
+axes = hv.Segments([(0, 0, float(scale[i] * Q2[0, i]), float(scale[i] * Q2[1, i])) for i in range(2)],
+                   ["x", "y", "x1", "y1"]).opts(color="black", line_width=3)
+hv.Layout([
+    (hv.Points(X2.numpy(), ["x", "y"], label="activations").opts(alpha=0.4)
+     * hv.Points(X2_proj.numpy(), ["x", "y"], label="projection on q₁").opts(color="red", size=3)
+     * axes).opts(title="data, eigenvectors (±2σ) and projection", width=420, height=380,
+                  data_aspect=1, legend_position="bottom_right"),
+    hv.Bars([(f"λ{i + 1}", float(v)) for i, v in enumerate(evals2)], "eigenvalue", "energy").opts(
+        width=250, height=380, title="spectrum of XᵀX"),
+])
+
+# %% [markdown]
+# ## 2. A 3-D toy: energy captured, projection, principal angles
+#
+# Points near a tilted plane in $\mathbb{R}^3$: two large eigenvalues, one small. The top-2
+# eigenspace of the *sample* Gram estimates the plane; the **principal angles**
+# $\theta_1 \le \theta_2$ between two subspaces (from the singular values
+# $\cos\theta_i$ of $Q_U^\top Q_V$) say how well. With more samples the angle shrinks.
+
+# %%
+plane = torch.linalg.qr(torch.randn(3, 2, dtype=torch.float64)).Q  # true 2-D subspace
+
+
+def sample_plane(m):
+    return (torch.randn(m, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0], dtype=torch.float64)) @ plane.T \
+        + 0.3 * torch.randn(m, 3, dtype=torch.float64)
+
+
+X3 = sample_plane(300)
+ev3, Q3 = es.gram_eigh(X3.T @ X3)
+print("energy captured by k = 1, 2, 3:", es.energy_captured(ev3).numpy().round(3))
+print("principal angles (deg) between top-2 eigenspace and the true plane:",
+      np.degrees(es.principal_angles(Q3[:, :2], plane).numpy()).round(2))
+
+sizes = [5, 10, 20, 50, 100, 200, 500, 1000, 2000] if not QUICK else [5, 20, 100, 500]
+angles = []
+for m in sizes:
+    Xm = sample_plane(m)
+    _, Qm = es.gram_eigh(Xm.T @ Xm)
+    angles.append(float(es.principal_angles(Qm[:, :2], plane).max()))
+Z = es.project_topk(X3, Q3, 2)
+hv.Layout([
+    hv.Points(Z.numpy(), ["coordinate on q₁", "coordinate on q₂"]).opts(
+        width=380, height=340, alpha=0.5, title="3-D points projected on the top-2 eigenspace"),
+    hv.Curve((sizes, np.degrees(angles)), "samples n", "largest principal angle (°)").opts(
+        logx=True, logy=True, width=380, height=340, title="estimated vs true plane"),
+])
+
+# %% [markdown]
+# ## 3. Compensating a compression error: plain SVD vs EoRA
+#
+# A compressed layer computes $\hat W x$ instead of $W x$. We add a rank-$r$ correction
+# $BA$ ($B\in\mathbb{R}^{m\times r}$, $A\in\mathbb{R}^{r\times d}$) to the error
+# $\Delta W = W - \hat W$. What matters is the error **on the inputs the layer sees**:
+#
+# $$\min_{\operatorname{rank}(BA)\le r}\ \|(\Delta W - BA)X^\top\|_F^2
+#   = \|(\Delta W - BA)\, C^{1/2}\|_F^2,\qquad C = \textstyle\sum X^\top X = Q\Lambda Q^\top .$$
+#
+# **EoRA** projects $\Delta W$ into the eigenspace of $C$, scaled by its energy, and truncates
+# there:
+#
+# $$\operatorname{SVD}(\Delta W\, Q\Lambda^{1/2}) = U\Sigma V^\top,\qquad
+#   B = U_r\Sigma_r^{1/2},\qquad A = \Sigma_r^{1/2}V_r^\top\Lambda^{-1/2}Q^\top .$$
+#
+# Then $BA\,Q\Lambda^{1/2} = U_r\Sigma_rV_r^\top$ is the best rank-$r$ approximation of
+# $\Delta W Q\Lambda^{1/2}$ (Eckart–Young), and because $Q\Lambda^{1/2}$ is invertible (when
+# $C \succ 0$) this is the optimum of the weighted problem: the minimal error is
+# $\sqrt{\sum_{i>r}\sigma_i^2}$. **Plain SVD** is the special case $C = I$ — it treats every
+# input direction as equally likely, wasting rank on directions the activations never use.
+
+# %%
+d_in, d_out, r = 12, 10, 3
+evals_true = torch.logspace(2, -2, d_in, dtype=torch.float64)          # anisotropic activations
+Qt = torch.linalg.qr(torch.randn(d_in, d_in, dtype=torch.float64)).Q
+Xt = torch.randn(2000, d_in, dtype=torch.float64) * evals_true.sqrt() @ Qt.T
+Ct = Xt.T @ Xt
+dW = 0.05 * torch.randn(d_out, d_in, dtype=torch.float64)              # a compression error
+
+B_svd, A_svd = es.svd_compensation(dW, r)
+B_eora, A_eora = es.eora_compensation(dW, Ct, r)
+
+# EoRA's factors written out, exactly as in the formulas above
+lam, Q = es.gram_eigh(Ct)
+U, S, Vh = torch.linalg.svd(dW @ Q @ torch.diag(lam.sqrt()))
+B_f = U[:, :r] @ torch.diag(S[:r].sqrt())
+A_f = torch.diag(S[:r].sqrt()) @ Vh[:r] @ torch.diag(lam.rsqrt()) @ Q.T
+print("formula BA == library BA:", torch.allclose(B_f @ A_f, B_eora @ A_eora, atol=1e-10))
+
+optimum = float(S[r:].pow(2).sum().sqrt())                             # Eckart–Young
+err = {"none": es.compensation_error(dW, torch.zeros(d_out, 0, dtype=torch.float64),
+                                     torch.zeros(0, d_in, dtype=torch.float64), Ct),
+       "SVD": es.compensation_error(dW, B_svd, A_svd, Ct),
+       "EoRA": es.compensation_error(dW, B_eora, A_eora, Ct)}
+print({k: round(v, 4) for k, v in err.items()}, " Eckart–Young optimum:", round(optimum, 4))
+assert abs(err["EoRA"] - optimum) < 1e-8 * optimum and err["EoRA"] <= err["SVD"]
+print("‖(ΔW − BA)Xᵀ‖ computed directly:", round(float(torch.linalg.norm((dW - B_eora @ A_eora) @ Xt.T)), 4))
+
+# no random rank-r correction does better than the optimum
+rand = min(es.compensation_error(dW, torch.randn(d_out, r, dtype=torch.float64),
+                                 torch.randn(r, d_in, dtype=torch.float64) * 0.01, Ct) for _ in range(200))
+print("best of 200 random rank-r corrections:", round(rand, 4))
+
+# plain SVD is EoRA with C = I
+B_i, A_i = es.eora_compensation(dW, torch.eye(d_in, dtype=torch.float64), r)
+print("EoRA with C = I equals plain SVD:", torch.allclose(B_i @ A_i, B_svd @ A_svd, atol=1e-12))
+
+# %% [markdown]
+# The error as a function of the rank: EoRA reaches the weighted optimum at every rank, and
+# its plain Frobenius error $\|\Delta W - BA\|_F$ is *worse* than SVD's — it deliberately
+# leaves error in directions the inputs do not visit.
+
+# %%
+rows = []
+for k in range(0, min(d_out, d_in) + 1):
+    for name, fn in (("SVD", lambda k: es.svd_compensation(dW, k)),
+                     ("EoRA", lambda k: es.eora_compensation(dW, Ct, k))):
+        B, A = fn(k)
+        rows.append({"rank": k, "method": name, "weighted": es.compensation_error(dW, B, A, Ct),
+                     "plain": es.compensation_error(dW, B, A)})
+curve = pd.DataFrame(rows)
+hv.Layout([
+    hv.Overlay([hv.Curve(curve[curve.method == m], "rank", "weighted", label=m) for m in ("SVD", "EoRA")]).opts(
+        title="‖(ΔW − BA) C^½‖_F (what the layer's output sees)", width=400, height=320, logy=True),
+    hv.Overlay([hv.Curve(curve[curve.method == m], "rank", "plain", label=m) for m in ("SVD", "EoRA")]).opts(
+        title="‖ΔW − BA‖_F (plain)", width=400, height=320),
+])
+
+# %% [markdown]
+# ## 4. PiSSA: the principal part of a weight
+#
+# PiSSA (Principal Singular values and Singular vectors Adaptation) splits a weight itself,
+# not an error: $W = U\Sigma V^\top$, $B = U_r\Sigma_r^{1/2}$, $A = \Sigma_r^{1/2}V_r^\top$ and
+# $W_\text{res} = W - BA$ (the minor singular components). Fine-tuning trains $B, A$ — the
+# directions carrying most of $W$'s energy — and freezes (or quantises) $W_\text{res}$.
+# EoRA instead keeps $\hat W$ frozen and fits $BA$ to the *error*, in the *input* eigenspace.
+
+# %%
+W_toy = torch.randn(64, 48, dtype=torch.float64) @ torch.diag(torch.logspace(1, -1, 48, dtype=torch.float64))
+Bp, Ap, W_res = es.pissa_split(W_toy, 8)
+print("W = BA + W_res:", torch.allclose(Bp @ Ap + W_res, W_toy))
+sv = torch.linalg.svdvals(W_toy)
+print(f"energy of the principal rank-8 part: {float(sv[:8].pow(2).sum() / sv.pow(2).sum()):.3f}; "
+      f"‖W_res‖₂ = σ₉ = {float(torch.linalg.matrix_norm(W_res, 2)):.3f} vs {float(sv[8]):.3f}")
+hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "σᵢ(W)").opts(
+    logy=True, width=500, height=300, title="PiSSA trains the first r singular directions") \
+    * hv.VLine(8.5).opts(color="red", line_dash="dashed")
+
+# %% [markdown]
+# ## 5. MiniLM: compress, calibrate, compensate
+#
+# all-MiniLM-L6-v2 (a 6-layer sentence encoder, packaged with the project, loaded offline)
+# has 36 encoder `nn.Linear` layers. We quantise them to **3 bits** per weight
+# (round-to-nearest, one scale per output channel), collect the input Gram of every layer
+# on a few **calibration** docstrings (once — every method and rank reuses them) and compare
+# the embeddings of **held-out** docstrings with those of the original model. In quick mode
+# only the first block's layers are compressed, so every number is closer to 1.
+
+# %%
+t0 = time.perf_counter()
+tok, model = load_minilm(device="cpu")
+all_layers = minilm_linear_names(model)
+LAYERS = [n for n in all_layers if n.startswith("encoder.layer.0.") and n != "encoder.layer.0.output.dense"] \
+    if QUICK else all_layers
+calib, held = calibration_split(stdlib_docstrings(), N_CALIB, N_HELDOUT, seed=0)
+grams, counts = collect_grams(model, LAYERS, tokenize_batches(calib, tok))
+held_grams, _ = collect_grams(model, LAYERS, tokenize_batches(held, tok))
+ref = embed(held, tok, model)
+print(f"{len(LAYERS)} of {len(all_layers)} layers, {len(calib)} calibration texts "
+      f"({counts[LAYERS[0]]} tokens), {len(held)} held-out; {time.perf_counter() - t0:.1f} s")
+print("e.g.", calib[0][:100], "…")
+
+# %% [markdown]
+# The activations are far from isotropic: a few eigen-directions of $X^\top X$ carry most of
+# the energy, which is exactly what EoRA exploits.
+
+# %%
+spec = {name: es.gram_eigh(grams[name])[0] for name in LAYERS[:4]}
+hv.Overlay([hv.Curve((np.arange(1, len(v) + 1), es.energy_captured(v).numpy()), "k", "energy captured",
+                     label=name.replace("encoder.layer.", "L")) for name, v in spec.items()]).opts(
+    logx=True, width=600, height=320, legend_position="bottom_right", title="energy of the top-k eigenspace of XᵀX")
+
+# %%
+RANK = 32
+results, models = [], {}
+for method in ("none", "svd", "eora"):
+    t = time.perf_counter()
+    models[method] = compensate(model, tok, calib, method=method, compression="rtn3", rank=RANK,
+                                layers=LAYERS, grams=grams)
+    f = fidelity(ref, embed(held, tok, models[method]))
+    results.append({"method": method, **{k: round(v, 4) for k, v in f.items()},
+                    "seconds": round(time.perf_counter() - t, 2)})
+fid = pd.DataFrame(results)
+display(fid)
+assert fid.set_index("method").loc["eora", "mean_cosine"] >= fid.set_index("method").loc["none", "mean_cosine"]
+hv.Bars(fid.melt("method", ["mean_cosine", "spearman", "top1_nn_agreement"], "metric"), ["metric", "method"],
+        "value").opts(width=650, height=320, title=f"held-out fidelity, 3-bit RTN, rank {RANK}", ylim=(0, 1.05))
+
+# %% [markdown]
+# **Per-layer error.** For each layer, the relative output error on the *held-out* inputs,
+# $\|(\Delta W - BA)C_\text{held}^{1/2}\|_F / \|W C_\text{held}^{1/2}\|_F$, with the correction
+# fitted on the calibration Gram. EoRA's advantage survives the change of data because the
+# activation eigenspaces are stable across texts.
+
+
+# %%
+def layer_errors(name, rank, compression="rtn3"):
+    W = model.get_submodule(name).weight.detach().to(torch.float64)
+    dW_l = W - compress_weight(W, compression).to(torch.float64)
+    Ch = held_grams[name]
+    denom = es.compensation_error(W, torch.zeros(W.shape[0], 0, dtype=torch.float64),
+                                  torch.zeros(0, W.shape[1], dtype=torch.float64), Ch)
+    out = {"none": es.compensation_error(dW_l, torch.zeros(W.shape[0], 0, dtype=torch.float64),
+                                         torch.zeros(0, W.shape[1], dtype=torch.float64), Ch) / denom}
+    out["svd"] = es.compensation_error(dW_l, *es.svd_compensation(dW_l, rank), Ch) / denom
+    out["eora"] = es.compensation_error(dW_l, *es.eora_compensation(dW_l, grams[name], rank), Ch) / denom
+    return out
+
+
+per_layer = pd.DataFrame([{"layer": n.replace("encoder.layer.", "L"), "method": m, "rel_error": v}
+                          for n in LAYERS for m, v in layer_errors(n, RANK).items()])
+hv.Bars(per_layer, ["layer", "method"], "rel_error").opts(
+    width=900, height=340, xrotation=90, title=f"held-out relative output error per layer (rank {RANK})")
+
+# %% [markdown]
+# ## 6. Interactive
+#
+# ### 6a. A Panel widget
+#
+# Pick a layer, a compression and a rank: the correction is refitted (one SVD of a 384-wide
+# matrix) and the held-out error of each method is redrawn.
+
+# %%
+layer_w = pn.widgets.Select(name="layer", options=LAYERS, value=LAYERS[0])
+comp_w = pn.widgets.RadioButtonGroup(name="compression", options=["rtn3", "rtn4", "prune24"], value="rtn3")
+rank_w = pn.widgets.IntSlider(name="rank", start=1, end=128, value=RANK)
+
+
+def layer_view(layer, compression, rank):
+    e = layer_errors(layer, rank, compression)
+    return hv.Bars(list(e.items()), "method", "held-out relative error").opts(
+        width=420, height=300, title=f"{layer.replace('encoder.layer.', 'L')} · {compression} · r={rank}")
+
+
+pn.Column(pn.Row(layer_w, comp_w, rank_w), pn.bind(layer_view, layer_w, comp_w, rank_w))
+
+# %% [markdown]
+# ### 6b. A plain ipywidgets control
+#
+# The toy of section 3 with an `ipywidgets` slider for the rank; `pn.ipywidget(...)` embeds a
+# Panel/HoloViews pane among ipywidgets.
+
+# %%
+toy_rank_w = widgets.IntSlider(value=r, min=0, max=min(d_in, d_out), description="rank", continuous_update=False)
+toy_readout = widgets.HTML()
+toy_pane = pn.pane.HoloViews()
+
+
+def update_toy(change=None):
+    k = toy_rank_w.value
+    sel = curve[curve["rank"] == k].set_index("method")
+    toy_readout.value = (f"weighted error — SVD <b>{sel.loc['SVD', 'weighted']:.4f}</b>, "
+                         f"EoRA <b>{sel.loc['EoRA', 'weighted']:.4f}</b>")
+    toy_pane.object = hv.Bars(sel.reset_index()[["method", "weighted"]], "method", "weighted").opts(
+        width=350, height=260, title=f"toy, rank {k}")
+
+
+toy_rank_w.observe(update_toy, names="value")
+update_toy()
+widgets.VBox([toy_rank_w, toy_readout, pn.ipywidget(toy_pane)])
+
+# %% [markdown]
+# ### 6c. `EigenspaceExplorer`
+#
+# The same story as a dashboard (`panel serve apps/eigenspace.py`): a 2-D toy whose
+# anisotropy and angle you drag, then MiniLM layer by layer (spectra, error vs rank, PiSSA)
+# and the fidelity table on demand. MiniLM stages start only when you switch them on in the
+# live dashboard, so displaying it here is cheap.
+
+# %%
+from spectral_explorer.explorers import EigenspaceExplorer  # noqa: E402
+
+ex = EigenspaceExplorer(anisotropy=10.0)
+assert not ex.error, ex.error
+print({k: round(float(v), 4) for k, v in ex.toy_errors.items()})
+ex.panel()
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. In section 1, change the anisotropy (3.0 / 0.6) to 1.0 / 1.0. What happens to the energy
+#    captured by $q_1$, and how stable is $q_1$ between two samples (principal angle)?
+# 2. In section 3 make the activations isotropic (`evals_true = torch.ones(d_in)`). Show that
+#    EoRA and SVD now coincide, and explain with the formula for $A$.
+# 3. Fit the EoRA correction on a Gram from *different* data (e.g. `sample_plane`-like inputs
+#    in another subspace). How much of its advantage over SVD remains on the original inputs?
+# 4. Repeat section 5 with `compression="rtn4"` and `"prune24"` and ranks 8 and 128. For
+#    which compression does compensation help most? Compare with
+#    `spectral-explorer reproduce eigenspace --quick`.
+# 5. PiSSA: for a MiniLM weight, plot $\sigma_i(W)$ and $\sigma_i(\Delta W)$ after 3-bit RTN.
+#    Is the quantisation error low-rank? What does that imply for plain-SVD compensation?
+# 6. Layer-sequential EoRA (`compensate(..., layer_sequential=True)`) recollects each layer's
+#    Gram on the *compressed* model's activations. Does it beat one-shot EoRA at rank 32?
