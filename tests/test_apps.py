@@ -136,6 +136,24 @@ def _wait_text(locator, predicate, timeout=45.0):
     raise AssertionError(f"timed out waiting for text; last seen: {text!r}")
 
 
+def _wait_for_canvases(page, n, timeout, message):
+    """Wait until at least ``n`` Bokeh canvases are on the page, then let them paint."""
+    canvases = page.locator("canvas")
+    deadline = time.time() + timeout
+    while canvases.count() < n and time.time() < deadline:
+        time.sleep(0.25)
+    assert canvases.count() >= n, message
+    time.sleep(1.0)  # let the canvases paint
+
+
+def _readme_screenshot(page, name, height):
+    """With SPECTRAL_EXPLORER_SCREENSHOTS=1, write the README screenshot apps/assets/NAME.png."""
+    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        out = REPO / "apps" / "assets" / f"{name}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": height})
+
+
 def _set_int(page, name, value):
     box = page.locator(f".w-{name} input").first
     box.click()
@@ -165,17 +183,9 @@ def test_heat_geodesics_dashboard(server, browser, tmp_path):
     metrics = page.locator(".explorer-metrics")
     before = _wait_text(metrics, lambda s: "Spearman" in s)
     page.wait_for_function("() => true")
-    canvases = page.locator("canvas")
-    deadline = time.time() + 30
-    while canvases.count() < 5 and time.time() < deadline:
-        time.sleep(0.25)
-    assert canvases.count() >= 5, "the dashboard rendered too few plots"
-    time.sleep(1.0)  # let the canvases paint
+    _wait_for_canvases(page, 5, 30, "the dashboard rendered too few plots")
     page.screenshot(path=str(tmp_path / "heat_geodesics_initial.png"), full_page=True)
-    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
-        out = REPO / "apps" / "assets" / "heat_geodesics.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1250})
+    _readme_screenshot(page, "heat_geodesics", 1250)
     log.check()
 
     # move t: drag the slider handle to the left (smaller t), compare the displayed scores
@@ -236,16 +246,8 @@ def test_positional_encodings_dashboard(server, browser, tmp_path):
     text = page.locator(".pe-ambiguity")
     before = _wait_text(text, lambda s: "multiplicity" in s)
     assert "λ" in before
-    canvases = page.locator("canvas")
-    deadline = time.time() + 30
-    while canvases.count() < 3 and time.time() < deadline:
-        time.sleep(0.25)
-    assert canvases.count() >= 3, "the dashboard rendered too few plots"
-    time.sleep(1.0)  # let the canvases paint
-    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
-        out = REPO / "apps" / "assets" / "positional_encodings.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1100})
+    _wait_for_canvases(page, 3, 30, "the dashboard rendered too few plots")
+    _readme_screenshot(page, "positional_encodings", 1100)
     log.check()
 
     # move the eigenvector index: another eigenvalue is shown
@@ -281,16 +283,8 @@ def test_eigenspace_dashboard(server, browser, tmp_path):
     page.goto(server + "/eigenspace", wait_until="networkidle")
     text = page.locator(".eig-toy-metrics")
     before = _wait_text(text, lambda s: "EoRA" in s and "SVD" in s)
-    canvases = page.locator("canvas")
-    deadline = time.time() + 20
-    while canvases.count() < 3 and time.time() < deadline:
-        time.sleep(0.25)
-    assert canvases.count() >= 3, "the toy rendered too few plots"
-    time.sleep(1.0)  # let the canvases paint
-    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
-        out = REPO / "apps" / "assets" / "eigenspace.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": 1000})
+    _wait_for_canvases(page, 3, 20, "the toy rendered too few plots")
+    _readme_screenshot(page, "eigenspace", 1000)
     log.check()
 
     # more anisotropy: the displayed errors change

@@ -102,8 +102,6 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
         self._init_stages()
         self._lock = threading.RLock()
         self._gen = 0
-        self._keys_seen: dict[str, tuple] = {}
-        self._last_data_key = None
         self._last_compare_key = None
         self.param.watch(self._on_method, "method")
         self.param.watch(self._on_change, list(_CORE))
