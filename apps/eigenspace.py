@@ -24,5 +24,27 @@ calibrated once on standard-library docstrings, ~20 s).
 explorer = EigenspaceExplorer()
 dashboard = explorer.panel()
 
+# the state travels in the URL (?layer=…&compression=rtn4&rank=32&n_calib=128): bookmark or share a view
+URL_PARAMS = ("anisotropy", "toy_angle", "toy_seed", "layer", "compression", "rank", "n_calib", "n_heldout",
+              "text_seed", "max_length")
+
+
+def _allowed(name):
+    p = explorer.param[name]
+    if getattr(p, "objects", None):
+        return f"{name} one of {', '.join(map(str, p.objects))}"
+    if getattr(p, "bounds", None):
+        return f"{name} in {p.bounds[0]}…{p.bounds[1]}"
+    return name
+
+
+def _bad_url(values):
+    explorer.error = (f"could not apply the URL parameters {values}; allowed: "
+                      + "; ".join(_allowed(k) for k in sorted(values) if k in URL_PARAMS))
+
+
+if pn.state.location:
+    pn.state.location.sync(explorer, {k: k for k in URL_PARAMS}, on_error=_bad_url)
+
 template = dashboard_page(TITLE, INTRO, dashboard)
 template.servable(title=TITLE)

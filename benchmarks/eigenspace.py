@@ -37,7 +37,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import torch  # noqa: E402
 
 from spectral_explorer.calibration import (collect_grams, compensate, fidelity,  # noqa: E402
-                                           minilm_linear_names)
+                                           fidelity_vs_rank, minilm_linear_names)
 from spectral_explorer.minilm import (calibration_split, embed, load_minilm,  # noqa: E402
                                       stdlib_docstrings, tokenize_batches)
 
@@ -98,12 +98,19 @@ def main(argv=None):
                     "calibration_plus_compensation_s": eora_total, "target_s": 30})
 
     if not args.no_sweep:
+        # one compression and one factorisation per method at the largest rank, sliced per rank
         for comp in args.compressions:
-            none = run("rank_sweep", "none", comp, 0 + 1, grams=grams)
-            none["rank"] = 0
-            for r in args.ranks:
-                for method in ("svd", "eora"):
-                    run("rank_sweep", method, comp, r, grams=grams)
+            timings = {}
+            rows = fidelity_vs_rank(model, tok, calib, held, comp, ranks=args.ranks, layers=names, grams=grams,
+                                    reference=ref, timings=timings)
+            for row in rows:
+                rec = {"case": "rank_sweep", "method": row["method"], "compression": comp, "rank": row["rank"],
+                       **{k: round(row[k], 4) for k in ("mean_cosine", "spearman", "top1_nn_agreement")},
+                       "build_and_embed_s": round(row["seconds"], 2)}
+                log(json.dumps(rec))
+                records.append(rec)
+            records.append({"case": "rank_sweep_factorisation", "compression": comp, "max_rank": max(args.ranks),
+                            **{k: round(v, 2) for k, v in timings.items()}})
 
     sweep = [r for r in records if r["case"] == "rank_sweep" and r["method"] != "none"]
     wins = {}

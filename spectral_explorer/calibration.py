@@ -25,6 +25,10 @@ __all__ = [
     "collect_grams",
     "compress_weight",
     "compensate",
+    "compress_layers",
+    "compensation_factors",
+    "apply_compensation",
+    "fidelity_vs_rank",
     "layer_relative_error",
     "fidelity",
 ]
@@ -32,6 +36,18 @@ __all__ = [
 METHODS = ("none", "svd", "eora")
 _LINEAR_SUFFIXES = ("attention.self.query", "attention.self.key", "attention.self.value",
                     "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+@contextmanager
+def _eval_mode(model: nn.Module):
+    """Run ``model`` in eval mode (no dropout) and restore each submodule's mode afterwards."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.train(mode)
 
 
 class _StopForward(Exception):
@@ -184,25 +200,111 @@ def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
     setattr(parent, child, new)
 
 
-def _replacement(linear: nn.Linear, W_hat: torch.Tensor, method: str, rank: int, gram):
+def _replacement(linear: nn.Linear, W_hat: torch.Tensor, B=None, A=None) -> nn.Module:
+    """A compressed ``nn.Linear`` (``B is None``) or a LowRankAdapter ``Ŵ + B A`` replacing ``linear``."""
     from .compression import LowRankAdapter
-    from .eigenspace import eora_compensation, svd_compensation
 
     W = linear.weight.detach()
     W_hat = W_hat.to(device=W.device, dtype=W.dtype)
-    if method == "none":
+    if B is None:
         new = copy.deepcopy(linear)
         with torch.no_grad():
             new.weight.copy_(W_hat)
         return new
-    delta = (W.to(torch.float64) - W_hat.to(torch.float64))
+    return LowRankAdapter.from_linear(linear, W_hat, B.to(device=W.device, dtype=W.dtype),
+                                      A.to(device=W.device, dtype=W.dtype))
+
+
+def _layer_factors(W: torch.Tensor, W_hat: torch.Tensor, method: str, rank: int, gram=None):
+    """``(B, A)`` of rank ``rank`` for ``ΔW = W − Ŵ`` (float64 difference), in ``W``'s dtype."""
+    from .eigenspace import eora_compensation, svd_compensation
+
+    delta = W.detach().to(torch.float64) - W_hat.to(device=W.device, dtype=torch.float64)
     if method == "svd":
         B, A = svd_compensation(delta, rank)
     else:
         B, A = eora_compensation(delta, gram.to(device=delta.device), rank)
-    B = B.to(device=W.device, dtype=W.dtype)
-    A = A.to(device=W.device, dtype=W.dtype)
-    return LowRankAdapter.from_linear(linear, W_hat, B, A)
+    return B.to(W.dtype), A.to(W.dtype)
+
+
+@torch.no_grad()
+def compress_layers(model: nn.Module, compression: str = "rtn3", layers=None) -> dict[str, torch.Tensor]:
+    """The compressed weights ``Ŵ`` of the chosen ``nn.Linear`` layers (the model is not touched).
+
+    ``layers`` defaults to :func:`minilm_linear_names`; returns a dict from layer name to
+    ``Ŵ`` (same shape, dtype and device as the layer's weight), in forward order.
+    """
+    _parse_compression(compression)
+    names = minilm_linear_names(model) if layers is None else list(layers)
+    return {name: compress_weight(lin.weight.detach(), compression)
+            for name, lin in _resolve_linears(model, names).items()}
+
+
+@torch.no_grad()
+def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora", rank: int = 32,
+                         grams: dict | None = None, progress=None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Rank-``rank`` corrections ``(B, A)`` of each compressed layer (``compressed`` from
+    :func:`compress_layers`): ``"svd"`` or ``"eora"`` (which needs ``grams``, layer name to
+    ``XᵀX``).
+
+    Both methods are truncations of one factorisation, so the rank-``r`` correction of any
+    ``r ≤ rank`` is ``(B[:, :r], A[:r])``: compute once at the largest rank of a sweep and
+    slice (:func:`apply_compensation` does).  ``progress(done, total, name)`` after each layer.
+    """
+    check_choice(method, "method", ("svd", "eora"))
+    rank = check_int(rank, "rank", low=0)
+    linears = _resolve_linears(model, list(compressed))
+    for name, lin in linears.items():
+        if rank > min(lin.weight.shape):
+            raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
+    if method == "eora":
+        if grams is None:
+            raise ValueError("method='eora' needs grams (layer name -> XᵀX, see collect_grams)")
+        missing = [n for n in linears if n not in grams]
+        if missing:
+            raise KeyError(f"grams has no entry for layer(s) {missing}")
+    out = {}
+    for done, (name, lin) in enumerate(linears.items(), start=1):
+        out[name] = _layer_factors(lin.weight, compressed[name], method, rank,
+                                   grams[name] if method == "eora" else None)
+        if progress is not None:
+            progress(done, len(linears), name)
+    return out
+
+
+def apply_compensation(model: nn.Module, compressed: dict, factors: dict | None = None,
+                       rank: int | None = None) -> nn.Module:
+    """A deep copy of ``model`` whose layers in ``compressed`` hold ``Ŵ`` (``factors=None``)
+    or ``Ŵ + B A`` with the first ``rank`` columns / rows of ``factors`` (default: all).
+
+    Examples
+    --------
+    >>> import torch
+    >>> lin = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    >>> comp = compress_layers(lin, "rtn2", layers=["0"])
+    >>> fac = compensation_factors(lin, comp, "svd", rank=3)
+    >>> full = apply_compensation(lin, comp, fac)      # rank 3 = min(out, in): exact
+    >>> x = torch.randn(5, 4)
+    >>> torch.allclose(full(x), lin(x), atol=1e-5)
+    True
+    >>> apply_compensation(lin, comp, fac, rank=1)[0].rank
+    1
+    """
+    new_model = copy.deepcopy(model).eval()
+    linears = _resolve_linears(new_model, list(compressed))
+    if factors is not None:
+        missing = [n for n in linears if n not in factors]
+        if missing:
+            raise KeyError(f"factors has no entry for layer(s) {missing}")
+        rmax = min(int(factors[n][1].shape[0]) for n in linears)
+        rank = rmax if rank is None else check_int(rank, "rank", low=0, high=rmax)
+    for name, lin in linears.items():
+        if factors is None:
+            _set_submodule(new_model, name, _replacement(lin, compressed[name]))
+        else:
+            B, A = factors[name]
+            _set_submodule(new_model, name, _replacement(lin, compressed[name], B[:, :rank], A[:rank]))
+    return new_model
 
 
 @torch.no_grad()
@@ -231,28 +333,24 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
     check_choice(method, "method", METHODS)
     _parse_compression(compression)
     rank = check_int(rank, "rank", low=1)
-    new_model = copy.deepcopy(model).eval()
-    names = minilm_linear_names(new_model) if layers is None else list(layers)
-    linears = _resolve_linears(new_model, names)
+    names = minilm_linear_names(model) if layers is None else list(layers)
+    linears = _resolve_linears(model, names)
     for name, lin in linears.items():
         if method != "none" and rank > min(lin.weight.shape):
             raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
-    dev = next(new_model.parameters()).device
-    batches = None
-    if grams is not None and not layer_sequential and method == "eora":
-        missing = [n for n in linears if n not in grams]
-        if missing:
-            raise KeyError(f"grams has no entry for layer(s) {missing}")
-    elif method == "eora":
-        if calib_texts is None:
-            raise ValueError("method='eora' needs calib_texts")
-        batches = tokenize_batches(calib_texts, tokenizer, batch_size=batch_size, max_length=max_length,
-                                   device=dev)
-
     total = len(linears)
+    if method == "none" or (grams is not None and not layer_sequential):
+        batches = None
+    else:
+        if calib_texts is None:
+            raise ValueError("method='eora' needs calib_texts (or precomputed grams)")
+        batches = tokenize_batches(calib_texts, tokenizer, batch_size=batch_size, max_length=max_length,
+                                   device=next(model.parameters()).device)
+
     if method == "eora" and layer_sequential:
         # Group layers sharing an input (query/key/value) so one pass serves them all; each
         # pass stops once the group's inputs are seen.
+        new_model = copy.deepcopy(model).eval()
         groups = []
         for name in linears:
             prefix = name.rsplit(".", 1)[0]
@@ -262,25 +360,122 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
                 groups.append([name])
         done = 0
         for group in groups:
-            grams, _ = collect_grams(new_model, group, batches, stop_early=True)
+            seq_grams, _ = collect_grams(new_model, group, batches, stop_early=True)
             for name in group:
                 lin = new_model.get_submodule(name)
+                W_hat = compress_weight(lin.weight.detach(), compression)
                 _set_submodule(new_model, name,
-                               _replacement(lin, compress_weight(lin.weight.detach(), compression),
-                                            method, rank, grams[name]))
+                               _replacement(lin, W_hat, *_layer_factors(lin.weight, W_hat, method, rank,
+                                                                        seq_grams[name])))
                 done += 1
                 if progress is not None:
                     progress(done, total, name)
         return new_model
 
-    if grams is None:
-        grams = collect_grams(new_model, list(linears), batches)[0] if method == "eora" else {}
-    for done, (name, lin) in enumerate(linears.items(), start=1):
-        W_hat = compress_weight(lin.weight.detach(), compression)
-        _set_submodule(new_model, name, _replacement(lin, W_hat, method, rank, grams.get(name)))
+    if method == "eora" and grams is None:
+        with _eval_mode(model):
+            grams = collect_grams(model, names, batches)[0]
+    compressed = compress_layers(model, compression, names)
+    if method == "none":
         if progress is not None:
-            progress(done, total, name)
-    return new_model
+            progress(total, total, names[-1])
+        return apply_compensation(model, compressed)
+    factors = compensation_factors(model, compressed, method, rank, grams=grams, progress=progress)
+    return apply_compensation(model, compressed, factors)
+
+
+@torch.no_grad()
+def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compression: str = "rtn3",
+                     ranks=(4, 8, 16, 32, 64, 128), methods=METHODS, layers=None, grams: dict | None = None,
+                     reference=None, progress=None, batch_size: int = 64, max_length: int = 128,
+                     cache: dict | None = None, timings: dict | None = None) -> list[dict]:
+    """Model-level fidelity of the compressed model against rank, for each method.
+
+    The chosen layers are compressed once and each method's correction is factorised once,
+    at the largest rank; every rank of the sweep slices those factors (exact: both SVD and
+    EoRA are truncations of one factorisation), builds the compensated model and embeds
+    ``held_texts``.  Rows ``{compression, rank, method, mean_cosine, spearman,
+    top1_nn_agreement, seconds}`` (see :func:`fidelity`), ``seconds`` being the time to build
+    and embed that row; ``"none"`` gives one row with ``rank = 0``.
+
+    ``grams`` (layer name to ``XᵀX`` on the uncompressed model) are collected from
+    ``calib_texts`` when EoRA needs them and none are given.  ``reference`` (the original
+    model's embeddings of ``held_texts``) is computed when not given.  ``cache`` — a dict the
+    caller keeps — holds the compressed weights and factors between calls, so a later call
+    with other ranks (≤ the largest factorised so far) only embeds.  ``progress(frac, text)``
+    reports the stage; ``timings`` (a dict) receives the seconds of the Grams and factors.
+    A ``cache`` belongs to one model and one set of Grams: start a new one when either changes.
+    """
+    import time
+
+    from .minilm import embed, tokenize_batches
+
+    methods = tuple(methods)
+    for m in methods:
+        check_choice(m, "methods", METHODS)
+    _parse_compression(compression)
+    ranks = sorted({check_int(r, "ranks", low=1) for r in ranks})
+    if not ranks and any(m != "none" for m in methods):
+        raise ValueError("ranks must hold at least one rank >= 1")
+    names = minilm_linear_names(model) if layers is None else list(layers)
+    linears = _resolve_linears(model, names)
+    rmax = max(ranks, default=0)
+    too_big = {n: min(lin.weight.shape) for n, lin in linears.items() if rmax > min(lin.weight.shape)}
+    if too_big:
+        raise ValueError(f"ranks: {rmax} exceeds min(out, in) of layer(s) {too_big}")
+    cache = {} if cache is None else cache
+    timings = {} if timings is None else timings
+    progress = progress or (lambda frac, text: None)
+    embed_kw = {"batch_size": batch_size, "max_length": max_length}
+    n_steps = max(1, len([m for m in methods if m != "none"]) * (len(ranks) + 1) + ("none" in methods))
+    step = [0]
+
+    def tick(text):
+        progress(min(step[0] / n_steps, 1.0), text)
+        step[0] += 1
+
+    with _eval_mode(model):
+        if reference is None:
+            progress(0.0, "embedding held-out texts with the original model …")
+            reference = embed(held_texts, tokenizer, model, **embed_kw)
+        key = ("compressed", compression, tuple(names))
+        if key not in cache:
+            cache[key] = compress_layers(model, compression, names)
+        compressed = cache[key]
+        rows = []
+
+        def measure(method, rank, factors=None):
+            t = time.perf_counter()
+            cm = apply_compensation(model, compressed, factors, rank)
+            f = fidelity(reference, embed(held_texts, tokenizer, cm, **embed_kw))
+            rows.append({"compression": compression, "rank": rank if factors is not None else 0,
+                         "method": method, **f, "seconds": time.perf_counter() - t})
+
+        if "none" in methods:
+            tick(f"{compression}: compressed model, no correction …")
+            measure("none", None)
+        for method in (m for m in methods if m != "none"):
+            fkey = ("factors", compression, method, tuple(names))
+            if fkey not in cache or cache[fkey][0] < rmax:
+                if method == "eora" and grams is None:
+                    t = time.perf_counter()
+                    progress(step[0] / n_steps, "collecting XᵀX on the calibration texts …")
+                    grams = collect_grams(model, names, tokenize_batches(
+                        calib_texts, tokenizer, device=next(model.parameters()).device, **embed_kw))[0]
+                    timings["grams_s"] = time.perf_counter() - t
+                t = time.perf_counter()
+                tick(f"{compression}: factorising {method.upper() if method == 'svd' else 'EoRA'} "
+                     f"corrections of {len(names)} layers at rank {rmax} …")
+                cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams))
+                timings[f"factors_{method}_s"] = time.perf_counter() - t
+            else:
+                step[0] += 1
+            factors = cache[fkey][1]
+            for r in ranks:
+                tick(f"{compression}: {method} rank {r} — embedding held-out texts …")
+                measure(method, r, factors)
+    progress(1.0, "done")
+    return rows
 
 
 def layer_relative_error(W: torch.Tensor, W_hat: torch.Tensor, X: torch.Tensor) -> float:

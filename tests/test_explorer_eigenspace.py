@@ -89,6 +89,38 @@ def test_minilm_views_render(minilm_explorer):
     assert "EoRA" in ex.layer_markdown() and "PiSSA" in ex.pissa_markdown()
 
 
+def test_model_fidelity_vs_rank(minilm_explorer):
+    """The fidelity curve covers MODEL_RANKS; a new rank only embeds (no new factorisation);
+    another compression starts its own curve; the view renders."""
+    from spectral_explorer.explorers.eigenspace import MODEL_RANKS
+    ex = minilm_explorer
+    ex.param.update(rank=8, compression="rtn3")
+    assert ex.fidelity_table is None and ex.fidelity_curve is None
+    table = ex.run_fidelity()
+    assert ex.error == ""
+    assert list(table.index) == ["none", "SVD", "EoRA"]
+    curve = ex.fidelity_curve
+    for m in ("SVD", "EoRA"):
+        assert sorted(curve.loc[curve["method"] == m, "rank"]) == sorted(MODEL_RANKS)
+    eora = curve[curve["method"] == "EoRA"].set_index("rank")["mean cosine"]
+    none = float(curve.loc[curve["method"] == "none", "mean cosine"].iloc[0])
+    assert eora[128] > none and eora[128] > eora[4]
+    assert ((curve["mean cosine"] > -1) & (curve["mean cosine"] <= 1 + 1e-9)).all()
+    factorised = {k for k in ex._fid_state["cache"] if k[0] == "factors"}
+    ex.rank = 20
+    assert ex.fidelity_table is None  # not computed yet
+    ex.run_fidelity()
+    assert list(ex.fidelity_table.index) == ["none", "SVD", "EoRA"]
+    assert len(ex.fidelity_curve) == len(curve) + 2
+    assert {k for k in ex._fid_state["cache"] if k[0] == "factors"} == factorised
+    assert ex._fid_state["cache"][("factors", "rtn3", "eora", tuple(LAYER_NAMES))][0] == 128
+    view = ex.fidelity_view()
+    hv.render(view[0].object)
+    ex.compression = "rtn4"
+    assert ex.fidelity_curve is None
+    ex.param.update(rank=8, compression="rtn3")
+
+
 def test_bad_input_shows_error_and_recovers(minilm_explorer):
     ex = minilm_explorer
     page = ex.panel()

@@ -48,7 +48,8 @@ def test_rows_columns_and_ranges(tiny):
         assert 0.0 <= r["top1_nn_agreement"] <= 1.0
         assert r["seconds"] >= 0
     assert meta["n_calib"] == 24 and meta["n_heldout"] == 24 and meta["layers"] == 5
-    assert len(lines) == 4 and "Grams collected once" in lines[0]
+    assert len(lines) == 5 and "Grams collected once" in lines[0] and "factorising" in lines[1]
+    assert set(meta["factorisation_s"]["rtn3"]) == {"factors_svd_s", "factors_eora_s"}
 
 
 def test_eora_beats_none_and_svd(tiny):

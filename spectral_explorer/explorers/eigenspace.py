@@ -13,10 +13,12 @@ Staged computation (each stage keyed on parameter values, never on tensors; per 
     dw_spectra  grams + (layer, compression)                       -> σ(ΔW), σ(ΔW Q Λ^½)
     rank_curve  grams + (layer, compression)                       -> held-out error vs rank, SVD / EoRA
     pissa       (layer,)                                           -> σ(W)
-    fidelity    grams + (compression, rank)   (button, lazy)       -> mean cos / Spearman / top-1 NN table
+    fidelity    grams + (compression,)        (button, lazy)       -> mean cos / Spearman / top-1 NN vs rank
 
-Changing ``rank`` reruns nothing expensive (the rank curve holds every rank; the fidelity
-table is recomputed only on demand); the Grams are collected once per text split.
+Changing ``rank`` reruns nothing expensive (the rank curve holds every rank); the model-level
+fidelity curve is computed on demand, once per compression (ranks 4–128 and the chosen rank,
+one factorisation per method at the largest rank, sliced), and a new rank only adds embeddings.
+The Grams are collected once per text split.
 
 Examples
 --------
@@ -41,7 +43,7 @@ from .. import eigenspace as es
 from ..viz import eigenspace as vz
 from ._common import StagedCache
 
-__all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID"]
+__all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID", "MODEL_RANKS"]
 
 _SUFFIXES = ("attention.self.query", "attention.self.key", "attention.self.value",
              "attention.output.dense", "intermediate.dense", "output.dense")
@@ -50,6 +52,10 @@ LAYER_NAMES = [f"encoder.layer.{i}.{s}" for i in range(6) for s in _SUFFIXES]
 COMPRESSIONS = ("rtn3", "rtn4", "rtn3g64", "prune24")
 #: ranks of the error-vs-rank curve (clipped to the layer's min(out, in))
 RANK_GRID = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 384)
+#: ranks of the model-level fidelity curve (the chosen rank is added)
+MODEL_RANKS = (4, 8, 16, 32, 64, 128)
+_LABEL = {"none": "none", "svd": "SVD", "eora": "EoRA"}
+_ORDER = {"none": 0, "svd": 1, "eora": 2}
 _TOY = ("anisotropy", "toy_angle", "toy_seed", "toy_samples")
 _MINILM = ("layer", "compression", "rank", "n_calib", "n_heldout", "text_seed", "max_length")
 
@@ -111,7 +117,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         self._toy_error = ""
         self._minilm_error = ""
         self._prog = (0.0, "")
-        self.fidelity_table: pd.DataFrame | None = None
+        self._fid_rows: dict = {}      # (grams key, compression) -> {(method, rank): fidelity row}
+        self._fid_state: dict = {}     # grams key, reference embeddings, compressed weights + factors
         self.param.watch(self._on_toy, list(_TOY))
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
@@ -349,46 +356,84 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         else:
             self._refresh_minilm()
 
-    # ------------------------------------------------------------------ fidelity (on demand)
-    def _fidelity_key(self):
-        return self._grams_key() + (self.compression, int(self.rank))
+    # ------------------------------------------------------------------ fidelity vs rank (on demand)
+    def _fidelity_rows(self) -> dict:
+        """``{(method, rank): row}`` computed so far for the current texts and compression."""
+        return self._fid_rows.get((self._grams_key(), self.compression), {})
+
+    def _missing_fidelity(self):
+        """(methods, ranks) still to compute for MODEL_RANKS ∪ {rank} at the current compression."""
+        have = self._fidelity_rows()
+        ranks = sorted(r for r in set(MODEL_RANKS) | {int(self.rank)}
+                       if ("svd", r) not in have or ("eora", r) not in have)
+        methods = (("none",) if ("none", 0) not in have else ()) + (("svd", "eora") if ranks else ())
+        return methods, ranks
 
     def _compute_fidelity(self):
-        from ..calibration import compensate, fidelity
+        """Embed the held-out texts with the compressed model (none) and with SVD / EoRA
+        corrections at every rank of MODEL_RANKS and the chosen rank that is not done yet.
+        Compressed weights and max-rank factors are kept per compression (one factorisation
+        each), so adding a rank later only embeds."""
+        from ..calibration import fidelity_vs_rank
         from ..minilm import embed
         with self._lock:
             tok, model = self._model()
             calib, held = self._texts()
             grams = self._grams()["calib"]
-            key = self._fidelity_key()
-            compression, rank = self.compression, int(self.rank)
+            gkey = self._grams_key()
+            compression, max_length = self.compression, int(self.max_length)
+            methods, ranks = self._missing_fidelity()
+            if self._fid_state.get("key") != gkey:   # new texts: old factors and rows do not apply
+                self._fid_state = {"key": gkey, "cache": {}}
+        if not methods:
+            return self._fidelity_rows()
+        state = self._fid_state
+        if "reference" not in state:
+            self._report(0.01, "embedding held-out texts with the original model …")
+            state["reference"] = embed(held, tok, model, max_length=max_length)
+        rows = fidelity_vs_rank(model, tok, calib, held, compression, ranks=ranks, methods=methods, grams=grams,
+                                reference=state["reference"], cache=state["cache"], max_length=max_length,
+                                progress=lambda f, text: self._report(0.02 + 0.97 * f, text))
+        with self._lock:
+            done = self._fid_rows.setdefault((gkey, compression), {})
+            for r in rows:
+                done[(r["method"], int(r["rank"]))] = r
+            self.stage_counts["fidelity"] = self.stage_counts.get("fidelity", 0) + 1
+        return done
 
-        def build():
-            rows = []
-            self._report(0.02, "embedding held-out texts with the original model …")
-            orig = embed(held, tok, model)
-            methods = ("none", "svd", "eora")
-            for i, m in enumerate(methods):
-                def prog(done, total, name, i=i, m=m):
-                    self._report((i + done / total * 0.8) / len(methods), f"{m}: compensating {done}/{total} layers")
-                new = compensate(model, tok, calib, method=m, compression=compression, rank=rank, grams=grams,
-                                 progress=prog)
-                self._report((i + 0.9) / len(methods), f"{m}: embedding held-out texts …")
-                f = fidelity(orig, embed(held, tok, new))
-                rows.append({"method": {"none": "none", "svd": "SVD", "eora": "EoRA"}[m],
-                             "mean cosine": f["mean_cosine"], "Spearman": f["spearman"],
-                             "top-1 NN agreement": f["top1_nn_agreement"]})
-            return pd.DataFrame(rows).set_index("method")
-        return self._stage("fidelity", key, build)
+    @property
+    def fidelity_curve(self) -> pd.DataFrame | None:
+        """Rows (method, rank, mean cosine, Spearman, top-1 NN agreement) computed so far for the
+        current texts and compression; ``none`` has rank 0.  None before the first computation."""
+        rows = self._fidelity_rows()
+        if not rows:
+            return None
+        df = pd.DataFrame([{"method": _LABEL[m], "rank": r, "mean cosine": v["mean_cosine"],
+                            "Spearman": v["spearman"], "top-1 NN agreement": v["top1_nn_agreement"]}
+                           for (m, r), v in sorted(rows.items(), key=lambda kv: (_ORDER[kv[0][0]], kv[0][1]))])
+        return df.reset_index(drop=True)
+
+    @property
+    def fidelity_table(self) -> pd.DataFrame | None:
+        """none / SVD / EoRA at the chosen rank (index: method), or None when not computed yet."""
+        rows = self._fidelity_rows()
+        want = [("none", 0), ("svd", int(self.rank)), ("eora", int(self.rank))]
+        if not all(k in rows for k in want):
+            return None
+        return pd.DataFrame([{"method": _LABEL[m], "mean cosine": rows[(m, r)]["mean_cosine"],
+                              "Spearman": rows[(m, r)]["spearman"],
+                              "top-1 NN agreement": rows[(m, r)]["top1_nn_agreement"]}
+                             for m, r in want]).set_index("method")
 
     def run_fidelity(self):
-        """Compute the model-level fidelity table (none / SVD / EoRA) for the current
-        compression and rank.  Served: in a worker thread with progress; else synchronously."""
+        """Compute the model-level fidelity against rank (none / SVD / EoRA at MODEL_RANKS and the
+        chosen rank) for the current compression.  Served: in a worker thread with progress;
+        else synchronously, returning :attr:`fidelity_table`."""
         if self.threaded and self._served():
             pn.state.execute(self._fidelity_async)
             return None
         try:
-            self.fidelity_table = self._compute_fidelity()
+            self._compute_fidelity()
             self._minilm_error = ""
         except Exception as exc:
             self._minilm_error = _message(exc)
@@ -402,7 +447,7 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         self.busy = True
         self._prog = (0.0, "fidelity: starting …")
         try:
-            table = await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
+            await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
         except Exception as exc:
             if gen == self._fgen:
                 self._fail_minilm(exc)
@@ -410,9 +455,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             return
         if gen != self._fgen:
             return
-        self.fidelity_table = table
         self.progress = 100
-        self.status = f"fidelity computed ({self.compression}, rank {self.rank})"
+        self.status = f"fidelity vs rank computed ({self.compression})"
         self._fidelity_version += 1
         self.busy = False
 
@@ -508,12 +552,41 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
                 f"({100 * s2[:r].sum() / s2.sum():.1f} % of ‖W‖²_F) and freezes the residual W_res; "
                 f"EoRA instead spends its rank on the *error* ΔW, weighted by the activations.")
 
-    @param.depends("_fidelity_version")
+    @param.depends("_fidelity_version", "rank", "compression")
     def fidelity_view(self):
-        if self.fidelity_table is None:
-            return pn.pane.Markdown("Press **compute fidelity** (about 10–20 s).")
-        return pn.widgets.Tabulator(self.fidelity_table.reset_index().round(4), show_index=False,
-                                    disabled=True, sizing_mode="stretch_width")
+        """Mean cosine and Spearman of the held-out embeddings vs rank (none / SVD / EoRA), the
+        chosen rank marked, and the table at the chosen rank."""
+        curve = self.fidelity_curve
+        if curve is None:
+            return pn.pane.Markdown(f"Press **compute fidelity vs rank** for {self.compression} "
+                                    "(all 36 layers, ranks 4–128; about 20–40 s).", css_classes=["eig-fid-hint"])
+        plots = []
+        for metric in ("mean cosine", "Spearman"):
+            none = curve.loc[curve["method"] == "none", metric]
+            series = {}
+            for m in ("SVD", "EoRA"):
+                sub = curve[curve["method"] == m].sort_values("rank")
+                series[m] = sub[metric].to_numpy()
+            ranks = curve.loc[curve["method"] == "EoRA", "rank"].sort_values().to_numpy()
+            if none.size and ranks.size:
+                series["none"] = np.full(ranks.size, float(none.iloc[0]))
+            if ranks.size:
+                plots.append(vz.rank_error_plot(ranks, series, rank=self.rank, ylabel=metric,
+                                                title=f"held-out {metric} vs rank ({self.compression}, 36 layers)",
+                                                legend_position="top_left"))
+        table = self.fidelity_table
+        parts = []
+        if plots:
+            parts.append(pn.pane.HoloViews(hv.Layout(plots).opts(shared_axes=False), linked_axes=False))
+        if table is None:
+            parts.append(pn.pane.Markdown(f"Rank {self.rank} is not computed yet: press **compute fidelity vs "
+                                          "rank** to add it (a few seconds: the factors are reused).",
+                                          css_classes=["eig-fid-hint"]))
+        else:
+            parts.append(pn.pane.Markdown(f"**At rank {self.rank}** ({self.compression}):"))
+            parts.append(pn.widgets.Tabulator(table.reset_index().round(4), show_index=False, disabled=True,
+                                              sizing_mode="stretch_width", css_classes=["eig-fid-table"]))
+        return pn.Column(*parts, sizing_mode="stretch_width")
 
     # ------------------------------------------------------------------ dashboard
     def panel(self):
@@ -535,7 +608,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         status = pn.pane.Markdown(self.status, css_classes=["eig-status"], margin=(0, 10), **sw)
         self.param.watch(lambda e: setattr(bar, "value", int(e.new)), "progress")
         self.param.watch(lambda e: setattr(status, "object", e.new), "status")
-        fid_button = pn.widgets.Button(label="compute fidelity", color="primary", **sw)
+        fid_button = pn.widgets.Button(label="compute fidelity vs rank", color="primary",
+                                       css_classes=["eig-fid-button"], **sw)
         fid_button.on_click(lambda e: self.run_fidelity())
         self.param.watch(lambda e: setattr(fid_button, "disabled", e.new), "busy")
 
@@ -568,7 +642,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             "Compress **all 36** layers at the chosen compression, compensate each with rank r (none / SVD / "
             "EoRA, Grams from the calibration texts) and compare the held-out sentence embeddings with the "
             "original model's: mean cosine, Spearman of pairwise similarities, top-1 nearest-neighbour "
-            "agreement.", **sw), self.fidelity_view, **sw)
+            "agreement — for r = 4 … 128 and the chosen rank. Each correction is factorised once at rank "
+            "128 and truncated for smaller ranks (both SVD and EoRA are truncations of one SVD).", **sw), self.fidelity_view, **sw)
         pissa_tab = pn.Column(pn.pane.Markdown(self.pissa_markdown, **sw),
                               pn.pane.HoloViews(self.view_pissa, linked_axes=False), **sw)
         tabs = pn.Tabs(("2-D toy", toy), ("MiniLM layer", layer_tab), ("Model fidelity", fid_tab),

@@ -8,10 +8,12 @@ paragraphs of standard-library docstrings, split into calibration and held-out s
 table reports, on the held-out texts against the uncompressed model's embeddings, the mean
 cosine, the Spearman correlation of the pairwise similarities and the top-1 nearest
 neighbour agreement (:func:`spectral_explorer.calibration.fidelity`), plus the seconds spent
-compensating and embedding.
+building that compensated model and embedding.
 
 The Gram matrices are collected once, on the uncompressed model, and reused by every EoRA
-run.  ``method="none"`` does not depend on the rank: it is computed once per compression and
+run; each compression's SVD and EoRA corrections are factorised once, at the largest rank, and
+sliced for the smaller ranks (:func:`spectral_explorer.calibration.fidelity_vs_rank`; the
+per-compression factorisation seconds are in the metadata).  ``method="none"`` does not depend on the rank: it is computed once per compression and
 its row is repeated for every rank (``seconds`` is that single run's), so that the table can
 be read rank by rank.
 """
@@ -47,7 +49,7 @@ def run(quick: bool = False, seed: int = 0, progress=print, n_calib: int | None 
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from ..calibration import collect_grams, compensate, fidelity, minilm_linear_names
+    from ..calibration import collect_grams, fidelity_vs_rank, minilm_linear_names
     from ..minilm import calibration_split, embed, load_minilm, stdlib_docstrings, tokenize_batches
 
     n_calib = n_calib if n_calib is not None else (64 if quick else 256)
@@ -71,28 +73,29 @@ def run(quick: bool = False, seed: int = 0, progress=print, n_calib: int | None 
     progress(f"  loaded MiniLM in {t_load:.1f} s; {len(names)} layers, {len(calib)} calibration + "
              f"{len(held)} held-out texts; Grams collected once in {t_grams:.1f} s")
 
-    def one(method, compression, rank):
-        t = time.perf_counter()
-        cm = compensate(model, tok, calib, method=method, compression=compression, rank=rank,
-                        layers=names, grams=grams if method == "eora" else None)
-        f = fidelity(ref, embed(held, tok, cm))
-        sec = time.perf_counter() - t
-        label = "-" if method == "none" else rank
-        progress(f"  {compression:<8} rank={label:<4} {method:<5} mean_cos={f['mean_cosine']:.4f} "
-                 f"spearman={f['spearman']:.4f} top1={f['top1_nn_agreement']:.3f} ({sec:.2f} s)")
-        return {k: round(v, 4) for k, v in f.items()}, round(sec, 3)
-
     rows = []
+    factor_s = {}
     for comp in compressions:
-        base = one("none", comp, 1) if "none" in methods else None
-        for r in ranks:
+        progress(f"  {comp}: compressing, factorising each correction once at rank {max(ranks)}, sweeping ranks …")
+        timings = {}
+        sweep = fidelity_vs_rank(model, tok, calib, held, comp, ranks=ranks, methods=methods, layers=names,
+                                 grams=grams, reference=ref, timings=timings)
+        factor_s[comp] = {k: round(v, 2) for k, v in timings.items()}
+        by = {(r["method"], r["rank"]): r for r in sweep}
+        for r in sweep:
+            label = "-" if r["method"] == "none" else r["rank"]
+            progress(f"  {comp:<8} rank={label:<4} {r['method']:<5} mean_cos={r['mean_cosine']:.4f} "
+                     f"spearman={r['spearman']:.4f} top1={r['top1_nn_agreement']:.3f} ({r['seconds']:.2f} s)")
+        for rank in ranks:
             for method in methods:
-                f, sec = base if method == "none" else one(method, comp, r)
-                rows.append({"compression": comp, "rank": r, "method": method, **f, "seconds": sec})
+                r = by[(method, 0 if method == "none" else rank)]
+                rows.append({"compression": comp, "rank": rank, "method": method,
+                             **{k: round(r[k], 4) for k in ("mean_cosine", "spearman", "top1_nn_agreement")},
+                             "seconds": round(r["seconds"], 3)})
     if meta is not None:
         meta.update({"n_calib": len(calib), "n_heldout": len(held), "layers": len(names), "seed": seed,
                      "ranks": list(ranks), "compressions": list(compressions), "load_s": round(t_load, 2),
-                     "gram_collection_s": round(t_grams, 2)})
+                     "gram_collection_s": round(t_grams, 2), "factorisation_s": factor_s})
     return rows
 
 

@@ -9,7 +9,7 @@ Arrays in, HoloViews elements out; no Panel.
 :func:`error_bars`             output error per method as bars
 :func:`gram_spectrum_plot`     activation eigenvalues (log) and energy captured vs k
 :func:`delta_energy_plot`      singular values of ΔW vs of ΔW Q Λ^½ (cumulative energy)
-:func:`rank_error_plot`        layer error vs rank for SVD and EoRA, chosen rank marked
+:func:`rank_error_plot`        layer error (or model fidelity) vs rank per method, chosen rank marked
 :func:`pissa_plot`             singular values of W split into principal part and residual
 =============================  ==============================================================
 """
@@ -115,8 +115,9 @@ def delta_energy_plot(s_plain, s_eig, k=None, width=430, height=300):
                                     title="where the compression error lives", show_grid=True))
 
 
-def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabel="relative layer error"):
-    """Error vs rank (log-x) per method; the chosen rank marked."""
+def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabel="relative layer error",
+                    title="held-out layer error vs rank", legend_position="top_right"):
+    """Error (or any metric) vs rank (log-x) per method; the chosen rank marked."""
     ranks = np.asarray(ranks, float)
     els = []
     for name, err in errors.items():
@@ -127,8 +128,10 @@ def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabe
     out = hv.Overlay(els)
     if rank is not None:
         out = out * hv.VLine(float(rank)).opts(color="black", line_dash="dotted")
-    return out.opts(hv.opts.Overlay(width=width, height=height, logx=True, legend_position="top_right",
-                                    title="held-out layer error vs rank", show_grid=True))
+    ticks = [(float(r), str(int(r))) for r in np.unique(ranks)]
+    lo, hi = float(np.min(ranks)), float(np.max(ranks))
+    return out.opts(hv.opts.Overlay(width=width, height=height, logx=True, legend_position=legend_position,
+                                    title=title, show_grid=True, xticks=ticks, xlim=(lo / 1.2, hi * 1.2)))
 
 
 def pissa_plot(s, rank, width=430, height=300):
