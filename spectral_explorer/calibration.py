@@ -215,15 +215,16 @@ def _replacement(linear: nn.Linear, W_hat: torch.Tensor, B=None, A=None) -> nn.M
                                       A.to(device=W.device, dtype=W.dtype))
 
 
-def _layer_factors(W: torch.Tensor, W_hat: torch.Tensor, method: str, rank: int, gram=None):
-    """``(B, A)`` of rank ``rank`` for ``ΔW = W − Ŵ`` (float64 difference), in ``W``'s dtype."""
+def _layer_factors(W: torch.Tensor, W_hat: torch.Tensor, method: str, rank: int, gram=None, eig=None):
+    """``(B, A)`` of rank ``rank`` for ``ΔW = W − Ŵ`` (float64 difference), in ``W``'s dtype;
+    ``eig`` is the Gram's eigendecomposition when already known."""
     from .eigenspace import eora_compensation, svd_compensation
 
     delta = W.detach().to(torch.float64) - W_hat.to(device=W.device, dtype=torch.float64)
     if method == "svd":
         B, A = svd_compensation(delta, rank)
     else:
-        B, A = eora_compensation(delta, gram.to(device=delta.device), rank)
+        B, A = eora_compensation(delta, gram.to(device=delta.device), rank, eig=eig)
     return B.to(W.dtype), A.to(W.dtype)
 
 
@@ -242,7 +243,8 @@ def compress_layers(model: nn.Module, compression: str = "rtn3", layers=None) ->
 
 @torch.no_grad()
 def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora", rank: int = 32,
-                         grams: dict | None = None, progress=None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+                         grams: dict | None = None, progress=None,
+                         eigs: dict | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Rank-``rank`` corrections ``(B, A)`` of each compressed layer (``compressed`` from
     :func:`compress_layers`): ``"svd"`` or ``"eora"`` (which needs ``grams``, layer name to
     ``XᵀX``).
@@ -250,6 +252,9 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
     Both methods are truncations of one factorisation, so the rank-``r`` correction of any
     ``r ≤ rank`` is ``(B[:, :r], A[:r])``: compute once at the largest rank of a sweep and
     slice (:func:`apply_compensation` does).  ``progress(done, total, name)`` after each layer.
+    ``eigs`` — a dict kept by the caller for one set of ``grams`` — stores each Gram's
+    eigendecomposition (:func:`~spectral_explorer.eigenspace.gram_eigh`) on first use and
+    reuses it, e.g. across compressions.
     """
     check_choice(method, "method", ("svd", "eora"))
     rank = check_int(rank, "rank", low=0)
@@ -265,8 +270,14 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
             raise KeyError(f"grams has no entry for layer(s) {missing}")
     out = {}
     for done, (name, lin) in enumerate(linears.items(), start=1):
+        eig = None
+        if method == "eora" and eigs is not None:
+            if name not in eigs:
+                from .eigenspace import gram_eigh
+                eigs[name] = gram_eigh(grams[name].to(device=lin.weight.device, dtype=torch.float64))
+            eig = eigs[name]
         out[name] = _layer_factors(lin.weight, compressed[name], method, rank,
-                                   grams[name] if method == "eora" else None)
+                                   grams[name] if method == "eora" else None, eig)
         if progress is not None:
             progress(done, len(linears), name)
     return out
@@ -466,7 +477,8 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
                 t = time.perf_counter()
                 tick(f"{compression}: factorising {method.upper() if method == 'svd' else 'EoRA'} "
                      f"corrections of {len(names)} layers at rank {rmax} …")
-                cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams))
+                cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams,
+                                                          eigs=cache.setdefault("gram_eigh", {})))
                 timings[f"factors_{method}_s"] = time.perf_counter() - t
             else:
                 step[0] += 1

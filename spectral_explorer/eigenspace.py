@@ -303,7 +303,7 @@ def svd_compensation(delta_w, rank: int):
     return B.to(D.dtype), A.to(D.dtype)
 
 
-def eora_compensation(delta_w, gram, rank: int):
+def eora_compensation(delta_w, gram, rank: int, eig=None):
     """EoRA: the rank-``rank`` ``B A`` minimising ``||X (delta_w - B A)^T||_F`` for ``gram = X^T X``.
 
     With ``gram = Q Lambda Q^T`` (negative eigenvalues clamped to 0) and the SVD
@@ -322,6 +322,9 @@ def eora_compensation(delta_w, gram, rank: int):
         Symmetric positive semi-definite, e.g. ``sum X^T X`` over calibration batches.
     rank : int
         ``0 <= rank <= min(out, in)``.
+    eig : (evals, Q), optional
+        :func:`gram_eigh` of ``gram``, when already known (it is the costly part for wide
+        layers, and it does not depend on ``delta_w``): used instead of a new eigensolve.
 
     Returns
     -------
@@ -346,7 +349,14 @@ def eora_compensation(delta_w, gram, rank: int):
         raise ValueError(f"delta_w and gram must be on the same device, got {D.device} and {C64.device}")
     r = _check_rank(rank, out_f, in_f)
     D64 = D.to(torch.float64)
-    evals, Q = _eigh64(C64)
+    if eig is None:
+        evals, Q = _eigh64(C64)
+    else:
+        evals, Q = (torch.as_tensor(t).to(device=D.device, dtype=torch.float64) for t in eig)
+        if evals.shape != (in_f,) or Q.shape != (in_f, in_f):
+            raise ValueError(f"eig must be (evals, Q) of shapes ({in_f},) and ({in_f}, {in_f}) from gram_eigh(gram), "
+                             f"got {tuple(evals.shape)} and {tuple(Q.shape)}")
+        evals = evals.clamp_min(0.0)
     U, S, _ = _svd64((D64 @ Q) * evals.sqrt())
     B, sq = _factors_from_svd(U, S, r)
     tol = float(S[0]) * max(D.shape) * torch.finfo(torch.float64).eps if S.numel() else 0.0

@@ -64,6 +64,19 @@ def test_eora_with_identity_gram_is_plain_svd():
         torch.testing.assert_close(Bs.T @ Bs, As @ As.T, rtol=0, atol=1e-10)  # balanced factors
 
 
+def test_eora_with_precomputed_eigendecomposition():
+    """Passing gram_eigh(gram) gives the same factors as letting EoRA solve; wrong shapes are refused."""
+    dW, X = _problem(4)
+    gram = X.T @ X
+    B, A = eora_compensation(dW, gram, 6)
+    B2, A2 = eora_compensation(dW, gram, 6, eig=gram_eigh(gram))
+    torch.testing.assert_close(B2, B, rtol=0, atol=1e-12)
+    torch.testing.assert_close(A2, A, rtol=0, atol=1e-12)
+    evals, Q = gram_eigh(gram)
+    with pytest.raises(ValueError, match="eig must be"):
+        eora_compensation(dW, gram, 6, eig=(evals[:5], Q))
+
+
 def test_eora_singular_gram_and_rank_deficient_delta():
     dW, X = _problem(2, n=10)           # 10 samples < 32 inputs: gram is singular
     gram = X.T @ X

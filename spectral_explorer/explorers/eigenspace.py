@@ -266,7 +266,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             rmax = min(dW.shape)
             ranks = [r for r in RANK_GRID if r <= rmax]
             Bs, As = es.svd_compensation(dW, ranks[-1])
-            Be, Ae = es.eora_compensation(dW, Cc, ranks[-1])
+            e = self._layer_eig()
+            Be, Ae = es.eora_compensation(dW, Cc, ranks[-1], eig=(e["evals"], e["Q"]))
             den = float(((W @ Ch) * W).sum()) ** 0.5
             errs = {"SVD": [], "EoRA": []}
             for r in ranks:   # the rank-r solution is the first r columns / rows of the factors
