@@ -131,3 +131,44 @@ def test_bad_input_shows_error_and_recovers(minilm_explorer):
     ex.param.update(n_calib=4, n_heldout=4)
     assert ex.error == "" and not alert.visible
     assert ex.stage_counts["grams"] == 1  # the old split's Grams are still cached
+
+
+def test_shared_results_build_once_and_evict():
+    """Sessions asking for the same key at once share one build; the LRU keeps maxsize values."""
+    import threading
+    import time
+
+    from spectral_explorer.explorers._common import SharedResults
+    shared = SharedResults(maxsize=2)
+    calls = []
+
+    def build(key):
+        def fn():
+            calls.append(key)
+            time.sleep(0.2)
+            return [key]
+        return fn
+
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(shared.get("a", build("a")))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["a"] and all(v is out[0] for v in out)
+    shared.get("b", build("b"))
+    shared.get("a", build("a"))      # a is now the most recent
+    shared.get("c", build("c"))      # evicts b
+    assert calls == ["a", "b", "c"]
+    shared.get("a", build("a"))
+    shared.get("b", build("b"))
+    assert calls == ["a", "b", "c", "b"]
+    with pytest.raises(RuntimeError):
+        shared.get("d", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert shared.get("d", build("d")) == ["d"]  # a failed build leaves nothing behind
+
+
+def test_sessions_share_grams(minilm_explorer):
+    other = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8)
+    assert other.error == ""
+    assert other._grams() is minilm_explorer._grams()

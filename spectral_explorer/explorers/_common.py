@@ -3,7 +3,9 @@ template the dashboards wrap explorers in."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 
 import panel as pn
 
@@ -48,6 +50,46 @@ class StagedCache:
                 stage()
             self.timings["total"] = time.perf_counter() - t0
             return {k for k, v in self._cache.items() if before.get(k) != v[0]}
+
+
+class SharedResults:
+    """A small process-wide LRU for read-only results that every session may share (e.g. the
+    Gram matrices of one text split): ``get(key, build)`` builds once, also when several
+    sessions ask at the same time (the others wait for the first), and keeps the ``maxsize``
+    most recently used values.  Values must never be mutated by their users.
+    """
+
+    def __init__(self, maxsize: int = 2):
+        self.maxsize = maxsize
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict = {}
+
+    def get(self, key, build):
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            key_lock = self._building.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._values:
+                    self._values.move_to_end(key)
+                    return self._values[key]
+            try:
+                value = build()
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.maxsize:
+                    self._values.popitem(last=False)
+            return value
+
+    def clear(self):
+        with self._lock:
+            self._values.clear()
 
 
 def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):

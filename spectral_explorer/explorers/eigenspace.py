@@ -41,7 +41,7 @@ import torch
 
 from .. import eigenspace as es
 from ..viz import eigenspace as vz
-from ._common import StagedCache
+from ._common import SharedResults, StagedCache
 
 __all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID", "MODEL_RANKS"]
 
@@ -56,6 +56,9 @@ RANK_GRID = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 384)
 MODEL_RANKS = (4, 8, 16, 32, 64, 128)
 _LABEL = {"none": "none", "svd": "SVD", "eora": "EoRA"}
 _ORDER = {"none": 0, "svd": 1, "eora": 2}
+#: Gram matrices of the most recent text splits, shared by every session of the process
+#: (about 0.3 GB each for 36 layers, calibration + held-out)
+SHARED_GRAMS = SharedResults(maxsize=2)
 _TOY = ("anisotropy", "toy_angle", "toy_seed", "toy_samples")
 _MINILM = ("layer", "compression", "rank", "n_calib", "n_heldout", "text_seed", "max_length")
 
@@ -212,6 +215,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         return self._stage("texts", self._texts_key(), build)
 
     def _grams(self):
+        """XᵀX of the 36 layers on both splits; shared across sessions with the same split
+        (the packaged weights are identical in every session)."""
         def build():
             from ..calibration import collect_grams
             from ..minilm import tokenize_batches
@@ -230,7 +235,12 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
                 batches = tokenize_batches(texts, tok, batch_size=bs, max_length=int(self.max_length))
                 out[split] = collect_grams(model, LAYER_NAMES, batches, progress=prog)[0]
             return out
-        return self._stage("grams", self._grams_key(), build)
+        key = self._grams_key()
+
+        def shared():
+            self._report(0.05, "collecting XᵀX of 36 layers (or waiting for another session collecting them) …")
+            return SHARED_GRAMS.get(key, build)
+        return self._stage("grams", key, shared)
 
     def _delta(self):
         def build():
@@ -389,12 +399,16 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         if not methods:
             return self._fidelity_rows()
         state = self._fid_state
+        cache = state["cache"]   # keep one compression's weights and factors (~0.1–0.2 GB per session)
+        for k in [k for k in cache if not (isinstance(k, tuple) and k[1] == compression)]:
+            del cache[k]
         if "reference" not in state:
             self._report(0.01, "embedding held-out texts with the original model …")
             state["reference"] = embed(held, tok, model, max_length=max_length)
         rows = fidelity_vs_rank(model, tok, calib, held, compression, ranks=ranks, methods=methods, grams=grams,
                                 reference=state["reference"], cache=state["cache"], max_length=max_length,
                                 progress=lambda f, text: self._report(0.02 + 0.97 * f, text))
+        cache.pop("gram_eigh", None)   # 36 eigenbases (~0.15 GB) only pay off across compressions
         with self._lock:
             done = self._fid_rows.setdefault((gkey, compression), {})
             for r in rows:

@@ -75,11 +75,12 @@ def run(quick: bool = False, seed: int = 0, progress=print, n_calib: int | None 
 
     rows = []
     factor_s = {}
+    cache = {}   # the Grams' eigenbases are shared by the compressions' EoRA factorisations
     for comp in compressions:
         progress(f"  {comp}: compressing, factorising each correction once at rank {max(ranks)}, sweeping ranks …")
         timings = {}
         sweep = fidelity_vs_rank(model, tok, calib, held, comp, ranks=ranks, methods=methods, layers=names,
-                                 grams=grams, reference=ref, timings=timings)
+                                 grams=grams, reference=ref, timings=timings, cache=cache)
         factor_s[comp] = {k: round(v, 2) for k, v in timings.items()}
         by = {(r["method"], r["rank"]): r for r in sweep}
         for r in sweep:
