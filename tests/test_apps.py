@@ -306,11 +306,11 @@ def test_eigenspace_minilm_tabs_and_fidelity_vs_rank(server, browser, tmp_path):
     page.goto(server + f"/eigenspace?n_calib={n}&n_heldout={n}&max_length={length}&rank=32&compression=rtn3",
               wait_until="networkidle")
     assert page.locator(".w-n_calib input").first.input_value() == str(n)
-    page.get_by_text("MiniLM layer", exact=True).click()
+    page.locator(".bk-tab", has_text="MiniLM layer").click()
     layer = _wait_text(page.locator(".eig-layer-metrics"), lambda s: "EoRA" in s and "rank 32" in s, timeout=180)
     assert "held-out relative error" in layer
     _wait_for_canvases(page, 4, 30, "the MiniLM layer tab rendered too few plots")
-    page.get_by_text("Model fidelity", exact=True).click()
+    page.locator(".bk-tab", has_text="Model fidelity").click()
     page.locator(".eig-fid-button button").click()
     table = page.locator(".eig-fid-table")
     table.wait_for(timeout=180_000)

@@ -172,3 +172,16 @@ def test_sessions_share_grams(minilm_explorer):
     other = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8)
     assert other.error == ""
     assert other._grams() is minilm_explorer._grams()
+
+
+def test_spectrum_plot_leaves_out_round_off():
+    """A Gram from fewer samples than features has rank = samples; the rest is round-off and
+    is not drawn (it would show as a cliff to 1e-30)."""
+    from spectral_explorer import eigenspace as es
+    from spectral_explorer.viz.eigenspace import gram_spectrum_plot
+    X = np.random.default_rng(0).standard_normal((7, 20))
+    evals, _ = es.gram_eigh(X.T @ X)
+    spec = gram_spectrum_plot(evals.numpy(), es.energy_captured(evals).numpy()).Curve.I
+    assert len(spec) == 7 and "7 of 20 non-zero" in spec.opts.get().kwargs["title"]
+    np.testing.assert_allclose(spec.dimension_values(1), np.linalg.svd(X, compute_uv=False) ** 2, rtol=1e-10)
+    hv.render(gram_spectrum_plot(evals.numpy(), es.energy_captured(evals).numpy(), k=3))

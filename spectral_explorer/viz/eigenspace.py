@@ -7,7 +7,7 @@ Arrays in, HoloViews elements out; no Panel.
                                direction each rank-1 correction keeps (SVD vs EoRA)
 :func:`toy_residual_plot`      output residuals (ΔW − BA)x per sample with 2σ error ellipses
 :func:`error_bars`             output error per method as bars
-:func:`gram_spectrum_plot`     activation eigenvalues (log) and energy captured vs k
+:func:`gram_spectrum_plot`     activation eigenvalues (log; round-off zeros left out) and energy captured vs k
 :func:`delta_energy_plot`      singular values of ΔW vs of ΔW Q Λ^½ (cumulative energy)
 :func:`rank_error_plot`        layer error (or model fidelity) vs rank per method, chosen rank marked
 :func:`pissa_plot`             singular values of W split into principal part and residual
@@ -85,11 +85,16 @@ def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F", ylab
 
 def gram_spectrum_plot(evals, energy, k=None, width=430, height=300):
     """Activation eigenvalues (log scale) and energy captured by the top k (linear)."""
-    ev = np.clip(np.asarray(evals, float), 1e-30, None)
+    ev = np.asarray(evals, float)
     idx = np.arange(1, ev.size + 1)
-    spec = hv.Curve((idx, ev), "k", "eigenvalue of XᵀX").opts(
-        logy=True, width=width, height=height, color="#1f77b4", title="activation spectrum", tools=["hover"],
-        show_grid=True)
+    # eigenvalues below n·eps·λ_max are round-off (XᵀX has rank ≤ number of tokens): not drawn
+    tol = (ev.max() if ev.size else 0.0) * ev.size * np.finfo(float).eps
+    keep = ev > tol
+    title = "activation spectrum" if keep.all() else \
+        f"activation spectrum ({int(keep.sum())} of {ev.size} non-zero)"
+    spec = hv.Curve((idx[keep], ev[keep]), "k", "eigenvalue of XᵀX").opts(
+        logy=True, width=width, height=height, color="#1f77b4", title=title, tools=["hover"],
+        show_grid=True, xlim=(0, ev.size + 1))
     en = hv.Curve((idx, np.asarray(energy, float)), "k", "energy captured").opts(
         width=width, height=height, color="#ff7f0e", title="energy captured by top-k eigenvectors",
         tools=["hover"], show_grid=True, ylim=(0, 1.02))
