@@ -40,8 +40,16 @@ def _allowed(name):
 
 
 def _bad_url(values):
-    explorer.error = (f"could not apply the URL parameters {values}; allowed: "
-                      + "; ".join(_allowed(k) for k in sorted(values) if k in URL_PARAMS))
+    """Apply the valid URL values one by one; report only the ones that are not allowed."""
+    bad = {}
+    for k, v in values.items():
+        try:
+            explorer.param.update({k: v})
+        except Exception:
+            bad[k] = v
+    if bad:
+        explorer.error = (f"could not apply the URL parameters {bad}; allowed: "
+                          + "; ".join(_allowed(k) for k in sorted(bad) if k in URL_PARAMS))
 
 
 if pn.state.location:

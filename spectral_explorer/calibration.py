@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import re
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -36,18 +35,6 @@ __all__ = [
 METHODS = ("none", "svd", "eora")
 _LINEAR_SUFFIXES = ("attention.self.query", "attention.self.key", "attention.self.value",
                     "attention.output.dense", "intermediate.dense", "output.dense")
-
-
-@contextmanager
-def _eval_mode(model: nn.Module):
-    """Run ``model`` in eval mode (no dropout) and restore each submodule's mode afterwards."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, mode in modes:
-            m.train(mode)
 
 
 class _StopForward(Exception):
@@ -262,6 +249,9 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
     for name, lin in linears.items():
         if rank > min(lin.weight.shape):
             raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
+        if tuple(compressed[name].shape) != tuple(lin.weight.shape):
+            raise ValueError(f"compressed[{name!r}] has shape {tuple(compressed[name].shape)}, but the layer's "
+                             f"weight is {tuple(lin.weight.shape)}")
     if method == "eora":
         if grams is None:
             raise ValueError("method='eora' needs grams (layer name -> XᵀX, see collect_grams)")
@@ -301,7 +291,15 @@ def apply_compensation(model: nn.Module, compressed: dict, factors: dict | None 
     >>> apply_compensation(lin, comp, fac, rank=1)[0].rank
     1
     """
+    if factors is None and rank is not None:
+        raise ValueError("rank needs factors (without factors the layers hold the compressed weights only)")
     new_model = copy.deepcopy(model).eval()
+    _install(new_model, compressed, factors, rank)
+    return new_model
+
+
+def _install(new_model: nn.Module, compressed: dict, factors: dict | None, rank: int | None) -> None:
+    """Replace the layers of ``new_model`` in place (see :func:`apply_compensation`)."""
     linears = _resolve_linears(new_model, list(compressed))
     if factors is not None:
         missing = [n for n in linears if n not in factors]
@@ -315,7 +313,6 @@ def apply_compensation(model: nn.Module, compressed: dict, factors: dict | None 
         else:
             B, A = factors[name]
             _set_submodule(new_model, name, _replacement(lin, compressed[name], B[:, :rank], A[:rank]))
-    return new_model
 
 
 @torch.no_grad()
@@ -350,7 +347,7 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
         if method != "none" and rank > min(lin.weight.shape):
             raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
     total = len(linears)
-    if method == "none" or (grams is not None and not layer_sequential):
+    if method != "eora" or (grams is not None and not layer_sequential):
         batches = None
     else:
         if calib_texts is None:
@@ -358,10 +355,11 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
         batches = tokenize_batches(calib_texts, tokenizer, batch_size=batch_size, max_length=max_length,
                                    device=next(model.parameters()).device)
 
+    # everything happens on a private copy: the caller's model gets no hooks and keeps its mode
+    new_model = copy.deepcopy(model).eval()
     if method == "eora" and layer_sequential:
         # Group layers sharing an input (query/key/value) so one pass serves them all; each
         # pass stops once the group's inputs are seen.
-        new_model = copy.deepcopy(model).eval()
         groups = []
         for name in linears:
             prefix = name.rsplit(".", 1)[0]
@@ -384,15 +382,16 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
         return new_model
 
     if method == "eora" and grams is None:
-        with _eval_mode(model):
-            grams = collect_grams(model, names, batches)[0]
-    compressed = compress_layers(model, compression, names)
-    if method == "none":
-        if progress is not None:
-            progress(total, total, names[-1])
-        return apply_compensation(model, compressed)
-    factors = compensation_factors(model, compressed, method, rank, grams=grams, progress=progress)
-    return apply_compensation(model, compressed, factors)
+        grams = collect_grams(new_model, names, batches)[0]
+    compressed = compress_layers(new_model, compression, names)
+    factors = None
+    if method != "none":
+        factors = compensation_factors(new_model, compressed, method, rank, grams=grams, progress=progress)
+    _install(new_model, compressed, factors, rank if factors is not None else None)
+    if method == "none" and progress is not None:
+        for done, name in enumerate(names, start=1):
+            progress(done, total, name)
+    return new_model
 
 
 @torch.no_grad()
@@ -445,47 +444,48 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
         progress(min(step[0] / n_steps, 1.0), text)
         step[0] += 1
 
-    with _eval_mode(model):
-        if reference is None:
-            progress(0.0, "embedding held-out texts with the original model …")
-            reference = embed(held_texts, tokenizer, model, **embed_kw)
-        key = ("compressed", compression, tuple(names))
-        if key not in cache:
-            cache[key] = compress_layers(model, compression, names)
-        compressed = cache[key]
-        rows = []
+    if reference is None:
+        progress(0.0, "embedding held-out texts with the original model …")
+        reference = embed(held_texts, tokenizer, model, **embed_kw)
+    key = ("compressed", compression, tuple(names))
+    if key not in cache:
+        cache[key] = compress_layers(model, compression, names)
+    compressed = cache[key]
+    rows = []
 
-        def measure(method, rank, factors=None):
-            t = time.perf_counter()
-            cm = apply_compensation(model, compressed, factors, rank)
-            f = fidelity(reference, embed(held_texts, tokenizer, cm, **embed_kw))
-            rows.append({"compression": compression, "rank": rank if factors is not None else 0,
-                         "method": method, **f, "seconds": time.perf_counter() - t})
+    def measure(method, rank, factors=None):
+        t = time.perf_counter()
+        cm = apply_compensation(model, compressed, factors, rank)
+        f = fidelity(reference, embed(held_texts, tokenizer, cm, **embed_kw))
+        rows.append({"compression": compression, "rank": rank if factors is not None else 0,
+                     "method": method, **f, "seconds": time.perf_counter() - t})
 
-        if "none" in methods:
-            tick(f"{compression}: compressed model, no correction …")
-            measure("none", None)
-        for method in (m for m in methods if m != "none"):
-            fkey = ("factors", compression, method, tuple(names))
-            if fkey not in cache or cache[fkey][0] < rmax:
-                if method == "eora" and grams is None:
-                    t = time.perf_counter()
-                    progress(step[0] / n_steps, "collecting XᵀX on the calibration texts …")
-                    grams = collect_grams(model, names, tokenize_batches(
-                        calib_texts, tokenizer, device=next(model.parameters()).device, **embed_kw))[0]
-                    timings["grams_s"] = time.perf_counter() - t
+    if "none" in methods:
+        tick(f"{compression}: compressed model, no correction …")
+        measure("none", None)
+    for method in (m for m in methods if m != "none"):
+        fkey = ("factors", compression, method, tuple(names))
+        if fkey not in cache or cache[fkey][0] < rmax:
+            if method == "eora" and grams is None:
                 t = time.perf_counter()
-                tick(f"{compression}: factorising {method.upper() if method == 'svd' else 'EoRA'} "
-                     f"corrections of {len(names)} layers at rank {rmax} …")
-                cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams,
-                                                          eigs=cache.setdefault("gram_eigh", {})))
-                timings[f"factors_{method}_s"] = time.perf_counter() - t
-            else:
-                step[0] += 1
-            factors = cache[fkey][1]
-            for r in ranks:
-                tick(f"{compression}: {method} rank {r} — embedding held-out texts …")
-                measure(method, r, factors)
+                progress(step[0] / n_steps, "collecting XᵀX on the calibration texts …")
+                if calib_texts is None:
+                    raise ValueError("method 'eora' needs grams or calib_texts")
+                grams = collect_grams(copy.deepcopy(model).eval(), names, tokenize_batches(
+                    calib_texts, tokenizer, device=next(model.parameters()).device, **embed_kw))[0]
+                timings["grams_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            tick(f"{compression}: factorising {method.upper() if method == 'svd' else 'EoRA'} "
+                 f"corrections of {len(names)} layers at rank {rmax} …")
+            cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams,
+                                                      eigs=cache.setdefault("gram_eigh", {})))
+            timings[f"factors_{method}_s"] = time.perf_counter() - t
+        else:
+            step[0] += 1
+        factors = cache[fkey][1]
+        for r in ranks:
+            tick(f"{compression}: {method} rank {r} — embedding held-out texts …")
+            measure(method, r, factors)
     progress(1.0, "done")
     return rows
 

@@ -16,6 +16,7 @@ import inspect
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +96,25 @@ def _check_texts(texts, name="texts") -> list[str]:
     return texts
 
 
+@contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Run ``model`` in eval mode (no dropout); every submodule's mode is restored afterwards."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.train(mode)
+
+
 @torch.no_grad()
 def embed(texts, tokenizer, model, batch_size: int = 64, max_length: int = 128) -> torch.Tensor:
     """L2-normalised sentence embeddings, shape ``(len(texts), hidden)``, float32 on the CPU.
 
     Mean pooling over the attention mask followed by L2 normalisation, as
-    ``sentence-transformers/all-MiniLM-L6-v2`` does.  Deterministic: the model is used in
-    eval mode and the batches do not depend on anything random.
+    ``sentence-transformers/all-MiniLM-L6-v2`` does.  Deterministic: the model runs in eval
+    mode (its modes are restored afterwards) and the batches do not depend on anything random.
     """
     texts = _check_texts(texts)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -110,13 +123,14 @@ def embed(texts, tokenizer, model, batch_size: int = 64, max_length: int = 128) 
     # batch texts of similar length together (less padding), then restore the input order
     order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
     out = []
-    for start in range(0, len(texts), batch_size):
-        chunk = [texts[i] for i in order[start:start + batch_size]]
-        enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        enc = {k: v.to(dev) for k, v in enc.items()}
-        hidden = model(**enc).last_hidden_state
-        pooled = mean_pool(hidden, enc["attention_mask"])
-        out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu())
+    with eval_mode(model):
+        for start in range(0, len(texts), batch_size):
+            chunk = [texts[i] for i in order[start:start + batch_size]]
+            enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            enc = {k: v.to(dev) for k, v in enc.items()}
+            hidden = model(**enc).last_hidden_state
+            pooled = mean_pool(hidden, enc["attention_mask"])
+            out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu())
     emb = torch.cat(out)
     result = torch.empty_like(emb)
     result[torch.as_tensor(order)] = emb

@@ -325,9 +325,11 @@ def test_eigenspace_minilm_tabs_and_fidelity_vs_rank(server, browser, tmp_path):
 
 def test_eigenspace_bad_url_parameter_is_reported(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(server + "/eigenspace?rank=9999", wait_until="networkidle")
+    page.goto(server + "/eigenspace?rank=9999&anisotropy=20", wait_until="networkidle")
     msg = _wait_text(page.locator(".explorer-error"), lambda s: "rank" in s, timeout=30)
     assert "9999" in msg and "could not apply" in msg and "rank in 4…128" in msg
+    assert "anisotropy" not in msg  # the valid value is applied, not reported
+    assert "20" in _wait_text(page.locator(".anisotropy-slider"), lambda s: "20" in s)
     assert "EoRA" in _wait_text(page.locator(".eig-toy-metrics"), lambda s: "EoRA" in s)  # still serving
     page.close()
 

@@ -158,7 +158,7 @@ def test_fidelity_vs_rank_slices_one_factorisation(minilm):
     """The sweep factorises once at the largest rank and slices: each row equals an independent
     compensate() at that rank; a second call with a smaller rank reuses the cached factors."""
     tok, model = minilm
-    model.train()  # the sweep must not run dropout, and must leave the mode as it found it
+    model.train()  # the sweep must not run dropout, and must leave the modes as it found them
     calib, held = calibration_split(stdlib_docstrings(max_chars=160), 12, 12, seed=3)
     layers = minilm_linear_names(model)[:8]
     grams, _ = collect_grams(model.eval(), layers, tokenize_batches(calib, tok, max_length=48))
@@ -212,3 +212,27 @@ def test_factors_are_truncations(minilm):
         compensation_factors(model, comp, "eora", 8)
     with pytest.raises(ValueError, match="rank"):
         apply_compensation(model, comp, small, rank=9)
+
+
+def test_compensate_svd_and_none_need_no_texts_and_report_every_layer():
+    """SVD and 'none' never look at calibration texts; progress comes after every layer; the
+    caller's model gets no hooks and keeps its train/eval modes."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4)).train()
+    x = torch.randn(10, 4)
+    for method in ("svd", "none"):
+        calls = []
+        cm = compensate(model, None, None, method=method, compression="rtn3", rank=4, layers=["0", "2"],
+                        progress=lambda d, t, n: calls.append((d, t, n)))
+        assert calls == [(1, 2, "0"), (2, 2, "2")]
+        assert model.training and not cm.training
+    full = compensate(model, None, None, method="svd", compression="rtn2", rank=4, layers=["0", "2"])
+    torch.testing.assert_close(full(x), model.eval()(x), atol=1e-5, rtol=0)  # rank = min(out, in): exact
+    with pytest.raises(ValueError, match="calib_texts"):
+        compensate(model, None, None, method="eora", rank=2, layers=["0"])
+    comp = compress_layers(model, "rtn3", ["0"])
+    with pytest.raises(ValueError, match="rank needs factors"):
+        apply_compensation(model, comp, rank=2)
+    with pytest.raises(ValueError, match=r"compressed\['0'\] has shape"):
+        compensation_factors(model, {"0": torch.zeros(3, 3)}, "svd", 2)
+    assert _n_hooks(model) == 0

@@ -78,11 +78,13 @@ class SharedResults:
                     return self._values[key]
             try:
                 value = build()
-            finally:
+            except BaseException:
                 with self._lock:
                     self._building.pop(key, None)
-            with self._lock:
+                raise
+            with self._lock:   # one step: a caller never finds the key neither built nor building
                 self._values[key] = value
+                self._building.pop(key, None)
                 while len(self._values) > self.maxsize:
                     self._values.popitem(last=False)
             return value

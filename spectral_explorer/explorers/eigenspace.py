@@ -121,7 +121,9 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         self._minilm_error = ""
         self._prog = (0.0, "")
         self._fid_rows: dict = {}      # (grams key, compression) -> {(method, rank): fidelity row}
+        self._fid_rows_lock = threading.Lock()
         self._fid_state: dict = {}     # grams key, reference embeddings, compressed weights + factors
+        self._fid_job = threading.Lock()   # one fidelity computation at a time
         self.param.watch(self._on_toy, list(_TOY))
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
@@ -369,8 +371,10 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
 
     # ------------------------------------------------------------------ fidelity vs rank (on demand)
     def _fidelity_rows(self) -> dict:
-        """``{(method, rank): row}`` computed so far for the current texts and compression."""
-        return self._fid_rows.get((self._grams_key(), self.compression), {})
+        """``{(method, rank): row}`` computed so far for the current texts and compression (a copy:
+        the fidelity worker may be adding rows)."""
+        with self._fid_rows_lock:
+            return dict(self._fid_rows.get((self._grams_key(), self.compression), {}))
 
     def _missing_fidelity(self):
         """(methods, ranks) still to compute for MODEL_RANKS ∪ {rank} at the current compression."""
@@ -383,38 +387,47 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
     def _compute_fidelity(self):
         """Embed the held-out texts with the compressed model (none) and with SVD / EoRA
         corrections at every rank of MODEL_RANKS and the chosen rank that is not done yet.
-        Compressed weights and max-rank factors are kept per compression (one factorisation
-        each), so adding a rank later only embeds."""
+        Compressed weights and max-rank factors are kept for one compression (one
+        factorisation each), so adding a rank later only embeds.  One fidelity job runs at a
+        time; it works on a private copy of the model (taken under the explorer lock, so it
+        never carries the hooks of a Gram collection running in another thread).
+
+        Returns ``(compression, rows)``."""
+        import copy
+
         from ..calibration import fidelity_vs_rank
         from ..minilm import embed
-        with self._lock:
-            tok, model = self._model()
-            calib, held = self._texts()
-            grams = self._grams()["calib"]
-            gkey = self._grams_key()
-            compression, max_length = self.compression, int(self.max_length)
-            methods, ranks = self._missing_fidelity()
-            if self._fid_state.get("key") != gkey:   # new texts: old factors and rows do not apply
-                self._fid_state = {"key": gkey, "cache": {}}
-        if not methods:
-            return self._fidelity_rows()
-        state = self._fid_state
-        cache = state["cache"]   # keep one compression's weights and factors (~0.1–0.2 GB per session)
-        for k in [k for k in cache if not (isinstance(k, tuple) and k[1] == compression)]:
-            del cache[k]
-        if "reference" not in state:
-            self._report(0.01, "embedding held-out texts with the original model …")
-            state["reference"] = embed(held, tok, model, max_length=max_length)
-        rows = fidelity_vs_rank(model, tok, calib, held, compression, ranks=ranks, methods=methods, grams=grams,
-                                reference=state["reference"], cache=state["cache"], max_length=max_length,
-                                progress=lambda f, text: self._report(0.02 + 0.97 * f, text))
-        cache.pop("gram_eigh", None)   # 36 eigenbases (~0.15 GB) only pay off across compressions
-        with self._lock:
-            done = self._fid_rows.setdefault((gkey, compression), {})
-            for r in rows:
-                done[(r["method"], int(r["rank"]))] = r
-            self.stage_counts["fidelity"] = self.stage_counts.get("fidelity", 0) + 1
-        return done
+        with self._fid_job:
+            with self._lock:
+                tok, model = self._model()
+                calib, held = self._texts()
+                grams = self._grams()["calib"]
+                gkey = self._grams_key()
+                compression, max_length = self.compression, int(self.max_length)
+                methods, ranks = self._missing_fidelity()
+                if self._fid_state.get("key") != gkey:   # new texts: old factors and rows do not apply
+                    self._fid_state = {"key": gkey, "cache": {}}
+                state = self._fid_state
+                if methods:
+                    model = copy.deepcopy(model).eval()
+            if not methods:
+                return compression, self._fidelity_rows()
+            cache = state["cache"]   # one compression's weights and factors (~0.1–0.2 GB per session)
+            for k in [k for k in cache if not (isinstance(k, tuple) and k[1] == compression)]:
+                del cache[k]
+            if "reference" not in state:
+                self._report(0.01, "embedding held-out texts with the original model …")
+                state["reference"] = embed(held, tok, model, max_length=max_length)
+            rows = fidelity_vs_rank(model, tok, calib, held, compression, ranks=ranks, methods=methods,
+                                    grams=grams, reference=state["reference"], cache=cache, max_length=max_length,
+                                    progress=lambda f, text: self._report(0.02 + 0.97 * f, text))
+            cache.pop("gram_eigh", None)   # 36 eigenbases (~0.15 GB) only pay off across compressions
+            with self._fid_rows_lock:
+                done = self._fid_rows.setdefault((gkey, compression), {})
+                for r in rows:
+                    done[(r["method"], int(r["rank"]))] = r
+                self.stage_counts["fidelity"] = self.stage_counts.get("fidelity", 0) + 1
+                return compression, dict(done)
 
     @property
     def fidelity_curve(self) -> pd.DataFrame | None:
@@ -462,7 +475,8 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         self.busy = True
         self._prog = (0.0, "fidelity: starting …")
         try:
-            await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
+            compression, _ = await self._poll(
+                asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
         except Exception as exc:
             if gen == self._fgen:
                 self._fail_minilm(exc)
@@ -471,7 +485,7 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         if gen != self._fgen:
             return
         self.progress = 100
-        self.status = f"fidelity vs rank computed ({self.compression})"
+        self.status = f"fidelity vs rank computed ({compression})"
         self._fidelity_version += 1
         self.busy = False
 
