@@ -74,6 +74,13 @@ def _resolve_linears(model: nn.Module, layer_names) -> dict[str, nn.Linear]:
     return out
 
 
+def _check_rank_fits(linears: dict, rank: int, param: str = "rank") -> None:
+    """A rank-``rank`` correction must fit every layer: ``rank <= min(out, in)``."""
+    for name, lin in linears.items():
+        if rank > min(lin.weight.shape):
+            raise ValueError(f"{param}={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
+
+
 def _run_batch(model, batch):
     if isinstance(batch, dict):
         return model(**batch)
@@ -246,9 +253,8 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
     check_choice(method, "method", ("svd", "eora"))
     rank = check_int(rank, "rank", low=0)
     linears = _resolve_linears(model, list(compressed))
+    _check_rank_fits(linears, rank)
     for name, lin in linears.items():
-        if rank > min(lin.weight.shape):
-            raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
         if tuple(compressed[name].shape) != tuple(lin.weight.shape):
             raise ValueError(f"compressed[{name!r}] has shape {tuple(compressed[name].shape)}, but the layer's "
                              f"weight is {tuple(lin.weight.shape)}")
@@ -343,9 +349,8 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
     rank = check_int(rank, "rank", low=1)
     names = minilm_linear_names(model) if layers is None else list(layers)
     linears = _resolve_linears(model, names)
-    for name, lin in linears.items():
-        if method != "none" and rank > min(lin.weight.shape):
-            raise ValueError(f"rank={rank} exceeds min(out, in)={min(lin.weight.shape)} of layer {name!r}")
+    if method != "none":
+        _check_rank_fits(linears, rank)
     total = len(linears)
     if method != "eora" or (grams is not None and not layer_sequential):
         batches = None
@@ -430,9 +435,7 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
     names = minilm_linear_names(model) if layers is None else list(layers)
     linears = _resolve_linears(model, names)
     rmax = max(ranks, default=0)
-    too_big = {n: min(lin.weight.shape) for n, lin in linears.items() if rmax > min(lin.weight.shape)}
-    if too_big:
-        raise ValueError(f"ranks: {rmax} exceeds min(out, in) of layer(s) {too_big}")
+    _check_rank_fits(linears, rmax, "ranks")
     cache = {} if cache is None else cache
     timings = {} if timings is None else timings
     progress = progress or (lambda frac, text: None)

@@ -89,10 +89,6 @@ class SharedResults:
                     self._values.popitem(last=False)
             return value
 
-    def clear(self):
-        with self._lock:
-            self._values.clear()
-
 
 def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):
     """The page every dashboard is served in: a title bar, an introduction and the body.

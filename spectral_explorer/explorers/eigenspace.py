@@ -344,22 +344,27 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             await asyncio.sleep(0.25)
         return fut.result()
 
-    async def _refresh_minilm_async(self):
-        self._gen += 1
-        gen = self._gen
+    async def _in_worker(self, counter, compute, start_text, publish):
+        """Run ``compute`` in a worker thread with progress; ``publish(result)`` only when no
+        newer job of the same kind (``counter``: the attribute numbering them) has started."""
+        gen = getattr(self, counter) + 1
+        setattr(self, counter, gen)
         self.busy = True
-        self._prog = (0.0, "computing …")
+        self._prog = (0.0, start_text)
         try:
-            await self._poll(asyncio.get_running_loop().run_in_executor(None, self._compute_minilm))
+            result = await self._poll(asyncio.get_running_loop().run_in_executor(None, compute))
         except Exception as exc:
-            if gen == self._gen:
+            if gen == getattr(self, counter):
                 self._fail_minilm(exc)
                 self.busy = False
             return
-        if gen != self._gen:
+        if gen != getattr(self, counter):
             return
-        self._publish_minilm()
+        publish(result)
         self.busy = False
+
+    async def _refresh_minilm_async(self):
+        await self._in_worker("_gen", self._compute_minilm, "computing …", lambda _: self._publish_minilm())
 
     def _on_minilm(self, *events):
         if not self.minilm:
@@ -470,24 +475,12 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         return self.fidelity_table
 
     async def _fidelity_async(self):
-        self._fgen += 1
-        gen = self._fgen
-        self.busy = True
-        self._prog = (0.0, "fidelity: starting …")
-        try:
-            compression, _ = await self._poll(
-                asyncio.get_running_loop().run_in_executor(None, self._compute_fidelity))
-        except Exception as exc:
-            if gen == self._fgen:
-                self._fail_minilm(exc)
-                self.busy = False
-            return
-        if gen != self._fgen:
-            return
-        self.progress = 100
-        self.status = f"fidelity vs rank computed ({compression})"
-        self._fidelity_version += 1
-        self.busy = False
+        def publish(result):
+            compression, _ = result
+            self.progress = 100
+            self.status = f"fidelity vs rank computed ({compression})"
+            self._fidelity_version += 1
+        await self._in_worker("_fgen", self._compute_fidelity, "fidelity: starting …", publish)
 
     # ------------------------------------------------------------------ views
     def _guard(self, fn, title):
