@@ -6,6 +6,10 @@
 adds a rank-``r`` correction ``B @ A`` of the compression error ``ΔW = W - Ŵ``, either the
 plain truncated SVD of ΔW or the eigenspace-weighted EoRA projection
 (:mod:`spectral_explorer.eigenspace`) that minimises ``‖ΔW X - B A X‖`` on calibration data.
+
+The long functions follow :mod:`spectral_explorer.progress`: ``progress(fraction, text)`` and a
+cooperative ``cancel`` (raising :class:`~spectral_explorer.progress.Cancelled`, leaving the
+caller's model untouched).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import torch
 from torch import nn
 
 from ._validation import check_choice, check_int
+from .progress import checkpoint, subrange
 
 __all__ = [
     "minilm_linear_names",
@@ -90,7 +95,8 @@ def _run_batch(model, batch):
 
 
 @torch.no_grad()
-def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_early: bool = False):
+def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_early: bool = False,
+                  cancel=None):
     """Stream ``G = Σ xᵀx`` over the inputs ``x`` of each named ``nn.Linear``.
 
     ``batches`` is an iterable of model inputs (a dict of tensors, e.g. tokenizer output,
@@ -101,17 +107,24 @@ def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_ea
 
     Returns ``(grams, counts)``: dicts from layer name to the ``(in, in)`` float64 Gram
     matrix and to the number of rows (tokens) accumulated.  The hooks are removed before
-    returning, also when the forward pass raises.  ``progress(i_batch)`` is called after
-    each batch.  With ``stop_early`` the forward pass is cut short once every layer has
-    seen its input (the model output is not needed).
+    returning, also when the forward pass raises or is cancelled.  ``progress(fraction, text)``
+    is called after each batch (``fraction = done / len(batches)``; an iterable without a
+    length is read into a list first).  ``cancel`` (Event or callable) is checked before each
+    batch and at each hooked layer, so a stop lands within one layer's forward pass, and
+    raises :class:`~spectral_explorer.progress.Cancelled`.  With ``stop_early`` the forward
+    pass is cut short once every layer has seen its input (the model output is not needed).
     """
     linears = _resolve_linears(model, layer_names)
+    if not hasattr(batches, "__len__"):
+        batches = list(batches)
+    n_batches = len(batches)
     grams: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {name: 0 for name in linears}
     state = {"mask": None, "seen": set(), "last": (None, None)}
 
     def make_hook(name):
         def hook(mod, inputs):
+            checkpoint(cancel)
             x = inputs[0]
             last_x, last_g = state["last"]
             if last_x is x:
@@ -138,6 +151,7 @@ def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_ea
     handles = [mod.register_forward_pre_hook(make_hook(name)) for name, mod in linears.items()]
     try:
         for i, batch in enumerate(batches):
+            checkpoint(cancel)
             state["mask"] = batch.get("attention_mask") if isinstance(batch, dict) else None
             state["seen"] = set()
             try:
@@ -145,8 +159,8 @@ def collect_grams(model: nn.Module, layer_names, batches, progress=None, stop_ea
             except _StopForward:
                 pass
             state["last"] = (None, None)
-            if progress is not None:
-                progress(i)
+            checkpoint(cancel, progress, (i + 1) / max(n_batches, 1),
+                       f"collecting XᵀX of {len(linears)} layer(s): batch {i + 1}/{n_batches}")
     finally:
         for h in handles:
             h.remove()
@@ -238,14 +252,15 @@ def compress_layers(model: nn.Module, compression: str = "rtn3", layers=None) ->
 @torch.no_grad()
 def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora", rank: int = 32,
                          grams: dict | None = None, progress=None,
-                         eigs: dict | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+                         eigs: dict | None = None, cancel=None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Rank-``rank`` corrections ``(B, A)`` of each compressed layer (``compressed`` from
     :func:`compress_layers`): ``"svd"`` or ``"eora"`` (which needs ``grams``, layer name to
     ``XᵀX``).
 
     Both methods are truncations of one factorisation, so the rank-``r`` correction of any
     ``r ≤ rank`` is ``(B[:, :r], A[:r])``: compute once at the largest rank of a sweep and
-    slice (:func:`apply_compensation` does).  ``progress(done, total, name)`` after each layer.
+    slice (:func:`apply_compensation` does).  ``progress(done / total, text)`` after each
+    layer; ``cancel`` is checked before each layer (see :mod:`spectral_explorer.progress`).
     ``eigs`` — a dict kept by the caller for one set of ``grams`` — stores each Gram's
     eigendecomposition (:func:`~spectral_explorer.eigenspace.gram_eigh`) on first use and
     reuses it, e.g. across compressions.
@@ -265,7 +280,9 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
         if missing:
             raise KeyError(f"grams has no entry for layer(s) {missing}")
     out = {}
+    total = len(linears)
     for done, (name, lin) in enumerate(linears.items(), start=1):
+        checkpoint(cancel)
         eig = None
         if method == "eora" and eigs is not None:
             if name not in eigs:
@@ -274,8 +291,7 @@ def compensation_factors(model: nn.Module, compressed: dict, method: str = "eora
             eig = eigs[name]
         out[name] = _layer_factors(lin.weight, compressed[name], method, rank,
                                    grams[name] if method == "eora" else None, eig)
-        if progress is not None:
-            progress(done, len(linears), name)
+        checkpoint(cancel, progress, done / total, f"{method} correction of {name} ({done}/{total})")
     return out
 
 
@@ -324,7 +340,8 @@ def _install(new_model: nn.Module, compressed: dict, factors: dict | None, rank:
 @torch.no_grad()
 def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", compression: str = "rtn3",
                rank: int = 32, layers=None, layer_sequential: bool = False, progress=None,
-               batch_size: int = 64, max_length: int = 128, grams: dict | None = None) -> nn.Module:
+               batch_size: int = 64, max_length: int = 128, grams: dict | None = None,
+               cancel=None) -> nn.Module:
     """A compressed and compensated deep copy of ``model`` (the original is not touched).
 
     Each chosen ``nn.Linear`` (default: the 36 encoder layers of MiniLM, see
@@ -337,8 +354,10 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
 
     With ``layer_sequential=True`` the Grams of a layer are collected after all earlier
     layers have been compressed and compensated, so each correction sees the inputs the
-    compressed model really produces.  ``progress(done, total, name)`` is called after each
-    layer.  ``grams`` (a dict from layer name to ``XᵀX``, e.g. from :func:`collect_grams` on
+    compressed model really produces.  ``progress(fraction, text)`` reports the calibration
+    pass and each layer; ``cancel`` is checked between batches and layers (raises
+    :class:`~spectral_explorer.progress.Cancelled`; the caller's model is never touched).
+    ``grams`` (a dict from layer name to ``XᵀX``, e.g. from :func:`collect_grams` on
     the uncompressed model) skips the calibration pass; it is ignored in layer-sequential
     mode, which must recollect.
     """
@@ -374,28 +393,34 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
                 groups.append([name])
         done = 0
         for group in groups:
-            seq_grams, _ = collect_grams(new_model, group, batches, stop_early=True)
+            seq_grams, _ = collect_grams(new_model, group, batches, stop_early=True, cancel=cancel)
             for name in group:
+                checkpoint(cancel)
                 lin = new_model.get_submodule(name)
                 W_hat = compress_weight(lin.weight.detach(), compression)
                 _set_submodule(new_model, name,
                                _replacement(lin, W_hat, *_layer_factors(lin.weight, W_hat, method, rank,
                                                                         seq_grams[name])))
                 done += 1
-                if progress is not None:
-                    progress(done, total, name)
+                checkpoint(cancel, progress, done / total, f"layer-sequential EoRA: {name} ({done}/{total})")
         return new_model
 
+    start = 0.0
     if method == "eora" and grams is None:
-        grams = collect_grams(new_model, names, batches)[0]
+        start = 0.5
+        grams = collect_grams(new_model, names, batches, progress=subrange(progress, 0.0, start),
+                              cancel=cancel)[0]
+    checkpoint(cancel, progress, start, f"compressing {total} layer(s) ({compression}) …")
     compressed = compress_layers(new_model, compression, names)
     factors = None
     if method != "none":
-        factors = compensation_factors(new_model, compressed, method, rank, grams=grams, progress=progress)
+        factors = compensation_factors(new_model, compressed, method, rank, grams=grams,
+                                       progress=subrange(progress, start, 1.0), cancel=cancel)
+    checkpoint(cancel)
     _install(new_model, compressed, factors, rank if factors is not None else None)
-    if method == "none" and progress is not None:
+    if method == "none":
         for done, name in enumerate(names, start=1):
-            progress(done, total, name)
+            checkpoint(cancel, progress, done / total, f"compressed {name}, no correction ({done}/{total})")
     return new_model
 
 
@@ -403,7 +428,7 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
 def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compression: str = "rtn3",
                      ranks=(4, 8, 16, 32, 64, 128), methods=METHODS, layers=None, grams: dict | None = None,
                      reference=None, progress=None, batch_size: int = 64, max_length: int = 128,
-                     cache: dict | None = None, timings: dict | None = None) -> list[dict]:
+                     cache: dict | None = None, timings: dict | None = None, cancel=None) -> list[dict]:
     """Model-level fidelity of the compressed model against rank, for each method.
 
     The chosen layers are compressed once and each method's correction is factorised once,
@@ -420,6 +445,8 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
     with other ranks (≤ the largest factorised so far) only embeds.  ``progress(frac, text)``
     reports the stage; ``timings`` (a dict) receives the seconds of the Grams and factors.
     A ``cache`` belongs to one model and one set of Grams: start a new one when either changes.
+    ``cancel`` is checked between layers and embedding batches (raises
+    :class:`~spectral_explorer.progress.Cancelled`; the cache then holds only complete entries).
     """
     import time
 
@@ -447,9 +474,10 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
         progress(min(step[0] / n_steps, 1.0), text)
         step[0] += 1
 
+    checkpoint(cancel)
     if reference is None:
         progress(0.0, "embedding held-out texts with the original model …")
-        reference = embed(held_texts, tokenizer, model, **embed_kw)
+        reference = embed(held_texts, tokenizer, model, cancel=cancel, **embed_kw)
     key = ("compressed", compression, tuple(names))
     if key not in cache:
         cache[key] = compress_layers(model, compression, names)
@@ -459,7 +487,7 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
     def measure(method, rank, factors=None):
         t = time.perf_counter()
         cm = apply_compensation(model, compressed, factors, rank)
-        f = fidelity(reference, embed(held_texts, tokenizer, cm, **embed_kw))
+        f = fidelity(reference, embed(held_texts, tokenizer, cm, cancel=cancel, **embed_kw))
         rows.append({"compression": compression, "rank": rank if factors is not None else 0,
                      "method": method, **f, "seconds": time.perf_counter() - t})
 
@@ -475,13 +503,15 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
                 if calib_texts is None:
                     raise ValueError("method 'eora' needs grams or calib_texts")
                 grams = collect_grams(copy.deepcopy(model).eval(), names, tokenize_batches(
-                    calib_texts, tokenizer, device=next(model.parameters()).device, **embed_kw))[0]
+                    calib_texts, tokenizer, device=next(model.parameters()).device, **embed_kw),
+                    cancel=cancel)[0]
                 timings["grams_s"] = time.perf_counter() - t
             t = time.perf_counter()
             tick(f"{compression}: factorising {method.upper() if method == 'svd' else 'EoRA'} "
                  f"corrections of {len(names)} layers at rank {rmax} …")
-            cache[fkey] = (rmax, compensation_factors(model, compressed, method, rmax, grams=grams,
-                                                      eigs=cache.setdefault("gram_eigh", {})))
+            factors = compensation_factors(model, compressed, method, rmax, grams=grams,
+                                           eigs=cache.setdefault("gram_eigh", {}), cancel=cancel)
+            cache[fkey] = (rmax, factors)
             timings[f"factors_{method}_s"] = time.perf_counter() - t
         else:
             step[0] += 1

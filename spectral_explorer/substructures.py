@@ -33,6 +33,7 @@ import torch
 
 from ._validation import check_choice, check_float, check_int
 from .device import resolve_device
+from .progress import checkpoint, subrange
 from .positional_encodings import as_adjacency, batched_laplacian_eig, batched_random_walk_pe
 from .spe import ENCODINGS, PEGNN
 
@@ -311,12 +312,13 @@ def cycle_count_datasets(quick: bool = True, seed: int = 0, n_train: int | None 
 
 
 # ----------------------------------------------------------------------------- training
-def _evaluate(model: PEGNN, ds: CycleDataset, mean, std, device, dtype, batch_size: int) -> float:
+def _evaluate(model: PEGNN, ds: CycleDataset, mean, std, device, dtype, batch_size: int, cancel=None) -> float:
     model.eval()
     err, count = 0.0, 0
     rw = model.rw_steps if model.encoding == "rwpe" else None
     with torch.no_grad():
         for start in range(0, len(ds), batch_size):
+            checkpoint(cancel)
             idx = torch.arange(start, min(start + batch_size, len(ds)))
             b = ds.batch(idx, device, dtype, rw)
             pred = model(b["adj"], b["x"], b["mask"], b["evals"], b["evecs"], b.get("rwpe"))
@@ -328,7 +330,7 @@ def _evaluate(model: PEGNN, ds: CycleDataset, mean, std, device, dtype, batch_si
 
 def train(encoding: str, train_set: CycleDataset, test_set: CycleDataset, ood_set: CycleDataset | None = None,
           epochs: int = 40, batch_size: int = 32, lr: float = 2e-3, seed: int = 0, callback=None, device=None,
-          model_kwargs: dict | None = None, return_model: bool = False):
+          model_kwargs: dict | None = None, return_model: bool = False, progress=None, cancel=None):
     """Train a :class:`~spectral_explorer.spe.PEGNN` on cycle counting.
 
     Parameters
@@ -351,6 +353,13 @@ def train(encoding: str, train_set: CycleDataset, test_set: CycleDataset, ood_se
         Extra arguments for :class:`PEGNN` (``hidden``, ``layers``, ``pe_dim``, ``k`` ...).
     return_model : bool, default False
         Also return the trained model.
+    progress : callable, optional
+        ``progress(fraction, text)`` after every training batch (``fraction`` counts the
+        batches of all epochs) — see :mod:`spectral_explorer.progress`.
+    cancel : threading.Event or callable, optional
+        Checked before every training and evaluation batch; when set, training stops and
+        :class:`~spectral_explorer.progress.Cancelled` is raised (the data sets are untouched;
+        the records already streamed to ``callback`` stay valid).
 
     Returns
     -------
@@ -392,7 +401,8 @@ def train(encoding: str, train_set: CycleDataset, test_set: CycleDataset, ood_se
             model.train()
             perm = torch.randperm(len(train_set), generator=gen)
             total, seen = 0.0, 0
-            for start in range(0, len(train_set), batch_size):
+            for i_batch, start in enumerate(range(0, len(train_set), batch_size), start=1):
+                checkpoint(cancel)
                 idx = perm[start:start + batch_size]
                 b = train_set.batch(idx, dev, dtype, rw)
                 target = (train_set.y[idx].to(device=dev, dtype=dtype) - mean) / std
@@ -404,9 +414,13 @@ def train(encoding: str, train_set: CycleDataset, test_set: CycleDataset, ood_se
                 sched.step()
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
+                if progress is not None:
+                    done = (epoch - 1) * steps_per_epoch + i_batch
+                    progress(done / (epochs * steps_per_epoch),
+                             f"{encoding}: epoch {epoch}/{epochs}, batch {i_batch}/{steps_per_epoch}")
             rec = dict(epoch=epoch, loss=total / seen,
-                       test_mae=_evaluate(model, test_set, mean, std, dev, dtype, 128),
-                       ood_mae=(_evaluate(model, ood_set, mean, std, dev, dtype, 128) if ood_set is not None
+                       test_mae=_evaluate(model, test_set, mean, std, dev, dtype, 128, cancel),
+                       ood_mae=(_evaluate(model, ood_set, mean, std, dev, dtype, 128, cancel) if ood_set is not None
                                 else float("nan")),
                        seconds=time.perf_counter() - t0)
             history.append(rec)
@@ -417,7 +431,7 @@ def train(encoding: str, train_set: CycleDataset, test_set: CycleDataset, ood_se
 
 def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epochs: int | None = None,
                       batch_size: int = 32, lr: float = 2e-3, data_seed: int = 0, callback=None, device=None,
-                      model_kwargs: dict | None = None) -> list[dict]:
+                      model_kwargs: dict | None = None, progress=None, cancel=None) -> list[dict]:
     """Train every encoding on the cycle-counting benchmark and tabulate the errors.
 
     Parameters
@@ -436,6 +450,10 @@ def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epoch
     callback : callable, optional
         Receives every epoch record of :func:`train` with ``encoding`` and ``seed`` added.
     device, model_kwargs : see :func:`train`
+    progress, cancel : see :func:`train`
+        ``progress(fraction, text)`` spans all runs (each encoding and seed gets an equal
+        share); ``cancel`` stops within one batch, raising
+        :class:`~spectral_explorer.progress.Cancelled`.
 
     Returns
     -------
@@ -453,16 +471,21 @@ def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epoch
     epochs = epochs if epochs is not None else (25 if quick else 60)
     train_set, test_set, ood_set = cycle_count_datasets(quick=bool(quick), seed=data_seed)
     rows = []
+    n_runs = len(encodings) * len(seeds)
+    run = 0
     for enc in encodings:
         tests, oods, secs = [], [], 0.0
         for s in seeds:
+            checkpoint(cancel)
             cb = None
             if callback is not None:
                 def cb(rec, _enc=enc, _s=s):
                     callback(dict(rec, encoding=_enc, seed=_s))
             t0 = time.perf_counter()
             hist = train(enc, train_set, test_set, ood_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=s,
-                         callback=cb, device=device, model_kwargs=model_kwargs)
+                         callback=cb, device=device, model_kwargs=model_kwargs,
+                         progress=subrange(progress, run / n_runs, (run + 1) / n_runs), cancel=cancel)
+            run += 1
             secs += time.perf_counter() - t0
             tests.append(hist[-1]["test_mae"])
             oods.append(hist[-1]["ood_mae"])

@@ -49,8 +49,8 @@ def test_collect_grams_matches_explicit(minilm):
     for h in handles:
         h.remove()
     calls = []
-    grams, counts = collect_grams(model, names, batches, progress=calls.append)
-    assert calls == list(range(len(batches)))
+    grams, counts = collect_grams(model, names, batches, progress=lambda f, t: calls.append(f))
+    assert calls == [(i + 1) / len(batches) for i in range(len(batches))]
     assert _n_hooks(model) == 0
     n_tokens = int(sum(m.sum() for m in masks))
     for n in names:
@@ -64,7 +64,7 @@ def test_hooks_removed_on_error(minilm):
     tok, model = minilm
     batches = [{"input_ids": torch.tensor([[101, 2000, 102]])}] * 2
 
-    def boom(i):
+    def boom(fraction, text):
         raise RuntimeError("stop")
 
     with pytest.raises(RuntimeError, match="stop"):
@@ -135,8 +135,9 @@ def test_sequential_and_precomputed_grams(minilm):
               "encoder.layer.1.intermediate.dense"]
     calls = []
     seq = compensate(model, tok, calib, method="eora", compression="rtn3", rank=8, layers=layers,
-                     layer_sequential=True, progress=lambda d, t, n: calls.append((d, t, n)))
-    assert [c[2] for c in calls] == layers and calls[-1][:2] == (5, 5)
+                     layer_sequential=True, progress=lambda f, t: calls.append((f, t)))
+    assert [f for f, _ in calls] == [i / 5 for i in range(1, 6)]
+    assert all(name in t for name, (_, t) in zip(layers, calls))
     assert all(isinstance(seq.get_submodule(n), LowRankAdapter) for n in layers)
     assert isinstance(seq.get_submodule("encoder.layer.1.output.dense"), nn.Linear)
     # the first layers see unchanged inputs, so sequential == one-shot there
@@ -223,8 +224,9 @@ def test_compensate_svd_and_none_need_no_texts_and_report_every_layer():
     for method in ("svd", "none"):
         calls = []
         cm = compensate(model, None, None, method=method, compression="rtn3", rank=4, layers=["0", "2"],
-                        progress=lambda d, t, n: calls.append((d, t, n)))
-        assert calls == [(1, 2, "0"), (2, 2, "2")]
+                        progress=lambda f, t: calls.append((f, t)))
+        assert [f for f, _ in calls] == [0.0, 0.5, 1.0]
+        assert calls[1][1].endswith("(1/2)") and calls[2][1].endswith("(2/2)")
         assert model.training and not cm.training
     full = compensate(model, None, None, method="svd", compression="rtn2", rank=4, layers=["0", "2"])
     torch.testing.assert_close(full(x), model.eval()(x), atol=1e-5, rtol=0)  # rank = min(out, in): exact
@@ -236,3 +238,56 @@ def test_compensate_svd_and_none_need_no_texts_and_report_every_layer():
     with pytest.raises(ValueError, match=r"compressed\['0'\] has shape"):
         compensation_factors(model, {"0": torch.zeros(3, 3)}, "svd", 2)
     assert _n_hooks(model) == 0
+
+
+def test_cancel_collect_grams_leaves_no_hooks(minilm):
+    """A cancel set from the progress callback stops at the next layer/batch: Cancelled, no hooks."""
+    import threading
+
+    from spectral_explorer.progress import Cancelled
+
+    tok, model = minilm
+    batches = tokenize_batches(stdlib_docstrings(12, seed=1, max_chars=120), tok, batch_size=4)
+    stop, seen = threading.Event(), []
+
+    def progress(f, t):
+        seen.append(f)
+        stop.set()
+
+    with pytest.raises(Cancelled):
+        collect_grams(model, minilm_linear_names(model)[:6], batches, progress=progress, cancel=stop)
+    assert seen == [1 / 3] and _n_hooks(model) == 0
+    with pytest.raises(Cancelled):   # a callable works too, and a set cancel stops before any batch
+        collect_grams(model, minilm_linear_names(model)[:6], batches, cancel=lambda: True)
+    assert _n_hooks(model) == 0
+
+
+def test_cancel_compensate_and_sweep_leave_model_untouched(minilm):
+    import threading
+
+    from spectral_explorer.progress import Cancelled
+
+    tok, model = minilm
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calib, held = calibration_split(stdlib_docstrings(max_chars=120), 8, 8, seed=2)
+    layers = minilm_linear_names(model)[:6]
+    for kwargs in (dict(method="eora"), dict(method="eora", layer_sequential=True), dict(method="svd")):
+        stop, seen = threading.Event(), []
+
+        def progress(f, t, stop=stop, seen=seen):
+            seen.append(f)
+            stop.set()
+
+        with pytest.raises(Cancelled):
+            compensate(model, tok, calib, compression="rtn3", rank=4, layers=layers, progress=progress,
+                       cancel=stop, batch_size=4, max_length=32, **kwargs)
+        assert len(seen) == 1 and 0.0 <= seen[0] < 1.0
+    assert type(model.get_submodule(layers[0])) is nn.Linear and _n_hooks(model) == 0
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    cache, stop = {}, threading.Event()
+    with pytest.raises(Cancelled):
+        fidelity_vs_rank(model, tok, calib, held, "rtn3", ranks=(4,), methods=("svd",), layers=layers,
+                         max_length=32, cache=cache, progress=lambda f, t: stop.set() if "factorising" in t else None,
+                         cancel=stop)
+    assert not any(k[0] == "factors" for k in cache if isinstance(k, tuple))

@@ -119,3 +119,27 @@ def test_train_on_device(tiny, device):
     hist = train("lappe", tiny[0], tiny[1], None, epochs=1, device=device,
                  model_kwargs=dict(hidden=8, layers=1, pe_dim=4))
     assert math.isnan(hist[0]["ood_mae"]) and math.isfinite(hist[0]["test_mae"])
+
+
+def test_train_progress_and_cancel_within_one_batch(tiny):
+    """progress counts batches over all epochs (monotone, reaches 1); a cancel set from the
+    progress callback stops before the next batch; the data set is untouched."""
+    import threading
+
+    from spectral_explorer.progress import Cancelled
+
+    seen = []
+    train("none", *tiny, epochs=2, batch_size=16, seed=0, progress=lambda f, t: seen.append(f), device="cpu")
+    assert len(seen) == 2 * 3 and seen == sorted(seen) and seen[-1] == 1.0 and 0 < seen[0]
+    y_before = tiny[0].y.clone()
+    stop, calls, records = threading.Event(), [], []
+
+    def progress(f, t):
+        calls.append(f)
+        if len(calls) == 2:
+            stop.set()
+
+    with pytest.raises(Cancelled):
+        train("spe", *tiny, epochs=3, batch_size=16, seed=0, progress=progress, cancel=stop,
+              callback=records.append, device="cpu")
+    assert len(calls) == 2 and records == [] and torch.equal(tiny[0].y, y_before)
