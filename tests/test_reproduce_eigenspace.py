@@ -25,10 +25,12 @@ def tiny():
                                                "attention.self.value", "attention.output.dense",
                                                "intermediate.dense")]  # 384 inputs each: cheap eigh
     meta = {}
-    lines = []
+    calls = []
     rows = reig.run(n_calib=24, n_heldout=24, ranks=(16,), compressions=("rtn3",), layers=layers,
-                    progress=lines.append, meta=meta)
-    return rows, meta, lines
+                    progress=lambda f, t: calls.append((f, t)), meta=meta)
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0.0 <= fractions[0]
+    return rows, meta, [t for _, t in calls]
 
 
 def test_target_registered():

@@ -21,7 +21,10 @@ from spectral_explorer.reproduce import positional_encodings as rpe
 
 @pytest.fixture(scope="module")
 def stability():
-    return rpe.run_stability(quick=True, progress=lambda *_: None)
+    seen = []
+    rows = rpe.run_stability(quick=True, progress=lambda f, t: seen.append(f))
+    assert len(seen) == len(rows) and seen == sorted(seen) and seen[-1] == 1.0
+    return rows
 
 
 def _at(rows, eps):
@@ -83,9 +86,11 @@ def test_spe_encoder_is_seeded_and_sign_invariant():
 def test_tiny_training_and_files(stability, tmp_path, monkeypatch):
     tiny = functools.partial(substructures.cycle_count_datasets.__wrapped__, n_train=24, n_test=8, n_ood=8)
     monkeypatch.setattr(substructures, "cycle_count_datasets", tiny)
-    lines = []
-    training = rpe.run_training(quick=True, progress=lines.append, encodings=("none", "spe"), epochs=2,
-                                model_kwargs=dict(hidden=16, layers=2, pe_dim=4))
+    calls = []
+    training = rpe.run_training(quick=True, progress=lambda f, t: calls.append((f, t)), encodings=("none", "spe"),
+                                epochs=2, model_kwargs=dict(hidden=16, layers=2, pe_dim=4))
+    lines = [t for _, t in calls]
+    assert [f for f, _ in calls] == [0.25, 0.5, 0.75, 1.0]
     assert [r["encoding"] for r in training] == ["none", "spe"]
     assert all(math.isfinite(r["test_mae"]) and math.isfinite(r["ood_mae"]) for r in training)
     assert any("spe" in ln and "epoch   2/2" in ln for ln in lines)
@@ -103,3 +108,19 @@ def test_tiny_training_and_files(stability, tmp_path, monkeypatch):
     assert doc["meta"] == {"quick": True}
     assert {r["table"] for r in doc["rows"]} == {"stability", "training"}
     assert {"raw", "projectors", "spe", "eigengap"} <= set(doc["rows"][0])
+
+
+def test_stability_cancel_between_rows():
+    import threading
+
+    from spectral_explorer.progress import Cancelled
+
+    stop, seen = threading.Event(), []
+
+    def progress(f, t):
+        seen.append(t)
+        stop.set()
+
+    with pytest.raises(Cancelled):
+        rpe.run_stability(quick=True, progress=progress, cancel=stop)
+    assert len(seen) == 1 and "edge_weight" in seen[0]

@@ -33,6 +33,7 @@ import torch
 
 from .. import substructures
 from ..positional_encodings import pe_stability
+from ..progress import checkpoint, text_printer
 from ..spe import SPE
 from . import write_table
 
@@ -71,7 +72,7 @@ def _row(r: dict, n_flips=None, seed=None) -> dict:
 
 
 def run_stability(quick: bool = False, n: int = 16, k: int = 8, eps_values=EPS, flips=None, seeds=None,
-                  spe_seed: int = 0, progress=print) -> list[dict]:
+                  spe_seed: int = 0, progress=None, cancel=None) -> list[dict]:
     """The stability table on the cycle graph ``C_n`` (fast: well under a second).
 
     Parameters
@@ -89,8 +90,11 @@ def run_stability(quick: bool = False, n: int = 16, k: int = 8, eps_values=EPS, 
         Seeds of the random flips (default ``range(3)`` quick, ``range(10)`` full).
     spe_seed : int
         Seed of the random SPE's weights.
-    progress : callable
-        Receives one line per row.
+    progress : callable, optional
+        ``progress(fraction, text)``, one line per row (see :mod:`spectral_explorer.progress`;
+        :func:`~spectral_explorer.progress.text_printer` prints them).
+    cancel : threading.Event or callable, optional
+        Checked between rows; raises :class:`~spectral_explorer.progress.Cancelled`.
 
     Returns
     -------
@@ -103,35 +107,48 @@ def run_stability(quick: bool = False, n: int = 16, k: int = 8, eps_values=EPS, 
     flips = (1, 2, 4) if flips is None else tuple(flips)
     seeds = (range(3) if quick else range(10)) if seeds is None else seeds
     rows = []
+    eps_values = tuple(eps_values)
+    seeds = tuple(seeds)
+    total = max(len(eps_values) + len(flips) * len(seeds), 1)
     for eps in eps_values:
+        checkpoint(cancel)
         r = _row(pe_stability(G, k, eps, mode="edge_weight", spe_fn=spe_fn))
         rows.append(r)
-        progress(f"  C{n} edge_weight eps={eps:<7.0e} raw={r['raw']:<10.4g} projectors={r['projectors']:<10.4g} "
-                 f"spe={r['spe']:<8.4g} eigengap={r['eigengap']:.4f}")
+        checkpoint(cancel, progress, len(rows) / total, f"  C{n} edge_weight eps={eps:<7.0e} raw={r['raw']:<10.4g} projectors={r['projectors']:<10.4g} "
+                   f"spe={r['spe']:<8.4g} eigengap={r['eigengap']:.4f}")
     for nf in flips:
         for s in seeds:
+            checkpoint(cancel)
             r = _row(pe_stability(G, k, mode="edge_flip", n_flips=nf, seed=int(s), spe_fn=spe_fn), nf, int(s))
             rows.append(r)
-            progress(f"  C{n} edge_flip  flips={nf} seed={s:<2} ‖ΔL‖={r['delta_L']:<8.4g} raw={r['raw']:<8.4g} "
-                     f"projectors={r['projectors']:<8.4g} spe={r['spe']:.4g}")
+            checkpoint(cancel, progress, len(rows) / total,
+                       f"  C{n} edge_flip  flips={nf} seed={s:<2} ‖ΔL‖={r['delta_L']:<8.4g} raw={r['raw']:<8.4g} "
+                       f"projectors={r['projectors']:<8.4g} spe={r['spe']:.4g}")
     return rows
 
 
-def run_training(quick: bool = False, progress=print, every: int = 5, **kwargs) -> list[dict]:
+def run_training(quick: bool = False, progress=None, every: int = 5, cancel=None, **kwargs) -> list[dict]:
     """The training table from :func:`~spectral_explorer.substructures.compare_encodings`.
 
     ``kwargs`` go to ``compare_encodings`` (``encodings``, ``seeds``, ``epochs``, ...);
-    ``progress`` receives a line every ``every`` epochs and at each run's last epoch.
+    ``progress(fraction, text)`` receives a line every ``every`` epochs and at each run's
+    first and last epoch (``fraction``: epochs done over all runs); ``cancel`` stops within
+    one training batch (see :mod:`spectral_explorer.progress`).
     """
     epochs = kwargs.get("epochs") or (25 if quick else 60)
+    n_runs = len(tuple(kwargs.get("encodings", substructures.ENCODINGS))) * \
+        len(tuple(kwargs.get("seeds") or ((0,) if quick else (0, 1, 2))))
+    done = [0]
 
     def cb(rec):
+        done[0] += 1
         if rec["epoch"] % every == 0 or rec["epoch"] in (1, epochs):
-            progress(f"  {rec['encoding']:<8} seed={rec['seed']} epoch {rec['epoch']:>3}/{epochs} "
-                     f"loss={rec['loss']:.4f} test={rec['test_mae']:.4f} ood={rec['ood_mae']:.4f} "
-                     f"({rec['seconds']:.1f} s)")
+            checkpoint(None, progress, done[0] / max(n_runs * epochs, 1),
+                       f"  {rec['encoding']:<8} seed={rec['seed']} epoch {rec['epoch']:>3}/{epochs} "
+                       f"loss={rec['loss']:.4f} test={rec['test_mae']:.4f} ood={rec['ood_mae']:.4f} "
+                       f"({rec['seconds']:.1f} s)")
 
-    rows = substructures.compare_encodings(quick=quick, callback=cb, **kwargs)
+    rows = substructures.compare_encodings(quick=quick, callback=cb, cancel=cancel, **kwargs)
     return [{c: (round(r[c], 4) if isinstance(r[c], float) else r[c]) for c in TRAINING_COLUMNS} for r in rows]
 
 
@@ -156,10 +173,10 @@ def main(quick: bool = False, out: Path = Path("results")) -> None:
     start = time.perf_counter()
     mode = "quick" if quick else "full"
     print(f"positional-encodings ({mode}): stability on C16 ...", flush=True)
-    stability = run_stability(quick=quick)
+    stability = run_stability(quick=quick, progress=text_printer())
     t_stab = time.perf_counter() - start
     print(f"positional-encodings ({mode}): cycle counting, 5 encodings ...", flush=True)
-    training = run_training(quick=quick)
+    training = run_training(quick=quick, progress=text_printer())
     meta = {"quick": quick, "seconds": round(time.perf_counter() - start, 1), "stability_seconds": round(t_stab, 2),
             "python": sys.version.split()[0], "torch": torch.__version__, "machine": platform.machine(),
             "graph": "cycle_graph(16)", "k": 8, "spe_seed": 0,
