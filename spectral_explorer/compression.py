@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, check_tensor
 
 __all__ = [
     "RTNResult",
@@ -34,20 +34,8 @@ __all__ = [
 
 
 def _check_weight(W, name: str = "W") -> torch.Tensor:
-    if isinstance(W, np.ndarray):
-        W = torch.as_tensor(W)
-    if not isinstance(W, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (out_features, in_features), got {type(W).__name__}")
-    W = W.detach()
-    if not W.is_floating_point():
-        raise TypeError(f"{name} must have a floating dtype, got {W.dtype}")
-    if W.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (out_features, in_features), got shape {tuple(W.shape)}")
-    if W.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(W.shape)}")
-    if not torch.isfinite(W).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return W
+    """A weight matrix: a finite floating tensor (or numpy array) of shape (out_features, in_features)."""
+    return check_tensor(W, name, dtype=None, shape="(out_features, in_features)", lists=False, integers=False)
 
 
 # --------------------------------------------------------------------------- quantization

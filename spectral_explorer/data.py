@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 from ._validation import check_choice, check_float, check_int
 
 __all__ = ["Dataset", "swiss_roll", "s_curve", "sphere", "tree", "digits", "load", "DATASETS",
-           "swiss_roll_arc_length"]
+           "swiss_roll_arc_length", "anisotropic_toy"]
 
 
 @dataclass
@@ -223,3 +223,35 @@ def load(name: str, **kwargs) -> Dataset:
     """Generate data set ``name`` (one of :data:`DATASETS`) with the given keyword arguments."""
     check_choice(name, "name", tuple(DATASETS))
     return DATASETS[name](**kwargs)
+
+
+def anisotropic_toy(n_samples: int = 400, anisotropy: float = 10.0, angle: float = 30.0, seed: int = 0):
+    """A 2-D anisotropic Gaussian cloud and a random 2×2 error matrix (the eigenspace toy).
+
+    ``X = (Z · [√a, 1/√a]) Rᵀ`` with ``Z`` standard normal ``(n_samples, 2)``, ``a`` the
+    ``anisotropy`` (ratio of the two standard deviations) and ``R`` the rotation by ``angle``
+    degrees; then ``dW`` is a standard normal ``(2, 2)`` matrix drawn from the same generator
+    (``numpy.random.default_rng(seed)``).
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, 2), float64
+    dW : ndarray, shape (2, 2), float64
+
+    Examples
+    --------
+    >>> X, dW = anisotropic_toy(1000, anisotropy=4.0, angle=0.0, seed=1)
+    >>> X.shape, dW.shape, bool(X[:, 0].std() > 3 * X[:, 1].std())
+    ((1000, 2), (2, 2), True)
+    """
+    n_samples = check_int(n_samples, "n_samples", 2)
+    a = check_float(anisotropy, "anisotropy", 0.0, low_inclusive=False)
+    angle = check_float(angle, "angle")
+    seed = check_int(seed, "seed", 0)
+    rng = np.random.default_rng(seed)
+    th = np.deg2rad(angle)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    Z = rng.standard_normal((n_samples, 2))
+    X = (Z * np.array([np.sqrt(a), 1.0 / np.sqrt(a)])) @ R.T
+    dW = rng.standard_normal((2, 2))
+    return X, dW

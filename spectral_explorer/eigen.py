@@ -16,7 +16,8 @@ import torch
 from ._validation import check_choice, check_int, check_square_sparse
 from .device import default_dtype, resolve_device
 
-__all__ = ["fix_signs", "smallest_eigenpairs", "largest_eigenvalue", "DENSE_LIMIT"]
+__all__ = ["fix_signs", "svd_fixed_signs", "eigenvalue_groups", "smallest_eigenpairs", "largest_eigenvalue",
+           "DENSE_LIMIT"]
 
 DENSE_LIMIT = 2000
 
@@ -51,6 +52,43 @@ def fix_signs(V, rtol: float = 1e-8):
     s = np.sign(np.take_along_axis(V, idx, axis=-2))
     s[s == 0] = 1
     return V * s
+
+
+def svd_fixed_signs(M: torch.Tensor, rtol: float = 1e-8):
+    """Thin SVD ``M = U diag(S) Vh`` with deterministic signs: each left singular vector has
+    its largest-magnitude entry positive (ties within ``rtol`` go to the first entry, as in
+    :func:`fix_signs`), and the matching row of ``Vh`` is flipped with it, so ``U S Vh``
+    is unchanged.  Torch tensors of shape ``(m, n)`` on any device.
+
+    >>> import torch
+    >>> U, S, Vh = svd_fixed_signs(torch.tensor([[0.0, -2.0], [1.0, 0.0]], dtype=torch.float64))
+    >>> (U.abs().argmax(0) == U.argmax(0)).all().item(), S.tolist()   # largest entries positive
+    (True, [2.0, 1.0])
+    >>> torch.allclose(U @ torch.diag(S) @ Vh, torch.tensor([[0.0, -2.0], [1.0, 0.0]], dtype=torch.float64))
+    True
+    """
+    U, S, Vh = torch.linalg.svd(M, full_matrices=False)
+    A = U.abs()
+    idx = (A >= A.amax(dim=0, keepdim=True) * (1 - rtol)).to(torch.int8).argmax(dim=0, keepdim=True)
+    s = torch.sign(torch.gather(U, 0, idx))
+    s[s == 0] = 1
+    return U * s, S, Vh * s.T
+
+
+def eigenvalue_groups(evals, tol: float = 1e-6) -> list[tuple[int, int]]:
+    """``[start, end)`` index ranges of sorted eigenvalues whose consecutive gaps are ``<= tol``
+    (the eigenspaces of repeated eigenvalues).
+
+    >>> eigenvalue_groups([0.0, 0.5, 0.5 + 1e-9, 1.0])
+    [(0, 1), (1, 3), (3, 4)]
+    """
+    lam = np.asarray(evals, dtype=np.float64).ravel()
+    bounds, start = [], 0
+    for j in range(1, lam.size + 1):
+        if j == lam.size or lam[j] - lam[j - 1] > tol:
+            bounds.append((start, j))
+            start = j
+    return bounds
 
 
 def smallest_eigenpairs(L, k: int, method: str = "auto", device=None, dtype=None, tol: float = 0.0):

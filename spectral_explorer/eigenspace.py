@@ -22,8 +22,8 @@ import math
 import numpy as np
 import torch
 
-from ._validation import check_int
-from .eigen import fix_signs
+from ._validation import check_int, check_symmetric, check_tensor
+from .eigen import fix_signs, svd_fixed_signs
 
 __all__ = [
     "gram_eigh",
@@ -34,51 +34,21 @@ __all__ = [
     "eora_compensation",
     "compensation_error",
     "pissa_split",
+    "toy_compensation",
 ]
 
 
 # --------------------------------------------------------------------------- validation
-def _as_tensor(x, name: str, ndim: int | None = 2) -> torch.Tensor:
-    """``x`` as a finite floating tensor of the given number of dimensions (device kept)."""
-    if isinstance(x, torch.Tensor):
-        t = x.detach()
-    elif isinstance(x, (np.ndarray, list, tuple)):
-        try:
-            t = torch.as_tensor(np.asarray(x, dtype=np.float64))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be a numeric tensor or array: {exc}") from exc
-    else:
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
-    if t.is_complex():
-        raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
-    if not t.is_floating_point():
-        t = t.to(torch.float64)
-    if ndim is not None and t.ndim != ndim:
-        shape = {1: "(n,)", 2: "(rows, cols)"}.get(ndim, f"{ndim}-D")
-        raise ValueError(f"{name} must be {ndim}-D with shape {shape}, got shape {tuple(t.shape)}")
-    if t.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return t
-
-
 def _check_gram(gram, n: int | None, name: str = "gram") -> torch.Tensor:
     """A square symmetric matrix (of size ``n`` when given), symmetrised, in float64."""
-    C = _as_tensor(gram, name)
+    C = check_tensor(gram, name, dtype=None)
     if C.shape[0] != C.shape[1]:
         raise ValueError(f"{name} must be square (in_features, in_features), got shape {tuple(C.shape)}")
     if n is not None and C.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n}, {n}) to match delta_w's {n} input columns, "
                          f"got shape {tuple(C.shape)}")
     rtol = 1e-8 if C.dtype == torch.float64 else 1e-4
-    C64 = C.to(torch.float64)
-    scale = float(C64.abs().max())
-    asym = float((C64 - C64.T).abs().max())
-    if asym > rtol * max(scale, 1e-300):
-        raise ValueError(f"{name} must be symmetric (e.g. X^T X), but max|gram - gram^T| = {asym:.3g} "
-                         f"exceeds {rtol:g} x max|gram| = {rtol * scale:.3g}")
-    return 0.5 * (C64 + C64.T)
+    return check_symmetric(C.to(torch.float64), name, tol=rtol, floor=1e-300, why=" (e.g. X^T X)")
 
 
 def _check_rank(rank, out_f: int, in_f: int) -> int:
@@ -91,16 +61,6 @@ def _eigh64(C64: torch.Tensor):
     evals = evals.flip(0).clamp_min(0.0)
     Q = fix_signs(Q.flip(1))
     return evals, Q
-
-
-def _svd64(M: torch.Tensor):
-    """Thin SVD with deterministic signs (largest entry of each left vector positive)."""
-    U, S, Vh = torch.linalg.svd(M, full_matrices=False)
-    A = U.abs()
-    idx = (A >= A.amax(dim=0, keepdim=True) * (1 - 1e-8)).to(torch.int8).argmax(dim=0, keepdim=True)
-    s = torch.sign(torch.gather(U, 0, idx))
-    s[s == 0] = 1
-    return U * s, S, Vh * s.T
 
 
 # --------------------------------------------------------------------------- spectra
@@ -129,7 +89,7 @@ def gram_eigh(gram):
     >>> Q.tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
-    C = _as_tensor(gram, "gram")
+    C = check_tensor(gram, "gram", dtype=None)
     C64 = _check_gram(C, None)
     evals, Q = _eigh64(C64)
     return evals.to(C.dtype), Q.to(C.dtype)
@@ -158,8 +118,8 @@ def project_topk(X, Q, k: int, reconstruct: bool = False):
     >>> project_topk(X, torch.eye(2, dtype=torch.float64), 1, reconstruct=True).tolist()
     [[3.0, 0.0]]
     """
-    X = _as_tensor(X, "X")
-    Q = _as_tensor(Q, "Q")
+    X = check_tensor(X, "X", dtype=None)
+    Q = check_tensor(Q, "Q", dtype=None)
     if Q.shape[0] != X.shape[1]:
         raise ValueError(f"Q must have {X.shape[1]} rows to match X's {X.shape[1]} columns, got shape {tuple(Q.shape)}")
     if Q.device != X.device:
@@ -192,7 +152,7 @@ def energy_captured(evals):
     >>> energy_captured(torch.tensor([1.0, 3.0], dtype=torch.float64)).tolist()
     [0.75, 1.0]
     """
-    ev = _as_tensor(evals, "evals", ndim=1)
+    ev = check_tensor(evals, "evals", ndim=1, dtype=None)
     e64 = ev.to(torch.float64)
     lo = float(e64.min())
     if lo < -1e-10 * float(e64.abs().max()):
@@ -240,8 +200,8 @@ def principal_angles(U, V):
     >>> principal_angles(e[:, :2], e[:, 1:]).tolist()  # share e1, then e0 is orthogonal to e2
     [0.0, 1.5707963267948966]
     """
-    U = _as_tensor(U, "U")
-    V = _as_tensor(V, "V")
+    U = check_tensor(U, "U", dtype=None)
+    V = check_tensor(V, "V", dtype=None)
     if U.shape[0] != V.shape[0]:
         raise ValueError(f"U and V must have the same number of rows (ambient dimension), "
                          f"got shapes {tuple(U.shape)} and {tuple(V.shape)}")
@@ -261,7 +221,7 @@ def principal_angles(U, V):
 
 # --------------------------------------------------------------------------- compensation
 def _check_delta(delta_w, name: str = "delta_w") -> torch.Tensor:
-    return _as_tensor(delta_w, name)
+    return check_tensor(delta_w, name, dtype=None)
 
 
 def _factors_from_svd(U, S, r: int):
@@ -297,7 +257,7 @@ def svd_compensation(delta_w, rank: int):
     """
     D = _check_delta(delta_w)
     r = _check_rank(rank, *D.shape)
-    U, S, Vh = _svd64(D.to(torch.float64))
+    U, S, Vh = svd_fixed_signs(D.to(torch.float64))
     B, sq = _factors_from_svd(U, S, r)
     A = sq[:, None] * Vh[:r]
     return B.to(D.dtype), A.to(D.dtype)
@@ -357,7 +317,7 @@ def eora_compensation(delta_w, gram, rank: int, eig=None):
             raise ValueError(f"eig must be (evals, Q) of shapes ({in_f},) and ({in_f}, {in_f}) from gram_eigh(gram), "
                              f"got {tuple(evals.shape)} and {tuple(Q.shape)}")
         evals = evals.clamp_min(0.0)
-    U, S, _ = _svd64((D64 @ Q) * evals.sqrt())
+    U, S, _ = svd_fixed_signs((D64 @ Q) * evals.sqrt())
     B, sq = _factors_from_svd(U, S, r)
     tol = float(S[0]) * max(D.shape) * torch.finfo(torch.float64).eps if S.numel() else 0.0
     keep = S[:r] > tol
@@ -421,11 +381,53 @@ def pissa_split(W, rank: int):
     >>> torch.equal(B @ A + W_res, W)
     True
     """
-    Wt = _as_tensor(W, "W")
+    Wt = check_tensor(W, "W", dtype=None)
     r = _check_rank(rank, *Wt.shape)
     W64 = Wt.to(torch.float64)
-    U, S, Vh = _svd64(W64)
+    U, S, Vh = svd_fixed_signs(W64)
     B, sq = _factors_from_svd(U, S, r)
     A = sq[:, None] * Vh[:r]
     W_res = W64 - B @ A
     return B.to(Wt.dtype), A.to(Wt.dtype), W_res.to(Wt.dtype)
+
+
+def toy_compensation(X, dW, rank: int = 1) -> dict:
+    """SVD vs EoRA compensation of an error ``dW`` on activations ``X``, everything a plot
+    of the 2-D toy (:func:`spectral_explorer.data.anisotropic_toy`) needs, as numpy.
+
+    Returns a dict with ``X`` and ``dW`` (as given, numpy), the Gram ``C = XᵀX``, its
+    ``evals`` (descending) and eigenvectors ``Q``; ``A``: per method (``"SVD"``, ``"EoRA"``)
+    the first row of the rank-``rank`` factor ``A`` (the input direction the correction
+    reads); ``errors``: the weighted error ``‖(dW − BA) C^{1/2}‖_F`` per method and for
+    ``"none"`` (no correction); ``plain``: the same without weighting; ``residuals``: per
+    method the remaining output error on every sample, ``X (dW − BA)ᵀ``.
+
+    Examples
+    --------
+    >>> from spectral_explorer.data import anisotropic_toy
+    >>> out = toy_compensation(*anisotropic_toy(200, anisotropy=10.0, angle=30.0, seed=0))
+    >>> sorted(out)
+    ['A', 'C', 'Q', 'X', 'dW', 'errors', 'evals', 'plain', 'residuals']
+    >>> bool(out["errors"]["EoRA"] <= out["errors"]["SVD"] <= out["errors"]["none"])
+    True
+    """
+    X = np.asarray(check_tensor(X, "X", dtype=torch.float64).cpu().numpy())
+    dW = np.asarray(check_tensor(dW, "dW", dtype=torch.float64).cpu().numpy())
+    if dW.shape[1] != X.shape[1]:
+        raise ValueError(f"dW must have {X.shape[1]} input columns to match X's {X.shape[1]} features, "
+                         f"got shape {dW.shape}")
+    Xt, D = torch.from_numpy(X), torch.from_numpy(dW)
+    C = Xt.T @ Xt
+    evals, Q = gram_eigh(C)
+    fac = {"SVD": svd_compensation(D, rank), "EoRA": eora_compensation(D, C, rank)}
+    zero = (torch.zeros(D.shape[0], 0, dtype=D.dtype), torch.zeros(0, D.shape[1], dtype=D.dtype))
+    errors = {"none": compensation_error(D, *zero, C)}
+    plain = {"none": compensation_error(D, *zero)}
+    residuals = {}
+    for name, (B, A) in fac.items():
+        errors[name] = compensation_error(D, B, A, C)
+        plain[name] = compensation_error(D, B, A)
+        residuals[name] = (Xt @ (D - B @ A).T).numpy()
+    return {"X": X, "dW": dW, "C": C.numpy(), "evals": evals.numpy(), "Q": Q.numpy(),
+            "A": {k: v[1].numpy()[0] for k, v in fac.items()}, "errors": errors, "plain": plain,
+            "residuals": residuals}

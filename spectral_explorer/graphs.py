@@ -1,11 +1,18 @@
-"""Affinity graphs from point clouds: kNN and PHATE-style alpha-decay kernels.
+"""Graphs: affinity graphs from point clouds, and a catalogue of named graphs.
 
-All graphs are symmetric ``scipy.sparse.csr_matrix`` with a zero diagonal, built from a
-real neighbour search (scikit-learn's :class:`~sklearn.neighbors.NearestNeighbors`).
+The affinity graphs (kNN and PHATE-style alpha-decay kernels) are symmetric
+``scipy.sparse.csr_matrix`` with a zero diagonal, built from a real neighbour search
+(scikit-learn's :class:`~sklearn.neighbors.NearestNeighbors`).
+
+:data:`NAMED_GRAPHS` lists the small graphs the positional-encoding family shows: four real
+social networks shipped with networkx and ten generators; :func:`named_graph` builds one
+(a simple undirected :class:`networkx.Graph`) and :func:`named_graph_layout` gives it fixed
+2-D node positions.
 """
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -13,7 +20,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from ._validation import check_float, check_int, check_points
 
-__all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths"]
+__all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths", "NAMED_GRAPHS",
+           "MAX_NAMED_NODES", "NAMED_GRAPH_DEFAULTS", "named_graph", "named_graph_layout"]
 
 
 def _neighbors(X: np.ndarray, k: int):
@@ -128,3 +136,168 @@ def edge_lengths(W: sp.spmatrix, X) -> sp.csr_matrix:
     lengths = np.maximum(lengths, 1e-12)
     E = sp.csr_matrix((lengths, (C.row, C.col)), shape=W.shape)
     return (E + E.T).tocsr()
+
+
+# ----------------------------------------------------------------------------- named graphs
+#: graph name -> the parameters that shape it (the others are ignored for that graph)
+NAMED_GRAPHS = {
+    "karate_club": (),
+    "les_miserables": (),
+    "florentine_families": (),
+    "davis_southern_women": (),
+    "path": ("n",),
+    "cycle": ("n",),
+    "grid": ("rows", "n"),
+    "ladder": ("n",),
+    "hypercube": ("dim",),
+    "balanced_tree": ("branching", "height"),
+    "random_regular": ("n", "degree", "seed"),
+    "erdos_renyi": ("n", "p", "seed"),
+    "stochastic_block_model": ("n", "blocks", "p", "p_out", "seed"),
+    "watts_strogatz": ("n", "degree", "rewire", "seed"),
+}
+#: largest graph :func:`named_graph` builds by default (a dense eigendecomposition per change)
+MAX_NAMED_NODES = 500
+#: values of the parameters not given to :func:`named_graph`
+NAMED_GRAPH_DEFAULTS = {"n": 24, "rows": 6, "dim": 4, "branching": 2, "height": 4, "degree": 3, "p": 0.15,
+                        "p_out": 0.02, "blocks": 3, "rewire": 0.1, "seed": 0}
+_FLOAT_PARAMS = ("p", "p_out", "rewire")
+
+
+def named_graph(name: str, max_nodes: int = MAX_NAMED_NODES, **params) -> nx.Graph:
+    """Build the graph ``name`` of :data:`NAMED_GRAPHS` from its parameters.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`NAMED_GRAPHS`.
+    max_nodes : int, default :data:`MAX_NAMED_NODES`
+        Largest number of nodes allowed (checked before building where the size is known).
+    **params
+        ``n`` (nodes of path, cycle, random regular, Erdős–Rényi, SBM, Watts–Strogatz; columns
+        of the grid; rungs of the ladder), ``rows``, ``dim``, ``branching``, ``height``,
+        ``degree`` (random regular degree; ring neighbours of Watts–Strogatz), ``p``
+        (Erdős–Rényi; within-block SBM), ``p_out``, ``blocks``, ``rewire``, ``seed``.
+        Parameters that ``name`` does not use are ignored; missing ones take
+        :data:`NAMED_GRAPH_DEFAULTS`.
+
+    Returns
+    -------
+    networkx.Graph
+        A simple undirected graph with at least 3 and at most ``max_nodes`` nodes, in the
+        generator's node order.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``, out-of-range parameters, impossible combinations (e.g. a random
+        regular graph with odd ``n·degree``) or too few / too many nodes.
+
+    Examples
+    --------
+    >>> named_graph("grid", rows=3, n=4).number_of_nodes()
+    12
+    >>> named_graph("cycle", n=7, p=0.9).number_of_edges()   # p is not a cycle parameter
+    7
+    """
+    if name not in NAMED_GRAPHS:
+        raise ValueError(f"graph must be one of {', '.join(NAMED_GRAPHS)}; got {name!r}")
+    unknown = sorted(set(params) - set(NAMED_GRAPH_DEFAULTS))
+    if unknown:
+        raise TypeError(f"named_graph got unknown parameter(s) {unknown}; allowed: "
+                        f"{', '.join(NAMED_GRAPH_DEFAULTS)}")
+    max_nodes = check_int(max_nodes, "max_nodes", 3)
+    v = {}
+    for key in NAMED_GRAPHS[name]:
+        val = params.get(key, NAMED_GRAPH_DEFAULTS[key])
+        if key in _FLOAT_PARAMS:
+            v[key] = check_float(val, key, 0.0, 1.0)
+        else:
+            v[key] = check_int(val, key, 0 if key == "seed" else 1)
+    n = v.get("n")
+    too_many = f"the graph has {n} nodes; at most {max_nodes} are offered"
+    if n is not None and name not in ("grid", "ladder") and n > max_nodes:
+        raise ValueError(too_many)
+    seed = v.get("seed")
+    if name == "karate_club":
+        G = nx.karate_club_graph()
+    elif name == "les_miserables":
+        G = nx.les_miserables_graph()
+    elif name == "florentine_families":
+        G = nx.florentine_families_graph()
+    elif name == "davis_southern_women":
+        G = nx.davis_southern_women_graph()
+    elif name == "path":
+        G = nx.path_graph(n)
+    elif name == "cycle":
+        G = nx.cycle_graph(n)
+    elif name == "grid":
+        rows = v["rows"]
+        if rows * n > max_nodes:
+            raise ValueError(f"the grid has rows·n = {rows}·{n} = {rows * n} nodes; at most "
+                             f"{max_nodes} are offered (lower rows or n)")
+        G = nx.grid_2d_graph(rows, n)
+    elif name == "ladder":
+        if 2 * n > max_nodes:
+            raise ValueError(f"the ladder has 2·n = {2 * n} nodes; at most {max_nodes} are offered")
+        G = nx.ladder_graph(n)
+    elif name == "hypercube":
+        d = v["dim"]
+        if 2 ** d > max_nodes:
+            raise ValueError(f"the hypercube of dim={d} has 2^dim = {2 ** d} nodes; at most {max_nodes} "
+                             "are offered (lower dim)")
+        G = nx.hypercube_graph(d)
+    elif name == "balanced_tree":
+        r, h = v["branching"], v["height"]
+        size = h + 1 if r == 1 else (r ** (h + 1) - 1) // (r - 1)
+        if size > max_nodes:
+            raise ValueError(f"a balanced tree with branching={r} and height={h} has {size} nodes; at most "
+                             f"{max_nodes} are offered (lower branching or height)")
+        G = nx.balanced_tree(r, h)
+    elif name == "random_regular":
+        d = v["degree"]
+        if d >= n or (n * d) % 2:
+            raise ValueError(f"a random regular graph needs degree < n and n·degree even; got degree={d}, "
+                             f"n={n} (n·degree = {n * d})")
+        G = nx.random_regular_graph(d, n, seed=seed)
+    elif name == "erdos_renyi":
+        G = nx.gnp_random_graph(n, v["p"], seed=seed)
+    elif name == "stochastic_block_model":
+        b = v["blocks"]
+        if b > n:
+            raise ValueError(f"the SBM needs at least one node per block; got blocks={b} > n={n}")
+        sizes = [n // b + (1 if i < n % b else 0) for i in range(b)]
+        probs = [[v["p"] if i == j else v["p_out"] for j in range(b)] for i in range(b)]
+        G = nx.stochastic_block_model(sizes, probs, seed=seed)
+    else:  # watts_strogatz
+        k = v["degree"]
+        if k < 2 or k >= n:
+            raise ValueError(f"Watts–Strogatz needs 2 ≤ degree (ring neighbours k) < n; got degree={k}, n={n}")
+        G = nx.watts_strogatz_graph(n, k, v["rewire"], seed=seed)
+    G = nx.Graph(G)  # drop multigraph / directed flavours, keep node order
+    if G.number_of_nodes() < 3:
+        raise ValueError(f"the graph needs at least 3 nodes, got {G.number_of_nodes()}")
+    if G.number_of_nodes() > max_nodes:
+        raise ValueError(f"the graph has {G.number_of_nodes()} nodes; at most {max_nodes} are offered")
+    return G
+
+
+def named_graph_layout(name: str, G: nx.Graph) -> np.ndarray:
+    """Fixed 2-D node positions, shape ``(n, 2)`` in ``G.nodes`` order, for a graph of
+    :func:`named_graph`: a circle for ``"cycle"``, the lattice coordinates for ``"grid"``,
+    an arc for ``"path"``, otherwise a spring layout (seed 0, deterministic).
+
+    >>> named_graph_layout("grid", named_graph("grid", rows=2, n=3))[:2].tolist()
+    [[0.0, -0.0], [1.0, -0.0]]
+    """
+    nodes = list(G.nodes)
+    if name == "cycle":
+        P = nx.circular_layout(G)
+    elif name == "grid":
+        P = {v: (float(v[1]), -float(v[0])) for v in nodes}
+    elif name == "path":
+        t = np.linspace(-np.pi * 0.75, np.pi * 0.75, len(nodes))
+        P = {v: (float(np.sin(t[i])), float(np.cos(t[i]))) for i, v in enumerate(nodes)}
+    else:
+        P = nx.spring_layout(G, seed=0, iterations=100 if len(nodes) <= 200 else 50)
+    return np.array([P[v] for v in nodes], dtype=np.float64).reshape(len(nodes), 2)

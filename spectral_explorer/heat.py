@@ -34,6 +34,7 @@ from .device import default_dtype, resolve_device
 from .eigen import largest_eigenvalue
 
 __all__ = [
+    "kernel_counts",
     "HEAT_METHODS",
     "DEFAULT_ORDER",
     "heat_kernel",
@@ -185,3 +186,18 @@ def heat_kernel(L, t: float, B=None, method: str = "euler", order: int | None = 
     for _ in range(order):
         X = lu.solve(X)
     return torch.as_tensor(X, dtype=dt, device=dev)
+
+
+#: kernel entries at or below this are "numerically zero" (:func:`kernel_counts`)
+TINY = 1e-15
+
+
+def kernel_counts(H) -> dict:
+    """Counts of entries ``≤ 0`` and ``≤ 1e-15`` (and the total) of a kernel block.
+
+    >>> kernel_counts(np.array([[1.0, 1e-20], [0.0, -1e-3]]))
+    {'entries': 4, 'le_tiny': 3, 'le_zero': 2, 'min': -0.001}
+    """
+    H = np.asarray(H, dtype=np.float64)
+    return {"entries": int(H.size), "le_tiny": int((H <= TINY).sum()), "le_zero": int((H <= 0).sum()),
+            "min": float(H.min())}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import check_choice, check_square_sparse
+from ._validation import check_choice, check_square_sparse, check_symmetric
 
 __all__ = ["laplacian", "LAPLACIAN_KINDS", "degrees"]
 
@@ -41,8 +41,7 @@ def laplacian(W, kind: str = "normalized") -> sp.csr_matrix:
     W = check_square_sparse(W, "W")
     if W.nnz and W.data.min() < 0:
         raise ValueError("W must have non-negative weights; found negative entries")
-    if W.nnz and abs(W - W.T).max() > 1e-10 * max(1.0, abs(W).max()):
-        raise ValueError("W must be symmetric (undirected graph); symmetrize it first, e.g. (W + W.T) / 2")
+    check_symmetric(W, "W", tol=1e-10, why=" (undirected graph)", hint="; symmetrize it first, e.g. (W + W.T) / 2")
     n = W.shape[0]
     d = degrees(W)
     if kind == "combinatorial":

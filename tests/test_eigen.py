@@ -75,3 +75,22 @@ def test_bad_k():
         smallest_eigenpairs(L, 51)
     with pytest.raises(ValueError, match="method must be one of"):
         smallest_eigenpairs(L, 2, method="qr")
+
+
+def test_eigenvalue_groups_and_svd_fixed_signs():
+    import torch
+
+    from spectral_explorer import viz
+    from spectral_explorer.eigen import eigenvalue_groups, svd_fixed_signs
+
+    assert eigenvalue_groups([0.0, 1.0, 1.0, 1.0 + 1e-3], tol=1e-2) == [(0, 1), (1, 4)]
+    assert eigenvalue_groups([]) == []
+    assert viz.eigenvalue_groups is eigenvalue_groups   # a re-export only
+    M = torch.randn(7, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    U, S, Vh = svd_fixed_signs(M)
+    torch.testing.assert_close(U @ torch.diag(S) @ Vh, M)
+    U2, _, Vh2 = svd_fixed_signs(-M)       # flipping the input flips V, never the fixed U
+    torch.testing.assert_close(U2, U)
+    torch.testing.assert_close(Vh2, -Vh)
+    rows = torch.arange(U.shape[1])
+    assert bool((U[U.abs().argmax(0), rows] > 0).all())

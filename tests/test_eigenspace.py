@@ -187,3 +187,36 @@ def test_principal_angles(device):
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_anisotropic_toy_and_toy_compensation_match_the_inline_build():
+    """data.anisotropic_toy + toy_compensation give the numbers the explorer's toy stage
+    computed inline (same generator draws, same factorisations)."""
+    import torch
+
+    from spectral_explorer import eigenspace as es
+    from spectral_explorer.data import anisotropic_toy
+
+    n, a, angle, seed = 300, 8.0, 25.0, 4
+    rng = np.random.default_rng(seed)
+    th = np.deg2rad(angle)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    X_ref = (rng.standard_normal((n, 2)) * np.array([np.sqrt(a), 1.0 / np.sqrt(a)])) @ R.T
+    dW_ref = rng.standard_normal((2, 2))
+    X, dW = anisotropic_toy(n, a, angle, seed)
+    assert X.dtype == np.float64 and np.array_equal(X, X_ref) and np.array_equal(dW, dW_ref)
+
+    out = es.toy_compensation(X, dW)
+    Xt, D = torch.from_numpy(X_ref), torch.from_numpy(dW_ref)
+    C = Xt.T @ Xt
+    B, A = es.eora_compensation(D, C, 1)
+    assert np.array_equal(out["C"], C.numpy()) and np.array_equal(out["A"]["EoRA"], A.numpy()[0])
+    assert out["errors"]["EoRA"] == es.compensation_error(D, B, A, C)
+    assert out["plain"]["SVD"] == es.compensation_error(D, *es.svd_compensation(D, 1))
+    assert out["errors"]["EoRA"] <= out["errors"]["SVD"] <= out["errors"]["none"]
+    np.testing.assert_array_equal(out["residuals"]["EoRA"], (Xt @ (D - B @ A).T).numpy())
+    np.testing.assert_allclose(out["evals"], np.linalg.eigvalsh(C.numpy())[::-1])
+    with pytest.raises(ValueError, match="anisotropy must be > 0"):
+        anisotropic_toy(10, 0.0)
+    with pytest.raises(ValueError, match="dW must have 2 input columns"):
+        es.toy_compensation(X, np.ones((2, 3)))

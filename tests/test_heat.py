@@ -109,3 +109,10 @@ def test_heat_kernel_input_errors():
         heat_kernel(L, 1.0, method="euler", order=0)
     with pytest.raises(ValueError, match="square"):
         heat_kernel(sp.csr_matrix(np.ones((2, 3))), 1.0)
+
+
+def test_kernel_counts():
+    from spectral_explorer.heat import kernel_counts
+
+    assert kernel_counts(np.array([[1.0, 1e-16], [0.0, -2.0]])) == {"entries": 4, "le_tiny": 3, "le_zero": 2,
+                                                                   "min": -2.0}

@@ -17,12 +17,14 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the Bokeh backend so .
 from .manifold import embedding_scatter, manifold_scatter, project_points, to_3d
 from .spectrum import spectrum_plot
 from .distances import distance_scatter, sample_pairs
-from .numerics import kernel_histogram, kernel_counts
+from .numerics import kernel_histogram
+from ..heat import kernel_counts  # re-export, deprecated: use spectral_explorer.heat.kernel_counts
 
 __all__ = ["project_points", "to_3d", "manifold_scatter", "embedding_scatter", "spectrum_plot",
-           "distance_scatter", "sample_pairs", "kernel_histogram", "kernel_counts"]
-from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_groups, eigenvalue_plot,
+           "distance_scatter", "sample_pairs", "kernel_histogram"]
+from ..eigen import eigenvalue_groups  # re-export, deprecated: use spectral_explorer.eigen.eigenvalue_groups
+from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_plot,
                      graph_edges, graph_nodes, graph_plot, projector_image, stability_plot, training_curves)
 
-__all__ += ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "eigenvalue_groups", "projector_image",
+__all__ += ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "projector_image",
             "stability_plot", "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]

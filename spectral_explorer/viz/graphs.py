@@ -18,28 +18,15 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
+from ..eigen import eigenvalue_groups
+
 __all__ = ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "projector_image", "stability_plot",
-           "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS", "eigenvalue_groups"]
+           "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]
 
 #: one colour per encoding kind (stable across plots and runs)
 ENCODING_COLORS = {"none": "#7f7f7f", "lappe": "#d62728", "rwpe": "#2ca02c", "signnet": "#ff7f0e",
                    "spe": "#1f77b4", "raw": "#d62728", "projectors": "#ff7f0e", "subspace": "#9467bd"}
 _PLAIN = dict(xaxis=None, yaxis=None, toolbar="above", default_tools=["pan", "wheel_zoom", "reset", "save"])
-
-
-def eigenvalue_groups(evals, tol: float = 1e-6) -> list[tuple[int, int]]:
-    """``[start, end)`` index ranges of sorted eigenvalues whose consecutive gaps are ``<= tol``.
-
-    >>> eigenvalue_groups([0.0, 0.5, 0.5 + 1e-9, 1.0])
-    [(0, 1), (1, 3), (3, 4)]
-    """
-    lam = np.asarray(evals, dtype=np.float64).ravel()
-    bounds, start = [], 0
-    for j in range(1, lam.size + 1):
-        if j == lam.size or lam[j] - lam[j - 1] > tol:
-            bounds.append((start, j))
-            start = j
-    return bounds
 
 
 def graph_edges(pos, edges, color: str = "#9a9a9a", alpha: float = 0.6, line_width: float = 1.2) -> hv.Segments:

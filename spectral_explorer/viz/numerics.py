@@ -5,22 +5,11 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-__all__ = ["kernel_counts", "kernel_histogram"]
+from ..heat import TINY, kernel_counts  # noqa: F401  (kernel_counts: the counts in the legend)
 
-#: entries at or below this are treated as "numerically zero"
-TINY = 1e-15
+__all__ = ["kernel_histogram"]
+
 _COLORS = {"exact": "black", "chebyshev": "#d62728", "euler": "#1f77b4"}
-
-
-def kernel_counts(H) -> dict:
-    """Counts of entries ``≤ 0`` and ``≤ 1e-15`` (and the total) of a kernel block.
-
-    >>> kernel_counts(np.array([[1.0, 1e-20], [0.0, -1e-3]]))
-    {'entries': 4, 'le_tiny': 3, 'le_zero': 2, 'min': -0.001}
-    """
-    H = np.asarray(H, dtype=np.float64)
-    return {"entries": int(H.size), "le_tiny": int((H <= TINY).sum()), "le_zero": int((H <= 0).sum()),
-            "min": float(H.min())}
 
 
 def kernel_histogram(kernels: dict, bins: int = 60, lo: float = -40.0, title: str = "") -> hv.Overlay:
