@@ -123,8 +123,7 @@ def test_model_fidelity_vs_rank(minilm_explorer):
 
 def test_bad_input_shows_error_and_recovers(minilm_explorer):
     ex = minilm_explorer
-    page = ex.panel()
-    alert = page[1][0]
+    alert = ex.error_alert()
     ex.param.update(n_calib=1500, n_heldout=1500)
     assert "exceeds" in ex.error and "3000" in ex.error
     assert alert.visible and "3000" in alert.object

@@ -115,21 +115,30 @@ def test_every_graph_builds(graph):
 def test_views_render(ex):
     ex.index = 3
     for view in (ex.view_graph(), ex.view_spectrum(), ex.view_projector(), ex.view_stability(),
-                 ex.view_sinusoidal(), ex.view_training()):
+                 ex.view_sinusoidal(), ex.trainer.view_training()):
         hv.render(view)
     assert not ex.error
     assert ex.cycle_comparison["residual"] < 1e-10
 
 
 def test_training_streams_and_cancels():
-    ex = PositionalEncodingExplorer(train_encodings=["lappe", "spe"], epochs=2, train_graphs=32, hidden=8)
-    buf = ex._training_buffer()
-    ex.start_training(block=True)
-    assert len(ex.history) == 4 and len(buf.data) == 4
-    assert list(ex.results_frame()["encoding"]) == ["lappe", "spe"]
-    assert ex.train_progress == 100 and not ex.training
-    ex.epochs = 50
-    ex.start_training(block=False)
-    ex.stop_training(wait=True)
-    ex.flush_training()
-    assert not ex.training and ex.train_status == "stopped"
+    import time
+
+    tr = PositionalEncodingExplorer().trainer
+    tr.param.update(train_encodings=["lappe", "spe"], epochs=2, train_graphs=32, hidden=8)
+    buf = tr.buffer()
+    tr.start(block=True)
+    assert len(tr.history) == 4 and len(buf.data) == 4
+    assert list(tr.results_frame()["encoding"]) == ["lappe", "spe"]
+    assert tr.progress == 1.0 and not tr.training and tr.status.startswith("done")
+    tr.epochs = 50
+    tr.start(block=False)
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    tr.stop(wait=True)
+    assert time.perf_counter() - t0 < 1.0, "the stop did not land within a second"
+    assert not tr.training and "stopped" in tr.status and not tr.busy
+    assert tr.error == ""
+    tr.epochs = 1
+    tr.start(block=True)   # still usable after a stop
+    assert len(tr.history) == 2 and tr.status.startswith("done")

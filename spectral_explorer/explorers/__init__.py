@@ -1,10 +1,15 @@
-"""Explorers: one ``param.Parameterized`` class per family, with cached stages and views.
+"""Explorers: one class per family, each a subclass of :class:`Explorer` (``_base.py``), which
+owns errors, work off the event loop with progress and cancel, long jobs, URL state and the
+shared widgets.  A family explorer is parameters, cached stages, views and a layout.
 
 These import Panel and HoloViews (the compute modules never do)."""
 
+from ._base import Explorer, Job
 from ._common import dashboard_page
 from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
 from .positional_encodings import PositionalEncodingExplorer
+from .training import CycleCountTrainer
 
-__all__ = ["EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer", "dashboard_page"]
+__all__ = ["Explorer", "Job", "EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer",
+           "CycleCountTrainer", "dashboard_page"]

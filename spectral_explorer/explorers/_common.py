@@ -1,55 +1,15 @@
-"""What every explorer shares: staged caching keyed on parameter values, and the page
-template the dashboards wrap explorers in."""
+"""What the dashboards share: results shared across sessions, and the page template the
+dashboards wrap explorers in."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 
 import panel as pn
 
 #: header colour of every dashboard
 HEADER = "#234a6b"
-
-
-class StagedCache:
-    """PHATE-style staged invalidation for an explorer.
-
-    Each stage keeps one ``(key, value)`` entry in ``self._cache``; ``key`` is a tuple of
-    parameter values (never tensors), so a stage is recomputed exactly when a parameter it
-    depends on changes.  ``self.timings`` records the stages run by the latest
-    :meth:`_run_stages` and ``self.stage_counts`` how often each stage ever ran.
-    Subclasses call :meth:`_init_stages` in ``__init__``.
-    """
-
-    def _init_stages(self):
-        self._cache: dict[str, tuple] = {}
-        self.timings: dict[str, float] = {}
-        self.stage_counts: dict[str, int] = {}
-
-    def _stage(self, name, key, fn):
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        t0 = time.perf_counter()
-        value = fn()
-        self.timings[name] = time.perf_counter() - t0
-        self.stage_counts[name] = self.stage_counts.get(name, 0) + 1
-        self._cache[name] = (key, value)
-        return value
-
-    def _run_stages(self, *stages) -> set[str]:
-        """Run ``stages`` (callables, cheap when cached) under the explorer's lock; return
-        the names of the stages whose key changed."""
-        with self._lock:
-            before = {k: v[0] for k, v in self._cache.items()}
-            self.timings = {}
-            t0 = time.perf_counter()
-            for stage in stages:
-                stage()
-            self.timings["total"] = time.perf_counter() - t0
-            return {k for k, v in self._cache.items() if before.get(k) != v[0]}
 
 
 class SharedResults:

@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import holoviews as hv
@@ -39,9 +38,12 @@ import panel as pn
 import param
 import torch
 
+from .. import data
 from .. import eigenspace as es
 from ..viz import eigenspace as vz
-from ._common import SharedResults, StagedCache
+from ._base import Explorer, Job, int_input, placeholder
+from ._common import SharedResults
+from ..progress import subrange
 
 __all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID", "MODEL_RANKS"]
 
@@ -63,17 +65,15 @@ _TOY = ("anisotropy", "toy_angle", "toy_seed", "toy_samples")
 _MINILM = ("layer", "compression", "rank", "n_calib", "n_heldout", "text_seed", "max_length")
 
 
-def _message(exc):
-    msg = str(exc) or type(exc).__name__
-    return msg if isinstance(exc, (ValueError, TypeError, KeyError)) else f"{type(exc).__name__}: {msg}"
-
-
 def _placeholder(title):
-    return hv.Points([], ["u", "v"]).opts(title=title, xaxis=None, yaxis=None, width=430, height=300)
+    return placeholder(title, 430, 300)
 
 
-class EigenspaceExplorer(StagedCache, param.Parameterized):
+class EigenspaceExplorer(Explorer):
     """Low-rank compensation of a compression error: plain SVD vs EoRA, toy and MiniLM."""
+
+    url_params = _TOY + _MINILM
+    _ERROR_ORDER = ("url", "toy", "minilm", "fidelity")
 
     # ------------------------------------------------------------------ 2-D toy
     anisotropy = param.Number(default=8.0, bounds=(1.0, 100.0), step=0.5, doc="""
@@ -100,26 +100,14 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
     max_length = param.Integer(default=128, bounds=(8, 512), doc="Tokens per text (longer texts are truncated).")
     minilm = param.Boolean(default=False, doc="""
         Load MiniLM and collect the Grams (the dashboard sets it when a MiniLM tab is opened).""")
-    threaded = param.Boolean(default=True, doc="""
-        In a served dashboard, run the MiniLM steps off the event loop while a progress bar shows.""")
-
-    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
-    busy = param.Boolean(default=False, precedence=-1, doc="True while a MiniLM step runs.")
-    progress = param.Integer(default=0, bounds=(-1, 100), precedence=-1, doc="Progress (%) of the MiniLM step.")
-    status = param.String(default="MiniLM not loaded yet", precedence=-1, doc="One line on the MiniLM step.")
     _toy_version = param.Integer(default=0, precedence=-1, doc="Bumped after each toy computation.")
     _minilm_version = param.Integer(default=0, precedence=-1, doc="Bumped after each MiniLM computation.")
     _fidelity_version = param.Integer(default=0, precedence=-1, doc="Bumped when the fidelity table changes.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._init_stages()
-        self._lock = threading.RLock()
-        self._gen = 0
-        self._fgen = 0
-        self._toy_error = ""
-        self._minilm_error = ""
-        self._prog = (0.0, "")
+        self.status = "MiniLM not loaded yet"
+        self._minilm_job = None       # the job whose progress the MiniLM stages report
         self._fid_rows: dict = {}      # (grams key, compression) -> {(method, rank): fidelity row}
         self._fid_rows_lock = threading.Lock()
         self._fid_state: dict = {}     # grams key, reference embeddings, compressed weights + factors
@@ -128,19 +116,12 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
         if self.minilm:
-            self._refresh_minilm()
-
-    # ------------------------------------------------------------------ helpers
-    def _set_error(self):
-        self.error = self._toy_error or self._minilm_error
-
-    @staticmethod
-    def _served():
-        doc = pn.state.curdoc
-        return doc is not None and doc.session_context is not None
+            self._on_minilm()
 
     def _report(self, frac, text):
-        self._prog = (float(frac), text)
+        job = self._minilm_job
+        if job is not None:
+            job.checkpoint(frac, text)
 
     # ------------------------------------------------------------------ toy
     def _toy_key(self):
@@ -148,37 +129,14 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
 
     def _toy(self):
         def build():
-            rng = np.random.default_rng(int(self.toy_seed))
-            a = float(self.anisotropy)
-            th = np.deg2rad(float(self.toy_angle))
-            R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-            Z = rng.standard_normal((int(self.toy_samples), 2))
-            X = (Z * np.array([np.sqrt(a), 1.0 / np.sqrt(a)])) @ R.T
-            dW = rng.standard_normal((2, 2))
-            Xt, D = torch.from_numpy(X), torch.from_numpy(dW)
-            C = Xt.T @ Xt
-            evals, Q = es.gram_eigh(C)
-            fac = {"SVD": es.svd_compensation(D, 1), "EoRA": es.eora_compensation(D, C, 1)}
-            zero = (torch.zeros(2, 0, dtype=D.dtype), torch.zeros(0, 2, dtype=D.dtype))
-            errors = {"none": es.compensation_error(D, *zero, C)}
-            plain = {"none": es.compensation_error(D, *zero)}
-            residuals = {}
-            for name, (B, A) in fac.items():
-                errors[name] = es.compensation_error(D, B, A, C)
-                plain[name] = es.compensation_error(D, B, A)
-                residuals[name] = (Xt @ (D - B @ A).T).numpy()
-            return {"X": X, "dW": dW, "C": C.numpy(), "evals": evals.numpy(), "Q": Q.numpy(),
-                    "A": {k: v[1].numpy()[0] for k, v in fac.items()}, "errors": errors, "plain": plain,
-                    "residuals": residuals}
+            X, dW = data.anisotropic_toy(int(self.toy_samples), float(self.anisotropy), float(self.toy_angle),
+                                         int(self.toy_seed))
+            return es.toy_compensation(X, dW, rank=1)
         return self._stage("toy", self._toy_key(), build)
 
     def _refresh_toy(self):
-        try:
-            self._run_stages(self._toy)
-            self._toy_error = ""
-        except Exception as exc:
-            self._toy_error = _message(exc)
-        self._set_error()
+        """The toy is cheap: computed at once, also in a served page."""
+        self.run("toy", lambda job: self._run_stages(self._toy, job=job), background=False)
         self._toy_version += 1
 
     def _on_toy(self, *events):
@@ -226,16 +184,18 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             calib, held = self._texts()
             out = {}
             bs = 16
-            nb = {"calib": -(-len(calib) // bs), "held": -(-len(held) // bs)}
-            total = nb["calib"] + nb["held"]
-            done = [0]
+            total = len(calib) + len(held)
+            lo = 0.05
             for split, texts in (("calib", calib), ("held", held)):
-                def prog(i, split=split):
-                    done[0] += 1
-                    self._report(0.05 + 0.95 * done[0] / total, f"collecting XᵀX of 36 layers ({split}) …")
-                self._report(0.05, f"collecting XᵀX of 36 layers ({split}) …")
+                hi = lo + 0.95 * len(texts) / total
+                text = f"collecting XᵀX of 36 layers ({split}) …"
+                self._report(lo, text)
                 batches = tokenize_batches(texts, tok, batch_size=bs, max_length=int(self.max_length))
-                out[split] = collect_grams(model, LAYER_NAMES, batches, progress=prog)[0]
+                job = self._minilm_job
+                out[split] = collect_grams(
+                    model, LAYER_NAMES, batches, cancel=job.cancel if job else None,
+                    progress=subrange(lambda f, _t: self._report(f, text), lo, hi))[0]
+                lo = hi
             return out
         key = self._grams_key()
 
@@ -305,74 +265,24 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             out[m] = es.compensation_error(dW, rc["B"][m][:, :r], rc["A"][m][:r], Ch) / rc["den"]
         return out
 
-    def _compute_minilm(self):
-        return self._run_stages(self._model, self._texts, self._grams, self._delta, self._layer_eig,
-                                self._dw_spectra, self._rank_curve, self._pissa)
+    def _compute_minilm(self, job=None):
+        self._minilm_job = job
+        try:
+            return self._run_stages(self._model, self._texts, self._grams, self._delta, self._layer_eig,
+                                    self._dw_spectra, self._rank_curve, self._pissa, job=job)
+        finally:
+            self._minilm_job = None
 
     # ------------------------------------------------------------------ MiniLM reactions
-    def _publish_minilm(self):
-        self._minilm_error = ""
-        self._set_error()
+    def _publish_minilm(self, _changed=None):
         c = self.stage_counts
-        self.progress = 100
         self.status = (f"MiniLM ready · {self.n_calib} calibration / {self.n_heldout} held-out texts · "
                        f"Gram collections: {c.get('grams', 0)}")
         self._minilm_version += 1
 
-    def _fail_minilm(self, exc):
-        self._minilm_error = _message(exc)
-        self._set_error()
-        self.progress = 0
-        self.status = "failed (see message)"
-
-    def _refresh_minilm(self):
-        """Synchronous MiniLM computation (scripts, notebooks, tests)."""
-        try:
-            self._compute_minilm()
-        except Exception as exc:
-            self._fail_minilm(exc)
-            return False
-        self._publish_minilm()
-        return True
-
-    async def _poll(self, fut):
-        while not fut.done():
-            frac, text = self._prog
-            self.progress = int(100 * frac)
-            if text:
-                self.status = text
-            await asyncio.sleep(0.25)
-        return fut.result()
-
-    async def _in_worker(self, counter, compute, start_text, publish):
-        """Run ``compute`` in a worker thread with progress; ``publish(result)`` only when no
-        newer job of the same kind (``counter``: the attribute numbering them) has started."""
-        gen = getattr(self, counter) + 1
-        setattr(self, counter, gen)
-        self.busy = True
-        self._prog = (0.0, start_text)
-        try:
-            result = await self._poll(asyncio.get_running_loop().run_in_executor(None, compute))
-        except Exception as exc:
-            if gen == getattr(self, counter):
-                self._fail_minilm(exc)
-                self.busy = False
-            return
-        if gen != getattr(self, counter):
-            return
-        publish(result)
-        self.busy = False
-
-    async def _refresh_minilm_async(self):
-        await self._in_worker("_gen", self._compute_minilm, "computing …", lambda _: self._publish_minilm())
-
     def _on_minilm(self, *events):
-        if not self.minilm:
-            return
-        if self.threaded and self._served():
-            pn.state.execute(self._refresh_minilm_async)
-        else:
-            self._refresh_minilm()
+        if self.minilm:
+            self.run("minilm", self._compute_minilm, self._publish_minilm, text="computing …")
 
     # ------------------------------------------------------------------ fidelity vs rank (on demand)
     def _fidelity_rows(self) -> dict:
@@ -389,7 +299,7 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         methods = (("none",) if ("none", 0) not in have else ()) + (("svd", "eora") if ranks else ())
         return methods, ranks
 
-    def _compute_fidelity(self):
+    def _compute_fidelity(self, job=None):
         """Embed the held-out texts with the compressed model (none) and with SVD / EoRA
         corrections at every rank of MODEL_RANKS and the chosen rank that is not done yet.
         Compressed weights and max-rank factors are kept for one compression (one
@@ -420,12 +330,14 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             cache = state["cache"]   # one compression's weights and factors (~0.1–0.2 GB per session)
             for k in [k for k in cache if not (isinstance(k, tuple) and k[1] == compression)]:
                 del cache[k]
+            progress, cancel = (job.progress, job.cancel) if job is not None else (None, None)
             if "reference" not in state:
-                self._report(0.01, "embedding held-out texts with the original model …")
+                if progress:
+                    progress(0.01, "embedding held-out texts with the original model …")
                 state["reference"] = embed(held, tok, model, max_length=max_length)
             rows = fidelity_vs_rank(model, tok, calib, held, compression, ranks=ranks, methods=methods,
                                     grams=grams, reference=state["reference"], cache=cache, max_length=max_length,
-                                    progress=lambda f, text: self._report(0.02 + 0.97 * f, text))
+                                    progress=subrange(progress, 0.02, 0.99), cancel=cancel)
             cache.pop("gram_eigh", None)   # 36 eigenbases (~0.15 GB) only pay off across compressions
             with self._fid_rows_lock:
                 done = self._fid_rows.setdefault((gkey, compression), {})
@@ -460,41 +372,19 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
 
     def run_fidelity(self):
         """Compute the model-level fidelity against rank (none / SVD / EoRA at MODEL_RANKS and the
-        chosen rank) for the current compression.  Served: in a worker thread with progress;
-        else synchronously, returning :attr:`fidelity_table`."""
-        if self.threaded and self._served():
-            pn.state.execute(self._fidelity_async)
+        chosen rank) for the current compression.  Served: in a worker thread with progress
+        (returns None); else synchronously, returning :attr:`fidelity_table`."""
+        def publish(result):
+            self.status = f"fidelity vs rank computed ({result[0]})"
+            self._fidelity_version += 1
+        result = self.run("fidelity", self._compute_fidelity, publish, text="fidelity: starting …")
+        if isinstance(result, Job):   # running in a worker thread
             return None
-        try:
-            self._compute_fidelity()
-            self._minilm_error = ""
-        except Exception as exc:
-            self._minilm_error = _message(exc)
-        self._set_error()
-        self._fidelity_version += 1
         return self.fidelity_table
 
-    async def _fidelity_async(self):
-        def publish(result):
-            compression, _ = result
-            self.progress = 100
-            self.status = f"fidelity vs rank computed ({compression})"
-            self._fidelity_version += 1
-        await self._in_worker("_fgen", self._compute_fidelity, "fidelity: starting …", publish)
-
     # ------------------------------------------------------------------ views
-    def _guard(self, fn, title):
-        try:
-            with self._lock:
-                return fn()
-        except Exception as exc:
-            msg = _message(exc)
-            if not self.error:
-                self.error = msg
-            return _placeholder(f"{title}: error (see message)")
-
     def _ready(self):
-        return self._minilm_version > 0 and not self._minilm_error
+        return self._minilm_version > 0 and "minilm" not in self._errors
 
     @param.depends("_toy_version")
     def view_toy(self):
@@ -507,7 +397,7 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
 
     @param.depends("_toy_version")
     def toy_markdown(self):
-        if self._toy_error:
+        if "toy" in self._errors:
             return ""
         t = self.toy_result()
         e, p = t["errors"], t["plain"]
@@ -611,42 +501,29 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
         return pn.Column(*parts, sizing_mode="stretch_width")
 
     # ------------------------------------------------------------------ dashboard
-    def panel(self):
-        """Controls on the left, tabs (toy, MiniLM layer, fidelity, PiSSA) on the right."""
-        if hv.Store.current_backend != "bokeh":
-            hv.extension("bokeh", logo=False)
+    def controls(self):
+        """The toy's sliders; MiniLM's layer, compression, rank, text split and the fidelity button."""
         p = self.param
         sw = {"sizing_mode": "stretch_width"}
         aniso = pn.widgets.FloatSlider.from_param(p.anisotropy, name="anisotropy σ₁/σ₂",
                                                   css_classes=["anisotropy-slider"], **sw)
         angle = pn.widgets.FloatSlider.from_param(p.toy_angle, name="angle of the long axis (°)", **sw)
-        seed = pn.widgets.IntInput.from_param(p.toy_seed, name="toy seed", css_classes=["w-toy_seed"], **sw)
         layer = pn.widgets.Select.from_param(p.layer, css_classes=["w-layer"], **sw)
         comp = pn.widgets.RadioButtonGroup.from_param(p.compression, **sw)
         rank = pn.widgets.IntSlider.from_param(p.rank, css_classes=["rank-slider"], **sw)
-        texts = pn.Column(*[pn.widgets.IntInput.from_param(getattr(p, k), css_classes=[f"w-{k}"], **sw)
-                            for k in ("n_calib", "n_heldout", "text_seed")], margin=0, **sw)
-        bar = pn.indicators.Progress(value=self.progress, max=100, bar_color="primary", **sw)
-        status = pn.pane.Markdown(self.status, css_classes=["eig-status"], margin=(0, 10), **sw)
-        self.param.watch(lambda e: setattr(bar, "value", int(e.new)), "progress")
-        self.param.watch(lambda e: setattr(status, "object", e.new), "status")
         fid_button = pn.widgets.Button(label="compute fidelity vs rank", color="primary",
                                        css_classes=["eig-fid-button"], **sw)
         fid_button.on_click(lambda e: self.run_fidelity())
         self.param.watch(lambda e: setattr(fid_button, "disabled", e.new), "busy")
+        return pn.Column(
+            pn.pane.Markdown("### 2-D toy"), aniso, angle, int_input(p.toy_seed, name="toy seed"),
+            pn.pane.Markdown("### MiniLM"), layer, comp, rank,
+            *[int_input(getattr(p, k)) for k in ("n_calib", "n_heldout", "text_seed", "max_length")],
+            fid_button, **sw)
 
-        alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["explorer-error"], **sw)
-
-        def show_error(event):
-            alert.object = f"**Could not compute:** {event.new}" if event.new else ""
-            alert.visible = bool(event.new)
-        self.param.watch(show_error, "error")
-        if self.error:
-            show_error(type("E", (), {"new": self.error})())
-
-        controls = pn.Column(
-            pn.pane.Markdown("### 2-D toy"), aniso, angle, seed,
-            pn.pane.Markdown("### MiniLM"), layer, comp, rank, texts, bar, status, fid_button, **sw)
+    def main(self):
+        """Tabs: the 2-D toy, a MiniLM layer, model fidelity, PiSSA (MiniLM loads on first use)."""
+        sw = {"sizing_mode": "stretch_width"}
         toy_text = pn.pane.Markdown(self.toy_markdown, css_classes=["eig-toy-metrics"], **sw)
         toy = pn.Column(
             pn.pane.Markdown(
@@ -675,7 +552,4 @@ class EigenspaceExplorer(StagedCache, param.Parameterized):
             if event.new != 0 and not self.minilm:
                 self.minilm = True
         tabs.param.watch(activate, "active")
-        return pn.Row(pn.Column(controls, width=300), pn.Column(alert, tabs, **sw), **sw)
-
-    def __panel__(self):
-        return self.panel()
+        return tabs

@@ -26,9 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -37,7 +34,7 @@ import param
 from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
-from ._common import StagedCache
+from ._base import Explorer, int_input, log_slider
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -55,8 +52,10 @@ _CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "t", "sigma", "method"
          "compare")
 
 
-class HeatGeodesicExplorer(StagedCache, param.Parameterized):
+class HeatGeodesicExplorer(Explorer):
     """Heat diffusion, heat-geodesic distances and embeddings, interactively."""
+
+    url_params = _CORE + ("source", "azimuth", "elevation")
 
     dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS), doc="""
         Point cloud: swiss_roll, s_curve, sphere, tree (with ground-truth geodesics) or
@@ -88,27 +87,17 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
         Node from which heat diffuses in the heat view (tap a point to choose it).""")
     azimuth = param.Number(default=-70.0, bounds=(-180.0, 180.0), step=5.0, doc="View azimuth (degrees).")
     elevation = param.Number(default=15.0, bounds=(-90.0, 90.0), step=5.0, doc="View elevation (degrees).")
-    threaded = param.Boolean(default=True, doc="""
-        In a served dashboard, compute off the event loop (a worker thread) while a spinner shows.""")
-
-    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
-    busy = param.Boolean(default=False, precedence=-1, doc="True while a computation runs.")
     _version = param.Integer(default=0, precedence=-1, doc="Bumped after each successful computation.")
     _data_version = param.Integer(default=0, precedence=-1, doc="Bumped when the data set changes.")
     _compare_version = param.Integer(default=0, precedence=-1, doc="Bumped when comparisons change.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._init_stages()
-        self._lock = threading.RLock()
-        self._gen = 0
         self._last_compare_key = None
         self.param.watch(self._on_method, "method")
         self.param.watch(self._on_change, list(_CORE))
-        try:
-            self._compute()
-        except Exception as exc:  # the page shows it; a script sees it on first view/metrics access
-            self.error = self._message(exc)
+        # the first computation runs at once, also in a served page (the page opens with plots)
+        self.run("compute", self._compute, self._publish, background=False)
 
     # ------------------------------------------------------------------ caching
 
@@ -259,24 +248,18 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
         key = self._dist_key() + (int(self.source),)
         return self._stage("heat", key, build)
 
-    def _compute(self):
+    def _compute(self, job=None):
         """Run every stage the current parameters need (cheap when cached)."""
         compare = [lambda name=name: self._compare_result(name) for name in self.compare]
         return self._run_stages(self._data, self._graph, self._distances, self._embedding, self._metrics,
-                                *compare)
+                                *compare, job=job)
 
     # ------------------------------------------------------------------ reactions
     def _on_method(self, event):
         if event.new in heat.DEFAULT_ORDER and event.new != "exact":
             self.order = heat.DEFAULT_ORDER[event.new]
 
-    @staticmethod
-    def _message(exc):
-        msg = str(exc) or type(exc).__name__
-        return msg if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {msg}"
-
     def _publish(self, changed):
-        self.error = ""
         ckey = tuple(self.compare) + self._graph_key()
         with param.parameterized.batch_call_watchers(self):
             if "data" in changed:
@@ -285,39 +268,10 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
                 self._last_compare_key = ckey
                 self._compare_version += 1
             self._version += 1
-
-    def _refresh(self):
-        """Synchronous recompute (scripts, notebooks, benchmarks)."""
-        try:
-            changed = self._compute()
-        except Exception as exc:
-            self.error = self._message(exc)
-            return False
-        self._publish(changed)
-        return True
-
-    async def _refresh_async(self):
-        self._gen += 1
-        gen = self._gen
-        self.busy = True
-        try:
-            changed = await asyncio.get_running_loop().run_in_executor(None, self._compute)
-        except Exception as exc:
-            if gen == self._gen:
-                self.error = self._message(exc)
-                self.busy = False
-            return
-        if gen != self._gen:  # superseded by a newer change: that run publishes
-            return
-        self._publish(changed)
-        self.busy = False
+            self.status = self._timing_text()
 
     def _on_change(self, *events):
-        doc = pn.state.curdoc
-        if self.threaded and doc is not None and doc.session_context is not None:
-            pn.state.execute(self._refresh_async)
-        else:
-            self._refresh()
+        self.run("compute", self._compute, self._publish, text="computing …")
 
     # ------------------------------------------------------------------ public results
     @property
@@ -335,14 +289,6 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
             return self._embedding()
 
     # ------------------------------------------------------------------ views
-    def _guard(self, fn, title):
-        try:
-            with self._lock:
-                return fn()
-        except Exception as exc:
-            self.error = self._message(exc)
-            return hv.Points([], ["u", "v"]).opts(title=f"{title}: error (see message)", xaxis=None, yaxis=None)
-
     def _color(self):
         ds = self._data()["ds"]
         label = "label" if ds.name == "digits" else ("distance from root" if ds.name == "tree" else "intrinsic coordinate")
@@ -480,7 +426,7 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
     def _numerics_plot(self):
         def fn():
             kernels, ck, ek = self._numerics()
-            counts = {k: viz.kernel_counts(v) for k, v in kernels.items()}
+            counts = {k: heat.kernel_counts(v) for k, v in kernels.items()}
             dat = self._data()
             src = dat["eval_rows"][:32]
             rows = []
@@ -521,6 +467,10 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
         return tap
 
     # ------------------------------------------------------------------ dashboard
+    def _timing_text(self):
+        tim = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in self.timings.items() if k != "total")
+        return f"last update: {tim or 'cached'}"
+
     def _metrics_markdown(self):
         if self.error:
             return ""
@@ -530,24 +480,39 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
             return ""
         if "heat_spearman" not in m:
             return f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
-        tim = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in self.timings.items() if k != "total")
         return (f"**Spearman ρ** heat-geodesic **{m['heat_spearman']:.4f}**, embedding "
                 f"**{m['embedding_spearman']:.4f}** · **Pearson r** heat {m['heat_pearson']:.4f}, "
-                f"embedding {m['embedding_pearson']:.4f} · entries ≤ 0: {m['nonpositive_entries']}"
-                f"<br><small>last update: {tim or 'cached'}</small>")
+                f"embedding {m['embedding_pearson']:.4f} · entries ≤ 0: {m['nonpositive_entries']}")
 
-    def panel(self):
-        """A full dashboard: controls in a sidebar column, views in tabs, an error alert."""
-        hv.extension("bokeh", logo=False) if not hv.Store.current_backend == "bokeh" else None
-        def int_input(name, **kw):
-            return {"type": pn.widgets.IntInput, "css_classes": [f"w-{name}"], **kw}
+    def _t_player(self):
+        """Play t through T_GRID (and follow t when it is set elsewhere)."""
+        def nearest(t):
+            return min(range(len(T_GRID)), key=lambda i: abs(np.log(T_GRID[i]) - np.log(t)))
+        player = pn.widgets.Player(name="animate t", start=0, end=len(T_GRID) - 1, value=nearest(self.t),
+                                   interval=700, loop_policy="loop", show_loop_controls=False,
+                                   sizing_mode="stretch_width", show_value=False,
+                                   visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
+        syncing = [False]
+
+        def to_t(event):
+            if not syncing[0] and T_GRID[event.new] != self.t:
+                self.t = T_GRID[event.new]
+
+        def to_player(event):
+            syncing[0] = True
+            try:
+                player.value = nearest(event.new)
+            finally:
+                syncing[0] = False
+        player.param.watch(to_t, "value")
+        self.param.watch(to_player, "t")
+        return player
+
+    def controls(self):
+        """Data and graph, heat kernel (log-t slider and player), view."""
+        sw = {"sizing_mode": "stretch_width"}
         widgets = {
             "dataset": {"type": pn.widgets.Select, "css_classes": ["w-dataset"]},
-            "n": int_input("n", step=100),
-            "seed": int_input("seed"),
-            "knn": int_input("knn"),
-            "landmarks": int_input("landmarks"),
-            "source": int_input("source"),
             "noise": {"type": pn.widgets.FloatSlider, "throttled": True},
             "decay": {"type": pn.widgets.FloatSlider, "throttled": True},
             "sigma": {"type": pn.widgets.FloatSlider, "throttled": True},
@@ -557,75 +522,28 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
             "method": pn.widgets.RadioButtonGroup,
             "compare": pn.widgets.CheckBoxGroup,
         }
-        graph_params = pn.Param(self.param, parameters=["dataset", "n", "noise", "seed", "knn", "decay", "landmarks"],
-                                widgets=widgets, show_name=False, sizing_mode="stretch_width")
-        heat_params = pn.Param(self.param, parameters=["sigma", "method", "order", "compare"],
-                               widgets=widgets, show_name=False, sizing_mode="stretch_width")
-        view_params = pn.Param(self.param, parameters=["source", "azimuth", "elevation"],
-                               widgets=widgets, show_name=False, sizing_mode="stretch_width")
 
-        def nearest(t):
-            return min(range(len(T_GRID)), key=lambda i: abs(np.log(T_GRID[i]) - np.log(t)))
+        def params(names):
+            return pn.Param(self.param, parameters=names, widgets=widgets, show_name=False, **sw)
+        p = self.param
+        t_slider = log_slider(self, "t", "t (diffusion time, log scale)", "t-slider")
+        return pn.Column(
+            pn.pane.Markdown("### Data and graph"), params(["dataset"]), int_input(p.n, step=100),
+            params(["noise"]), int_input(p.seed), int_input(p.knn), params(["decay"]), int_input(p.landmarks),
+            pn.pane.Markdown("### Heat kernel"), t_slider, self._t_player(),
+            params(["sigma", "method", "order", "compare"]),
+            pn.pane.Markdown("### View"), int_input(p.source), params(["azimuth", "elevation"]), **sw)
 
-        from bokeh.models import CustomJSTickFormatter
-
-        lo, hi = np.log10(self.param.t.bounds)
-        t_slider = pn.widgets.FloatSlider(
-            name="t (diffusion time, log scale)", start=float(lo), end=float(hi), step=0.01,
-            value=float(np.log10(self.t)), sizing_mode="stretch_width", css_classes=["t-slider"],
-            format=CustomJSTickFormatter(code="return Number((10 ** tick).toPrecision(3)).toString()"))
-        player = pn.widgets.Player(name="animate t", start=0, end=len(T_GRID) - 1, value=nearest(self.t),
-                                   interval=700, loop_policy="loop", show_loop_controls=False,
-                                   sizing_mode="stretch_width", show_value=False,
-                                   visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
-        syncing = [False]
-
-        def set_t(value):
-            value = float(f"{value:.3g}")
-            if not syncing[0] and value != self.t:
-                self.t = value
-        t_slider.param.watch(lambda e: set_t(10.0 ** e.new), "value_throttled")
-        player.param.watch(lambda e: set_t(T_GRID[e.new]), "value")
-
-        def sync_t(event):  # t set elsewhere (code, player): move the widgets without feedback
-            syncing[0] = True
-            try:
-                t_slider.value = float(np.log10(event.new))
-                player.value = nearest(event.new)
-            finally:
-                syncing[0] = False
-        self.param.watch(sync_t, "t")
-
-        alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
-                              css_classes=["explorer-error"])
-
-        def show_error(event):
-            alert.object = f"**Could not compute:** {event.new}" if event.new else ""
-            alert.visible = bool(event.new)
-        self.param.watch(show_error, "error")
-        if self.error:
-            show_error(type("E", (), {"new": self.error})())
-
-        spinner = pn.indicators.LoadingSpinner(value=False, size=22, color="primary")
-        self.param.watch(lambda e: setattr(spinner, "value", e.new), "busy")
-        status = pn.pane.Markdown(self._metrics_markdown(), css_classes=["explorer-metrics"],
-                                  sizing_mode="stretch_width", margin=(0, 10))
-
-        def update_status(*_):
-            status.object = self._metrics_markdown()
-        self.param.watch(update_status, ["_version", "error"])
-
-        controls = pn.Column(
-            pn.pane.Markdown("### Data and graph"), graph_params,
-            pn.pane.Markdown("### Heat kernel"), t_slider, player, heat_params,
-            pn.pane.Markdown("### View"), view_params,
-            sizing_mode="stretch_width",
-        )
+    def main(self):
+        """Scores, then tabs: diffusion and embeddings, spectrum, numerics."""
+        metrics = pn.pane.Markdown(self._metrics_markdown(), css_classes=["explorer-metrics"],
+                                   sizing_mode="stretch_width", margin=(0, 10))
+        self.param.watch(lambda *_: setattr(metrics, "object", self._metrics_markdown()), ["_version", "error"])
 
         def embedding_row(compare):
             return pn.Row(*[pn.pane.HoloViews(dm, linked_axes=False) for dm in self._embedding_maps()])
         embeddings = pn.panel(pn.bind(embedding_row, self.param.compare))
-        main = pn.Tabs(
+        tabs = pn.Tabs(
             ("Diffusion & embeddings", pn.Column(
                 pn.Row(self.view_data(), self.view_heat()),
                 embeddings,
@@ -643,12 +561,4 @@ class HeatGeodesicExplorer(StagedCache, param.Parameterized):
                 "must be floored), Euler keeps every entry positive and resolvable."), self.view_numerics())),
             dynamic=True, sizing_mode="stretch_width",
         )
-        header = pn.Row(spinner, status, sizing_mode="stretch_width")
-        return pn.Row(
-            pn.Column(controls, width=300),
-            pn.Column(alert, header, main, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
-
-    def __panel__(self):
-        return self.panel()
+        return pn.Column(metrics, tabs, sizing_mode="stretch_width")

@@ -29,46 +29,28 @@ Examples
 from __future__ import annotations
 
 import math
-import threading
-import traceback
-from functools import partial
 
 import holoviews as hv
-import networkx as nx
 import numpy as np
-import pandas as pd
+import networkx as nx
 import panel as pn
 import param
 import torch
 
+from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
-from .. import substructures
 from .. import viz
-from ._common import StagedCache
+from ._base import Explorer, int_input, log_slider, message, placeholder
+from .training import CycleCountTrainer
 
 __all__ = ["PositionalEncodingExplorer", "GRAPHS", "GRAPH_PARAMS", "EPS_GRID", "MAX_NODES"]
 
 #: graph name -> the parameters that shape it (shown in the dashboard only for that graph)
-GRAPH_PARAMS = {
-    "karate_club": (),
-    "les_miserables": (),
-    "florentine_families": (),
-    "davis_southern_women": (),
-    "path": ("n",),
-    "cycle": ("n",),
-    "grid": ("rows", "n"),
-    "ladder": ("n",),
-    "hypercube": ("dim",),
-    "balanced_tree": ("branching", "height"),
-    "random_regular": ("n", "degree", "seed"),
-    "erdos_renyi": ("n", "p", "seed"),
-    "stochastic_block_model": ("n", "blocks", "p", "p_out", "seed"),
-    "watts_strogatz": ("n", "degree", "rewire", "seed"),
-}
+GRAPH_PARAMS = graphs.NAMED_GRAPHS
 GRAPHS = tuple(GRAPH_PARAMS)
 #: largest graph offered (a dense eigendecomposition per change)
-MAX_NODES = 500
+MAX_NODES = graphs.MAX_NAMED_NODES
 #: perturbation sizes of the stability curves
 EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
 ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
@@ -76,17 +58,13 @@ _GRAPH_CORE = ("graph", "n", "rows", "dim", "branching", "height", "degree", "p"
 _ALL = _GRAPH_CORE + ("encoding", "index", "flip_sign", "angle", "tol", "rw_steps", "sin_dim", "sin_base")
 
 
-class _Cancelled(Exception):
-    pass
+class PositionalEncodingExplorer(Explorer):
+    """Laplacian / random-walk / sinusoidal positional encodings on graphs, interactively; the
+    Training tab is a :class:`~spectral_explorer.explorers.training.CycleCountTrainer`
+    (:attr:`trainer`)."""
 
-
-def _message(exc):
-    msg = str(exc) or type(exc).__name__
-    return msg if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {msg}"
-
-
-class PositionalEncodingExplorer(StagedCache, param.Parameterized):
-    """Laplacian / random-walk / sinusoidal positional encodings on graphs, interactively."""
+    url_params = _ALL + ("eps", "stab_k", "spe_seed", "cycle_n", "channel")
+    _ERROR_ORDER = ("url", "compute", "stability")
 
     # ------------------------------------------------------------------ graph
     graph = param.ObjectSelector(default="cycle", objects=list(GRAPHS), doc="""
@@ -143,49 +121,25 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
     cycle_n = param.Integer(default=32, bounds=(3, 256), doc="Nodes of the cycle compared with the sinusoids.")
     channel = param.Integer(default=0, bounds=(0, 63), doc="Sinusoidal channel shown as a curve (0..sin_dim−1).")
 
-    # ------------------------------------------------------------------ training
-    train_encodings = param.ListSelector(default=list(spe_mod.ENCODINGS), objects=list(spe_mod.ENCODINGS), doc="""
-        Encodings trained, one after the other, on cycle counting (GIN + encoding).""")
-    epochs = param.Integer(default=12, bounds=(1, 200), doc="Training epochs per encoding.")
-    train_graphs = param.Integer(default=240, bounds=(32, 4000), doc="""
-        Training graphs (10–30 nodes); the test and the out-of-distribution (35–50 nodes,
-        rewired) sets have a quarter as many.""")
-    hidden = param.Integer(default=32, bounds=(8, 256), doc="Width of the GIN and of the encoders.")
-    train_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the data sets and of the training.")
-
-    error = param.String(default="", precedence=-1, doc="Last error message (empty when fine).")
-    training = param.Boolean(default=False, precedence=-1, doc="True while a training run is under way.")
-    paused = param.Boolean(default=False, precedence=-1, doc="True while the training run is paused.")
-    train_status = param.String(default="not started", precedence=-1, doc="One line on the training run.")
-    train_progress = param.Integer(default=0, bounds=(0, 100), precedence=-1, doc="Training progress in percent.")
+    _stab_version = param.Integer(default=0, precedence=-1, doc="Bumped when the stability sweep is computed.")
     _graph_version = param.Integer(default=0, precedence=-1, doc="Bumped when the graph changes.")
     _enc_version = param.Integer(default=0, precedence=-1, doc="Bumped when the shown encoding changes.")
     _proj_version = param.Integer(default=0, precedence=-1, doc="Bumped when the projector stage changes.")
     _space_version = param.Integer(default=0, precedence=-1, doc="""
         Bumped when the shown eigenspace changes (graph, tolerance or eigenvalue group): the
         projector image redraws only then — a new basis of the same space leaves it unchanged.""")
-    _train_version = param.Integer(default=0, precedence=-1, doc="Bumped when training records arrive.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._init_stages()
         self._last_space = None
-        self._lock = threading.RLock()
-        self._train_lock = threading.Lock()
-        self._pending: list[dict] = []
-        self.history: list[dict] = []
-        self.results: list[dict] = []
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self._resume = threading.Event()
-        self._resume.set()
-        self._doc = None
-        self._buffer = None
+        self._stability_on = False     # the ε sweep runs once its tab has been opened
+        self.trainer = CycleCountTrainer()
         self.param.watch(self._on_graph_or_encoding, list(_GRAPH_CORE) + ["encoding", "rw_steps", "sin_dim"],
                          precedence=1)
         self.param.watch(self._on_change, list(_ALL), precedence=2)
+        self.param.watch(self._on_stability, list(_GRAPH_CORE) + ["eps", "stab_k", "spe_seed", "tol"], precedence=3)
         self._clamp_index()
-        self._refresh()
+        self.run("compute", self._compute, self._publish, background=False)
 
     # ------------------------------------------------------------------ caching
 
@@ -203,64 +157,8 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
 
     # ------------------------------------------------------------------ stages
     def _build_graph(self):
-        name, n, seed = self.graph, int(self.n), int(self.seed)
-        if name == "karate_club":
-            G = nx.karate_club_graph()
-        elif name == "les_miserables":
-            G = nx.les_miserables_graph()
-        elif name == "florentine_families":
-            G = nx.florentine_families_graph()
-        elif name == "davis_southern_women":
-            G = nx.davis_southern_women_graph()
-        elif name == "path":
-            G = nx.path_graph(n)
-        elif name == "cycle":
-            G = nx.cycle_graph(n)
-        elif name == "grid":
-            if self.rows * n > MAX_NODES:
-                raise ValueError(f"the grid has rows·n = {self.rows}·{n} = {self.rows * n} nodes; at most "
-                                 f"{MAX_NODES} are offered (lower rows or n)")
-            G = nx.grid_2d_graph(int(self.rows), n)
-        elif name == "ladder":
-            if 2 * n > MAX_NODES:
-                raise ValueError(f"the ladder has 2·n = {2 * n} nodes; at most {MAX_NODES} are offered")
-            G = nx.ladder_graph(n)
-        elif name == "hypercube":
-            G = nx.hypercube_graph(int(self.dim))
-        elif name == "balanced_tree":
-            r, h = int(self.branching), int(self.height)
-            size = h + 1 if r == 1 else (r ** (h + 1) - 1) // (r - 1)
-            if size > MAX_NODES:
-                raise ValueError(f"a balanced tree with branching={r} and height={h} has {size} nodes; at most "
-                                 f"{MAX_NODES} are offered (lower branching or height)")
-            G = nx.balanced_tree(r, h)
-        elif name == "random_regular":
-            d = int(self.degree)
-            if d >= n or (n * d) % 2:
-                raise ValueError(f"a random regular graph needs degree < n and n·degree even; got degree={d}, "
-                                 f"n={n} (n·degree = {n * d})")
-            G = nx.random_regular_graph(d, n, seed=seed)
-        elif name == "erdos_renyi":
-            G = nx.gnp_random_graph(n, float(self.p), seed=seed)
-        elif name == "stochastic_block_model":
-            b = int(self.blocks)
-            if b > n:
-                raise ValueError(f"the SBM needs at least one node per block; got blocks={b} > n={n}")
-            sizes = [n // b + (1 if i < n % b else 0) for i in range(b)]
-            probs = [[float(self.p) if i == j else float(self.p_out) for j in range(b)] for i in range(b)]
-            G = nx.stochastic_block_model(sizes, probs, seed=seed)
-        elif name == "watts_strogatz":
-            k = int(self.degree)
-            if k < 2 or k >= n:
-                raise ValueError(f"Watts–Strogatz needs 2 ≤ degree (ring neighbours k) < n; got degree={k}, n={n}")
-            G = nx.watts_strogatz_graph(n, k, float(self.rewire), seed=seed)
-        else:  # pragma: no cover (the selector prevents it)
-            raise ValueError(f"graph must be one of {GRAPHS}, got {name!r}")
-        G = nx.Graph(G)  # drop multigraph / directed flavours, keep node order
-        if G.number_of_nodes() < 3:
-            raise ValueError(f"the graph needs at least 3 nodes, got {G.number_of_nodes()}")
-        if G.number_of_nodes() > MAX_NODES:
-            raise ValueError(f"the graph has {G.number_of_nodes()} nodes; at most {MAX_NODES} are offered")
+        params = {k: getattr(self, k) for k in GRAPH_PARAMS[self.graph]}
+        G = graphs.named_graph(self.graph, max_nodes=MAX_NODES, **params)
         nodes = list(G.nodes)
         index = {v: i for i, v in enumerate(nodes)}
         edges = np.array([(index[u], index[v]) for u, v in G.edges], dtype=np.int64).reshape(-1, 2)
@@ -272,20 +170,7 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
         return self._stage("graph", self._graph_key(), self._build_graph)
 
     def _layout(self):
-        def build():
-            g = self._graph()
-            G, nodes = g["G"], g["nodes"]
-            if self.graph == "cycle":
-                P = nx.circular_layout(G)
-            elif self.graph == "grid":
-                P = {v: (float(v[1]), -float(v[0])) for v in nodes}
-            elif self.graph == "path":
-                t = np.linspace(-np.pi * 0.75, np.pi * 0.75, len(nodes))
-                P = {v: (float(np.sin(t[i])), float(np.cos(t[i]))) for i, v in enumerate(nodes)}
-            else:
-                P = nx.spring_layout(G, seed=0, iterations=100 if len(nodes) <= 200 else 50)
-            return np.array([P[v] for v in nodes], dtype=np.float64)
-        return self._stage("layout", self._graph_key(), build)
+        return self._stage("layout", self._graph_key(), lambda: graphs.named_graph_layout(self.graph, self._graph()["G"]))
 
     def _eig(self):
         def build():
@@ -310,7 +195,7 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
     def _groups(self):
         evals, _ = self._eig()
         return self._stage("groups", self._graph_key() + (float(self.tol),),
-                           lambda: viz.eigenvalue_groups(evals, float(self.tol)))
+                           lambda: eigen.eigenvalue_groups(evals, float(self.tol)))
 
     def _group_of(self, i):
         return next(g for g in self._groups() if g[0] <= i < g[1])
@@ -406,9 +291,13 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
     def _stab_key(self):
         return self._graph_key() + (int(self.stab_k), int(self.spe_seed), float(self.tol))
 
-    def _stability_curve(self):
+    def _stability_curve(self, job=None):
         def build():
-            rows = [self._stability_at(e) for e in EPS_GRID]
+            rows = []
+            for i, e in enumerate(EPS_GRID):
+                if job is not None:
+                    job.checkpoint(i / len(EPS_GRID), f"ε sweep: ε = {e:.0e}")
+                rows.append(self._stability_at(e))
             return {name: np.array([r[name] for r in rows], dtype=np.float64)
                     for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"]}
         return self._stage("stability_curve", self._stab_key(), build)
@@ -430,9 +319,9 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
                         T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
         return self._stage("cycle", (int(self.cycle_n), int(self.sin_dim), float(self.sin_base)), build)
 
-    def _compute(self):
+    def _compute(self, job=None):
         """The stages every change needs: graph, layout, eigenpairs, encoding, projector."""
-        return self._run_stages(self._graph, self._layout, self._eig, self._encoding, self._projector)
+        return self._run_stages(self._graph, self._layout, self._eig, self._encoding, self._projector, job=job)
 
     # ------------------------------------------------------------------ reactions
     def _index_range(self):
@@ -454,13 +343,7 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
     def _on_graph_or_encoding(self, *events):
         self._clamp_index()
 
-    def _refresh(self):
-        try:
-            changed = self._compute()
-        except Exception as exc:
-            self.error = _message(exc)
-            return False
-        self.error = ""
+    def _publish(self, changed):
         with param.parameterized.batch_call_watchers(self):
             if changed & {"graph", "layout", "eig"}:
                 self._graph_version += 1
@@ -472,7 +355,6 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
             if space != self._last_space:
                 self._last_space = space
                 self._space_version += 1
-        return True
 
     def _space_key(self):
         pr = self._cache.get("projector")
@@ -481,7 +363,28 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
         return self._graph_key() + (float(self.tol),) + tuple(pr[1]["group"])
 
     def _on_change(self, *events):
-        self._refresh()
+        self.run("compute", self._compute, self._publish, text="computing …")
+
+    # ------------------------------------------------------------------ the ε sweep (a job)
+    def _stability_job(self, job):
+        with self._lock:
+            self._graph()
+            if job is not None:
+                job.progress(0.0, "ε sweep …")
+            self._stability_curve(job)
+            return self._stability()
+
+    def _on_stability(self, *events):
+        if self._stability_on:
+            self.run("stability", self._stability_job, lambda _: self._bump_stability(), text="ε sweep …")
+
+    def _bump_stability(self):
+        self._stab_version += 1
+
+    def open_stability(self):
+        """Start the ε sweep (the dashboard calls it when the Stability tab opens)."""
+        self._stability_on = True
+        self._on_stability()
 
     # ------------------------------------------------------------------ public results
     @property
@@ -519,14 +422,6 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
             return dict(self._cycle())
 
     # ------------------------------------------------------------------ views
-    def _guard(self, fn, title):
-        try:
-            with self._lock:
-                return fn()
-        except Exception as exc:
-            self.error = _message(exc)
-            return hv.Points([], ["x", "y"]).opts(title=f"{title}: error (see message)", xaxis=None, yaxis=None)
-
     @param.depends("_graph_version")
     def _edges_plot(self):
         def fn():
@@ -621,9 +516,17 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
         return (f"{head}<br>encoding moved ‖v<sub>rot</sub> − v‖ = **{pr['dv']:.3f}** · projector moved "
                 f"‖P<sub>rot</sub> − P‖<sub>F</sub> = **{pr['dP']:.1e}** ≈ 0")
 
-    @param.depends("_graph_version", "stab_k", "spe_seed", "tol", "eps")
+    def _sweep_pending(self) -> bool:
+        """In a served page: the ε sweep for the current parameters is not computed yet (its
+        job will draw it; a view never computes it on the event loop)."""
+        hit = self._cache.get("stability_curve")
+        return self._served() and (hit is None or hit[0] != self._stab_key())
+
+    @param.depends("_graph_version", "stab_k", "spe_seed", "tol", "eps", "_stab_version")
     def _stability_plot(self):
         def fn():
+            if self._sweep_pending():
+                return placeholder("computing the ε sweep …", 640, 380)
             c = self._stability_curve()
             ratios = {k: c[k] for k in ("raw", "projectors", "subspace", "spe")}
             return viz.stability_plot(EPS_GRID, ratios, current=float(self.eps),
@@ -638,10 +541,13 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
 
     def stability_text(self) -> str:
         """Markdown with the live ratios at the current ``eps``."""
+        hit = self._cache.get("stability")
+        if self._served() and (hit is None or hit[0] != self._stab_key() + (float(self.eps),)):
+            return "*computing …*"
         try:
             s = self.stability
         except Exception as exc:
-            return f"*{_message(exc)}*"
+            return f"*{message(exc)}*"
         return (f"At ε = **{self.eps:.2g}** (‖ΔL‖<sub>F</sub> = {s['delta_L']:.2e}): ‖ΔPE‖/‖ΔL‖ "
                 f"raw eigenvectors **{s['raw']:.3g}** · hard projectors **{s['projectors']:.3g}** · "
                 f"span projector {s['subspace']:.3g} · SPE **{s['spe']:.3g}** · eigengap λ<sub>k+1</sub> − "
@@ -679,183 +585,19 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
         one channel rebuilt from its 2-D eigenspace (residual ≈ 1e-15)."""
         return hv.DynamicMap(self._cycle_plot)
 
-    # ------------------------------------------------------------------ training
-    def _datasets(self):
-        n_tr = int(self.train_graphs)
-        n_te = max(8, n_tr // 4)
-        return substructures.cycle_count_datasets(quick=True, seed=int(self.train_seed), n_train=n_tr,
-                                                  n_test=n_te, n_ood=n_te)
-
-    def _run_training(self, encodings, epochs, hidden, seed, flush):
-        """Body of a training run (a worker thread in a served page, the caller otherwise)."""
-        results = []
-        try:
-            self._post(flush, status="building the data sets …")
-            train_set, test_set, ood_set = self._datasets()
-            total = len(encodings) * epochs
-            for r, enc in enumerate(encodings):
-                def cb(rec, _enc=enc, _r=r):
-                    while not self._resume.wait(0.1):
-                        if self._cancel.is_set():
-                            raise _Cancelled
-                    if self._cancel.is_set():
-                        raise _Cancelled
-                    rec = dict(rec, encoding=_enc)
-                    done = _r * epochs + rec["epoch"]
-                    self._post(flush, record=rec, progress=int(100 * done / total),
-                               status=f"{_enc}: epoch {rec['epoch']}/{epochs}, test MAE {rec['test_mae']:.3f}")
-                hist = substructures.train(enc, train_set, test_set, ood_set, epochs=epochs, seed=seed, callback=cb,
-                                           model_kwargs=dict(hidden=hidden, layers=3, pe_dim=min(16, hidden)),
-                                           device="cpu")
-                results.append(dict(encoding=enc, test_mae=hist[-1]["test_mae"], ood_mae=hist[-1]["ood_mae"],
-                                    best_test_mae=min(h["test_mae"] for h in hist), seconds=hist[-1]["seconds"]))
-                self._post(flush, results=list(results))
-            self._post(flush, status=f"done: {len(encodings)} encodings × {epochs} epochs", progress=100,
-                       results=list(results), finished=True)
-        except _Cancelled:
-            self._post(flush, status="stopped", results=list(results), finished=True)
-        except Exception as exc:  # shown in the page; the server keeps serving
-            traceback.print_exc()
-            self._post(flush, status="failed", error=_message(exc), results=list(results), finished=True)
-
-    def _post(self, flush, **item):
-        with self._train_lock:
-            self._pending.append(item)
-        flush()
-
-    def _flush(self):
-        """Apply the pending training updates (on the event loop in a served page): records go
-        to the Buffer in one batch."""
-        with self._train_lock:
-            items, self._pending = self._pending, []
-        if not items:
-            return
-        records = [it["record"] for it in items if "record" in it]
-        if records:
-            self.history.extend(records)
-            if self._buffer is not None:
-                self._buffer.send(pd.DataFrame(records, columns=self._buffer.data.columns))
-        with param.parameterized.batch_call_watchers(self):
-            for it in items:
-                if "status" in it:
-                    self.train_status = it["status"]
-                if "progress" in it:
-                    self.train_progress = it["progress"]
-                if "results" in it:
-                    self.results = it["results"]
-                if "error" in it:
-                    self.error = it["error"]
-                if it.get("finished"):
-                    self.training = False
-                    self.paused = False
-            self._train_version += 1
-
-    def start_training(self, block: bool | None = None):
-        """Train ``train_encodings`` one after the other; every epoch's record streams into
-        :attr:`history` (and the training curves).  In a served page it runs in a worker
-        thread (``block=False``), elsewhere in the caller unless ``block=False``."""
-        self.stop_training(wait=True)
-        encodings = [e for e in spe_mod.ENCODINGS if e in self.train_encodings]
-        if not encodings:
-            self.error = "train_encodings must contain at least one encoding, got none"
-            return
-        self.error = ""
-        doc = pn.state.curdoc
-        served = doc is not None and doc.session_context is not None
-        block = (not served) if block is None else block
-        self._cancel = threading.Event()
-        self._resume.set()
-        self.history = []
-        self.results = []
-        if self._buffer is not None:
-            self._buffer.clear()
-        self.training, self.paused, self.train_progress = True, False, 0
-        args = (encodings, int(self.epochs), int(self.hidden), int(self.train_seed))
-        if block:
-            self._run_training(*args, flush=self._flush)
-            return
-        if served:
-            flush = partial(doc.add_next_tick_callback, self._flush)
-        else:
-            flush = lambda: None  # noqa: E731  (call flush_training() to apply the updates)
-        self._thread = threading.Thread(target=self._run_training, args=args, kwargs=dict(flush=flush),
-                                        daemon=True, name="pe-explorer-training")
-        self._thread.start()
-
-    def flush_training(self):
-        """Apply the updates of a background run (not needed in a served page)."""
-        self._flush()
-
-    def pause_training(self, paused: bool = True):
-        """Pause (or resume) the running training after the current epoch."""
-        if paused:
-            self._resume.clear()
-        else:
-            self._resume.set()
-        self.paused = bool(paused) and self.training
-
-    def stop_training(self, wait: bool = False):
-        """Cancel the training run (it stops at the end of the current epoch)."""
-        self._cancel.set()
-        self._resume.set()
-        t = self._thread
-        if wait and t is not None and t.is_alive():
-            t.join(timeout=120)
-
-    def _training_buffer(self):
-        if self._buffer is None:
-            cols = ["epoch", "loss", "test_mae", "ood_mae", "seconds", "encoding"]
-            self._buffer = hv.streams.Buffer(pd.DataFrame({c: pd.Series(dtype="object" if c == "encoding" else "float")
-                                                           for c in cols}), length=100_000, index=False)
-            if self.history:
-                self._buffer.send(pd.DataFrame(self.history, columns=cols))
-        return self._buffer
-
-    def view_training(self):
-        """Training curves (test and OOD MAE, log scale) streamed through ``hv.streams.Buffer``."""
-        buf = self._training_buffer()
-        test = hv.DynamicMap(lambda data: viz.training_curves(data, "test_mae", title="test MAE (in-distribution)", width=400),
-                             streams=[buf])
-        ood = hv.DynamicMap(lambda data: viz.training_curves(data, "ood_mae", title="OOD MAE (larger, rewired graphs)",
-                                                            width=400),
-                            streams=[buf])
-        loss = hv.DynamicMap(lambda data: viz.training_curves(data, "loss", title="training loss", width=400),
-                              streams=[buf])
-        return (loss + test + ood).opts(shared_axes=False)
-
-    def results_frame(self) -> pd.DataFrame:
-        """The final comparison table (one row per finished encoding)."""
-        cols = ["encoding", "test_mae", "ood_mae", "best_test_mae", "seconds"]
-        df = pd.DataFrame(self.results, columns=cols)
-        return df.round({"test_mae": 4, "ood_mae": 4, "best_test_mae": 4, "seconds": 1})
-
     # ------------------------------------------------------------------ dashboard
-    def panel(self):
-        """A full dashboard: graph and encoding controls in a side column, views in tabs (each
-        with its own controls), an error alert."""
-        if hv.Store.current_backend != "bokeh":
-            hv.extension("bokeh", logo=False)
-        from bokeh.models import CustomJSTickFormatter
-
+    def controls(self):
+        """Graph (with only the chosen graph's own parameters) and encoding."""
         p = self.param
         sw = dict(sizing_mode="stretch_width")
-
-        def int_input(name, **kw):
-            return {"type": pn.widgets.IntInput, "css_classes": [f"w-{name}"], **kw}
-        widgets = {name: int_input(name) for name in ("n", "rows", "dim", "branching", "height", "degree", "blocks",
-                                                        "seed", "rw_steps", "sin_dim", "stab_k", "spe_seed",
-                                                        "cycle_n", "epochs", "train_graphs", "hidden", "train_seed")}
-        widgets.update({name: {"type": pn.widgets.FloatSlider, "throttled": True}
-                        for name in ("p", "p_out", "rewire")})
-        widgets["sin_base"] = {"type": pn.widgets.FloatInput, "css_classes": ["w-sin_base"]}
-
-        graph_select = pn.widgets.Select.from_param(p.graph, css_classes=["w-graph"], **sw)
+        slider = {"type": pn.widgets.FloatSlider, "throttled": True}
 
         def graph_params(name):
             names = list(GRAPH_PARAMS[name])
             if not names:
                 return pn.pane.Markdown("*a fixed real-world network*", margin=(0, 10))
-            return pn.Param(p, parameters=names, widgets=widgets, show_name=False, **sw)
+            return pn.Column(*[pn.Param(p, parameters=[k], widgets={k: slider}, show_name=False, **sw)
+                               if k in ("p", "p_out", "rewire") else int_input(p[k]) for k in names], **sw)
         graph_box = pn.panel(pn.bind(graph_params, p.graph), **sw)
 
         encoding = pn.widgets.RadioButtonGroup.from_param(p.encoding, button_type="primary", button_style="outline",
@@ -867,12 +609,8 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
                                             css_classes=["w-flip"], **sw)
         angle = pn.widgets.FloatSlider.from_param(p.angle, name="rotation in the eigenspace (°)",
                                                   css_classes=["angle-slider"], **sw)
-        enc_params = pn.Param(p, parameters=["rw_steps", "sin_dim", "sin_base"], widgets=widgets,
-                              show_name=False, **sw)
-        tols = {f"{v:.0e}": v for v in (1e-12, 1e-9, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1)}
-        tol = pn.widgets.DiscreteSlider(name="tolerance grouping eigenvalues", options=tols,
-                                        value=min(tols.values(), key=lambda v: abs(np.log(v / self.tol))), **sw)
-        tol.param.watch(lambda e: setattr(self, "tol", float(e.new)), "value")
+        tol = log_slider(self, "tol", "tolerance grouping eigenvalues (log scale)", "tol-slider", digits=1,
+                         step=0.5, fmt="toExponential")
 
         def sync_widgets(*_):
             lo, hi = self._index_range()
@@ -886,93 +624,35 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
             flip.disabled = self.encoding != "lappe"
         self.param.watch(sync_widgets, ["_graph_version", "_proj_version", "encoding", "rw_steps", "sin_dim"])
         sync_widgets()
+        return pn.Column(
+            pn.pane.Markdown("### Graph"), pn.widgets.Select.from_param(p.graph, css_classes=["w-graph"], **sw),
+            graph_box, pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol,
+            int_input(p.rw_steps), int_input(p.sin_dim),
+            pn.widgets.FloatInput.from_param(p.sin_base, css_classes=["w-sin_base"], **sw), **sw)
 
-        alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["explorer-error"], **sw)
-
-        def show_error(*_):
-            alert.object = f"**Could not compute:** {self.error}" if self.error else ""
-            alert.visible = bool(self.error)
-        self.param.watch(show_error, "error")
-        show_error()
-
+    def main(self):
+        """Tabs: encodings and ambiguity, stability, sinusoids vs cycle, training."""
+        p = self.param
+        sw = dict(sizing_mode="stretch_width")
         ambiguity = pn.pane.Markdown(self.ambiguity_text(), css_classes=["pe-ambiguity"], margin=(0, 10), **sw)
         self.param.watch(lambda *_: setattr(ambiguity, "object", self.ambiguity_text()),
                          ["_enc_version", "_proj_version", "error"])
-
-        # ε on a log slider
-        elo, ehi = np.log10(p.eps.bounds)
-        eps_slider = pn.widgets.FloatSlider(
-            name="ε (added to one edge weight, log scale)", start=float(elo), end=float(ehi), step=0.05,
-            value=float(np.log10(self.eps)), css_classes=["eps-slider"], width=420,
-            format=CustomJSTickFormatter(code="return (10 ** tick).toExponential(1)"))
-        syncing = [False]
-
-        def set_eps(event):
-            if not syncing[0]:
-                self.eps = float(f"{10.0 ** event.new:.3g}")
-        eps_slider.param.watch(set_eps, "value")
-
-        def eps_changed(event):
-            syncing[0] = True
-            try:
-                eps_slider.value = float(np.log10(event.new))
-            finally:
-                syncing[0] = False
-        self.param.watch(eps_changed, "eps")
+        eps_slider = log_slider(self, "eps", "ε (added to one edge weight, log scale)", "eps-slider", step=0.05,
+                                fmt="toExponential", width=420, sizing_mode=None)
         stab_text = pn.pane.Markdown("", css_classes=["pe-stability"], **sw)
-
-        def update_stab(*_):
-            stab_text.object = self.stability_text()
-        self.param.watch(update_stab, ["_graph_version", "eps", "stab_k", "spe_seed", "tol"])
-        stab_params = pn.Param(p, parameters=["stab_k", "spe_seed"], widgets=widgets, show_name=False,
-                               default_layout=pn.Row, width=420)
-
-        # sinusoids
+        self.param.watch(lambda *_: setattr(stab_text, "object", self.stability_text()), ["_stab_version", "eps"])
+        stab_params = pn.Row(int_input(p.stab_k, width=200, sizing_mode=None),
+                             int_input(p.spe_seed, width=200, sizing_mode=None))
         channel = pn.widgets.IntSlider.from_param(p.channel, start=0, end=int(self.sin_dim) - 1, width=300,
                                                   name="channel shown as a curve")
         self.param.watch(lambda e: channel.param.update(end=max(1, e.new - 1)), "sin_dim")
-        sin_params = pn.Param(p, parameters=["cycle_n"], widgets=widgets, show_name=False, width=220)
-
-        # training
-        train_params = pn.Param(p, parameters=["epochs", "train_graphs", "hidden", "train_seed"], widgets=widgets,
-                                show_name=False, default_layout=pn.Row, width=760)
-        choose = pn.widgets.CheckButtonGroup.from_param(p.train_encodings, button_type="primary",
-                                                        button_style="outline", name="encodings")
-        start = pn.widgets.Button(name="▶ train", button_type="success", css_classes=["train-start"], width=110)
-        pause = pn.widgets.Toggle(name="pause", button_type="warning", css_classes=["train-pause"], width=110,
-                                  disabled=True)
-        stop = pn.widgets.Button(name="■ stop", button_type="danger", css_classes=["train-stop"], width=110,
-                                 disabled=True)
-        progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="primary")
-        status = pn.pane.Markdown(f"**status:** {self.train_status}", css_classes=["train-status"], width=480)
-        table = pn.pane.DataFrame(self.results_frame(), index=False, sizing_mode="stretch_width",
-                                  css_classes=["train-results"])
-        start.on_click(lambda *_: self.start_training(block=False))
-        pause.param.watch(lambda e: self.pause_training(e.new), "value")
-        stop.on_click(lambda *_: self.stop_training())
-
-        def train_state(*_):
-            pause.disabled = stop.disabled = not self.training
-            start.disabled = self.training
-            if not self.training and pause.value:
-                pause.value = False
-            pause.name = "▶ resume" if self.paused else "pause"
-            progress.value = int(self.train_progress)
-            status.object = f"**status:** {self.train_status}"
-            table.object = self.results_frame()
-        self.param.watch(train_state, ["training", "paused", "_train_version"])
-
-        controls = pn.Column(
-            pn.pane.Markdown("### Graph"), graph_select, graph_box,
-            pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol, enc_params,
-            **sw)
-        explore_intro = pn.pane.Markdown(
-            "Each **Laplacian eigenvector** is defined only up to its **sign**, and inside a **repeated "
-            "eigenvalue** (orange diamonds) only the eigenspace is defined. Flip the sign or rotate the "
-            "basis: the colours change, the graph and the eigenspace projector P = Σ vvᵀ do not.", **sw)
-        main = pn.Tabs(
+        tabs = pn.Tabs(
             ("Encodings & ambiguity", pn.Column(
-                explore_intro, ambiguity,
+                pn.pane.Markdown(
+                    "Each **Laplacian eigenvector** is defined only up to its **sign**, and inside a **repeated "
+                    "eigenvalue** (orange diamonds) only the eigenspace is defined. Flip the sign or rotate the "
+                    "basis: the colours change, the graph and the eigenspace projector P = Σ vvᵀ do not.", **sw),
+                ambiguity,
                 pn.Row(self.view_graph(), self.view_spectrum()),
                 pn.Row(self.view_projector(), pn.pane.Markdown(
                     "**Why it matters.** A network fed raw eigenvectors sees a different input for the same "
@@ -996,23 +676,20 @@ class PositionalEncodingExplorer(StagedCache, param.Parameterized):
                     "rotation) maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
                     "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
                     "residual.", **sw),
-                pn.Row(sin_params, channel, pn.pane.Markdown(
+                pn.Row(int_input(p.cycle_n, width=200, sizing_mode=None), channel, pn.pane.Markdown(
                     "(channels d and base: *Sin dim*, *Sin base* on the left)", width=320)),
                 self.view_sinusoidal())),
             ("Training", pn.Column(
                 pn.pane.Markdown(
                     "Count 3-, 4-, 5- and 6-cycles with a GIN fed each encoding; the test set has the "
-                    "training sizes, the OOD set larger, rewired graphs. Curves stream in, one point per "
-                    "epoch; training runs in a worker thread and can be paused or stopped.", **sw),
-                choose, train_params, pn.Row(start, pause, stop, progress), status,
-                self.view_training(), table)),
+                    "training sizes, the OOD set larger, rewired graphs. Curves stream in, in batches; "
+                    "training runs in a worker thread and can be paused or stopped.", **sw),
+                self.trainer)),
             dynamic=True, **sw)
 
         def on_tab(event):
             if event.new == 1:
-                update_stab()
-        main.param.watch(on_tab, "active")
-        return pn.Row(pn.Column(controls, width=300), pn.Column(alert, main, **sw), **sw)
-
-    def __panel__(self):
-        return self.panel()
+                self.open_stability()
+                stab_text.object = self.stability_text()
+        tabs.param.watch(on_tab, "active")
+        return tabs

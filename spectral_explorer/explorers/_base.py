@@ -1,0 +1,521 @@
+"""The one explorer pattern: every family explorer subclasses :class:`Explorer`.
+
+A family explorer is *parameters, stages, views, layout* — nothing else.  The base owns,
+once, what every explorer needs around that:
+
+- **Stages** (PHATE-style staged invalidation): ``self._stage(name, key, build)`` keeps one
+  ``(key, value)`` per stage, ``key`` a tuple of parameter values (never tensors), so a stage is
+  recomputed exactly when a parameter it depends on changes.  :meth:`_run_stages` runs a list
+  of stages under the explorer's lock, checking for cancellation between them.
+- **Errors, per source**: :meth:`set_error` records one message per source (``"compute"``,
+  ``"minilm"``, ``"url"``, a view's title …); :attr:`error` shows every current message, and a
+  source's message goes away when that source next succeeds.  Views call :meth:`_guard`, which
+  returns a placeholder and reports the error instead of raising into the server log.
+- **Work off the event loop**: :meth:`run` runs ``compute(job)`` for a *kind* of job.  In a
+  served page (and ``threaded``) it runs in a worker thread while the page polls its progress
+  (``job.progress(fraction, text)``) into :attr:`progress` / :attr:`status` and streams its
+  records (``job.emit(record)``) to ``on_records`` in batches; a newer job of the same kind
+  cancels the running one cooperatively and only the newest publishes (a generation counter).
+  The Stop button, :meth:`cancel` and the closing of the browser session cancel too.  Outside a
+  server (scripts, notebooks, tests) the same call runs synchronously.  Compute functions take
+  ``progress=job.progress, cancel=job.cancel`` (the convention of :mod:`spectral_explorer.progress`).
+- **Long jobs** (training, sweeps) are the same jobs with :meth:`Job.checkpoint`, which also
+  waits while the job is paused (:meth:`pause`).
+- **URL state**: an explorer lists its shareable parameters in ``url_params``; in a served page
+  :meth:`sync_url` keeps them in the URL, applies the valid ones and reports the invalid ones
+  in the page with their allowed values.
+- **Widgets and layout**: :func:`log_slider`, :func:`int_input`, the error alert and the status
+  row are built here; :meth:`__panel__` builds the layout (``controls()`` beside ``main()``) once.
+
+Everything a page shows from a user (URL values, typed text, error messages echoing them) goes
+through :func:`escape_markdown`: it is text, never markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from ..progress import Cancelled
+
+__all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "int_input", "placeholder"]
+
+#: worker threads shared by every explorer of the process (compute releases the GIL in
+#: torch/BLAS; more threads than this only make sessions compete for the cores)
+_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="explorer")
+#: seconds between two polls of a running job's progress and records
+POLL_SECONDS = 0.25
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
+
+
+def escape_markdown(text) -> str:
+    """``text`` made inert for a Markdown pane: HTML escaped, Markdown syntax backslashed.
+
+    >>> escape_markdown("<b>x</b> *y*")
+    '&lt;b&gt;x&lt;/b&gt; \\\\*y\\\\*'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def message(exc: BaseException) -> str:
+    """The message a page shows for ``exc``: the text of a ValueError/TypeError/KeyError (they
+    name the parameter and the allowed values), the type and text of anything else."""
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError) and exc.args:
+        msg = str(exc.args[0])
+    return msg if isinstance(exc, (ValueError, TypeError, KeyError)) else f"{type(exc).__name__}: {msg}"
+
+
+def placeholder(title: str, width: int | None = None, height: int | None = None) -> hv.Points:
+    """An empty plot with a title (what a view shows when it cannot draw)."""
+    opts = dict(title=title, xaxis=None, yaxis=None)
+    if width:
+        opts.update(width=width, height=height or width)
+    return hv.Points([], ["u", "v"]).opts(**opts)
+
+
+class Job:
+    """One piece of work of an explorer, run by :meth:`Explorer.run`.
+
+    The work calls :meth:`progress` (or passes ``job.progress`` and ``job.cancel`` to a compute
+    function), :meth:`emit` for records to stream and :meth:`checkpoint` between steps (raises
+    :class:`~spectral_explorer.progress.Cancelled` once stopped; waits while paused).
+    """
+
+    def __init__(self, kind: str, generation: int):
+        self.kind, self.generation = kind, generation
+        self.cancel = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._lock = threading.Lock()
+        self.fraction, self.text = 0.0, ""
+        self._records: list = []
+        self.done = threading.Event()
+        self.result = None
+        self.exception: BaseException | None = None
+        self.started = time.perf_counter()
+
+    def progress(self, fraction: float, text: str = ""):
+        with self._lock:
+            self.fraction = float(min(max(fraction, 0.0), 1.0))
+            if text:
+                self.text = text
+
+    def emit(self, record):
+        with self._lock:
+            self._records.append(record)
+
+    def take(self):
+        """``(fraction, text, records since the last take)``."""
+        with self._lock:
+            records, self._records = self._records, []
+            return self.fraction, self.text, records
+
+    def should_stop(self) -> bool:
+        """Wait while paused; then whether the job was stopped (pass it as a compute
+        function's ``cancel=`` to make the job pausable too)."""
+        while not self._resume.wait(0.05):
+            if self.cancel.is_set():
+                break
+        return self.cancel.is_set()
+
+    def checkpoint(self, fraction: float | None = None, text: str = ""):
+        """Report progress, wait while paused, raise ``Cancelled`` once stopped."""
+        if fraction is not None:
+            self.progress(fraction, text)
+        if self.should_stop():
+            raise Cancelled(f"{self.kind} cancelled")
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def pause(self, paused: bool = True):
+        (self._resume.clear if paused else self._resume.set)()
+
+    def stop(self):
+        self.cancel.set()
+        self._resume.set()
+
+
+class Explorer(pn.viewable.Viewer):
+    """Base of every family explorer (see the module docstring)."""
+
+    threaded = param.Boolean(default=True, doc="""
+        In a served dashboard, compute off the event loop (a worker thread) while the page shows
+        progress.""")
+    error = param.String(default="", precedence=-1, doc="Current error messages (empty when fine).")
+    busy = param.Boolean(default=False, precedence=-1, doc="True while a job runs.")
+    status = param.String(default="", precedence=-1, doc="One line on the latest job.")
+    progress = param.Number(default=0.0, bounds=(0.0, 1.0), precedence=-1, doc="Progress of the latest job (0–1).")
+
+    #: parameters kept in the URL of a served dashboard (bookmark or share a view)
+    url_params: tuple[str, ...] = ()
+    #: error sources in the order the page lists them
+    _ERROR_ORDER = ("url", "compute")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._lock = threading.RLock()
+        self._cache: dict[str, tuple] = {}
+        self.timings: dict[str, float] = {}
+        self.stage_counts: dict[str, int] = {}
+        self._errors: dict[str, str] = {}
+        self._jobs: dict[str, Job] = {}
+        self._generation = 0
+        self._page = None
+        self._session_hooked = False
+
+    # ------------------------------------------------------------------ stages
+    def _stage(self, name, key, build):
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        t0 = time.perf_counter()
+        value = build()
+        self.timings[name] = time.perf_counter() - t0
+        self.stage_counts[name] = self.stage_counts.get(name, 0) + 1
+        self._cache[name] = (key, value)
+        return value
+
+    def _run_stages(self, *stages, job: Job | None = None) -> set[str]:
+        """Run ``stages`` (callables, cheap when cached) under the lock, checking ``job`` for a
+        cancel between them; return the names of the stages whose key changed."""
+        with self._lock:
+            before = {k: v[0] for k, v in self._cache.items()}
+            self.timings = {}
+            t0 = time.perf_counter()
+            for stage in stages:
+                if job is not None:
+                    job.checkpoint()
+                stage()
+            self.timings["total"] = time.perf_counter() - t0
+            return {k for k, v in self._cache.items() if before.get(k) != v[0]}
+
+    # ------------------------------------------------------------------ errors
+    def set_error(self, source: str, exc: BaseException | str | None = None):
+        """Record (or, with ``exc=None``, clear) the error of ``source``; :attr:`error` lists
+        every source's message once."""
+        msg = message(exc) if isinstance(exc, BaseException) else (exc or "")
+        if msg:
+            self._errors[source] = msg
+        else:
+            self._errors.pop(source, None)
+        order = {s: i for i, s in enumerate(self._ERROR_ORDER)}
+        ordered = sorted(self._errors.items(), key=lambda kv: order.get(kv[0], len(order)))
+        text = "\n".join(dict.fromkeys(m for _, m in ordered))
+        if text != self.error:
+            self.error = text
+
+    def _guard(self, fn, title, *, width=None, height=None):
+        """Call the view body ``fn`` under the lock: its plot, or a placeholder while its error
+        shows in the page (never an exception into the server)."""
+        source = f"view:{title}"
+        try:
+            with self._lock:
+                out = fn()
+        except Exception as exc:
+            if not any(m == message(exc) for m in self._errors.values()):
+                self.set_error(source, exc)
+            return placeholder(f"{title}: error (see message)", width, height)
+        if source in self._errors:
+            self.set_error(source, None)
+        return out
+
+    # ------------------------------------------------------------------ work
+    @staticmethod
+    def _served() -> bool:
+        doc = pn.state.curdoc
+        return doc is not None and doc.session_context is not None
+
+    def run(self, kind: str, compute, publish=None, *, text: str = "", on_records=None,
+            background: bool | None = None):
+        """Run ``compute(job)``; then ``publish(result)`` unless a newer job of ``kind`` began.
+
+        Served and ``threaded`` (or ``background=True``): in a worker thread; returns the
+        :class:`Job` at once.  Otherwise synchronously: returns the result (None after an error,
+        which goes to :attr:`error` under ``kind``, or after a cancel).  ``on_records(list)``
+        receives the job's emitted records, in batches.
+        """
+        previous = self._jobs.get(kind)
+        if previous is not None:
+            previous.stop()
+        self._generation += 1
+        job = Job(kind, self._generation)
+        self._jobs[kind] = job
+        self._begin(job, text)
+        served = self._served()
+        if background is None:
+            background = served and self.threaded
+        if background and served:
+            self._hook_session()
+            pn.state.execute(partial(self._run_async, job, compute, publish, on_records))
+            return job
+        if background:   # a script or notebook: a plain thread; :meth:`wait` publishes
+            job._finish = partial(self._finish, job, publish, on_records)
+            threading.Thread(target=self._work, args=(job, compute), daemon=True,
+                             name=f"explorer-{kind}").start()
+            return job
+        self._work(job, compute, sink=on_records)
+        self._finish(job, publish, on_records)
+        return job.result
+
+    def _work(self, job: Job, compute, sink=None):
+        if sink is not None:   # synchronous: stream each record as it comes
+            emit = job.emit
+
+            def direct(record):
+                emit(record)
+                sink(job.take()[2])
+            job.emit = direct
+        try:
+            job.result = compute(job)
+        except BaseException as exc:  # noqa: BLE001 (reported in the page)
+            job.exception = exc
+        finally:
+            job.done.set()
+
+    async def _run_async(self, job: Job, compute, publish, on_records):
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(_EXECUTOR, self._work, job, compute)
+        while not fut.done():
+            self._poll(job, on_records)
+            await asyncio.wait([fut], timeout=POLL_SECONDS)
+        self._finish(job, publish, on_records)
+
+    def _poll(self, job: Job, on_records):
+        fraction, text, records = job.take()
+        if records and on_records is not None:
+            on_records(records)
+        if job is self._latest():
+            with param.parameterized.batch_call_watchers(self):
+                self.progress = fraction
+                if text and text != self.status:
+                    self.status = text
+
+    def _latest(self):
+        running = [j for j in self._jobs.values() if not getattr(j, "finished", False)]
+        return max(running, key=lambda j: j.generation) if running else None
+
+    def _begin(self, job: Job, text: str):
+        job.progress(0.0, text)
+        job.start_text = text
+        with param.parameterized.batch_call_watchers(self):
+            self.busy = True
+            self.progress = 0.0
+            if text:
+                self.status = text
+
+    def _finish(self, job: Job, publish, on_records):
+        """On the event loop (or the caller): final records, then publish or report."""
+        if getattr(job, "finished", False):
+            return
+        self._poll(job, on_records)
+        job.finished = True
+        current = self._jobs.get(job.kind) is job
+        exc = job.exception
+        if current:
+            if exc is None:
+                self.set_error(job.kind, None)
+                if publish is not None:
+                    publish(job.result)
+                self.progress = 1.0
+                if job.start_text and self.status in (job.start_text, job.text):
+                    self.status = ""   # publish said nothing new: no stale "computing …"
+            elif isinstance(exc, Cancelled):
+                self.status = f"stopped after {time.perf_counter() - job.started:.1f} s"
+            elif isinstance(exc, Exception):
+                self.set_error(job.kind, exc)
+                self.status = "failed (see message)"
+            else:  # KeyboardInterrupt, SystemExit: not ours to swallow
+                raise exc
+        self.busy = self._latest() is not None
+
+    def wait(self, kind: str | None = None, timeout: float = 120.0) -> bool:
+        """Outside a server: wait for the background job(s) and publish them (on this thread).
+        True when they finished in time."""
+        jobs = [self._jobs[kind]] if kind in self._jobs else ([] if kind else list(self._jobs.values()))
+        ok = True
+        for job in jobs:
+            ok &= job.done.wait(timeout)
+            if job.done.is_set() and hasattr(job, "_finish"):
+                job._finish()
+        return ok
+
+    def job(self, kind: str) -> Job | None:
+        """The latest job of ``kind`` (running or finished), or None."""
+        return self._jobs.get(kind)
+
+    def running(self, kind: str) -> bool:
+        job = self._jobs.get(kind)
+        return job is not None and not job.done.is_set()
+
+    def cancel(self, kind: str | None = None, wait: bool = False, timeout: float = 10.0):
+        """Stop the running job of ``kind`` (every job with ``kind=None``), cooperatively."""
+        jobs = [self._jobs[kind]] if kind in self._jobs else ([] if kind else list(self._jobs.values()))
+        for job in jobs:
+            job.stop()
+        if wait:
+            for job in jobs:
+                job.done.wait(timeout)
+
+    def pause(self, kind: str, paused: bool = True):
+        job = self._jobs.get(kind)
+        if job is not None:
+            job.pause(paused)
+
+    def _hook_session(self):
+        """Cancel this explorer's jobs when its browser session closes."""
+        if self._session_hooked:
+            return
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.on_session_destroyed(lambda ctx: self.cancel())
+            self._session_hooked = True
+
+    # ------------------------------------------------------------------ URL state
+    def allowed(self, name: str) -> str:
+        """``name`` and its allowed values, for messages."""
+        p = self.param[name]
+        objects = getattr(p, "objects", None)
+        if objects:
+            return f"{name} one of {', '.join(map(str, objects))}"
+        bounds = getattr(p, "bounds", None)
+        if bounds:
+            return f"{name} in {bounds[0]}…{bounds[1]}"
+        return name
+
+    def apply_url(self, values: dict):
+        """Apply URL values one by one; report the ones that are not allowed under ``"url"``."""
+        bad = {}
+        for k, v in values.items():
+            if k not in self.url_params:
+                continue
+            try:
+                self.param.update({k: v})
+            except Exception:
+                bad[k] = v
+        if bad:
+            self.set_error("url", "could not apply the URL parameters "
+                           + ", ".join(f"{k}={v!r}" for k, v in bad.items())
+                           + "; allowed: " + "; ".join(self.allowed(k) for k in sorted(bad)))
+        else:
+            self.set_error("url", None)
+
+    def sync_url(self):
+        """Keep ``url_params`` in the page's URL (a served page only)."""
+        loc = pn.state.location
+        if loc is not None and self.url_params:
+            loc.sync(self, {k: k for k in self.url_params}, on_error=self.apply_url)
+
+    # ------------------------------------------------------------------ layout
+    def controls(self):
+        """The widgets of the side column (a family explorer overrides it)."""
+        return pn.Column()
+
+    def main(self):
+        """The views (a family explorer overrides it)."""
+        raise NotImplementedError
+
+    def error_alert(self):
+        """A red alert showing :attr:`error` (escaped), hidden when there is none."""
+        alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
+                              css_classes=["explorer-error"])
+
+        def show(*_):
+            lines = [escape_markdown(m) for m in self.error.splitlines() if m]
+            alert.object = ("**Could not compute:** " + "<br>".join(lines)) if lines else ""
+            alert.visible = bool(lines)
+        self.param.watch(show, "error")
+        show()
+        return alert
+
+    def status_row(self):
+        """Spinner, progress bar, status line and a Stop button for the running job."""
+        spinner = pn.indicators.LoadingSpinner(value=self.busy, size=22, color="primary", margin=(5, 5))
+        bar = pn.indicators.Progress(value=int(100 * self.progress), max=100, width=160, bar_color="primary",
+                                     visible=self.busy, margin=(12, 5))
+        status = pn.pane.Markdown(escape_markdown(self.status), css_classes=["explorer-status"],
+                                  sizing_mode="stretch_width", margin=(0, 10))
+        stop = pn.widgets.Button(label="■ stop", color="danger", width=80,
+                                 visible=self.busy, css_classes=["explorer-stop"])
+        stop.on_click(lambda *_: self.cancel())
+
+        def update(*_):
+            spinner.value = self.busy
+            bar.visible = stop.visible = self.busy
+            bar.value = int(100 * self.progress)
+            status.object = escape_markdown(self.status)
+        self.param.watch(update, ["busy", "progress", "status"])
+        return pn.Row(spinner, bar, stop, status, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        """The explorer's page body, built once: controls on the left, messages and views on
+        the right.  In a served page it also syncs the URL and cancels jobs on session close."""
+        if self._page is None:
+            if hv.Store.current_backend != "bokeh":
+                hv.extension("bokeh", logo=False)
+            self._page = pn.Row(
+                pn.Column(self.controls(), width=300),
+                pn.Column(self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
+                sizing_mode="stretch_width")
+            self._hook_session()
+        return self._page
+
+    def panel(self):
+        """The explorer's page body (same object on every call)."""
+        return self.__panel__()
+
+
+# ---------------------------------------------------------------------- widget helpers
+def int_input(parameter, name: str | None = None, **kw):
+    """An integer box bound to ``parameter`` (CSS class ``w-<param name>``)."""
+    kw.setdefault("sizing_mode", "stretch_width")
+    if name is not None:
+        kw["name"] = name
+    return pn.widgets.IntInput.from_param(parameter, css_classes=[f"w-{parameter.name}"], **kw)
+
+
+def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
+               fmt: str = "toPrecision", **kw):
+    """A slider over log10 of the positive parameter ``name``, kept in step with it both ways
+    (the parameter gets the slider's value rounded to ``digits`` significant digits; a value set
+    in code or the URL moves the slider).  ``fmt``: the JS number format of its ticks
+    (``toPrecision`` or ``toExponential``)."""
+    from bokeh.models import CustomJSTickFormatter
+
+    p = explorer.param[name]
+    lo, hi = np.log10(p.bounds)
+    code = ("return Number((10 ** tick).toPrecision(3)).toString()" if fmt == "toPrecision"
+            else "return (10 ** tick).toExponential(1)")
+    kw.setdefault("sizing_mode", "stretch_width")
+    slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
+                                    value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
+                                    format=CustomJSTickFormatter(code=code), **kw)
+    syncing = [False]
+
+    def to_param(event):
+        value = float(f"{10.0 ** event.new:.{digits}g}")
+        if not syncing[0] and value != getattr(explorer, name):
+            setattr(explorer, name, value)
+
+    def to_slider(event):
+        syncing[0] = True
+        try:
+            slider.value = float(np.log10(event.new))
+        finally:
+            syncing[0] = False
+    slider.param.watch(to_param, "value_throttled")
+    explorer.param.watch(to_slider, name)
+    return slider

@@ -1,0 +1,162 @@
+"""The explorer base: jobs (superseded and cancelled jobs stop within a second and leave the
+explorer usable), errors per source, URL values applied or reported, escaping, one layout."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import panel as pn
+import param
+import pytest
+
+from spectral_explorer.explorers import Explorer
+from spectral_explorer.explorers._base import escape_markdown, message
+from spectral_explorer.progress import Cancelled
+
+
+class Counter(Explorer):
+    """A toy family explorer: a slow, cooperative job that counts up to ``steps``."""
+
+    steps = param.Integer(default=5, bounds=(1, 1_000_000))
+    mode = param.Selector(default="a", objects=["a", "b"])
+    url_params = ("steps", "mode")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.published = []
+        self.records = []
+
+    def count(self, job, delay=0.01):
+        for i in range(self.steps):
+            job.checkpoint(i / self.steps, f"step {i}")
+            job.emit(i)
+            time.sleep(delay)
+        return self.steps
+
+    def main(self):
+        return pn.pane.Markdown("counter")
+
+
+def _publish(ex):
+    return lambda result: ex.published.append(result)
+
+
+def test_synchronous_run_publishes_and_streams():
+    ex = Counter(steps=4)
+    assert ex.run("count", ex.count, _publish(ex), on_records=ex.records.extend) == 4
+    assert ex.published == [4] and ex.records == [0, 1, 2, 3]
+    assert ex.progress == 1.0 and not ex.busy and ex.error == ""
+
+
+def test_superseded_job_stops_within_a_second_and_only_the_newest_publishes():
+    ex = Counter(steps=100_000)
+    first = ex.run("count", lambda job: ex.count(job, 0.001), _publish(ex), background=True)
+    time.sleep(0.3)
+    ex.steps = 3
+    t0 = time.perf_counter()
+    second = ex.run("count", ex.count, _publish(ex), background=True)
+    assert first.done.wait(1.0), "the superseded job did not stop within a second"
+    assert time.perf_counter() - t0 < 1.0
+    assert isinstance(first.exception, Cancelled)
+    assert ex.wait("count")
+    assert second.result == 3 and ex.published == [3]   # the superseded job never published
+    assert not ex.busy and ex.error == ""
+
+
+def test_cancel_stops_within_a_second_and_the_explorer_stays_usable():
+    ex = Counter(steps=100_000)
+    job = ex.run("count", lambda job: ex.count(job, 0.001), _publish(ex), background=True)
+    time.sleep(0.3)
+    t0 = time.perf_counter()
+    ex.cancel(wait=True)
+    assert time.perf_counter() - t0 < 1.0 and job.done.is_set()
+    ex.wait()
+    assert "stopped" in ex.status and ex.published == [] and not ex.busy and ex.error == ""
+    ex.steps = 2
+    assert ex.run("count", ex.count, _publish(ex)) == 2 and ex.published == [2]
+
+
+def test_paused_job_waits_and_resumes():
+    ex = Counter(steps=30)
+    job = ex.run("count", ex.count, _publish(ex), background=True)
+    ex.pause("count")
+    time.sleep(0.2)
+    frozen = job.fraction
+    time.sleep(0.3)
+    assert job.fraction == frozen and not job.done.is_set()
+    ex.pause("count", False)
+    assert ex.wait("count") and ex.published == [30]
+
+
+def test_errors_are_kept_per_source():
+    ex = Counter()
+
+    def fail(job):
+        raise ValueError("steps must be even, got 5")
+    assert ex.run("count", fail) is None
+    assert ex.error == "steps must be even, got 5" and "failed" in ex.status
+    ex.set_error("url", "bad URL")
+    assert ex.error.splitlines() == ["bad URL", "steps must be even, got 5"]
+    ex.run("count", ex.count)   # the job's source succeeds: only its message goes
+    assert ex.error == "bad URL"
+    ex.set_error("url", None)
+    assert ex.error == ""
+
+
+def test_job_exceptions_other_than_errors_propagate():
+    ex = Counter()
+
+    def interrupt(job):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        ex.run("count", interrupt)
+
+
+def test_url_values_applied_or_reported_with_the_allowed_range():
+    ex = Counter()
+    ex.apply_url({"steps": 7, "mode": "zzz", "ignored": 1})
+    assert ex.steps == 7                            # the valid value applies
+    assert "mode='zzz'" in ex.error and "mode one of a, b" in ex.error and "steps" not in ex.error
+    ex.apply_url({"steps": 9_999_999})
+    assert "steps in 1…1000000" in ex.error and ex.steps == 7
+    ex.apply_url({"steps": 8})
+    assert ex.error == "" and ex.steps == 8
+
+
+def test_user_text_is_escaped_in_the_alert():
+    ex = Counter()
+    alert = ex.error_alert()
+    ex.apply_url({"mode": "<img src=x onerror=alert(1)>"})
+    assert alert.visible and "<img" not in alert.object and "&lt;img" in alert.object
+    assert escape_markdown("**x**") == "\\*\\*x\\*\\*"
+    assert message(KeyError("no such layer 'x'")) == "no such layer 'x'"
+    assert message(RuntimeError("boom")) == "RuntimeError: boom"
+
+
+def test_layout_is_built_once():
+    ex = Counter()
+    assert ex.panel() is ex.panel() is ex.__panel__()
+
+
+def test_views_report_errors_instead_of_raising():
+    ex = Counter()
+
+    def broken():
+        raise ValueError("cannot draw")
+    out = ex._guard(broken, "plot")
+    assert "error" in out.opts.get().kwargs["title"] and ex.error == "cannot draw"
+    ex._guard(lambda: 1, "plot")
+    assert ex.error == ""
+
+
+def test_jobs_run_in_worker_threads_when_backgrounded():
+    ex = Counter(steps=2)
+    names = []
+
+    def where(job):
+        names.append(threading.current_thread().name)
+        return 1
+    ex.run("count", where, background=True)
+    ex.wait()
+    assert names and names[0] != threading.main_thread().name
