@@ -122,6 +122,11 @@ def test_url_values_applied_or_reported_with_the_allowed_range():
     assert "steps in 1…1000000" in ex.error and ex.steps == 7
     ex.apply_url({"steps": 8})
     assert ex.error == "" and ex.steps == 8
+    ex.apply_url({"mode": "zzz"})
+    ex.steps = 9                  # another parameter: the report stays
+    assert "mode='zzz'" in ex.error
+    ex.mode = "b"                 # the rejected one gets a valid value: the report goes
+    assert ex.error == ""
 
 
 def test_user_text_is_escaped_in_the_alert():

@@ -397,7 +397,8 @@ class Explorer(pn.viewable.Viewer):
         return name
 
     def apply_url(self, values: dict):
-        """Apply URL values one by one; report the ones that are not allowed under ``"url"``."""
+        """Apply URL values one by one; report the ones that are not allowed under ``"url"``
+        (the report goes once each rejected parameter has been given a valid value)."""
         bad = {}
         for k, v in values.items():
             if k not in self.url_params:
@@ -406,11 +407,19 @@ class Explorer(pn.viewable.Viewer):
                 self.param.update({k: v})
             except Exception:
                 bad[k] = v
+        self._bad_url = set(bad)
         if bad:
             self.set_error("url", "could not apply the URL parameters "
                            + ", ".join(f"{k}={v!r}" for k, v in bad.items())
                            + "; allowed: " + "; ".join(self.allowed(k) for k in sorted(bad)))
+            if not getattr(self, "_url_watcher", None):
+                self._url_watcher = self.param.watch(self._url_fixed, list(self.url_params))
         else:
+            self.set_error("url", None)
+
+    def _url_fixed(self, *events):
+        self._bad_url -= {e.name for e in events}
+        if not self._bad_url:
             self.set_error("url", None)
 
     def sync_url(self):
@@ -435,7 +444,7 @@ class Explorer(pn.viewable.Viewer):
 
         def show(*_):
             lines = [escape_markdown(m) for m in self.error.splitlines() if m]
-            alert.object = ("**Could not compute:** " + "<br>".join(lines)) if lines else ""
+            alert.object = "<br>".join(lines)
             alert.visible = bool(lines)
         self.param.watch(show, "error")
         show()
