@@ -39,7 +39,6 @@
 # `spectral-explorer reproduce eigenspace`.
 
 # %%
-import math
 import os
 import time
 
@@ -53,6 +52,7 @@ from IPython.display import display
 
 import spectral_explorer
 from spectral_explorer import eigenspace as es
+from spectral_explorer.data import anisotropic_toy
 from spectral_explorer.calibration import (collect_grams, compensate, compress_weight, fidelity,
                                            fidelity_vs_rank, minilm_linear_names)
 from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
@@ -80,9 +80,9 @@ print(f"spectral_explorer {spectral_explorer.__version__}; QUICK={QUICK}")
 
 # %%
 n = 400
-angle = math.radians(30)
-R = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=torch.float64)
-X2 = (torch.randn(n, 2, dtype=torch.float64) * torch.tensor([3.0, 0.6], dtype=torch.float64)) @ R.T
+# std √a along a 30° axis and 1/√a across it (the dashboard's toy, spectral_explorer.data)
+X2_np, _ = anisotropic_toy(n, anisotropy=5.0, angle=30.0, seed=0)
+X2 = torch.from_numpy(X2_np)
 C2 = X2.T @ X2
 evals2, Q2 = es.gram_eigh(C2)
 print("eigenvalues:", evals2.numpy().round(1), " energy captured:", es.energy_captured(evals2).numpy().round(3))
@@ -398,7 +398,7 @@ ex.panel()
 # %% [markdown]
 # ## Exercises
 #
-# 1. In section 1, change the anisotropy (3.0 / 0.6) to 1.0 / 1.0. What happens to the energy
+# 1. In section 1, change the anisotropy from 5.0 to 1.0. What happens to the energy
 #    captured by $q_1$, and how stable is $q_1$ between two samples (principal angle)?
 # 2. In section 3 make the activations isotropic (`evals_true = torch.ones(d_in)`). Show that
 #    EoRA and SVD now coincide, and explain with the formula for $A$.

@@ -53,6 +53,8 @@ import torch
 from IPython.display import display
 
 import spectral_explorer
+from spectral_explorer.eigen import eigenvalue_groups
+from spectral_explorer.graphs import named_graph
 from spectral_explorer.positional_encodings import (
     as_adjacency, batched_laplacian_pe, batched_random_walk_pe, eigenspace_projectors, laplacian_pe,
     laplacian_pe_eig, normalized_laplacian, pe_stability, random_walk_pe, signnet_features,
@@ -91,7 +93,7 @@ def full_eig(G):
 # $v_0$. On a grid the first ones look like the cosine modes of a drum:
 
 # %%
-grid = nx.grid_2d_graph(8, 8)
+grid = named_graph("grid", rows=8, n=8)  # the dashboard's graph catalogue (spectral_explorer.graphs)
 pe_grid = laplacian_pe(grid, 6)  # (64, 6), signs fixed: largest-magnitude entry positive
 hv.Layout([hv.Image(pe_grid[:, j].reshape(8, 8).numpy(), bounds=(0, 0, 8, 8), label=f"v{j + 1}")
            .opts(cmap="RdBu_r", width=170, height=170, xaxis=None, yaxis=None, symmetric=True)
@@ -108,10 +110,11 @@ hv.Layout([hv.Image(pe_grid[:, j].reshape(8, 8).numpy(), bounds=(0, 0, 8, 8), la
 # $Q_4$ has $2j/4$ with multiplicity $\binom{4}{j}$:
 
 # %%
-C16, Q4 = nx.cycle_graph(16), nx.convert_node_labels_to_integers(nx.hypercube_graph(4))
+C16, Q4 = named_graph("cycle", n=16), nx.convert_node_labels_to_integers(named_graph("hypercube", dim=4))
 for name, G in (("C16", C16), ("Q4", Q4)):
-    lam, counts = np.unique(np.round(full_eig(G)[0].numpy(), 8), return_counts=True)
-    print(f"{name}: " + ", ".join(f"{l:.3f}×{c}" for l, c in zip(lam, counts)))
+    lam = full_eig(G)[0].numpy()
+    groups = eigenvalue_groups(lam, tol=1e-8)  # [start, end) of each repeated eigenvalue
+    print(f"{name}: " + ", ".join(f"{lam[a]:.3f}×{b - a}" for a, b in groups))
 
 # %% [markdown]
 # Rotate the first eigenspace of $C_{16}$ by an angle $\theta$: the result still satisfies
@@ -180,7 +183,7 @@ print(f"λ_1, λ_2 after: {lam_after.numpy()}, split {float(lam_after[1] - lam_a
 # it is the stability table of `spectral-explorer reproduce positional-encodings`.
 
 # %%
-stab = pd.DataFrame(run_stability(quick=True, progress=lambda *_: None))
+stab = pd.DataFrame(run_stability(quick=True))
 sweep = stab[stab["mode"] == "edge_weight"]
 display(sweep[["eps", "delta_L", "raw", "projectors", "subspace", "spe", "eigengap"]])
 hv.Overlay([hv.Curve((sweep["eps"], sweep[c]), "ε (edge weight change)", "‖ΔPE‖ / ‖ΔL‖", label=c)
@@ -408,8 +411,9 @@ hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding",
 # tolerance.)
 
 # %%
-GRAPHS = {"cycle C16": C16, "hypercube Q4": Q4, "grid 5×5": nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5)),
-          "path P16": nx.path_graph(16)}
+GRAPHS = {"cycle C16": C16, "hypercube Q4": Q4,
+          "grid 5×5": nx.convert_node_labels_to_integers(named_graph("grid", rows=5, n=5)),
+          "path P16": named_graph("path", n=16)}
 graph_w = pn.widgets.Select(name="graph", options=list(GRAPHS), value="cycle C16")
 k_w = pn.widgets.IntSlider(name="k", start=1, end=8, value=8)
 eps_w = pn.widgets.DiscreteSlider(name="ε", options=[10.0 ** e for e in range(-9, 0)], value=1e-6)
