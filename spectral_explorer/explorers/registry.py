@@ -1,0 +1,239 @@
+"""The dashboard registry: the one list of dashboards that the index page, ``spectral-explorer
+serve``, the ``apps/*.py`` entry points and the tests read.
+
+Each :class:`Dashboard` names its URL slug, title, one-line description, gallery thumbnail (a
+file in the packaged ``spectral_explorer/assets/`` folder) and a zero-argument ``factory``
+that builds the servable page for one session.  The explorer classes are imported inside the
+factories, so importing this module does not import the explorers.
+
+>>> [d.name for d in DASHBOARDS]
+['heat_geodesics', 'positional_encodings', 'eigenspace']
+>>> get("eigenspace").title
+'Eigenspace projections'
+>>> asset_path(get("eigenspace").thumbnail).is_file()
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import panel as pn
+
+from ._common import dashboard_page
+
+#: the packaged folder of screenshots and gallery thumbnails
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+#: gallery thumbnail size (width, height) in pixels: the top of a screenshot, scaled down
+THUMBNAIL_SIZE = (480, 300)
+
+INDEX_TITLE = "spectral_explorer dashboards"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One served dashboard.
+
+    Parameters
+    ----------
+    name : str
+        URL slug (``/name``) and the name of its ``apps/name.py`` entry point.
+    title : str
+        Page and card title.
+    description : str
+        One line for the gallery card.
+    thumbnail : str
+        File name in the packaged assets folder (see :func:`asset_path`).
+    factory : callable
+        Zero-argument callable returning the servable page (a Panel template) for one session.
+    """
+
+    name: str
+    title: str
+    description: str
+    thumbnail: str
+    factory: Callable[[], pn.template.BaseTemplate]
+
+
+def _session_setup(*extensions: str):
+    """What every dashboard session sets up before it builds its explorer."""
+    import holoviews as hv
+    import threadpoolctl
+
+    # one BLAS thread: the small dense steps (eigh, landmark MDS, ...) run 10-100x slower when
+    # OpenBLAS threads compete with torch's and with other sessions for a few cores
+    threadpoolctl.threadpool_limits(1, user_api="blas")
+    pn.extension(*extensions, notifications=False)
+    hv.extension("bokeh", logo=False)
+
+
+def _page(title: str, intro: str, explorer):
+    """Wrap ``explorer`` in the dashboard template; its declared URL parameters follow the URL."""
+    if hasattr(explorer, "sync_url"):
+        explorer.sync_url()
+    return dashboard_page(title, intro, explorer.panel() if hasattr(explorer, "panel") else explorer)
+
+
+HEAT_INTRO = """
+**Heat diffusion → geodesic distances → embedding** (Huguet et al., *A Heat Diffusion Perspective on
+Geodesic Preserving Dimensionality Reduction*, NeurIPS 2023). Varadhan's formula
+−4t·log H<sub>t</sub>(x, y) → d(x, y)² turns the heat kernel of a kNN graph into distances that follow
+the manifold; MDS embeds them. Move **t** (or press play) to watch heat spread and the embedding
+change; tap a point to move the heat source; compare with shortest paths, diffusion maps, PHATE or
+t-SNE on the same graph. Ground-truth geodesics give the Spearman ρ / Pearson r scores.
+"""
+
+PE_INTRO = """
+**Laplacian eigenvectors as positional encodings, their ambiguity and instability, and stable alternatives**
+(Huang et al., *On the Stability of Expressive Positional Encodings for Graph Neural Networks*, ICLR 2024).
+Colour a graph by an eigenvector (LapPE), a random-walk return probability (RWPE) or a sinusoid; flip its
+sign or rotate it inside a repeated eigenspace and watch the encoding change while the eigenspace projector
+does not; perturb an edge by ε and compare how far raw eigenvectors, projectors and SPE move; see why
+sinusoids *are* the cycle's eigenvectors; train a GIN with each encoding on cycle counting.
+"""
+
+EIGENSPACE_INTRO = """
+**Low-rank compensation of a compressed model in the activation eigenspace** (EoRA: *Training-free
+Compensation for Compressed LLM with Eigenspace Low-Rank Approximation*; PiSSA). A compressed weight
+Ŵ misses W by ΔW; a rank-r correction B A should minimise the error **on real inputs**,
+‖X(ΔW − BA)ᵀ‖ = ‖(ΔW − BA) C^½‖ with C = XᵀX = QΛQᵀ, not ‖ΔW − BA‖. EoRA takes the SVD of ΔW Q Λ^½.
+Start with the 2-D toy (move the anisotropy), then open the MiniLM tabs (all-MiniLM-L6-v2, loaded and
+calibrated once on standard-library docstrings in a few seconds; the *Model fidelity* tab computes
+all 36 layers at ranks 4–128 on demand, about half a minute).
+"""
+
+
+def heat_geodesics_page():
+    """The heat-geodesics dashboard for one session."""
+    _session_setup()
+    from .heat_geodesics import HeatGeodesicExplorer
+
+    return _page("Heat geodesics", HEAT_INTRO, HeatGeodesicExplorer())
+
+
+def positional_encodings_page():
+    """The positional-encodings dashboard for one session."""
+    _session_setup()
+    from .positional_encodings import PositionalEncodingExplorer
+
+    return _page("Positional encodings", PE_INTRO, PositionalEncodingExplorer())
+
+
+def eigenspace_page():
+    """The eigenspace-projections dashboard for one session (its state travels in the URL:
+    ``?layer=…&compression=rtn4&rank=32&n_calib=128``, so a view can be bookmarked)."""
+    _session_setup("tabulator")
+    from .eigenspace import EigenspaceExplorer
+
+    return _page("Eigenspace projections", EIGENSPACE_INTRO, EigenspaceExplorer())
+
+
+DASHBOARDS: tuple[Dashboard, ...] = (
+    Dashboard(
+        "heat_geodesics", "Heat geodesics",
+        "Watch heat diffuse on a point cloud; turn the heat kernel into geodesic distances and an "
+        "embedding (Huguet et al., NeurIPS 2023), against shortest paths, diffusion maps, PHATE and t-SNE.",
+        "thumb_heat_geodesics.png", heat_geodesics_page),
+    Dashboard(
+        "positional_encodings", "Positional encodings",
+        "Colour graphs by Laplacian eigenvectors, RWPE and sinusoids; flip signs and rotate repeated "
+        "eigenspaces; measure stability against SPE (Huang et al., ICLR 2024); train a GIN with each encoding.",
+        "thumb_positional_encodings.png", positional_encodings_page),
+    Dashboard(
+        "eigenspace", "Eigenspace projections",
+        "Compensate a compressed weight with a low-rank correction: plain SVD vs EoRA's activation-eigenspace "
+        "weighting, on a 2-D toy and on MiniLM's layers (spectra, error vs rank, embedding fidelity); PiSSA's split.",
+        "thumb_eigenspace.png", eigenspace_page),
+)
+
+
+def names() -> list[str]:
+    """The URL slugs of every dashboard, in gallery order."""
+    return [d.name for d in DASHBOARDS]
+
+
+def get(name: str) -> Dashboard:
+    """The dashboard called ``name``; a ``KeyError`` naming the allowed names otherwise.
+
+    >>> get("nope")
+    Traceback (most recent call last):
+    ...
+    KeyError: "no dashboard named 'nope'; one of heat_geodesics, positional_encodings, eigenspace"
+    """
+    for d in DASHBOARDS:
+        if d.name == name:
+            return d
+    raise KeyError(f"no dashboard named {name!r}; one of {', '.join(names())}")
+
+
+def asset_path(filename: str) -> Path:
+    """Path of ``filename`` in the packaged assets folder (a ``ValueError`` for names that would
+    leave it, a ``FileNotFoundError`` naming the folder when the file is missing)."""
+    path = ASSETS / filename
+    if Path(filename).name != filename:
+        raise ValueError(f"asset filename must be a plain file name, got {filename!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no asset {filename!r} in {ASSETS}")
+    return path
+
+
+def make_thumbnail(screenshot: str | Path, out: str | Path, size: tuple[int, int] = THUMBNAIL_SIZE) -> Path:
+    """Write a gallery thumbnail: the top of ``screenshot`` at ``size``'s aspect ratio, scaled to
+    ``size`` and reduced to a 256-colour palette (a few tens of KB; Pillow, which Bokeh depends
+    on).  Returns ``out``."""
+    from PIL import Image
+
+    w, h = size
+    with Image.open(screenshot) as im:
+        im = im.convert("RGB")
+        crop_h = min(im.height, round(im.width * h / w))
+        thumb = im.crop((0, 0, im.width, crop_h)).resize((w, round(w * crop_h / im.width)), Image.LANCZOS)
+    out = Path(out)
+    thumb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+    return out
+
+
+def refresh_thumbnail(name: str) -> Path:
+    """Regenerate dashboard ``name``'s thumbnail from its screenshot ``assets/NAME.png``."""
+    d = get(name)
+    return make_thumbnail(ASSETS / f"{d.name}.png", ASSETS / d.thumbnail)
+
+
+_CARD_CSS = """
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:18px;margin:8px 0}
+.app-card{border:1px solid #ddd;border-radius:6px;overflow:hidden;background:#fff;display:flex;flex-direction:column}
+.app-card img{width:100%;height:auto;display:block;border-bottom:1px solid #eee}
+.app-card h3{margin:10px 14px 4px;font-size:1.15em}
+.app-card h3 a{text-decoration:none;color:#234a6b}
+.app-card p{margin:0 14px 12px;color:#333;font-size:0.92em;line-height:1.35}
+"""
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _card(d: Dashboard) -> str:
+    name, title, text = (html.escape(s, quote=True) for s in (d.name, d.title, d.description))
+    try:
+        img = (f'<a href="./{name}" tabindex="-1"><img src="{_data_uri(asset_path(d.thumbnail))}" '
+               f'alt="{title}" width="{THUMBNAIL_SIZE[0]}" height="{THUMBNAIL_SIZE[1]}"></a>')
+    except (FileNotFoundError, ValueError):
+        img = ""
+    return (f'<div class="app-card">{img}<h3><a href="./{name}" id="link-{name}">{title}</a></h3>'
+            f"<p>{text}</p></div>")
+
+
+def index_page():
+    """The gallery page served at ``/``: one card per dashboard (thumbnail embedded in the page,
+    title linking to ``./NAME``, description)."""
+    pn.extension(notifications=False)
+    cards = pn.pane.HTML('<div class="gallery">' + "".join(_card(d) for d in DASHBOARDS) + "</div>",
+                         sizing_mode="stretch_width", stylesheets=[_CARD_CSS])
+    return dashboard_page(INDEX_TITLE, "Visualizable spectral algorithms. Pick a dashboard:", cards,
+                          max_width="1100px")

@@ -1,0 +1,83 @@
+"""The dashboard registry is the one list of dashboards: apps/, the index page and serve read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spectral_explorer.explorers import registry
+from spectral_explorer.explorers.registry import DASHBOARDS, Dashboard, asset_path, get
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_names_are_unique_slugs_with_title_description_and_thumbnail():
+    names = [d.name for d in DASHBOARDS]
+    assert len(set(names)) == len(names) >= 3
+    for d in DASHBOARDS:
+        assert isinstance(d, Dashboard)
+        assert d.name.isidentifier() and d.name == d.name.lower()
+        assert d.title and d.description and "\n" not in d.description
+        assert callable(d.factory)
+        assert asset_path(d.thumbnail).is_file()
+    with pytest.raises(Exception):
+        DASHBOARDS[0].name = "other"  # frozen
+
+
+def test_apps_folder_holds_one_entry_point_per_registered_dashboard_and_the_index():
+    apps = {p.stem for p in (REPO / "apps").glob("*.py") if not p.name.startswith("_")}
+    assert apps == {*registry.names(), "index"}
+    for d in DASHBOARDS:
+        text = (REPO / "apps" / f"{d.name}.py").read_text()
+        assert f'get("{d.name}")' in text and ".servable(" in text
+
+
+def test_get_names_the_allowed_dashboards():
+    assert get("heat_geodesics").title == "Heat geodesics"
+    with pytest.raises(KeyError, match="one of heat_geodesics, positional_encodings, eigenspace"):
+        get("nope")
+
+
+def test_asset_path_stays_in_the_assets_folder():
+    with pytest.raises(ValueError, match="plain file name"):
+        asset_path("../cli.py")
+    with pytest.raises(FileNotFoundError, match="assets"):
+        asset_path("missing.png")
+
+
+def test_thumbnails_are_small_pngs_of_the_gallery_size():
+    from PIL import Image
+
+    for d in DASHBOARDS:
+        path = asset_path(d.thumbnail)
+        assert path.stat().st_size < 80_000
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.size == registry.THUMBNAIL_SIZE
+
+
+def test_make_thumbnail_crops_the_top_and_scales(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "shot.png"
+    Image.new("RGB", (1600, 1200), "white").save(src)
+    out = registry.make_thumbnail(src, tmp_path / "thumb.png")
+    with Image.open(out) as im:
+        assert im.size == registry.THUMBNAIL_SIZE
+
+
+def test_gallery_cards_escape_text_and_embed_thumbnails(monkeypatch):
+    evil = Dashboard("x", "<b>T</b>", 'say "hi" <script>alert(1)</script>', "thumb_eigenspace.png", lambda: None)
+    card = registry._card(evil)
+    assert "<script>" not in card and "&lt;script&gt;" in card and "&lt;b&gt;T&lt;/b&gt;" in card
+    assert 'src="data:image/png;base64,' in card and 'id="link-x"' in card
+    html = registry._card(DASHBOARDS[0])
+    assert "http" not in html  # nothing requested from another host
+
+
+def test_index_page_has_a_card_per_dashboard():
+    page = registry.index_page()
+    html = page.main[1].object
+    for d in DASHBOARDS:
+        assert f'id="link-{d.name}"' in html and f'href="./{d.name}"' in html
+    assert html.count('class="app-card"') == len(DASHBOARDS)
