@@ -4,47 +4,120 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-APPS_DIR = REPO_ROOT / "apps"
 BENCH_DIR = REPO_ROOT / "benchmarks"
 
 #: reproduce targets: name -> module under spectral_explorer.reproduce
 REPRODUCE_TARGETS = {"heat-geodesics": "heat_geodesics", "positional-encodings": "positional_encodings",
                      "eigenspace": "eigenspace"}
 
-
-def app_files(apps_dir: Path = APPS_DIR) -> list[Path]:
-    """Every dashboard file (one per app, ``index.py`` first when present)."""
-    if not apps_dir.is_dir():
-        raise SystemExit(f"error: no apps directory at {apps_dir}; run from a source checkout or pass --apps-dir")
-    files = sorted(p for p in apps_dir.glob("*.py") if not p.name.startswith("_"))
-    return sorted(files, key=lambda p: (p.stem != "index", p.stem))
+#: seconds a stopping server may take to finish its sessions' work before the process exits anyway
+STOP_GRACE_S = 5.0
 
 
-def serve_command(args: argparse.Namespace) -> list[str]:
-    """The ``panel serve`` command line that :func:`main` runs for ``serve``."""
-    apps = app_files(Path(args.apps_dir))
-    cmd = [sys.executable, "-m", "panel", "serve", *map(str, apps),
-           "--port", str(args.port), "--address", args.address, "--num-procs", str(args.num_procs),
-           "--index", "index", "--global-loading-spinner"]
+def websocket_origins(args: argparse.Namespace) -> list[str]:
+    """The hosts allowed to open a session's websocket: ``--allow-websocket-origin`` values, or
+    this server's own address and port."""
     origins = args.allow_websocket_origin or [f"{h}:{args.port}" for h in ("localhost", "127.0.0.1", args.address)]
-    for origin in dict.fromkeys(origins):
-        cmd += ["--allow-websocket-origin", origin]
-    if args.show:
-        cmd.append("--show")
-    return cmd
+    return list(dict.fromkeys(origins))
+
+
+def serve_apps() -> dict:
+    """URL path -> page factory for every dashboard in the registry, and the gallery at ``/``."""
+    from .explorers import registry
+
+    return {"/": registry.index_page, **{d.name: d.factory for d in registry.DASHBOARDS}}
+
+
+def _child_pids() -> list[int]:
+    """This process's children (Linux /proc; empty elsewhere)."""
+    pids = []
+    for f in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            pids += [int(p) for p in f.read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _at_fork_in_child():  # pragma: no cover - runs in forked server processes
+    # a forked worker (--num-procs > 1) dies with its parent, even when the parent is killed
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def _serve(args):
-    cmd = serve_command(args)
-    print(f"serving {len(app_files(Path(args.apps_dir)))} dashboards at http://{args.address}:{args.port}/", flush=True)
-    env = dict(os.environ)
-    env.setdefault("BOKEH_RESOURCES", "server")  # every JS/CSS file from this server: works offline
-    return subprocess.call(cmd, env=env)
+    # every script, style and font comes from this server (works offline); set before bokeh is imported
+    os.environ.setdefault("BOKEH_RESOURCES", "server")
+    import panel as pn
+
+    pn.config.global_loading_spinner = True
+    apps = serve_apps()
+    titles = {"/": "spectral_explorer"}
+    from .explorers import registry
+
+    titles.update({d.name: d.title for d in registry.DASHBOARDS})
+    parent = os.getpid()
+    server = None
+
+    def stop(signum, frame):
+        if os.getpid() == parent and args.num_procs != 1:
+            # tornado's fork_processes parent: pass the signal on; it exits once every worker has
+            for pid in _child_pids():
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            return
+        if server is None:
+            raise SystemExit(0)
+        server.io_loop.asyncio_loop.call_soon_threadsafe(server.io_loop.stop)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.num_procs != 1:
+        os.register_at_fork(after_in_child=_at_fork_in_child)
+    print(f"serving {len(apps) - 1} dashboards at http://{args.address}:{args.port}/", flush=True)
+    try:
+        server = pn.serve(apps, port=args.port, address=args.address, websocket_origin=websocket_origins(args),
+                          num_procs=args.num_procs, show=False, start=False, title=titles, verbose=False)
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
+        return 0
+    # pn.serve installed its own SIGINT handler; one handler for both signals
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.show:
+        server.io_loop.add_callback(server.show, "/")
+    server.start()
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+    # stopped: close the listening sockets and sessions; a session's worker thread that does not
+    # finish within STOP_GRACE_S does not keep the process alive
+    timer = threading.Timer(STOP_GRACE_S, os._exit, (0,))
+    timer.daemon = True
+    timer.start()
+    try:
+        server.stop()
+    except Exception:  # pragma: no cover - already stopping
+        pass
+    print("server stopped", flush=True)
+    if os.getpid() != parent:  # pragma: no cover - a forked worker: its sockets and sessions are closed;
+        sys.stderr.flush()     # interpreter teardown after fork can hang on torch's thread pools
+        os._exit(0)
+    return 0
 
 
 def _reproduce(args):
@@ -56,9 +129,13 @@ def _reproduce(args):
 
 
 def _bench(args):
+    if not BENCH_DIR.is_dir():
+        raise SystemExit(f"error: `bench` runs the scripts in benchmarks/ of a source checkout; there is none "
+                         f"at {BENCH_DIR} (an installed wheel has no benchmarks; clone the repository)")
     script = BENCH_DIR / f"{args.target.replace('-', '_')}.py"
     if not script.exists():
-        raise SystemExit(f"error: no benchmark script {script}")
+        names = sorted(p.stem.replace("_", "-") for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_"))
+        raise SystemExit(f"error: no benchmark script {script}; one of {', '.join(names)}")
     return subprocess.call([sys.executable, str(script), *args.rest])
 
 
@@ -66,14 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spectral-explorer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="serve every dashboard with an index page (panel serve)")
+    s = sub.add_parser("serve", help="serve every packaged dashboard with a gallery index page",
+                       description="Serve every dashboard of the package, with a gallery index at /, in this "
+                                   "process (Panel's server); Ctrl-C or SIGTERM stops it.")
     s.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     s.add_argument("--address", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1, this machine only; 0.0.0.0 to share on a network)")
     s.add_argument("--num-procs", type=int, default=1, help="worker processes (default 1; 0 = one per core)")
     s.add_argument("--allow-websocket-origin", action="append", default=None,
                    help="extra host[:port] allowed to connect (repeatable)")
-    s.add_argument("--apps-dir", default=str(APPS_DIR), help="folder of dashboard files")
     s.add_argument("--show", action="store_true", help="open a browser")
     s.set_defaults(func=_serve)
 

@@ -1,24 +1,27 @@
 """Served dashboards in a real headless Chromium (Playwright).
 
-Starts ``spectral-explorer serve`` (the exact command of :func:`spectral_explorer.cli.serve_command`)
-on a free port and drives the pages: the index lists the apps; the heat-geodesics dashboard renders
-plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
+Starts ``spectral-explorer serve`` (``python -m spectral_explorer.cli serve``: the packaged
+dashboards, served in process, resources from the server by default) on a free port, stops it with
+SIGTERM at the end (it must exit cleanly within a few seconds), and drives the pages: the index is a
+gallery with a card per registered dashboard; the heat-geodesics dashboard renders plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
 renders its 2-D toy and its numbers follow the anisotropy slider.
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
-(then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshot
-``apps/assets/heat_geodesics.png``, ``apps/assets/positional_encodings.png`` and
-``apps/assets/eigenspace.png``.
+(then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
+``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png`` and
+``eigenspace_fidelity.png``, and refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -47,33 +50,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    from spectral_explorer import cli
-
-    port = _free_port()
-    args = cli.build_parser().parse_args(["serve", "--port", str(port)])
-    cmd = cli.serve_command(args)
-    env = dict(os.environ, BOKEH_RESOURCES="server", SPECTRAL_EXPLORER_DEVICE="cpu")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
+    """Start ``spectral-explorer serve --port PORT`` (or ``cmd``) and wait until ``/`` answers."""
+    cmd = cmd or [sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port)]
+    if env is None:  # BOKEH_RESOURCES left to serve's default: every file from this server
+        env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
+        env["SPECTRAL_EXPLORER_DEVICE"] = "cpu"
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 90
     while True:
         try:
-            urllib.request.urlopen(url + "/", timeout=5).read()
-            break
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+            return proc
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
                 out = proc.stdout.read() if proc.stdout else ""
-                pytest.fail(f"panel serve did not start ({' '.join(cmd)}):\n{out[-3000:]}")
+                pytest.fail(f"spectral-explorer serve did not start ({' '.join(map(str, cmd))}):\n{out[-3000:]}")
             time.sleep(0.5)
-    yield url
-    proc.terminate()
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
+    """SIGTERM the server; it must exit with status 0 within ``timeout`` seconds. Returns its output."""
+    proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{out[-3000:]}")
+    assert proc.returncode == 0, f"the server exited with {proc.returncode}:\n{out[-3000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +162,15 @@ def _wait_for_canvases(page, n, timeout, message):
 
 
 def _readme_screenshot(page, name, height):
-    """With SPECTRAL_EXPLORER_SCREENSHOTS=1, write the README screenshot apps/assets/NAME.png."""
+    """With SPECTRAL_EXPLORER_SCREENSHOTS=1, write the README screenshot spectral_explorer/assets/NAME.png
+    and, for a registered dashboard, refresh its gallery thumbnail from it."""
     if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
-        out = REPO / "apps" / "assets" / f"{name}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        from spectral_explorer.explorers import registry
+
+        out = registry.ASSETS / f"{name}.png"
         page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": height})
+        if name in registry.names():
+            registry.refresh_thumbnail(name)
 
 
 def _set_int(page, name, value):
@@ -161,18 +180,34 @@ def _set_int(page, name, value):
     box.press("Enter")
 
 
-@pytest.mark.parametrize("app, title", [("heat_geodesics", "Heat geodesics"),
-                                        ("positional_encodings", "Positional encodings"),
-                                        ("eigenspace", "Eigenspace projections")])
-def test_index_lists_dashboards(server, browser, app, title):
-    page = browser.new_page()
+def _dashboards():
+    from spectral_explorer.explorers.registry import DASHBOARDS
+
+    return DASHBOARDS
+
+
+def test_index_is_a_gallery_of_every_dashboard(server, browser, tmp_path):
+    """One card per registered dashboard: its thumbnail (embedded, no request), its title linking
+    to ./NAME and its description; nothing is requested from another host."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
     log = PageLog(page)
     page.goto(server + "/", wait_until="networkidle")
-    link = page.locator(f"#link-{app}")
-    link.wait_for(timeout=20000)
-    assert link.get_attribute("href").endswith(app)
-    assert title in link.inner_text()
+    for d in _dashboards():
+        link = page.locator(f"#link-{d.name}")
+        link.wait_for(timeout=20000)
+        assert link.get_attribute("href") == f"./{d.name}"
+        assert d.title in link.inner_text()
+        card = page.locator(".app-card", has=link)
+        assert d.description in card.inner_text()
+        img = card.locator("img")
+        assert img.get_attribute("src").startswith("data:image/png;base64,")
+        assert img.evaluate("i => i.complete && i.naturalWidth") > 0
+    assert page.locator(".app-card").count() == len(_dashboards())
+    page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
     log.check()
+    # a card's link opens its dashboard
+    page.locator(f"#link-{_dashboards()[0].name}").click()
+    page.wait_for_url(f"**/{_dashboards()[0].name}", timeout=20000)
     page.close()
 
 

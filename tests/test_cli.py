@@ -1,25 +1,42 @@
 import json
+import subprocess
+import sys
 
 import pandas as pd
+import pytest
 
 from spectral_explorer import cli
 
 
-def test_serve_binds_localhost_and_serves_every_app():
+def test_serve_binds_localhost_and_serves_every_registered_app():
+    from spectral_explorer.explorers import registry
+
     args = cli.build_parser().parse_args(["serve", "--port", "5123"])
-    cmd = cli.serve_command(args)
-    assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
-    assert cmd[cmd.index("--port") + 1] == "5123"
-    apps = [c for c in cmd if c.endswith(".py")]
-    assert {p.rsplit("/", 1)[-1] for p in apps} >= {"index.py", "heat_geodesics.py"}
-    assert "--index" in cmd
+    assert (args.address, args.port, args.num_procs) == ("127.0.0.1", 5123, 1)
+    assert cli.websocket_origins(args) == ["localhost:5123", "127.0.0.1:5123"]
+    apps = cli.serve_apps()
+    assert list(apps) == ["/", *registry.names()]
+    assert apps["/"] is registry.index_page
+    assert all(apps[d.name] is d.factory for d in registry.DASHBOARDS)
 
 
-def test_serve_num_procs_and_address():
-    args = cli.build_parser().parse_args(["serve", "--num-procs", "2", "--address", "0.0.0.0"])
-    cmd = cli.serve_command(args)
-    assert cmd[cmd.index("--num-procs") + 1] == "2"
-    assert cmd[cmd.index("--address") + 1] == "0.0.0.0"
+def test_serve_num_procs_address_and_origins():
+    args = cli.build_parser().parse_args(["serve", "--num-procs", "2", "--address", "0.0.0.0",
+                                          "--allow-websocket-origin", "class.example:5006"])
+    assert (args.num_procs, args.address) == (2, "0.0.0.0")
+    assert cli.websocket_origins(args) == ["class.example:5006"]
+
+
+def test_serve_help_runs_without_a_checkout(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "spectral_explorer.cli", "serve", "--help"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "--port" in out.stdout and "--num-procs" in out.stdout and "SIGTERM" in out.stdout
+
+
+def test_bench_names_the_missing_script():
+    with pytest.raises(SystemExit, match="no benchmark script .*one of"):
+        cli.main(["bench", "no-such-benchmark"])
 
 
 def test_reproduce_quick_writes_json_and_csv(tmp_path, capsys):

@@ -62,6 +62,7 @@ def test_readme_commands_and_ci_agree():
 def test_compute_layer_never_imports_ui():
     ui = re.compile(r"^\s*(import|from)\s+(panel|holoviews|bokeh|ipywidgets|param)\b", re.M)
     pkg = ROOT / "spectral_explorer"
+    # the UI layers: viz/, explorers/ and the command line (``serve`` runs Panel's server)
     offenders = [str(p.relative_to(ROOT)) for p in pkg.rglob("*.py")
-                 if p.parent.name not in ("viz", "explorers") and ui.search(p.read_text())]
+                 if p.parent.name not in ("viz", "explorers") and p != pkg / "cli.py" and ui.search(p.read_text())]
     assert not offenders, offenders
