@@ -18,11 +18,9 @@ from .manifold import embedding_scatter, manifold_scatter, project_points, to_3d
 from .spectrum import spectrum_plot
 from .distances import distance_scatter, sample_pairs
 from .numerics import kernel_histogram
-from ..heat import kernel_counts  # re-export, deprecated: use spectral_explorer.heat.kernel_counts
 
 __all__ = ["project_points", "to_3d", "manifold_scatter", "embedding_scatter", "spectrum_plot",
            "distance_scatter", "sample_pairs", "kernel_histogram"]
-from ..eigen import eigenvalue_groups  # re-export, deprecated: use spectral_explorer.eigen.eigenvalue_groups
 from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_plot,
                      graph_edges, graph_nodes, graph_plot, projector_image, stability_plot, training_curves)
 
