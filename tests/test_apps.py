@@ -368,3 +368,76 @@ def test_eigenspace_bad_url_parameter_is_reported(server, browser):
     assert "EoRA" in _wait_text(page.locator(".eig-toy-metrics"), lambda s: "EoRA" in s)  # still serving
     page.close()
 
+
+
+def _input_value(page, name):
+    return page.locator(f".w-{name} input").first.input_value()
+
+
+def test_heat_geodesics_url_state(server, browser):
+    """Values in the URL apply; an invalid one is reported with its range; a widget change goes
+    back into the URL (a view can be bookmarked)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    log = PageLog(page)
+    page.goto(server + "/heat_geodesics?knn=6&t=12&n=abc&noise=0.3", wait_until="networkidle")
+    _wait_text(page.locator(".explorer-metrics"), lambda s: "Spearman" in s)
+    msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
+    assert "n='abc'" in msg and "n in 100…5000" in msg and "knn" not in msg
+    assert _input_value(page, "knn") == "6"
+    assert "12" in _text(page.locator(".t-slider"))
+    _set_int(page, "knn", 7)
+    def href():   # Panel updates the URL with history.replaceState: read it in the page
+        return page.evaluate("() => window.location.href")
+    deadline = time.time() + 20
+    while "knn=7" not in href() and time.time() < deadline:
+        time.sleep(0.25)
+    assert "knn=7" in href() and "noise=0.3" in href()
+    _set_int(page, "n", 300)          # the rejected parameter gets a valid value: the report goes
+    deadline = time.time() + 20
+    while page.locator(".explorer-error").is_visible() and time.time() < deadline:
+        time.sleep(0.25)
+    assert not page.locator(".explorer-error").is_visible()
+    log.check()
+    page.close()
+
+
+def test_positional_encodings_url_state_stability_and_training(server, browser, tmp_path):
+    """URL values for the graph, the ε sweep and the training tab apply; a bad index is reported;
+    the ε sweep runs as a job when its tab opens; training streams, and Stop lands at once."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    log = PageLog(page)
+    url = ('/positional_encodings?graph=hypercube&dim=3&index=5000&eps=0.001'
+           '&epochs=2&train_graphs=32&hidden=8&train_encodings=%5B%22none%22%2C%22spe%22%5D')
+    page.goto(server + url, wait_until="networkidle")
+    _wait_text(page.locator(".pe-ambiguity"), lambda s: "multiplicity" in s)
+    msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
+    assert "index=5000" in msg and "index in 0…499" in msg and "dim" not in msg
+    assert page.locator(".w-graph select").input_value() == "hypercube"
+    assert _input_value(page, "dim") == "3"
+
+    page.locator(".bk-tab", has_text="Stability").click()
+    stab = _wait_text(page.locator(".pe-stability"), lambda s: "SPE" in s, timeout=60)
+    assert "0.001" in stab
+    visible = page.locator("canvas").filter(visible=True)
+    deadline = time.time() + 30
+    while visible.count() < 1 and time.time() < deadline:
+        time.sleep(0.25)
+    assert visible.count() >= 1, "the stability tab drew no plot"
+
+    page.locator(".bk-tab", has_text="Training").click()
+    assert _input_value(page, "epochs") == "2" and _input_value(page, "hidden") == "8"
+    page.locator(".train-start button").click()
+    table = _wait_text(page.locator(".train-results"), lambda s: "spe" in s and "none" in s, timeout=120)
+    assert "ood_mae" in table
+    page.screenshot(path=str(tmp_path / "pe_training.png"), full_page=True)
+
+    _set_int(page, "epochs", 200)
+    page.locator(".train-start button").click()
+    status = page.locator(".explorer-status").last
+    _wait_text(status, lambda s: "epoch" in s, timeout=60)
+    t0 = time.time()
+    page.locator(".explorer-stop button").last.click()
+    _wait_text(status, lambda s: "stopped" in s, timeout=10)
+    assert time.time() - t0 < 5.0
+    log.check()
+    page.close()

@@ -184,3 +184,24 @@ def test_spectrum_plot_leaves_out_round_off():
     assert len(spec) == 7 and "7 of 20 non-zero" in spec.opts.get().kwargs["title"]
     np.testing.assert_allclose(spec.dimension_values(1), np.linalg.svd(X, compute_uv=False) ** 2, rtol=1e-10)
     hv.render(gram_spectrum_plot(evals.numpy(), es.energy_captured(evals).numpy(), k=3))
+
+
+def test_cancelled_fidelity_job_stops_within_a_second_and_the_explorer_stays_usable(minilm_explorer):
+    """The real fidelity computation in a worker thread: a cancel lands between layers or
+    embedding batches, nothing half-computed is published, and the next run completes."""
+    import time
+
+    ex = minilm_explorer
+    ex.param.update(rank=8, compression="rtn4")
+    job = ex.run("fidelity", ex._compute_fidelity, background=True)
+    time.sleep(1.0)
+    assert not job.done.is_set(), "the job finished before it could be cancelled"
+    t0 = time.perf_counter()
+    ex.cancel("fidelity", wait=True)
+    assert time.perf_counter() - t0 < 1.0 and job.done.is_set()
+    ex.wait("fidelity")
+    assert "stopped" in ex.status and ex.error == "" and not ex.busy
+    assert ex.fidelity_table is None            # the cancelled run published no rows
+    table = ex.run_fidelity()
+    assert list(table.index) == ["none", "SVD", "EoRA"]
+    ex.param.update(rank=8, compression="rtn3")

@@ -472,7 +472,7 @@ class HeatGeodesicExplorer(Explorer):
         return f"last update: {tim or 'cached'}"
 
     def _metrics_markdown(self):
-        if self.error:
+        if "compute" in self._errors:
             return ""
         try:
             m = self.metrics

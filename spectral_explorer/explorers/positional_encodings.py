@@ -492,7 +492,7 @@ class PositionalEncodingExplorer(Explorer):
 
     def ambiguity_text(self) -> str:
         """Markdown: multiplicity of the shown eigenvalue and ‖P_rot − P‖ against ‖v_rot − v‖."""
-        if self.error:
+        if "compute" in self._errors:
             return ""
         try:
             with self._lock:
@@ -586,6 +586,11 @@ class PositionalEncodingExplorer(Explorer):
         return hv.DynamicMap(self._cycle_plot)
 
     # ------------------------------------------------------------------ dashboard
+    def sync_url(self):
+        """The encoding parameters and the training tab's (:attr:`trainer`) follow the URL."""
+        super().sync_url()
+        self.trainer.sync_url()
+
     def controls(self):
         """Graph (with only the chosen graph's own parameters) and encoding."""
         p = self.param

@@ -74,9 +74,8 @@ def _session_setup(*extensions: str):
 
 def _page(title: str, intro: str, explorer):
     """Wrap ``explorer`` in the dashboard template; its declared URL parameters follow the URL."""
-    if hasattr(explorer, "sync_url"):
-        explorer.sync_url()
-    return dashboard_page(title, intro, explorer.panel() if hasattr(explorer, "panel") else explorer)
+    explorer.sync_url()
+    return dashboard_page(title, intro, explorer.panel())
 
 
 HEAT_INTRO = """

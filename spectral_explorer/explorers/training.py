@@ -143,8 +143,8 @@ class CycleCountTrainer(Explorer):
         buf = self.buffer()
 
         def curves(column, title):
-            return hv.DynamicMap(lambda data: viz.training_curves(data, column, title=title, width=400),
-                                 streams=[buf])
+            return hv.DynamicMap(lambda data: viz.training_curves(data, column, encodings=spe_mod.ENCODINGS,
+                                                                  title=title, width=400), streams=[buf])
         return (curves("loss", "training loss") + curves("test_mae", "test MAE (in-distribution)")
                 + curves("ood_mae", "OOD MAE (larger, rewired graphs)")).opts(shared_axes=False)
 

@@ -194,22 +194,29 @@ def channel_curves(curves: dict, *, x=None, title: str = "", xlabel: str = "node
                                    legend_position="bottom_left", toolbar="above")
 
 
-def training_curves(df, metric: str = "test_mae", *, title: str = "", logy: bool = True, width: int = 480,
-                    height: int = 320) -> hv.Overlay:
+def training_curves(df, metric: str = "test_mae", *, encodings=None, title: str = "", logy: bool = True,
+                    width: int = 480, height: int = 320) -> hv.Overlay:
     """One curve of ``metric`` per ``encoding`` over ``epoch`` (a DataFrame with those columns).
+
+    With ``encodings`` the overlay always has one curve per listed encoding, empty until its
+    data arrive: a fixed structure, so a streaming plot updates its data in place instead of
+    being rebuilt (which loses the legend) whenever a new encoding starts.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame(dict(epoch=[1, 2], test_mae=[0.5, 0.4], encoding=["spe", "spe"]))
-    >>> len(training_curves(df))
-    1
+    >>> len(training_curves(df)), len(training_curves(df, encodings=["none", "spe"]))
+    (1, 2)
     """
+    have = df is not None and len(df) > 0
+    names = list(encodings) if encodings is not None else (list(dict.fromkeys(df["encoding"])) if have else [])
     layers = []
-    if df is not None and len(df):
-        for enc in dict.fromkeys(df["encoding"]):
-            d = df[df["encoding"] == enc].sort_values("epoch")
-            layers.append(hv.Curve((d["epoch"].to_numpy(), d[metric].to_numpy()), "epoch", metric, label=str(enc))
-                          .opts(color=ENCODING_COLORS.get(str(enc)), line_width=2.5, tools=["hover"]))
+    for enc in names:
+        d = df[df["encoding"] == enc].sort_values("epoch") if have else None
+        xy = (d["epoch"].to_numpy(), d[metric].to_numpy()) if d is not None and len(d) else ([], [])
+        layers.append(hv.Curve(xy, "epoch", metric, label=str(enc))
+                      .opts(color=ENCODING_COLORS.get(str(enc)), line_width=2.5, tools=["hover"]))
     if not layers:
         layers = [hv.Curve([], "epoch", metric)]
-    return hv.Overlay(layers).opts(title=title or metric, width=width, height=height, logy=logy and df is not None and len(df) > 0,
+    return hv.Overlay(layers).opts(title=title or metric, width=width, height=height,
+                                   logy=logy and (have or encodings is not None),
                                    show_grid=True, legend_position="top_right", toolbar="above", framewise=True)
