@@ -81,3 +81,21 @@ def test_index_page_has_a_card_per_dashboard():
     for d in DASHBOARDS:
         assert f'id="link-{d.name}"' in html and f'href="./{d.name}"' in html
     assert html.count('class="app-card"') == len(DASHBOARDS)
+
+
+def test_readme_lists_every_dashboards_url_parameters():
+    """The README's URL table names exactly the parameters each explorer keeps in the URL."""
+    import re
+    from pathlib import Path
+
+    from spectral_explorer.explorers import EigenspaceExplorer, HeatGeodesicExplorer, PositionalEncodingExplorer
+    from spectral_explorer.explorers.training import CycleCountTrainer
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    expected = {"heat_geodesics": set(HeatGeodesicExplorer.url_params),
+                "positional_encodings": set(PositionalEncodingExplorer.url_params) | set(CycleCountTrainer.url_params),
+                "eigenspace": set(EigenspaceExplorer.url_params)}
+    for name, params in expected.items():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `/{name}` |"))
+        listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
+        assert listed == params, (name, listed ^ params)
