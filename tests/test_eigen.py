@@ -80,12 +80,10 @@ def test_bad_k():
 def test_eigenvalue_groups_and_svd_fixed_signs():
     import torch
 
-    from spectral_explorer import viz
     from spectral_explorer.eigen import eigenvalue_groups, svd_fixed_signs
 
     assert eigenvalue_groups([0.0, 1.0, 1.0, 1.0 + 1e-3], tol=1e-2) == [(0, 1), (1, 4)]
     assert eigenvalue_groups([]) == []
-    assert not hasattr(viz, "eigenvalue_groups")   # one home: eigen
     M = torch.randn(7, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     U, S, Vh = svd_fixed_signs(M)
     torch.testing.assert_close(U @ torch.diag(S) @ Vh, M)
