@@ -480,8 +480,8 @@ print(readout.value)
 #
 # `PositionalEncodingExplorer` packages the sections above — graph families, LapPE / RWPE /
 # projectors / SPE on the graph, the sign flip and the rotation inside an eigenspace, the
-# stability sweep, sinusoids versus cycle eigenvectors, live training — as one `param` class
-# with **staged caching**: turning the basis (`angle`) or choosing another eigenvector
+# stability sweep, sinusoids versus cycle eigenvectors, live training (`ex.trainer`, a
+# `CycleCountTrainer`) — as one explorer class with **staged caching**: turning the basis (`angle`) or choosing another eigenvector
 # (`index`) recomputes only the encoding and projector stages, never the eigendecomposition.
 # `ex.panel()` is the full dashboard (the one `panel serve` shows); in a live notebook every
 # control works, and `pn.ipywidget(ex.panel())` embeds it among ipywidgets.
