@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.request
@@ -56,7 +57,9 @@ def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
     if env is None:  # BOKEH_RESOURCES left to serve's default: every file from this server
         env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
         env["SPECTRAL_EXPLORER_DEVICE"] = "cpu"
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a chatty server never blocks on it
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log = log
     deadline = time.time() + 90
     while True:
         try:
@@ -65,20 +68,27 @@ def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                out = proc.stdout.read() if proc.stdout else ""
+                proc.wait()
+                out = _server_output(proc)
                 pytest.fail(f"spectral-explorer serve did not start ({' '.join(map(str, cmd))}):\n{out[-3000:]}")
             time.sleep(0.5)
+
+
+def _server_output(proc) -> str:
+    proc.log.seek(0)
+    return proc.log.read()
 
 
 def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
     """SIGTERM the server; it must exit with status 0 within ``timeout`` seconds. Returns its output."""
     proc.send_signal(signal.SIGTERM)
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
-        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{out[-3000:]}")
+        proc.wait()
+        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{_server_output(proc)[-3000:]}")
+    out = _server_output(proc)
     assert proc.returncode == 0, f"the server exited with {proc.returncode}:\n{out[-3000:]}"
     return out
 
@@ -88,7 +98,12 @@ def server():
     port = _free_port()
     proc = start_server(port)
     yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
+    out = stop_server(proc)
+    # nothing a user typed, clicked or put in a URL during the tests raised in the server (a
+    # browser page closing while the server writes to its websocket is tornado's noise, not ours)
+    raised = [block for block in out.split("Traceback (most recent call last):")[1:]
+              if "WebSocketClosedError" not in block and "StreamClosedError" not in block]
+    assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +412,16 @@ def test_heat_geodesics_url_state(server, browser):
     while page.locator(".explorer-error").is_visible() and time.time() < deadline:
         time.sleep(0.25)
     assert not page.locator(".explorer-error").is_visible()
+    # typed values out of range or emptied: reported with the range, the box shows the value in effect
+    _set_int(page, "n", -5)
+    msg = _wait_text(page.locator(".explorer-error"), lambda s: "not allowed" in s)
+    assert "n in 100…5000" in msg and "keeping 300" in msg
+    deadline = time.time() + 10
+    while _input_value(page, "n") != "300" and time.time() < deadline:
+        time.sleep(0.25)
+    assert _input_value(page, "n") == "300"
+    _set_int(page, "knn", "")
+    assert "knn in 1…200" in _wait_text(page.locator(".explorer-error"), lambda s: "knn" in s)
     log.check()
     page.close()
 

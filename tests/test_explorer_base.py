@@ -145,14 +145,20 @@ def test_layout_is_built_once():
 
 
 def test_views_report_errors_instead_of_raising():
+    import holoviews as hv
+
     ex = Counter()
 
     def broken():
         raise ValueError("cannot draw")
     out = ex._guard(broken, "plot")
     assert "error" in out.opts.get().kwargs["title"] and ex.error == "cannot draw"
-    ex._guard(lambda: 1, "plot")
-    assert ex.error == ""
+    good = hv.Curve([1, 2]) * hv.Scatter([1, 2])
+    assert ex._guard(lambda: good, "plot") is good and ex.error == ""
+    # after a good plot, an error keeps the type a DynamicMap needs (here an Overlay)
+    out = ex._guard(broken, "plot")
+    assert isinstance(out, hv.Overlay) and "error" in out.opts.get().kwargs["title"]
+    assert ex.error == "cannot draw"
 
 
 def test_jobs_run_in_worker_threads_when_backgrounded():
@@ -165,3 +171,18 @@ def test_jobs_run_in_worker_threads_when_backgrounded():
     ex.run("count", where, background=True)
     ex.wait()
     assert names and names[0] != threading.main_thread().name
+
+
+def test_typed_values_are_applied_or_rejected_with_the_range_and_the_widget_shows_the_value_in_effect():
+    ex = Counter(steps=5)
+    box = ex.int_input("steps")
+    box.value = 7
+    assert ex.steps == 7 and ex.error == ""
+    for bad in (None, -3, 10**9):
+        box.value = bad
+        assert ex.steps == 7 and box.value == 7, bad          # the widget shows the value in effect
+        assert "steps in 1…1000000" in ex.error and "keeping 7" in ex.error
+    box.value = 9                                          # a valid value clears the report
+    assert ex.steps == 9 and ex.error == ""
+    ex.steps = 4                                           # set in code: the widget follows
+    assert box.value == 4

@@ -48,7 +48,7 @@ import param
 
 from ..progress import Cancelled
 
-__all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "int_input", "placeholder"]
+__all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "placeholder"]
 
 #: worker threads shared by every explorer of the process (compute releases the GIL in
 #: torch/BLAS; more threads than this only make sessions compete for the cores)
@@ -172,6 +172,7 @@ class Explorer(pn.viewable.Viewer):
         self.timings: dict[str, float] = {}
         self.stage_counts: dict[str, int] = {}
         self._errors: dict[str, str] = {}
+        self._last_good: dict[str, object] = {}
         self._jobs: dict[str, Job] = {}
         self._generation = 0
         self._page = None
@@ -219,8 +220,9 @@ class Explorer(pn.viewable.Viewer):
             self.error = text
 
     def _guard(self, fn, title, *, width=None, height=None):
-        """Call the view body ``fn`` under the lock: its plot, or a placeholder while its error
-        shows in the page (never an exception into the server)."""
+        """Call the view body ``fn`` under the lock: its plot, or — while its error shows in the
+        page — its last good plot retitled (a DynamicMap must keep returning one type of
+        object), or a placeholder before any; never an exception into the server."""
         source = f"view:{title}"
         try:
             with self._lock:
@@ -228,7 +230,11 @@ class Explorer(pn.viewable.Viewer):
         except Exception as exc:
             if not any(m == message(exc) for m in self._errors.values()):
                 self.set_error(source, exc)
+            last = self._last_good.get(title)
+            if last is not None:
+                return last.clone().opts(title=f"{title}: error (see message)")
             return placeholder(f"{title}: error (see message)", width, height)
+        self._last_good[title] = out
         if source in self._errors:
             self.set_error(source, None)
         return out
@@ -437,6 +443,59 @@ class Explorer(pn.viewable.Viewer):
         """The views (a family explorer overrides it)."""
         raise NotImplementedError
 
+    def bind(self, name: str, widget):
+        """Keep ``widget`` and parameter ``name`` in step.  A typed value the parameter does not
+        accept (empty, wrong type, out of range) is reported in the page with the allowed
+        values, and the widget goes back to the value in effect — nothing reaches the server log."""
+        source = f"input:{name}"
+        syncing = [False]
+
+        def show(value):
+            syncing[0] = True
+            try:
+                widget.value = value
+            finally:
+                syncing[0] = False
+
+        def to_param(event):
+            if syncing[0]:
+                return
+            try:
+                setattr(self, name, event.new)
+            except Exception:
+                kept = getattr(self, name)
+                self.set_error(source, f"{name}: {event.new!r} is not allowed ({self.allowed(name)}); "
+                                       f"keeping {kept!r}")
+                doc = pn.state.curdoc
+                if doc is not None and doc.session_context is not None:
+                    doc.add_next_tick_callback(lambda: show(kept))   # after the browser's own edit
+                else:
+                    show(kept)
+                return
+            self.set_error(source, None)
+
+        def to_widget(event):
+            self.set_error(source, None)
+            show(event.new)
+        widget.param.watch(to_param, "value")
+        self.param.watch(to_widget, name)
+        return widget
+
+    def int_input(self, name: str, label: str | None = None, **kw):
+        """An integer box for parameter ``name`` (CSS class ``w-<name>``), checked by :meth:`bind`."""
+        return self._input(pn.widgets.IntInput, name, label, **kw)
+
+    def number_input(self, name: str, label: str | None = None, **kw):
+        """A number box for parameter ``name`` (CSS class ``w-<name>``), checked by :meth:`bind`."""
+        return self._input(pn.widgets.FloatInput, name, label, **kw)
+
+    def _input(self, cls, name, label, **kw):
+        p = self.param[name]
+        kw.setdefault("sizing_mode", "stretch_width")
+        widget = cls(name=label or p.label, value=getattr(self, name), css_classes=[f"w-{name}"],
+                     description=p.doc.strip() if p.doc else None, **kw)
+        return self.bind(name, widget)
+
     def error_alert(self):
         """A red alert showing :attr:`error` (escaped), hidden when there is none."""
         alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
@@ -488,14 +547,6 @@ class Explorer(pn.viewable.Viewer):
 
 
 # ---------------------------------------------------------------------- widget helpers
-def int_input(parameter, name: str | None = None, **kw):
-    """An integer box bound to ``parameter`` (CSS class ``w-<param name>``)."""
-    kw.setdefault("sizing_mode", "stretch_width")
-    if name is not None:
-        kw["name"] = name
-    return pn.widgets.IntInput.from_param(parameter, css_classes=[f"w-{parameter.name}"], **kw)
-
-
 def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
                fmt: str = "toPrecision", **kw):
     """A slider over log10 of the positive parameter ``name``, kept in step with it both ways

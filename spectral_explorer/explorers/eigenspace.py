@@ -41,7 +41,7 @@ import torch
 from .. import data
 from .. import eigenspace as es
 from ..viz import eigenspace as vz
-from ._base import Explorer, Job, int_input, placeholder
+from ._base import Explorer, Job, placeholder
 from ._common import SharedResults
 from ..progress import subrange
 
@@ -516,9 +516,9 @@ class EigenspaceExplorer(Explorer):
         fid_button.on_click(lambda e: self.run_fidelity())
         self.param.watch(lambda e: setattr(fid_button, "disabled", e.new), "busy")
         return pn.Column(
-            pn.pane.Markdown("### 2-D toy"), aniso, angle, int_input(p.toy_seed, name="toy seed"),
+            pn.pane.Markdown("### 2-D toy"), aniso, angle, self.int_input("toy_seed", "toy seed"),
             pn.pane.Markdown("### MiniLM"), layer, comp, rank,
-            *[int_input(getattr(p, k)) for k in ("n_calib", "n_heldout", "text_seed", "max_length")],
+            *[self.int_input(k) for k in ("n_calib", "n_heldout", "text_seed", "max_length")],
             fid_button, **sw)
 
     def main(self):

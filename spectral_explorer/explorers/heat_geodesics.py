@@ -34,7 +34,7 @@ import param
 from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
-from ._base import Explorer, int_input, log_slider
+from ._base import Explorer, log_slider
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -346,8 +346,8 @@ class HeatGeodesicExplorer(Explorer):
         @param.depends(self.param._compare_version, self.param.source)
         def plot(*_, **__):
             def fn():
-                if name not in self.compare:
-                    return hv.Points([], ["u", "v"]).opts(title=name)
+                if name not in self.compare:   # a view left over from before compare changed
+                    return self._last_good.get(name) or hv.Overlay([hv.Points([], ["u", "v"])]).opts(title=name)
                 c, label = self._color()
                 r = self._compare_result(name)
                 sp = r.get("embedding_spearman")
@@ -371,9 +371,9 @@ class HeatGeodesicExplorer(Explorer):
     def _distance_plot(self):
         def fn():
             dat = self._data()
-            if dat["truth"] is None:
-                return hv.Scatter([], "ground truth", "distance").opts(
-                    title=f"{self.dataset} has no ground-truth geodesics")
+            if dat["truth"] is None:   # an Overlay like the scatter pair: one type per DynamicMap
+                empty = hv.Scatter([], "ground truth", "distance")
+                return (empty * empty).opts(title=f"{self.dataset} has no ground-truth geodesics")
             rows, Dh, De = self._eval_distances()
             m = self._metrics()
             T = dat["truth"]
@@ -525,14 +525,13 @@ class HeatGeodesicExplorer(Explorer):
 
         def params(names):
             return pn.Param(self.param, parameters=names, widgets=widgets, show_name=False, **sw)
-        p = self.param
         t_slider = log_slider(self, "t", "t (diffusion time, log scale)", "t-slider")
         return pn.Column(
-            pn.pane.Markdown("### Data and graph"), params(["dataset"]), int_input(p.n, step=100),
-            params(["noise"]), int_input(p.seed), int_input(p.knn), params(["decay"]), int_input(p.landmarks),
+            pn.pane.Markdown("### Data and graph"), params(["dataset"]), self.int_input("n", step=100),
+            params(["noise"]), self.int_input("seed"), self.int_input("knn"), params(["decay"]), self.int_input("landmarks"),
             pn.pane.Markdown("### Heat kernel"), t_slider, self._t_player(),
             params(["sigma", "method", "order", "compare"]),
-            pn.pane.Markdown("### View"), int_input(p.source), params(["azimuth", "elevation"]), **sw)
+            pn.pane.Markdown("### View"), self.int_input("source"), params(["azimuth", "elevation"]), **sw)
 
     def main(self):
         """Scores, then tabs: diffusion and embeddings, spectrum, numerics."""

@@ -41,7 +41,7 @@ from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import viz
-from ._base import Explorer, int_input, log_slider, message, placeholder
+from ._base import Explorer, log_slider, message
 from .training import CycleCountTrainer
 
 __all__ = ["PositionalEncodingExplorer", "GRAPHS", "GRAPH_PARAMS", "EPS_GRID", "MAX_NODES"]
@@ -525,11 +525,13 @@ class PositionalEncodingExplorer(Explorer):
     @param.depends("_graph_version", "stab_k", "spe_seed", "tol", "eps", "_stab_version")
     def _stability_plot(self):
         def fn():
-            if self._sweep_pending():
-                return placeholder("computing the ε sweep …", 640, 380)
+            names = ("raw", "projectors", "subspace", "spe")
+            if self._sweep_pending():   # the same curves, empty: a DynamicMap keeps one structure
+                empty = {k: np.full(len(EPS_GRID), np.nan) for k in names}
+                return viz.stability_plot(EPS_GRID, empty, current=float(self.eps), width=640, height=380,
+                                          title="‖ΔPE‖/‖ΔL‖ vs ε: computing the ε sweep …")
             c = self._stability_curve()
-            ratios = {k: c[k] for k in ("raw", "projectors", "subspace", "spe")}
-            return viz.stability_plot(EPS_GRID, ratios, current=float(self.eps),
+            return viz.stability_plot(EPS_GRID, {k: c[k] for k in names}, current=float(self.eps),
                                       title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
                                       width=640, height=380)
         return self._guard(fn, "stability")
@@ -597,12 +599,16 @@ class PositionalEncodingExplorer(Explorer):
         sw = dict(sizing_mode="stretch_width")
         slider = {"type": pn.widgets.FloatSlider, "throttled": True}
 
+        # one widget per graph parameter, built once; each graph shows its own
+        inputs = {k: pn.Param(p, parameters=[k], widgets={k: slider}, show_name=False, **sw)
+                  if k in ("p", "p_out", "rewire") else self.int_input(k)
+                  for k in dict.fromkeys(k for names in GRAPH_PARAMS.values() for k in names)}
+
         def graph_params(name):
             names = list(GRAPH_PARAMS[name])
             if not names:
                 return pn.pane.Markdown("*a fixed real-world network*", margin=(0, 10))
-            return pn.Column(*[pn.Param(p, parameters=[k], widgets={k: slider}, show_name=False, **sw)
-                               if k in ("p", "p_out", "rewire") else int_input(p[k]) for k in names], **sw)
+            return pn.Column(*[inputs[k] for k in names], **sw)
         graph_box = pn.panel(pn.bind(graph_params, p.graph), **sw)
 
         encoding = pn.widgets.RadioButtonGroup.from_param(p.encoding, button_type="primary", button_style="outline",
@@ -632,8 +638,8 @@ class PositionalEncodingExplorer(Explorer):
         return pn.Column(
             pn.pane.Markdown("### Graph"), pn.widgets.Select.from_param(p.graph, css_classes=["w-graph"], **sw),
             graph_box, pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol,
-            int_input(p.rw_steps), int_input(p.sin_dim),
-            pn.widgets.FloatInput.from_param(p.sin_base, css_classes=["w-sin_base"], **sw), **sw)
+            self.int_input("rw_steps"), self.int_input("sin_dim"),
+            self.number_input("sin_base"), **sw)
 
     def main(self):
         """Tabs: encodings and ambiguity, stability, sinusoids vs cycle, training."""
@@ -646,8 +652,8 @@ class PositionalEncodingExplorer(Explorer):
                                 fmt="toExponential", width=420, sizing_mode=None)
         stab_text = pn.pane.Markdown("", css_classes=["pe-stability"], **sw)
         self.param.watch(lambda *_: setattr(stab_text, "object", self.stability_text()), ["_stab_version", "eps"])
-        stab_params = pn.Row(int_input(p.stab_k, width=200, sizing_mode=None),
-                             int_input(p.spe_seed, width=200, sizing_mode=None))
+        stab_params = pn.Row(self.int_input("stab_k", width=200, sizing_mode=None),
+                             self.int_input("spe_seed", width=200, sizing_mode=None))
         channel = pn.widgets.IntSlider.from_param(p.channel, start=0, end=int(self.sin_dim) - 1, width=300,
                                                   name="channel shown as a curve")
         self.param.watch(lambda e: channel.param.update(end=max(1, e.new - 1)), "sin_dim")
@@ -681,7 +687,7 @@ class PositionalEncodingExplorer(Explorer):
                     "rotation) maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
                     "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
                     "residual.", **sw),
-                pn.Row(int_input(p.cycle_n, width=200, sizing_mode=None), channel, pn.pane.Markdown(
+                pn.Row(self.int_input("cycle_n", width=200, sizing_mode=None), channel, pn.pane.Markdown(
                     "(channels d and base: *Sin dim*, *Sin base* on the left)", width=320)),
                 self.view_sinusoidal())),
             ("Training", pn.Column(

@@ -26,7 +26,7 @@ from .. import spe as spe_mod
 from .. import substructures
 from .. import viz
 from ..progress import subrange
-from ._base import Explorer, int_input
+from ._base import Explorer
 
 __all__ = ["CycleCountTrainer"]
 
@@ -171,7 +171,7 @@ class CycleCountTrainer(Explorer):
                 pause.value = False
             pause.label = "▶ resume" if self.paused else "pause"
         self.param.watch(state, ["busy", "paused"])
-        sizes = pn.Row(*[int_input(getattr(p, k), width=170, sizing_mode=None)
+        sizes = pn.Row(*[self.int_input(k, width=170, sizing_mode=None)
                          for k in ("epochs", "train_graphs", "hidden", "train_seed")])
         return pn.Column(choose, sizes, pn.Row(start, pause), sizing_mode="stretch_width")
 
