@@ -10,9 +10,8 @@ chosen layers of a model.
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F

@@ -477,13 +477,11 @@ def compare_encodings(quick: bool = True, encodings=ENCODINGS, seeds=None, epoch
         tests, oods, secs = [], [], 0.0
         for s in seeds:
             checkpoint(cancel)
-            cb = None
-            if callback is not None:
-                def cb(rec, _enc=enc, _s=s):
-                    callback(dict(rec, encoding=_enc, seed=_s))
+            def cb(rec, _enc=enc, _s=s):
+                callback(dict(rec, encoding=_enc, seed=_s))
             t0 = time.perf_counter()
             hist = train(enc, train_set, test_set, ood_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=s,
-                         callback=cb, device=device, model_kwargs=model_kwargs,
+                         callback=cb if callback is not None else None, device=device, model_kwargs=model_kwargs,
                          progress=subrange(progress, run / n_runs, (run + 1) / n_runs), cancel=cancel)
             run += 1
             secs += time.perf_counter() - t0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from ..heat import TINY, kernel_counts
+from ..heat import kernel_counts
 
 __all__ = ["kernel_histogram"]
 
