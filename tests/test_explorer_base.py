@@ -186,3 +186,23 @@ def test_typed_values_are_applied_or_rejected_with_the_range_and_the_widget_show
     assert ex.steps == 9 and ex.error == ""
     ex.steps = 4                                           # set in code: the widget follows
     assert box.value == 4
+
+
+def test_closing_the_browser_session_cancels_the_explorers_jobs():
+    """The base registers a session-destroyed hook on the served document; Bokeh calls it when
+    the tab has been closed (after its unused-session lifetime): the running job stops."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    context = object()
+    doc._session_context = lambda: context      # this document, as if served (a weakref in Bokeh)
+    ex = Counter(steps=100_000)
+    job = ex.run("count", lambda job: ex.count(job, 0.001), background=True)   # a worker thread
+    with set_curdoc(doc):
+        ex._hook_session()
+    assert len(doc.session_destroyed_callbacks) == 1
+    time.sleep(0.2)
+    for callback in doc.session_destroyed_callbacks:   # what Bokeh's lifecycle handler does
+        callback(None)
+    assert job.done.wait(1.0) and isinstance(job.exception, Cancelled)

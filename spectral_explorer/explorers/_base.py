@@ -105,6 +105,9 @@ class Job:
         self.result = None
         self.exception: BaseException | None = None
         self.started = time.perf_counter()
+        self.start_text = ""
+        self.finished = False        # published or reported (on the event loop / the caller)
+        self._finish = None          # a plain background thread's publisher, for Explorer.wait
 
     def progress(self, fraction: float, text: str = ""):
         with self._lock:
@@ -311,7 +314,7 @@ class Explorer(pn.viewable.Viewer):
                     self.status = text
 
     def _latest(self):
-        running = [j for j in self._jobs.values() if not getattr(j, "finished", False)]
+        running = [j for j in self._jobs.values() if not j.finished]
         return max(running, key=lambda j: j.generation) if running else None
 
     def _begin(self, job: Job, text: str):
@@ -325,7 +328,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _finish(self, job: Job, publish, on_records):
         """On the event loop (or the caller): final records, then publish or report."""
-        if getattr(job, "finished", False):
+        if job.finished:
             return
         self._poll(job, on_records)
         job.finished = True
@@ -334,8 +337,11 @@ class Explorer(pn.viewable.Viewer):
         if current:
             if exc is None:
                 self.set_error(job.kind, None)
-                if publish is not None:
-                    publish(job.result)
+                try:
+                    if publish is not None:
+                        publish(job.result)
+                except Exception as publish_exc:   # reported like a failed job, never raised
+                    self.set_error(job.kind, publish_exc)
                 self.progress = 1.0
                 if job.start_text and self.status in (job.start_text, job.text):
                     self.status = ""   # publish said nothing new: no stale "computing …"
@@ -355,7 +361,7 @@ class Explorer(pn.viewable.Viewer):
         ok = True
         for job in jobs:
             ok &= job.done.wait(timeout)
-            if job.done.is_set() and hasattr(job, "_finish"):
+            if job.done.is_set() and job._finish is not None:
                 job._finish()
         return ok
 
@@ -492,7 +498,7 @@ class Explorer(pn.viewable.Viewer):
     def _input(self, cls, name, label, **kw):
         p = self.param[name]
         kw.setdefault("sizing_mode", "stretch_width")
-        widget = cls(name=label or p.label, value=getattr(self, name), css_classes=[f"w-{name}"],
+        widget = cls(label=label or p.label, value=getattr(self, name), css_classes=[f"w-{name}"],
                      description=p.doc.strip() if p.doc else None, **kw)
         return self.bind(name, widget)
 
