@@ -56,13 +56,25 @@ def test_thumbnails_are_small_pngs_of_the_gallery_size():
             assert im.format == "PNG" and im.size == registry.THUMBNAIL_SIZE
 
 
-def test_make_thumbnail_crops_the_top_and_scales(tmp_path):
+def test_make_thumbnail_crops_the_views_and_scales(tmp_path):
+    """The thumbnail shows the views (right of the controls, below the intro), not the page's top."""
     from PIL import Image
 
     src = tmp_path / "shot.png"
-    Image.new("RGB", (1600, 1200), "white").save(src)
+    shot = Image.new("RGB", (1600, 1200), "white")
+    x0, y0 = registry.VIEW_ORIGIN
+    shot.paste((200, 0, 0), (0, 0, 1600, y0))          # title bar and intro: red
+    shot.paste((0, 0, 200), (0, 0, x0, 1200))          # control column: blue
+    shot.paste((0, 160, 0), (x0, y0, 1600, 1200))      # views: green
+    shot.save(src)
     out = registry.make_thumbnail(src, tmp_path / "thumb.png")
     with Image.open(out) as im:
+        assert im.size == registry.THUMBNAIL_SIZE
+        colours = {c for _, c in im.convert("RGB").getcolors(maxcolors=1 << 16)}
+    assert all(g > 100 and r < 60 and b < 60 for r, g, b in colours), colours
+    small = tmp_path / "small.png"
+    Image.new("RGB", (500, 400), "white").save(small)     # too small for the origin: from the corner
+    with Image.open(registry.make_thumbnail(small, tmp_path / "t2.png")) as im:
         assert im.size == registry.THUMBNAIL_SIZE
 
 

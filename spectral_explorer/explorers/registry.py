@@ -181,17 +181,28 @@ def asset_path(filename: str) -> Path:
     return path
 
 
-def make_thumbnail(screenshot: str | Path, out: str | Path, size: tuple[int, int] = THUMBNAIL_SIZE) -> Path:
-    """Write a gallery thumbnail: the top of ``screenshot`` at ``size``'s aspect ratio, scaled to
-    ``size`` and reduced to a 256-colour palette (a few tens of KB; Pillow, which Bokeh depends
-    on).  Returns ``out``."""
+#: where the views are in a 1600-px-wide dashboard screenshot: right of the 300-px control
+#: column, below the title bar, introduction and status row
+VIEW_ORIGIN = (310, 235)
+
+
+def make_thumbnail(screenshot: str | Path, out: str | Path, size: tuple[int, int] = THUMBNAIL_SIZE,
+                   origin: tuple[int, int] = VIEW_ORIGIN) -> Path:
+    """Write a gallery thumbnail: the region of ``screenshot`` that starts at ``origin`` (the
+    views, so the plots are large enough to read), at ``size``'s aspect ratio, scaled to
+    ``size`` and reduced to a 256-colour palette (a few tens of KB; Pillow, which Bokeh
+    depends on).  An image too small for ``origin`` is taken from its top-left corner.
+    Returns ``out``."""
     from PIL import Image
 
     w, h = size
     with Image.open(screenshot) as im:
         im = im.convert("RGB")
-        crop_h = min(im.height, round(im.width * h / w))
-        thumb = im.crop((0, 0, im.width, crop_h)).resize((w, round(w * crop_h / im.width)), Image.LANCZOS)
+        x0, y0 = origin if im.width > origin[0] + w and im.height > origin[1] + h else (0, 0)
+        crop_w = min(im.width - x0, 1020)
+        crop_h = min(im.height - y0, round(crop_w * h / w))
+        crop_w = round(crop_h * w / h)
+        thumb = im.crop((x0, y0, x0 + crop_w, y0 + crop_h)).resize(size, Image.LANCZOS)
     out = Path(out)
     thumb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
     return out
