@@ -28,6 +28,39 @@ def websocket_origins(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(origins))
 
 
+def allowed_hosts(args: argparse.Namespace) -> set[str]:
+    """Host names a request may address (its ``Host`` header, port left out): this machine's
+    names, ``--address`` and the hosts of ``--allow-websocket-origin``."""
+    hosts = {"localhost", "127.0.0.1", args.address}
+    for origin in websocket_origins(args):
+        if origin.startswith("["):                      # [::1]:5006
+            hosts.add(origin[1:origin.index("]")])
+        else:
+            hosts.add(origin.rsplit(":", 1)[0] if origin.count(":") == 1 else origin)
+    return {h.strip("[]").lower() for h in hosts}
+
+
+def reject_foreign_hosts(tornado_app, hosts: set[str]) -> None:
+    """Answer 403 to every HTTP or websocket request whose ``Host`` is not in ``hosts``.
+
+    Bokeh checks a websocket's ``Origin`` but not its ``Host``; a page on another name that
+    resolves to this machine (DNS rebinding) would send a matching Origin.  The rule goes first
+    in the tornado application's router, so it sees every request."""
+    from tornado.routing import Matcher, Rule
+    from tornado.web import RequestHandler
+
+    class ForeignHost(Matcher):
+        def match(self, request):
+            return {} if request.host_name.strip("[]").lower() not in hosts else None
+
+    class Forbidden(RequestHandler):
+        def prepare(self):
+            self.set_status(403)
+            self.finish("403: this server does not serve that host name (see --allow-websocket-origin)")
+
+    tornado_app.default_router.rules.insert(0, Rule(ForeignHost(), Forbidden))
+
+
 def serve_apps() -> dict:
     """URL path -> page factory for every dashboard in the registry, and the gallery at ``/``."""
     from .explorers import registry
@@ -94,6 +127,7 @@ def _serve(args):
                           num_procs=args.num_procs, show=False, start=False, title=titles, verbose=False)
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
         return 0
+    reject_foreign_hosts(server._tornado, allowed_hosts(args))   # in every forked worker too
     # pn.serve installed its own SIGINT handler; one handler for both signals
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

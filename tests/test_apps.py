@@ -466,3 +466,110 @@ def test_positional_encodings_url_state_stability_and_training(server, browser, 
     assert time.time() - t0 < 5.0
     log.check()
     page.close()
+
+
+def test_foreign_host_names_are_refused(server):
+    """DNS rebinding: a request for another host name (with a matching Origin) gets 403, for
+    pages and for the websocket upgrade; this machine's names are served."""
+    import http.client
+
+    port = int(server.rsplit(":", 1)[1])
+
+    def status(path, host, **headers):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("GET", path, headers={"Host": host, **headers})
+        code = conn.getresponse().status
+        conn.close()
+        return code
+
+    assert status("/", f"127.0.0.1:{port}") == 200
+    assert status("/", f"localhost:{port}") == 200
+    assert status("/", f"evil.example.com:{port}") == 403
+    assert status("/heat_geodesics", f"evil.example.com:{port}") == 403
+    ws = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+          "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": f"http://evil.example.com:{port}"}
+    assert status("/heat_geodesics/ws", f"evil.example.com:{port}", **ws) == 403
+
+
+XSS = ['<img src=x onerror="document.title=\'XSS\'">', "<svg><animate onbegin=\"document.title='XSS'\" attributeName=x dur=1s>",
+       "<details open ontoggle=\"document.title='XSS'\">", '<a href="http://evil.example.com/">link</a>']
+
+
+def _typed_is_rejected(page, name, value, kept, allowed):
+    """Type ``value`` into the box of ``name``: the page names the range, the box shows ``kept``."""
+    _set_int(page, name, value)
+    alerts = page.locator(".explorer-error")     # a page may hold several explorers (PE + its trainer)
+    deadline = time.time() + 45
+    msg = ""
+    while f"{name}: {value or 'None'}" not in msg and time.time() < deadline:
+        time.sleep(0.25)
+        msg = " ".join(alerts.nth(i).evaluate(_SHADOW_TEXT) for i in range(alerts.count()))
+    assert f"{name}: {value or 'None'}" in msg and "not allowed" in msg and allowed in msg, msg
+    deadline = time.time() + 10
+    while _input_value(page, name) != kept and time.time() < deadline:
+        time.sleep(0.2)
+    assert _input_value(page, name) == kept, (name, value, _input_value(page, name))
+
+
+def _assert_inert(page, log, title):
+    """Nothing from the URL ran or rendered as markup: title unchanged, no injected element, no
+    request for the injected image."""
+    time.sleep(1.0)
+    assert page.title() == title, page.title()
+    injected = page.locator(".explorer-error").first.evaluate(
+        "e => (e.shadowRoot || e).querySelectorAll('img, svg, details, iframe, a').length")
+    assert injected == 0
+    assert not [u for u in log.urls if u.rstrip("/").endswith("/x")], log.urls
+
+
+@pytest.mark.parametrize("app, param", [("heat_geodesics", "dataset"), ("positional_encodings", "graph"),
+                                        ("eigenspace", "layer")])
+def test_markup_in_the_url_is_shown_as_text(server, browser, app, param):
+    from urllib.parse import quote
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    log = PageLog(page)
+    log.urls = []
+    page.on("request", lambda r: log.urls.append(r.url))
+    page.goto(server + f"/{app}", wait_until="networkidle")
+    title = page.title()
+    for payload in XSS:
+        page.goto(server + f"/{app}?{param}={quote(payload)}", wait_until="networkidle")
+        msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
+        assert payload.split(" ")[0] in msg            # shown, as text
+        _assert_inert(page, log, title)
+    log.check()
+    page.close()
+
+
+def test_typed_values_out_of_range_or_emptied_are_rejected_in_every_dashboard(server, browser):
+    """The values a class types: each is applied or visibly rejected with the allowed range, the
+    box showing the value in effect (the server log stays clean: checked when the server stops)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    log = PageLog(page)
+    page.goto(server + "/heat_geodesics", wait_until="networkidle")
+    _wait_text(page.locator(".explorer-metrics"), lambda s: "Spearman" in s)
+    for value in ("0", "1000000000", "-5", ""):
+        _typed_is_rejected(page, "n", value, "1000", "n in 100…5000")
+    page.locator(".w-dataset select").select_option("digits")     # no ground truth: plots still draw
+    _wait_text(page.locator(".explorer-metrics"), lambda s: "no ground truth" in s, timeout=60)
+
+    page.goto(server + "/positional_encodings", wait_until="networkidle")
+    _wait_text(page.locator(".pe-ambiguity"), lambda s: "multiplicity" in s)
+    for name, value, kept, allowed in (("n", "1000000000", "24", "n in 3…500"), ("n", "", "24", "n in 3…500"),
+                                       ("sin_base", "-1", "10000", "sin_base in 2.0…1000000.0"),
+                                       ("sin_base", "", "10000", "sin_base in 2.0…1000000.0"),
+                                       ("rw_steps", "1000000", "16", "rw_steps in 1…64"),
+                                       ("sin_dim", "10000", "8", "sin_dim in 2…64")):
+        _typed_is_rejected(page, name, value, kept, allowed)
+    page.locator(".bk-tab", has_text="Training").click()
+    for name, value, kept, allowed in (("epochs", "1000000000", "12", "epochs in 1…200"),
+                                       ("hidden", "1000000", "32", "hidden in 8…256")):
+        _typed_is_rejected(page, name, value, kept, allowed)
+
+    page.goto(server + "/eigenspace", wait_until="networkidle")
+    _wait_text(page.locator(".eig-toy-metrics"), lambda s: "EoRA" in s)
+    _typed_is_rejected(page, "toy_seed", "", "0", "toy_seed in 0…10000")
+    _typed_is_rejected(page, "n_calib", "1000000000", "64", "n_calib in 4…2048")
+    log.check()
+    page.close()

@@ -50,3 +50,11 @@ def test_reproduce_quick_writes_json_and_csv(tmp_path, capsys):
     row = df[(df.method == "heat_geodesic") & (df.dataset == "swiss_roll") & (df.noise == 0.1)]
     assert float(row.spearman.iloc[0]) > 0.95
     assert "heat_geodesic" in capsys.readouterr().out
+
+
+def test_allowed_hosts_follow_address_and_origins():
+    args = cli.build_parser().parse_args(["serve", "--port", "5010"])
+    assert cli.allowed_hosts(args) == {"localhost", "127.0.0.1"}
+    args = cli.build_parser().parse_args(["serve", "--address", "0.0.0.0", "--allow-websocket-origin",
+                                          "class.example.org:5010", "--allow-websocket-origin", "10.0.0.5", "--allow-websocket-origin", "[::1]:5010"])
+    assert cli.allowed_hosts(args) == {"localhost", "127.0.0.1", "0.0.0.0", "class.example.org", "10.0.0.5", "::1"}

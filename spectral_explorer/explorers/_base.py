@@ -505,7 +505,7 @@ class Explorer(pn.viewable.Viewer):
     def error_alert(self):
         """A red alert showing :attr:`error` (escaped), hidden when there is none."""
         alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
-                              css_classes=["explorer-error"])
+                              css_classes=["explorer-error"], renderer_options={"linkify": False})   # text stays text
 
         def show(*_):
             lines = [escape_markdown(m) for m in self.error.splitlines() if m]
@@ -521,6 +521,7 @@ class Explorer(pn.viewable.Viewer):
         bar = pn.indicators.Progress(value=int(100 * self.progress), max=100, width=160, bar_color="primary",
                                      visible=self.busy, margin=(12, 5))
         status = pn.pane.Markdown(escape_markdown(self.status), css_classes=["explorer-status"],
+                                  renderer_options={"linkify": False},
                                   sizing_mode="stretch_width", margin=(0, 10))
         stop = pn.widgets.Button(label="■ stop", color="danger", width=80,
                                  visible=self.busy, css_classes=["explorer-stop"])
