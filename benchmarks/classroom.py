@@ -9,7 +9,7 @@ Bokeh protocol over websockets, no browser).  Each session
   eigenvector index; eigenspace: the toy's anisotropy) by sending the widget model's new value
   through its document, and measures the time until a plot's data source changes in its copy of
   the document (slider → update),
-- for ``--seconds`` in all, then closes.
+- for ``--seconds`` after its page rendered, then closes.
 
 Printed: N, time to first render median/max, slider → update median/p95/max, server RSS (psutil,
 the server and its worker processes) at start, after a warm-up session, peak during the class
@@ -122,7 +122,7 @@ class Student(threading.Thread):
             css, props, values = SLIDERS[self.dashboard]
             slider = next(m for m in doc.models if css in (getattr(m, "css_classes", None) or []))
             conn = session._connection
-            end = t0 + self.seconds
+            end = time.perf_counter() + self.seconds   # the slider moves start once the page is there
             current = slider.value
             doc.callbacks.send_event(DocumentReady())   # what a browser sends once the page is drawn
             while time.perf_counter() + self.interval < end:
@@ -196,7 +196,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dashboard", choices=sorted(SLIDERS), default="heat_geodesics")
     p.add_argument("--n", type=int, default=30, help=f"sessions (at most {MAX_SESSIONS})")
-    p.add_argument("--seconds", type=float, default=45.0, help=f"each session's time (at most {MAX_SECONDS})")
+    p.add_argument("--seconds", type=float, default=45.0, help=f"each session's slider-moving time after its page rendered (at most {MAX_SECONDS})")
     p.add_argument("--interval", type=float, default=4.0, help="seconds between two slider moves (jittered ±40 %%)")
     p.add_argument("--settle", type=float, default=40.0, help="seconds to wait for RSS after the sessions closed")
     p.add_argument("--num-procs", type=int, default=1, help="serve --num-procs")

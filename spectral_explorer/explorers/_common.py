@@ -159,6 +159,36 @@ def shared_cache_enabled() -> bool:
     return os.environ.get("SPECTRAL_EXPLORER_SHARED_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+_release_timer: threading.Timer | None = None
+_release_lock = threading.Lock()
+#: seconds after the last closed session before memory is collected and handed back
+RELEASE_DELAY_S = 3.0
+
+
+def _release_memory():
+    import gc
+
+    gc.collect()
+    try:   # glibc keeps freed arenas; hand them back so RSS falls once a class has left
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def release_memory_soon(*_):
+    """Collect garbage and return freed memory to the OS a moment after the last of a burst
+    of closed sessions (a session-destroyed hook; debounced, off the event loop)."""
+    global _release_timer
+    with _release_lock:
+        if _release_timer is not None:
+            _release_timer.cancel()
+        _release_timer = threading.Timer(RELEASE_DELAY_S, _release_memory)
+        _release_timer.daemon = True
+        _release_timer.start()
+
+
 def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):
     """The page every dashboard is served in: a title bar, an introduction and the body.
 
