@@ -17,6 +17,12 @@ BENCH_DIR = REPO_ROOT / "benchmarks"
 REPRODUCE_TARGETS = {"heat-geodesics": "heat_geodesics", "positional-encodings": "positional_encodings",
                      "eigenspace": "eigenspace"}
 
+#: how often the server looks for closed sessions (ms), and how long a session without a
+#: connection lives (ms; a page's websocket must connect within it): closed sessions, and their
+#: explorers, are released within about 20 s
+CHECK_UNUSED_SESSIONS_MS = 5_000
+UNUSED_SESSION_LIFETIME_MS = 15_000
+
 #: seconds a stopping server may take to finish its sessions' work before the process exits anyway
 STOP_GRACE_S = 5.0
 
@@ -124,7 +130,9 @@ def _serve(args):
     print(f"serving {len(apps) - 1} dashboards at http://{args.address}:{args.port}/", flush=True)
     try:
         server = pn.serve(apps, port=args.port, address=args.address, websocket_origin=websocket_origins(args),
-                          num_procs=args.num_procs, show=False, start=False, title=titles, verbose=False)
+                          num_procs=args.num_procs, show=False, start=False, title=titles, verbose=False,
+                          check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
+                          unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS)
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
         return 0
     reject_foreign_hosts(server._tornado, allowed_hosts(args))   # in every forked worker too

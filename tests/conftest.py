@@ -23,3 +23,13 @@ def pytest_configure(config):
     # the library's default device is CUDA when present: pin the default to the CPU (float64
     # tolerances), so CUDA runs only in the cases that ask for it through the `device` fixture
     os.environ.setdefault("SPECTRAL_EXPLORER_DEVICE", "cpu")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_stages():
+    """Each test starts with an empty process-wide stage cache (counts of stage builds then
+    mean the same in every order the tests run)."""
+    from spectral_explorer.explorers._common import SHARED_STAGES
+
+    SHARED_STAGES.clear()
+    yield

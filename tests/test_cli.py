@@ -58,3 +58,59 @@ def test_allowed_hosts_follow_address_and_origins():
     args = cli.build_parser().parse_args(["serve", "--address", "0.0.0.0", "--allow-websocket-origin",
                                           "class.example.org:5010", "--allow-websocket-origin", "10.0.0.5", "--allow-websocket-origin", "[::1]:5010"])
     assert cli.allowed_hosts(args) == {"localhost", "127.0.0.1", "0.0.0.0", "class.example.org", "10.0.0.5", "::1"}
+def test_serve_num_procs_2_serves_every_dashboard_and_spreads_sessions(tmp_path):
+    """``serve --num-procs 2``: two worker processes share the port; pages opened at the same time
+    are served by both, every dashboard answers, and SIGTERM stops them all."""
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import psutil
+
+    from spectral_explorer.explorers import registry
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    log = open(tmp_path / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port),
+                             "--num-procs", "2"], cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def get(path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as r:
+            return r.status, r.read().decode()
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                assert get("/")[0] == 200
+                break
+            except OSError:
+                assert time.time() < deadline and proc.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.5)
+        workers = psutil.Process(proc.pid).children()
+        assert len(workers) == 2
+        cpu0 = {w.pid: sum(w.cpu_times()[:2]) for w in workers}
+        paths = [f"/{name}" for name in registry.names()] * 2
+        with ThreadPoolExecutor(len(paths)) as pool:
+            pages = list(pool.map(get, paths))
+        assert all(status == 200 and "bokeh" in body.lower() for status, body in pages)
+        used = [w.pid for w in workers if sum(w.cpu_times()[:2]) - cpu0[w.pid] > 0.3]
+        assert len(used) == 2, "the sessions were not spread over both worker processes"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        log.close()
+    out = (tmp_path / "server.log").read_text()
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]

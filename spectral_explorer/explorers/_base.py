@@ -47,6 +47,7 @@ import panel as pn
 import param
 
 from ..progress import Cancelled
+from ._common import SHARED_STAGES, shared_cache_enabled
 
 __all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "placeholder"]
 
@@ -173,7 +174,8 @@ class Explorer(pn.viewable.Viewer):
         self._lock = threading.RLock()
         self._cache: dict[str, tuple] = {}
         self.timings: dict[str, float] = {}
-        self.stage_counts: dict[str, int] = {}
+        self.stage_counts: dict[str, int] = {}   # stages this explorer built
+        self.shared_hits: dict[str, int] = {}    # stages another session had built
         self._errors: dict[str, str] = {}
         self._last_good: dict[str, object] = {}
         self._jobs: dict[str, Job] = {}
@@ -182,14 +184,34 @@ class Explorer(pn.viewable.Viewer):
         self._session_hooked = False
 
     # ------------------------------------------------------------------ stages
-    def _stage(self, name, key, build):
+    def _stage(self, name, key, build, shared: bool = False):
+        """The value of stage ``name`` for ``key`` (a tuple of parameter values, never tensors):
+        this explorer's cached value when its key is unchanged, else ``build()``.
+
+        ``shared=True`` marks a deterministic, read-only result: it comes from the process-wide
+        :data:`~._common.SHARED_STAGES` (keyed on the explorer class, ``name`` and ``key``), so
+        sessions asking for the same parameters build it once — while one builds, the others
+        wait for it.  ``stage_counts`` counts the builds of *this* explorer only; a shared hit
+        counts in ``shared_hits`` (its ``timings`` entry is the time it took to get it).
+        Users of a shared value must never mutate it (copy first).
+        """
         hit = self._cache.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
         t0 = time.perf_counter()
-        value = build()
+        if shared and shared_cache_enabled():
+            built = []
+
+            def counted():
+                built.append(True)
+                return build()
+            value = SHARED_STAGES.get((type(self).__qualname__, name, key), counted)
+            counter = self.stage_counts if built else self.shared_hits
+        else:
+            value = build()
+            counter = self.stage_counts
         self.timings[name] = time.perf_counter() - t0
-        self.stage_counts[name] = self.stage_counts.get(name, 0) + 1
+        counter[name] = counter.get(name, 0) + 1
         self._cache[name] = (key, value)
         return value
 

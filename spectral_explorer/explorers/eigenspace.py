@@ -132,7 +132,7 @@ class EigenspaceExplorer(Explorer):
             X, dW = data.anisotropic_toy(int(self.toy_samples), float(self.anisotropy), float(self.toy_angle),
                                          int(self.toy_seed))
             return es.toy_compensation(X, dW, rank=1)
-        return self._stage("toy", self._toy_key(), build)
+        return self._stage("toy", self._toy_key(), build, shared=True)
 
     def _refresh_toy(self):
         """The toy is cheap: computed at once, also in a served page."""

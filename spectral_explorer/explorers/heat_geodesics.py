@@ -2,7 +2,8 @@
 time ``t``, the graph and the heat-kernel approximation shape the embedding.
 
 Staged computation with PHATE-style invalidation (each stage keyed on parameter values,
-never on tensors; the cache lives on the instance, i.e. per session)::
+never on tensors; each explorer keeps its current values, and every stage below is deterministic
+and read-only, so it is shared across sessions with the same parameters — ``shared=True``)::
 
     data       (dataset, n, noise, seed)
     landmarks  data + (landmarks, n > LANDMARK_ABOVE)
@@ -126,7 +127,7 @@ class HeatGeodesicExplorer(Explorer):
             rows = heat_geodesic.farthest_point_landmarks(ds.X, m, seed=0)
             truth = ds.geodesic_distances(rows) if ds.has_truth else None
             return dict(ds=ds, X3=X3, eval_rows=rows, truth=truth)
-        return self._stage("data", self._data_key(), build)
+        return self._stage("data", self._data_key(), build, shared=True)
 
     def _landmarks(self):
         def build():
@@ -137,7 +138,7 @@ class HeatGeodesicExplorer(Explorer):
             m = min(m, X.shape[0])
             lm = heat_geodesic.farthest_point_landmarks(X, m, seed=0)
             return lm
-        return self._stage("landmarks", self._landmark_key(), build)
+        return self._stage("landmarks", self._landmark_key(), build, shared=True)
 
     def _graph(self):
         def build():
@@ -149,7 +150,7 @@ class HeatGeodesicExplorer(Explorer):
             graphs.check_connected(W, f"the kNN graph (knn={self.knn})")
             L = laplacian.laplacian(W, "normalized")
             return dict(W=W, L=L, lmax=eigen.largest_eigenvalue(L))
-        return self._stage("graph", self._graph_key(), build)
+        return self._stage("graph", self._graph_key(), build, shared=True)
 
     def _eig(self):
         """Full eigendecomposition (for method='exact' and the numerics view), n ≤ EXACT_LIMIT."""
@@ -159,7 +160,7 @@ class HeatGeodesicExplorer(Explorer):
                 raise ValueError(f"the exact heat kernel needs a dense eigendecomposition, offered for "
                                  f"n ≤ {EXACT_LIMIT}; got n={n}. Use method='euler' or 'chebyshev'.")
             return eigen.smallest_eigenpairs(self._graph()["L"], n, method="dense")
-        return self._stage("eig", self._graph_key(), build)
+        return self._stage("eig", self._graph_key(), build, shared=True)
 
     def _spectrum(self):
         def build():
@@ -170,7 +171,7 @@ class HeatGeodesicExplorer(Explorer):
             if n <= 1200:
                 return np.linalg.eigvalsh(g["L"].toarray())
             return eigen.smallest_eigenpairs(g["L"], 150, method="sparse")[0]
-        return self._stage("spectrum", self._graph_key(), build)
+        return self._stage("spectrum", self._graph_key(), build, shared=True)
 
     def _heat_args(self):
         g = self._graph()
@@ -188,7 +189,7 @@ class HeatGeodesicExplorer(Explorer):
             if not np.isfinite(D).all():
                 raise ValueError("heat-geodesic distances are not finite; try a larger t or another method")
             return dict(D=D, info=info, landmarks=lm)
-        return self._stage("distances", self._dist_key(), build)
+        return self._stage("distances", self._dist_key(), build, shared=True)
 
     def _embedding(self):
         def build():
@@ -196,7 +197,7 @@ class HeatGeodesicExplorer(Explorer):
             if d["landmarks"] is None:
                 return mds.classical_mds(d["D"], 2)
             return mds.landmark_mds(d["D"], d["landmarks"], 2)
-        return self._stage("embedding", self._dist_key(), build)
+        return self._stage("embedding", self._dist_key(), build, shared=True)
 
     def _eval_distances(self):
         """Heat-geodesic and embedding distances from the evaluation rows to every point."""
@@ -223,7 +224,7 @@ class HeatGeodesicExplorer(Explorer):
                            embedding_spearman=metrics.row_spearman(De, T, self_index=rows),
                            embedding_pearson=metrics.row_pearson(De, T, self_index=rows))
             return out
-        return self._stage("metrics", self._dist_key(), build)
+        return self._stage("metrics", self._dist_key(), build, shared=True)
 
     def _compare_result(self, name):
         def build():
@@ -236,7 +237,7 @@ class HeatGeodesicExplorer(Explorer):
                 out["embedding_spearman"] = metrics.row_spearman(De, dat["truth"], self_index=rows)
                 out["distance_spearman"] = metrics.row_spearman(res.distances[rows], dat["truth"], self_index=rows)
             return out
-        return self._stage(f"compare:{name}", self._graph_key(), build)
+        return self._stage(f"compare:{name}", self._graph_key(), build, shared=True)
 
     def _heat_column(self):
         def build():
@@ -246,7 +247,7 @@ class HeatGeodesicExplorer(Explorer):
                                  lmax=g["lmax"], eig=eig).cpu().numpy()[:, 0]
             return h
         key = self._dist_key() + (int(self.source),)
-        return self._stage("heat", key, build)
+        return self._stage("heat", key, build, shared=True)
 
     def _compute(self, job=None):
         """Run every stage the current parameters need (cheap when cached)."""
@@ -420,7 +421,7 @@ class HeatGeodesicExplorer(Explorer):
             out["euler"] = heat.heat_kernel(g["L"], t, B, "euler", euler_k).cpu().numpy()
             return out, cheb_k, euler_k
         key = self._graph_key() + (float(self.t), self.method, int(self.order))
-        return self._stage("numerics", key, build)
+        return self._stage("numerics", key, build, shared=True)
 
     @param.depends("_version")
     def _numerics_plot(self):

@@ -167,35 +167,35 @@ class PositionalEncodingExplorer(Explorer):
                     components=nx.number_connected_components(G))
 
     def _graph(self):
-        return self._stage("graph", self._graph_key(), self._build_graph)
+        return self._stage("graph", self._graph_key(), self._build_graph, shared=True)
 
     def _layout(self):
-        return self._stage("layout", self._graph_key(), lambda: graphs.named_graph_layout(self.graph, self._graph()["G"]))
+        return self._stage("layout", self._graph_key(), lambda: graphs.named_graph_layout(self.graph, self._graph()["G"]), shared=True)
 
     def _eig(self):
         def build():
             A = torch.as_tensor(self._graph()["A"])
             evals, evecs, _ = pe.batched_laplacian_eig([A], device="cpu", dtype=torch.float64)
             return evals[0].numpy().copy(), evecs[0].numpy().copy()
-        return self._stage("eig", self._graph_key(), build)
+        return self._stage("eig", self._graph_key(), build, shared=True)
 
     def _rwpe(self):
         def build():
             return pe.random_walk_pe(torch.as_tensor(self._graph()["A"]), int(self.rw_steps), device="cpu",
                                      dtype=torch.float64).numpy()
-        return self._stage("rwpe", self._graph_key() + (int(self.rw_steps),), build)
+        return self._stage("rwpe", self._graph_key() + (int(self.rw_steps),), build, shared=True)
 
     def _sinusoidal(self):
         def build():
             n = self._graph()["n"]
             return pe.sinusoidal_pe(n, int(self.sin_dim), base=float(self.sin_base), device="cpu",
                                     dtype=torch.float64).numpy()
-        return self._stage("sinusoidal", self._graph_key() + (int(self.sin_dim), float(self.sin_base)), build)
+        return self._stage("sinusoidal", self._graph_key() + (int(self.sin_dim), float(self.sin_base)), build, shared=True)
 
     def _groups(self):
         evals, _ = self._eig()
         return self._stage("groups", self._graph_key() + (float(self.tol),),
-                           lambda: eigen.eigenvalue_groups(evals, float(self.tol)))
+                           lambda: eigen.eigenvalue_groups(evals, float(self.tol)), shared=True)
 
     def _group_of(self, i):
         return next(g for g in self._groups() if g[0] <= i < g[1])
@@ -246,7 +246,7 @@ class PositionalEncodingExplorer(Explorer):
             om = float(self.sin_base) ** (-2.0 * (i // 2) / d)
             return dict(values=self._sinusoidal()[:, i], label=f"PE_{i}",
                         title=f"sinusoidal channel {i}: {kind}({om:.3g}·node)", symmetric=True, cmap="RdBu_r")
-        return self._stage("encoding", self._enc_key(), build)
+        return self._stage("encoding", self._enc_key(), build, shared=True)
 
     def _projector(self):
         i = int(self.index)
@@ -264,7 +264,7 @@ class PositionalEncodingExplorer(Explorer):
                         dP=float(np.linalg.norm(P_rot - P)), dv=float(np.linalg.norm(B[:, i - a] - v0)))
         a, b = self._group_of(i)
         key = self._graph_key() + (float(self.tol), a, b, i, float(self.angle), bool(self.flip_sign))
-        return self._stage("projector", key, build)
+        return self._stage("projector", key, build, shared=True)
 
     def _spe_model(self):
         def build():
@@ -272,7 +272,7 @@ class PositionalEncodingExplorer(Explorer):
                 torch.manual_seed(int(self.spe_seed))
                 model = spe_mod.SPE(m=8, d_out=8, phi_hidden=16, phi_layers=2, rho_hidden=16, rho_layers=1)
             return model.double().eval()
-        return self._stage("spe_model", (int(self.spe_seed),), build)
+        return self._stage("spe_model", (int(self.spe_seed),), build, shared=True)
 
     def _stability_at(self, eps):
         g = self._graph()
@@ -300,10 +300,10 @@ class PositionalEncodingExplorer(Explorer):
                 rows.append(self._stability_at(e))
             return {name: np.array([r[name] for r in rows], dtype=np.float64)
                     for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"]}
-        return self._stage("stability_curve", self._stab_key(), build)
+        return self._stage("stability_curve", self._stab_key(), build, shared=True)
 
     def _stability(self):
-        return self._stage("stability", self._stab_key() + (float(self.eps),), lambda: self._stability_at(self.eps))
+        return self._stage("stability", self._stab_key() + (float(self.eps),), lambda: self._stability_at(self.eps), shared=True)
 
     def _cycle(self):
         def build():
@@ -317,7 +317,7 @@ class PositionalEncodingExplorer(Explorer):
             return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=V @ coef,
                         T_residual=float(np.abs(t_res).max()),
                         T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
-        return self._stage("cycle", (int(self.cycle_n), int(self.sin_dim), float(self.sin_base)), build)
+        return self._stage("cycle", (int(self.cycle_n), int(self.sin_dim), float(self.sin_base)), build, shared=True)
 
     def _compute(self, job=None):
         """The stages every change needs: graph, layout, eigenpairs, encoding, projector."""

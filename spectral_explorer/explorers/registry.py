@@ -24,7 +24,7 @@ from typing import Callable
 
 import panel as pn
 
-from ._common import dashboard_page
+from ._common import dashboard_page, release_memory_soon
 
 #: the packaged folder of screenshots and gallery thumbnails
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -70,6 +70,9 @@ def _session_setup(*extensions: str):
     threadpoolctl.threadpool_limits(1, user_api="blas")
     pn.extension(*extensions, notifications=False)
     hv.extension("bokeh", logo=False)
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:   # a closed class gives its memory back
+        doc.on_session_destroyed(release_memory_soon)
 
 
 def _page(title: str, intro: str, explorer):

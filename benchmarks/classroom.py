@@ -1,0 +1,283 @@
+"""A classroom opening the same dashboard at once (prints JSON).
+
+Starts ``python -m spectral_explorer.cli serve`` on 127.0.0.1 and drives ``--n`` Bokeh server
+sessions against it with a lightweight client (``bokeh.client.pull_session`` in threads — the
+Bokeh protocol over websockets, no browser).  Each session
+
+- opens the dashboard (time to first render: the document pulled with its plots),
+- then every ``--interval`` seconds (jittered) moves the dashboard's slider (heat: t; PE: the
+  eigenvector index; eigenspace: the toy's anisotropy) by sending the widget model's new value
+  through its document, and measures the time until a plot's data source changes in its copy of
+  the document (slider → update),
+- for ``--seconds`` after its page rendered, then closes.
+
+Printed: N, time to first render median/max, slider → update median/p95/max, server RSS (psutil,
+the server and its worker processes) at start, after a warm-up session, peak during the class
+and after every session closed, and the tracebacks/errors of the server log.
+
+    python benchmarks/classroom.py --dashboard heat_geodesics --n 30 --seconds 45
+    python benchmarks/classroom.py --dashboard heat_geodesics --n 30 --no-shared-cache   # baseline
+
+Only 127.0.0.1 is ever contacted; sessions, seconds and waits are bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: per dashboard: the slider's CSS class, the Bokeh property Panel listens to, the values offered
+SLIDERS = {
+    "heat_geodesics": ("t-slider", ("value", "value_throttled"),
+                       [0.30103, 0.69897, 1.0, 1.30103, 1.69897, 2.0, 2.30103]),   # log10 t: 2 … 200
+    "positional_encodings": ("index-slider", ("value",), [1, 2, 3, 4, 5, 6, 7, 8]),
+    "eigenspace": ("anisotropy-slider", ("value",), [2.0, 4.0, 6.0, 12.0, 16.0, 24.0, 32.0]),
+}
+MAX_SESSIONS = 60
+MAX_SECONDS = 300
+UPDATE_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_rss(proc: psutil.Process) -> int:
+    """RSS of the server and its worker processes (``--num-procs``), bytes."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def start_server(port: int, shared: bool, num_procs: int, log) -> subprocess.Popen:
+    env = dict(os.environ, SPECTRAL_EXPLORER_SHARED_CACHE="1" if shared else "0",
+               SPECTRAL_EXPLORER_DEVICE=os.environ.get("SPECTRAL_EXPLORER_DEVICE", "cpu"),
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    cmd = [sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port),
+           "--num-procs", str(num_procs)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+class Student(threading.Thread):
+    """One session: open, move the slider now and then, close."""
+
+    def __init__(self, url, dashboard, seconds, interval, seed, barrier):
+        super().__init__(daemon=True)
+        self.url, self.dashboard, self.seconds, self.interval = url, dashboard, seconds, interval
+        self.rng = random.Random(seed)
+        self.barrier = barrier
+        self.render_s = None
+        self.latencies: list[float] = []
+        self.timeouts = 0
+        self.error = None
+
+    def run(self):
+        from bokeh.client import pull_session
+        from bokeh.document.events import ModelChangedEvent
+        from bokeh.events import DocumentReady
+        from bokeh.models import Plot
+
+        try:
+            self.barrier.wait(60)
+            t0 = time.perf_counter()
+            session = pull_session(url=self.url)
+            doc = session.document
+            plots = [m for m in doc.models if isinstance(m, Plot)]
+            if not plots:
+                raise RuntimeError("the pulled document has no plot")
+            self.render_s = time.perf_counter() - t0
+            css, props, values = SLIDERS[self.dashboard]
+            slider = next(m for m in doc.models if css in (getattr(m, "css_classes", None) or []))
+            conn = session._connection
+            end = time.perf_counter() + self.seconds   # the slider moves start once the page is there
+            current = slider.value
+            doc.callbacks.send_event(DocumentReady())   # what a browser sends once the page is drawn
+            while time.perf_counter() + self.interval < end:
+                time.sleep(self.interval * self.rng.uniform(0.6, 1.4))
+                value = self.rng.choice([v for v in values if v != current])
+                current = value
+                before = getattr(conn, "plot_updates", 0)
+                ts = time.perf_counter()
+                for prop in props:   # what the browser sends when the slider is released
+                    slider._property_values[prop] = value
+                    session._connection._send_patch_document(
+                        session.id, ModelChangedEvent(doc, slider, prop, value))
+                while getattr(conn, "plot_updates", 0) == before and time.perf_counter() - ts < UPDATE_TIMEOUT:
+                    conn.force_roundtrip()   # receives the server's patches meanwhile
+                    if getattr(conn, "plot_updates", 0) == before:
+                        time.sleep(0.02)
+                if getattr(conn, "plot_updates", 0) == before:
+                    self.timeouts += 1
+                else:
+                    self.latencies.append(time.perf_counter() - ts)
+            session.close()
+        except Exception as exc:  # noqa: BLE001 - reported in the JSON
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def register_client_models():
+    """Import every Bokeh model class a served page may contain (Panel's and HoloViews'), so
+    the client can deserialize the documents it pulls."""
+    import importlib
+    import pkgutil
+
+    import holoviews.plotting.bokeh  # noqa: F401
+    import panel.models
+
+    for mod in pkgutil.iter_modules(panel.models.__path__):
+        try:
+            importlib.import_module(f"panel.models.{mod.name}")
+        except Exception:  # noqa: BLE001 - optional models (e.g. missing extras)
+            pass
+
+
+_PLOT_UPDATE = ("ColumnDataChanged", "ColumnsStreamed", "ColumnsPatched", "'attr': 'data'", "'name': 'Figure'",
+                "'name': 'GridPlot'", "'name': 'ColumnDataSource'")
+
+
+def count_plot_updates():
+    """Count, per client connection, the server's patches that change a plot's data or put a new
+    plot in the page (``connection.plot_updates``)."""
+    from bokeh.client import connection
+
+    pop = connection.ClientConnection._pop_message
+
+    async def counting_pop(self):
+        message = await pop(self)
+        if message is not None and message.msgtype == "PATCH-DOC":
+            text = str(message.content)
+            if any(k in text for k in _PLOT_UPDATE):
+                self.plot_updates = getattr(self, "plot_updates", 0) + 1
+        return message
+    connection.ClientConnection._pop_message = counting_pop
+
+
+def pct(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 3)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dashboard", choices=sorted(SLIDERS), default="heat_geodesics")
+    p.add_argument("--n", type=int, default=30, help=f"sessions (at most {MAX_SESSIONS})")
+    p.add_argument("--seconds", type=float, default=45.0, help=f"each session's slider-moving time after its page rendered (at most {MAX_SECONDS})")
+    p.add_argument("--interval", type=float, default=4.0, help="seconds between two slider moves (jittered ±40 %%)")
+    p.add_argument("--settle", type=float, default=40.0, help="seconds to wait for RSS after the sessions closed")
+    p.add_argument("--num-procs", type=int, default=1, help="serve --num-procs")
+    p.add_argument("--no-shared-cache", action="store_true", help="SPECTRAL_EXPLORER_SHARED_CACHE=0 (baseline)")
+    p.add_argument("--no-warmup", action="store_true", help="no warm-up session before the class")
+    args = p.parse_args(argv)
+    n = max(1, min(args.n, MAX_SESSIONS))
+    seconds = max(5.0, min(args.seconds, MAX_SECONDS))
+
+    register_client_models()
+    count_plot_updates()
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    proc = start_server(port, not args.no_shared_cache, args.num_procs, log)
+    ps = psutil.Process(proc.pid)
+    url = f"http://127.0.0.1:{port}/{args.dashboard}"
+    out = {"dashboard": args.dashboard, "n": n, "seconds": seconds, "num_procs": args.num_procs,
+           "shared_cache": not args.no_shared_cache, "cpus": os.cpu_count()}
+    try:
+        time.sleep(1.0)
+        out["rss_start_mb"] = round(server_rss(ps) / 2**20, 1)
+        if not args.no_warmup:   # imports, first compute (and, shared, the defaults' stages)
+            w = Student(url, args.dashboard, 0.0, 1.0, -1, threading.Barrier(1))
+            w.run()
+            out["warmup_render_s"] = round(w.render_s, 3) if w.render_s else w.error
+            time.sleep(2.0)
+        out["rss_before_mb"] = round(server_rss(ps) / 2**20, 1)
+
+        barrier = threading.Barrier(n)
+        students = [Student(url, args.dashboard, seconds, args.interval, i, barrier) for i in range(n)]
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.5):
+                peak[0] = max(peak[0], server_rss(ps))
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        for s in students:
+            s.start()
+        for s in students:
+            s.join(seconds + 120)
+        done.set()
+        renders = [s.render_s for s in students if s.render_s is not None]
+        lat = [x for s in students for x in s.latencies]
+        out.update(
+            rendered=len(renders),
+            render_s_median=round(statistics.median(renders), 3) if renders else None,
+            render_s_max=round(max(renders), 3) if renders else None,
+            updates=len(lat), update_timeouts=sum(s.timeouts for s in students),
+            update_s_median=round(statistics.median(lat), 3) if lat else None,
+            update_s_p95=pct(lat, 0.95), update_s_max=round(max(lat), 3) if lat else None,
+            client_errors=sorted({s.error for s in students if s.error}),
+            rss_peak_mb=round(peak[0] / 2**20, 1),
+        )
+        # the server destroys closed sessions on its unused-session check; wait for the memory
+        t_end = time.time() + args.settle
+        samples = []
+        while time.time() < t_end:
+            time.sleep(2.0)
+            samples.append(server_rss(ps))
+        out["rss_after_mb"] = round(samples[-1] / 2**20, 1) if samples else None
+        if samples and out["rss_before_mb"]:
+            out["rss_after_vs_before"] = round(samples[-1] / 2**20 / out["rss_before_mb"] - 1, 3)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.seek(0)
+        text = log.read()
+        log.close()
+        os.unlink(log.name)
+    blocks = [b for b in text.split("Traceback (most recent call last)")[1:]]
+    errors = [ln for ln in text.splitlines() if " ERROR" in ln or ln.startswith("ERROR")]
+    out["server_tracebacks"] = len(blocks)
+    out["server_errors"] = (errors + [b.strip().splitlines()[-1] for b in blocks])[:10]
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
