@@ -386,14 +386,24 @@ class EigenspaceExplorer(Explorer):
     def _ready(self):
         return self._minilm_version > 0 and "minilm" not in self._errors
 
-    @param.depends("_toy_version")
+    def _toy_plot(self, which):
+        @param.depends(self.param._toy_version)
+        def plot(*_, **__):
+            def fn():
+                t = self._toy()
+                if which == "data":
+                    return vz.toy_data_plot(t["X"], t["evals"], t["Q"], t["A"]["SVD"], t["A"]["EoRA"])
+                if which == "residuals":
+                    return vz.toy_residual_plot(t["residuals"])
+                return vz.error_bars(t["errors"])
+            return self._guard(fn, f"toy {which}")
+        return hv.DynamicMap(plot).opts(framewise=True)
+
     def view_toy(self):
-        """Data with principal axes and kept directions | output residuals | error bars."""
-        def fn():
-            t = self._toy()
-            return (vz.toy_data_plot(t["X"], t["evals"], t["Q"], t["A"]["SVD"], t["A"]["EoRA"])
-                    + vz.toy_residual_plot(t["residuals"]) + vz.error_bars(t["errors"])).opts(shared_axes=False)
-        return self._guard(fn, "toy")
+        """Data with principal axes and kept directions | output residuals | error bars: three
+        DynamicMaps, so a slider move updates their data in place instead of sending new plots."""
+        return (self._toy_plot("data") + self._toy_plot("residuals") + self._toy_plot("errors")).opts(
+            shared_axes=False)
 
     @param.depends("_toy_version")
     def toy_markdown(self):
@@ -532,7 +542,7 @@ class EigenspaceExplorer(Explorer):
                 "**ΔW** is largest; EoRA picks the one where **ΔW x is largest on the data**, i.e. it does "
                 "the SVD of ΔW Q Λ^½ in the eigenbasis of XᵀX. With anisotropic activations EoRA's residual "
                 "cloud (right) is much tighter, although its plain ‖ΔW − BA‖_F is larger.", **sw),
-            toy_text, pn.pane.HoloViews(self.view_toy, linked_axes=False), **sw)
+            toy_text, pn.pane.HoloViews(self.view_toy(), linked_axes=False), **sw)
         layer_tab = pn.Column(
             pn.pane.Markdown(self.layer_markdown, css_classes=["eig-layer-metrics"], **sw),
             pn.pane.HoloViews(self.view_spectrum, linked_axes=False),
