@@ -48,7 +48,7 @@ import param
 
 from ..progress import Cancelled
 
-__all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "placeholder"]
+__all__ = ["Explorer", "Job", "EchoGuard", "escape_markdown", "message", "log_slider", "placeholder"]
 
 #: worker threads shared by every explorer of the process (compute releases the GIL in
 #: torch/BLAS; more threads than this only make sessions compete for the cores)
@@ -452,19 +452,25 @@ class Explorer(pn.viewable.Viewer):
     def bind(self, name: str, widget):
         """Keep ``widget`` and parameter ``name`` in step.  A typed value the parameter does not
         accept (empty, wrong type, out of range) is reported in the page with the allowed
-        values, and the widget goes back to the value in effect — nothing reaches the server log."""
+        values, and the widget goes back to the value in effect — nothing reaches the server log.
+        A stale value echoed back by the page is dropped (:class:`EchoGuard`)."""
         source = f"input:{name}"
         syncing = [False]
+        echo = EchoGuard()
 
         def show(value):
             syncing[0] = True
             try:
+                echo.pushed(value)
                 widget.value = value
             finally:
                 syncing[0] = False
 
         def to_param(event):
             if syncing[0]:
+                return
+            if echo.stale(event.new):   # the page reporting an older value Python already replaced
+                show(getattr(self, name))
                 return
             try:
                 setattr(self, name, event.new)
@@ -553,11 +559,45 @@ class Explorer(pn.viewable.Viewer):
 
 
 # ---------------------------------------------------------------------- widget helpers
+class EchoGuard:
+    """Recognises a live front-end sending a widget's *older* value back.
+
+    When Python moves a parameter several times in a row (``ex.t = 5``, then back to ``20``, then
+    ``2`` — a notebook cell "setting it back"), every move is pushed to the widget in the page.  A
+    front-end that reports some of those updates back (a notebook comm does, after the cell has
+    finished) delivers them late, and applied they would undo the newer value: the parameter ends
+    at ``5`` while the code left it at ``2``.  The two-way links of this module therefore record
+    what they push (:meth:`pushed`) and drop an incoming value that is one Python pushed within the
+    last ``window`` seconds but no longer the latest (:meth:`stale`), putting the value in effect
+    back into the widget.  A user moving the widget sends a value that is new (or the latest), so
+    it always applies.
+    """
+
+    def __init__(self, window: float = 10.0):
+        self.window = window
+        self._pushed: list = []   # (monotonic time, value), oldest first
+
+    def pushed(self, value) -> None:
+        now = time.monotonic()
+        self._pushed = [(t, v) for t, v in self._pushed if now - t < self.window and v != value]
+        self._pushed.append((now, value))
+
+    def stale(self, value) -> bool:
+        now = time.monotonic()
+        recent = [v for t, v in self._pushed if now - t < self.window]
+        return len(recent) > 1 and value != recent[-1] and value in recent[:-1]
+
+    @property
+    def latest(self):
+        return self._pushed[-1][1] if self._pushed else None
+
+
 def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
                fmt: str = "toPrecision", **kw):
     """A slider over log10 of the positive parameter ``name``, kept in step with it both ways
     (the parameter gets the slider's value rounded to ``digits`` significant digits; a value set
-    in code or the URL moves the slider).  ``fmt``: the JS number format of its ticks
+    in code or the URL moves the slider; a stale position echoed by the page is dropped, see
+    :class:`EchoGuard`).  ``fmt``: the JS number format of its ticks
     (``toPrecision`` or ``toExponential``)."""
     from bokeh.models import CustomJSTickFormatter
 
@@ -570,18 +610,29 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
                                     value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
                                     format=CustomJSTickFormatter(code=code), **kw)
     syncing = [False]
+    echo = EchoGuard()
+
+    def show(value):
+        syncing[0] = True
+        try:
+            position = float(np.log10(value))
+            echo.pushed(position)
+            slider.value = position
+        finally:
+            syncing[0] = False
 
     def to_param(event):
+        if syncing[0]:
+            return
+        if echo.stale(event.new):   # the page reporting an older position Python already replaced
+            show(getattr(explorer, name))
+            return
         value = float(f"{10.0 ** event.new:.{digits}g}")
-        if not syncing[0] and value != getattr(explorer, name):
+        if value != getattr(explorer, name):
             setattr(explorer, name, value)
 
     def to_slider(event):
-        syncing[0] = True
-        try:
-            slider.value = float(np.log10(event.new))
-        finally:
-            syncing[0] = False
+        show(event.new)
     slider.param.watch(to_param, "value_throttled")
     explorer.param.watch(to_slider, name)
     return slider
