@@ -272,8 +272,14 @@ def _open_notebook(page, base, name):
 
 
 def _plot_png(cell):
-    """Screenshot of the last Bokeh canvas in a cell's output."""
-    return cell.locator(".jp-Cell-outputArea canvas").last.screenshot()
+    """Screenshot of the last Bokeh canvas in a cell's output (retried while Bokeh replaces it)."""
+    for attempt in range(10):
+        try:
+            return cell.locator(".jp-Cell-outputArea canvas").last.screenshot(timeout=10000)
+        except Exception:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 def _move_sigma_slider(page):

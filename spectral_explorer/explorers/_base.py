@@ -48,7 +48,7 @@ import param
 
 from ..progress import Cancelled
 
-__all__ = ["Explorer", "Job", "EchoGuard", "escape_markdown", "message", "log_slider", "placeholder"]
+__all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "escape_markdown", "message", "log_slider", "placeholder"]
 
 #: worker threads shared by every explorer of the process (compute releases the GIL in
 #: torch/BLAS; more threads than this only make sessions compete for the cores)
@@ -550,6 +550,8 @@ class Explorer(pn.viewable.Viewer):
                 pn.Column(self.controls(), width=300),
                 pn.Column(self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
+            for widget in self._page.select(pn.widgets.WidgetBase):
+                guard_echoes(widget)
             self._hook_session()
         return self._page
 
@@ -559,6 +561,60 @@ class Explorer(pn.viewable.Viewer):
 
 
 # ---------------------------------------------------------------------- widget helpers
+def guard_echoes(widget, window: float = 10.0):
+    """Drop the stale values a live page echoes back to ``widget`` (any Panel widget, also one
+    that ``pn.Param`` or ``from_param`` links to a parameter).
+
+    In a notebook, Panel pushes every change Python makes to the widget's model over the comm;
+    the page reports some of them back after Python has moved on (``ex.method = "exact"`` and
+    back to ``"euler"`` in one cell: the page sends ``"exact"`` afterwards, and Panel's link sets
+    the parameter to it).  This records, per model property, what Python pushed (a wrapper of
+    the widget's ``_update_model``) and ignores an incoming event (``_process_events``) that
+    carries a pushed value which is no longer the latest (see :class:`EchoGuard`), pushing the
+    value in effect again.  Idempotent."""
+    if getattr(widget, "_echo_guards", None) is not None:
+        return widget
+    guards: dict = {}
+    widget._echo_guards = guards
+    update_model, process_events = widget._update_model, widget._process_events
+
+    def _update_model(events, msg, root, model, doc, comm):
+        for key, value in msg.items():
+            try:
+                hash(value)
+            except TypeError:
+                continue
+            guards.setdefault(key, EchoGuard(window)).pushed(value)
+        return update_model(events, msg, root, model, doc, comm)
+
+    def _process_events(events):
+        stale = {}
+        for key, value in events.items():
+            guard = guards.get(key)
+            try:
+                if guard is not None and guard.stale(value):
+                    stale[key] = value
+            except TypeError:   # an unhashable/uncomparable value is never a recorded push
+                pass
+        fresh = {k: v for k, v in events.items() if k not in stale}
+        if stale:
+            # the page shows an older value: send it the values in effect again
+            names = [n for n, prop in widget._property_mapping.items() if prop in stale] or ["value"]
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                doc.add_next_tick_callback(lambda: widget.param.trigger(*names))
+            else:
+                widget.param.trigger(*names)
+        if fresh:
+            for key, value in fresh.items():   # the page is in step from here on
+                if key in guards:
+                    guards[key] = EchoGuard(window)
+            return process_events(fresh)
+
+    widget._update_model, widget._process_events = _update_model, _process_events
+    return widget
+
+
 class EchoGuard:
     """Recognises a live front-end sending a widget's *older* value back.
 
