@@ -58,9 +58,9 @@ from spectral_explorer.calibration import (collect_grams, compensate, compress_w
 from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
                                       tokenize_batches)
 from spectral_explorer.viz import eigenspace as vz
+from spectral_explorer.explorers import notebook_setup
 
-hv.extension("bokeh")
-pn.extension()
+notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
 QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
 N_CALIB, N_HELDOUT = (16, 16) if QUICK else (128, 128)

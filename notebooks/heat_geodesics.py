@@ -56,9 +56,9 @@ from spectral_explorer.heat import heat_filter, heat_kernel
 from spectral_explorer.heat_geodesic import heat_geodesic_distances, select_t_entropy
 from spectral_explorer.laplacian import laplacian
 from spectral_explorer.metrics import row_pearson, row_spearman
+from spectral_explorer.explorers import notebook_setup
 
-hv.extension("bokeh")
-pn.extension()
+notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
 QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
 N = 400 if QUICK else 1500  # points on the Swiss roll

@@ -62,9 +62,9 @@ from spectral_explorer.positional_encodings import (
 from spectral_explorer.reproduce.positional_encodings import run_stability, spe_encoder
 from spectral_explorer.spe import ENCODINGS, SPE
 from spectral_explorer.substructures import count_cycles, cycle_count_datasets, random_graphs, train
+from spectral_explorer.explorers import notebook_setup
 
-hv.extension("bokeh")
-pn.extension()
+notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
 QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
 # cycle-counting data and training (section 10); quick mode is a smoke run, not a result

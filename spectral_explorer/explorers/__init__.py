@@ -6,10 +6,11 @@ These import Panel and HoloViews (the compute modules never do)."""
 
 from ._base import Explorer, Job
 from ._common import dashboard_page
+from ._notebook import notebook_setup
 from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
 from .positional_encodings import PositionalEncodingExplorer
 from .training import CycleCountTrainer
 
 __all__ = ["Explorer", "Job", "EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer",
-           "CycleCountTrainer", "dashboard_page"]
+           "CycleCountTrainer", "dashboard_page", "notebook_setup"]

@@ -49,7 +49,7 @@ import param
 from ..progress import Cancelled
 from ._common import SHARED_STAGES, shared_cache_enabled
 
-__all__ = ["Explorer", "Job", "escape_markdown", "message", "log_slider", "placeholder"]
+__all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "escape_markdown", "message", "log_slider", "placeholder"]
 
 #: worker threads shared by every explorer of the process (compute releases the GIL in
 #: torch/BLAS; more threads than this only make sessions compete for the cores)
@@ -474,19 +474,25 @@ class Explorer(pn.viewable.Viewer):
     def bind(self, name: str, widget):
         """Keep ``widget`` and parameter ``name`` in step.  A typed value the parameter does not
         accept (empty, wrong type, out of range) is reported in the page with the allowed
-        values, and the widget goes back to the value in effect — nothing reaches the server log."""
+        values, and the widget goes back to the value in effect — nothing reaches the server log.
+        A stale value echoed back by the page is dropped (:class:`EchoGuard`)."""
         source = f"input:{name}"
         syncing = [False]
+        echo = EchoGuard()
 
         def show(value):
             syncing[0] = True
             try:
+                echo.pushed(value)
                 widget.value = value
             finally:
                 syncing[0] = False
 
         def to_param(event):
             if syncing[0]:
+                return
+            if echo.stale(event.new):   # the page reporting an older value Python already replaced
+                show(getattr(self, name))
                 return
             try:
                 setattr(self, name, event.new)
@@ -567,6 +573,8 @@ class Explorer(pn.viewable.Viewer):
                 pn.Column(self.controls(), width=300),
                 pn.Column(self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
+            for widget in self._page.select(pn.widgets.WidgetBase):
+                guard_echoes(widget)
             self._hook_session()
         return self._page
 
@@ -576,11 +584,99 @@ class Explorer(pn.viewable.Viewer):
 
 
 # ---------------------------------------------------------------------- widget helpers
+def guard_echoes(widget, window: float = 10.0):
+    """Drop the stale values a live page echoes back to ``widget`` (any Panel widget, also one
+    that ``pn.Param`` or ``from_param`` links to a parameter).
+
+    In a notebook, Panel pushes every change Python makes to the widget's model over the comm;
+    the page reports some of them back after Python has moved on (``ex.method = "exact"`` and
+    back to ``"euler"`` in one cell: the page sends ``"exact"`` afterwards, and Panel's link sets
+    the parameter to it).  This records, per model property, what Python pushed (a wrapper of
+    the widget's ``_update_model``) and ignores an incoming event (``_process_events``) that
+    carries a pushed value which is no longer the latest (see :class:`EchoGuard`), pushing the
+    value in effect again.  Idempotent."""
+    if getattr(widget, "_echo_guards", None) is not None:
+        return widget
+    guards: dict = {}
+    widget._echo_guards = guards
+    update_model, process_events = widget._update_model, widget._process_events
+
+    def _update_model(events, msg, root, model, doc, comm):
+        for key, value in msg.items():
+            try:
+                hash(value)
+            except TypeError:
+                continue
+            guards.setdefault(key, EchoGuard(window)).pushed(value)
+        return update_model(events, msg, root, model, doc, comm)
+
+    def _process_events(events):
+        stale = {}
+        for key, value in events.items():
+            guard = guards.get(key)
+            try:
+                if guard is not None and guard.stale(value):
+                    stale[key] = value
+            except TypeError:   # an unhashable/uncomparable value is never a recorded push
+                pass
+        fresh = {k: v for k, v in events.items() if k not in stale}
+        if stale:
+            # the page shows an older value: send it the values in effect again
+            names = [n for n, prop in widget._property_mapping.items() if prop in stale] or ["value"]
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                doc.add_next_tick_callback(lambda: widget.param.trigger(*names))
+            else:
+                widget.param.trigger(*names)
+        if fresh:
+            for key, value in fresh.items():   # the page is in step from here on
+                if key in guards:
+                    guards[key] = EchoGuard(window)
+            return process_events(fresh)
+
+    widget._update_model, widget._process_events = _update_model, _process_events
+    return widget
+
+
+class EchoGuard:
+    """Recognises a live front-end sending a widget's *older* value back.
+
+    When Python moves a parameter several times in a row (``ex.t = 5``, then back to ``20``, then
+    ``2`` — a notebook cell "setting it back"), every move is pushed to the widget in the page.  A
+    front-end that reports some of those updates back (a notebook comm does, after the cell has
+    finished) delivers them late, and applied they would undo the newer value: the parameter ends
+    at ``5`` while the code left it at ``2``.  The two-way links of this module therefore record
+    what they push (:meth:`pushed`) and drop an incoming value that is one Python pushed within the
+    last ``window`` seconds but no longer the latest (:meth:`stale`), putting the value in effect
+    back into the widget.  A user moving the widget sends a value that is new (or the latest), so
+    it always applies.
+    """
+
+    def __init__(self, window: float = 10.0):
+        self.window = window
+        self._pushed: list = []   # (monotonic time, value), oldest first
+
+    def pushed(self, value) -> None:
+        now = time.monotonic()
+        self._pushed = [(t, v) for t, v in self._pushed if now - t < self.window and v != value]
+        self._pushed.append((now, value))
+
+    def stale(self, value) -> bool:
+        now = time.monotonic()
+        recent = [v for t, v in self._pushed if now - t < self.window]
+        return len(recent) > 1 and value != recent[-1] and value in recent[:-1]
+
+    @property
+    def latest(self):
+        return self._pushed[-1][1] if self._pushed else None
+
+
 def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
                fmt: str = "toPrecision", **kw):
     """A slider over log10 of the positive parameter ``name``, kept in step with it both ways
     (the parameter gets the slider's value rounded to ``digits`` significant digits; a value set
-    in code or the URL moves the slider).  ``fmt``: the JS number format of its ticks
+    in code or the URL moves the slider; a stale position echoed by the page is dropped, see
+    :class:`EchoGuard`).  ``fmt``: the JS number format of its ticks
     (``toPrecision`` or ``toExponential``)."""
     from bokeh.models import CustomJSTickFormatter
 
@@ -593,18 +689,29 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
                                     value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
                                     format=CustomJSTickFormatter(code=code), **kw)
     syncing = [False]
+    echo = EchoGuard()
+
+    def show(value):
+        syncing[0] = True
+        try:
+            position = float(np.log10(value))
+            echo.pushed(position)
+            slider.value = position
+        finally:
+            syncing[0] = False
 
     def to_param(event):
+        if syncing[0]:
+            return
+        if echo.stale(event.new):   # the page reporting an older position Python already replaced
+            show(getattr(explorer, name))
+            return
         value = float(f"{10.0 ** event.new:.{digits}g}")
-        if not syncing[0] and value != getattr(explorer, name):
+        if value != getattr(explorer, name):
             setattr(explorer, name, value)
 
     def to_slider(event):
-        syncing[0] = True
-        try:
-            slider.value = float(np.log10(event.new))
-        finally:
-            syncing[0] = False
+        show(event.new)
     slider.param.watch(to_param, "value_throttled")
     explorer.param.watch(to_slider, name)
     return slider

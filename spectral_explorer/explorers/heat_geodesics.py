@@ -35,7 +35,7 @@ import param
 from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
-from ._base import Explorer, log_slider
+from ._base import EchoGuard, Explorer, log_slider
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -494,17 +494,27 @@ class HeatGeodesicExplorer(Explorer):
                                    sizing_mode="stretch_width", show_value=False,
                                    visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
         syncing = [False]
+        echo = EchoGuard()
+
+        def show(t):
+            syncing[0] = True
+            try:
+                echo.pushed(nearest(t))
+                player.value = nearest(t)
+            finally:
+                syncing[0] = False
 
         def to_t(event):
-            if not syncing[0] and T_GRID[event.new] != self.t:
+            if syncing[0]:
+                return
+            if echo.stale(event.new):   # the page reporting an older frame Python already replaced
+                show(self.t)
+                return
+            if T_GRID[event.new] != self.t:
                 self.t = T_GRID[event.new]
 
         def to_player(event):
-            syncing[0] = True
-            try:
-                player.value = nearest(event.new)
-            finally:
-                syncing[0] = False
+            show(event.new)
         player.param.watch(to_t, "value")
         self.param.watch(to_player, "t")
         return player

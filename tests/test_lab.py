@@ -1,0 +1,349 @@
+"""The notebooks the way a student meets them: JupyterLab, headless Chromium, Run All, offline.
+
+Starts ``jupyter lab`` on a temporary copy of ``notebooks/*.ipynb`` (quick mode, CPU, a
+``python3`` kernel that runs this interpreter, JupyterLab settings and workspaces in a temporary
+folder, every cell attached to the page), opens each notebook in headless Chromium, runs all
+cells through JupyterLab's own command (``notebook:run-all-cells``) and waits for the kernel.
+Then it asserts that
+
+- no cell raised, and the Bokeh plots rendered: canvases in the outputs, also in every
+  ``pn.ipywidget(...)`` cell (jupyter_bokeh), and no widget error box ("Failed to create view");
+- no console error, no failed request, and **no request left 127.0.0.1** (Bokeh's and Panel's
+  JavaScript, Panel's stylesheets and fonts all come from the page itself or the local server);
+- the values the notebook "sets back" at its end stay set back once the browser has answered
+  (the stale-value race: live widgets echoing older values);
+- in the heat notebook, moving the Panel σ slider (keyboard, as a student would) redraws its plot.
+
+Skipped when Chromium, Playwright or JupyterLab is missing, unless ``CI`` is set (then it fails).
+With ``SPECTRAL_EXPLORER_LAB_SCREENSHOTS=<folder>`` it writes a full-page screenshot per notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+RUN_TIMEOUT = 240  # seconds for one notebook's Run All (quick mode needs a fraction of it)
+
+#: asked from the kernel once the page has settled: what a notebook set back at its end must
+#: still hold then
+FINAL_STATE = {
+    "heat_geodesics": "{'method': ex.method, 't': ex.t, 'ipy_method': ipy_method.value}",
+    "positional_encodings": "{'angle': ex.angle, 'theta_w': theta_w.value}",
+    "eigenspace_projections": "{'anisotropy': ex.anisotropy}",
+}
+EXPECTED_STATE = {
+    "heat_geodesics": {"method": "euler", "t": 2.0, "ipy_method": "euler"},
+    "positional_encodings": {"angle": 0.0, "theta_w": 1.0},
+    "eigenspace_projections": {"anisotropy": 10.0},
+}
+
+
+def _need(ok: bool, why: str):
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """``jupyter lab`` on a copy of the notebooks; yields (base URL, notebook folder)."""
+    _need(shutil.which("jupyter", path=str(Path(sys.executable).parent)) is not None
+          or _has_module("jupyterlab"), "JupyterLab is not installed")
+    tmp = Path(tempfile.mkdtemp(prefix="spectral-lab-"))
+    nbdir = tmp / "notebooks"
+    nbdir.mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy(path, nbdir / path.name)
+
+    # a python3 kernelspec that runs this interpreter, found before any other (as in test_notebooks)
+    spec = tmp / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    spec.joinpath("kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (spectral_explorer tests)", "language": "python"}))
+    # JupyterLab settings: every cell attached to the page (no windowing), so all outputs render
+    settings = tmp / "lab-settings"
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    tracker.joinpath("tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    news = settings / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    news.joinpath("notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+
+    env = dict(os.environ)
+    env.update({
+        "SPECTRAL_EXPLORER_QUICK": "1", "SPECTRAL_EXPLORER_DEVICE": "cpu", "MPLBACKEND": "Agg",
+        "JUPYTER_PATH": os.pathsep.join([str(tmp / "jupyter")] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]),
+    })
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={nbdir}",
+           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status", timeout=5).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                proc.wait()
+                log.seek(0)
+                pytest.fail(f"jupyter lab did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+    yield base, nbdir
+    proc.send_signal(signal.SIGINT)   # jupyter asks to confirm on the first SIGINT; the second stops it
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    _need(exe is not None, "chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        _need(False, "playwright is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageLog:
+    """Console errors, failed requests and requests to hosts other than this machine."""
+
+    def __init__(self, page):
+        self.errors, self.external = [], []
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", self._failed)
+        page.on("request", self._request)
+
+    def _request(self, r):
+        host = urlparse(r.url).hostname
+        if r.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
+            self.external.append(r.url)
+
+    def _failed(self, r):
+        # a kernel/terminal websocket or a long poll cut when the page closes is not a failure
+        if "/api/kernels/" in r.url and "channels" in r.url:
+            return
+        self.errors.append(f"request failed: {r.url} {r.failure}")
+
+    def check(self):
+        assert not self.external, f"requests to other hosts: {self.external}"
+        assert not self.errors, "browser errors:\n" + "\n".join(self.errors)
+
+
+# JavaScript run in the page against JupyterLab's application object (expose_app_in_browser)
+_JS_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content || !panel.sessionContext) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = panel.content.widgets.filter(w => w.model.type === 'code');
+  return {
+    path: panel.context.path,
+    kernel: kernel ? kernel.status : 'none',
+    ready: panel.context.isReady,
+    pending: cells.filter(w => w.model.executionCount === null || w.promptNode && w.promptNode.textContent.includes('*')).length,
+    cells: cells.length,
+  };
+}"""
+
+_JS_OUTPUTS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.filter(w => w.model.type === 'code').map(w => ({
+    source: w.model.sharedModel.getSource(),
+    outputs: w.model.outputs.toJSON(),
+  }));
+}"""
+
+# canvases, also inside the (open) shadow roots of Bokeh views, per code cell
+_JS_CANVASES = """() => {
+  const count = root => {
+    let n = root.querySelectorAll('canvas').length;
+    for (const e of root.querySelectorAll('*')) if (e.shadowRoot) n += count(e.shadowRoot);
+    return n;
+  };
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.filter(w => w.model.type === 'code').map(w => count(w.node));
+}"""
+
+
+# evaluate a JSON-able Python expression on the notebook's kernel (not in a cell); returns the
+# repr of its JSON text (see _ask)
+_JS_ASK = """async (expr) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code: 'import json as _json', silent: true, store_history: false,
+                                        user_expressions: {state: `_json.dumps(${expr})`}});
+  const reply = await future.done;
+  const state = reply.content.user_expressions && reply.content.user_expressions.state;
+  return state && state.status === 'ok' ? state.data['text/plain'] : 'failed: ' + JSON.stringify(reply.content);
+}"""
+
+
+def _ask(page, expr: str):
+    text = page.evaluate(_JS_ASK, expr)
+    assert not text.startswith("failed"), f"the kernel could not evaluate {expr}: {text}"
+    return json.loads(ast.literal_eval(text))
+
+
+def _state(page):
+    return page.evaluate(_JS_STATE)
+
+
+def _wait_idle(page, timeout, quiet=2.0):
+    """Wait until every code cell has run and the kernel has been idle for ``quiet`` seconds."""
+    deadline = time.time() + timeout
+    idle_since = None
+    st = None
+    while time.time() < deadline:
+        st = _state(page)
+        if st and st["kernel"] == "idle" and st["pending"] == 0:
+            idle_since = idle_since or time.time()
+            if time.time() - idle_since >= quiet:
+                return st
+        else:
+            idle_since = None
+        time.sleep(0.5)
+    raise AssertionError(f"the notebook did not finish within {timeout} s: {st}")
+
+
+def _open_notebook(page, base, name):
+    # a workspace of its own, reset: only this notebook is open (no tab restored from another page)
+    stem = name.rsplit(".", 1)[0]
+    page.goto(f"{base}/lab/workspaces/{stem}/tree/{name}?reset", wait_until="domcontentloaded")
+    deadline = time.time() + 90
+    st = None
+    while time.time() < deadline:
+        st = page.evaluate("() => !!window.jupyterapp") and _state(page)
+        if st and st["path"] == name and st["ready"] and st["kernel"] == "idle":
+            return st
+        time.sleep(0.5)
+    raise AssertionError(f"{name}: JupyterLab did not open the notebook with an idle kernel: {st}")
+
+
+def _plot_png(cell):
+    """Screenshot of the last Bokeh canvas in a cell's output (retried while Bokeh replaces it)."""
+    for attempt in range(10):
+        try:
+            return cell.locator(".jp-Cell-outputArea canvas").last.screenshot(timeout=10000)
+        except Exception:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
+
+
+def _move_sigma_slider(page):
+    """Heat notebook, section 9a: one keyboard step of the Panel σ slider must redraw its plot."""
+    cell = page.locator(".jp-CodeCell").filter(has_text="sigma_slider = pn.widgets.FloatSlider")
+    assert cell.count() == 1, "the σ slider cell was not found"
+    cell.scroll_into_view_if_needed()
+    before = _plot_png(cell)
+    handle = cell.locator(".jp-Cell-outputArea .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if _plot_png(cell) != before:
+            return
+    raise AssertionError("moving the σ slider did not change its plot")
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_offline_in_jupyterlab(lab, browser, nb_path):
+    base, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log = PageLog(page)
+    try:
+        _open_notebook(page, base, nb_path.name)
+        t0 = time.time()
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _wait_idle(page, RUN_TIMEOUT)
+        ran = time.time() - t0
+
+        outputs = page.evaluate(_JS_OUTPUTS)
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(outputs)
+                  for o in c["outputs"] if o.get("output_type") == "error"]
+        assert not errors, f"{nb_path.name}: cells raised {errors}"
+
+        # once the browser's answers (widget echoes) have arrived, ask the kernel for the state
+        time.sleep(1.0)
+        final = _ask(page, FINAL_STATE.get(nb_path.stem, "{}"))
+        expected = EXPECTED_STATE.get(nb_path.stem, {})
+        assert final == expected, \
+            f"{nb_path.name}: values set back at the end were changed afterwards (stale widget values): {final}"
+
+        canvases = page.evaluate(_JS_CANVASES)
+        plot_cells = [i for i, n in enumerate(canvases) if n]
+        assert len(plot_cells) >= 3, f"{nb_path.name}: Bokeh plots rendered in only {plot_cells} (canvases {canvases})"
+        for i, c in enumerate(outputs):
+            if "pn.ipywidget(" in c["source"] and "widget-view" in json.dumps(c["outputs"]):
+                assert canvases[i], f"{nb_path.name}: cell {i}'s pn.ipywidget shows no plot"
+        body = page.evaluate("() => document.body.innerText")
+        for bad in ("Failed to create view", "Error displaying widget", "Failed to load model class"):
+            assert bad not in body, f"{nb_path.name}: a widget error box: {bad!r}"
+
+        if nb_path.stem == "heat_geodesics":
+            _move_sigma_slider(page)
+
+        shots = os.environ.get("SPECTRAL_EXPLORER_LAB_SCREENSHOTS")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            cells = page.locator(".jp-CodeCell")
+            for i in plot_cells:
+                cells.nth(i).scroll_into_view_if_needed()
+                cells.nth(i).screenshot(path=str(Path(shots) / f"{nb_path.stem}_{i:02d}.png"))
+        print(f"{nb_path.name}: ran in {ran:.1f} s, plots in {len(plot_cells)} cells")
+        log.check()
+    finally:
+        page.close()
