@@ -11,7 +11,6 @@ import weakref
 
 import holoviews as hv
 import numpy as np
-import pytest
 
 from spectral_explorer.explorers import HeatGeodesicExplorer, PositionalEncodingExplorer
 from spectral_explorer.explorers._common import SHARED_STAGES, SharedResults, nbytes
