@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from _browser import browser  # noqa: F401  (the Chromium fixture of the browser tests)
+
 # Tests run on the CPU by default; CUDA cases are added where CUDA is available.
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -17,38 +17,23 @@ Skipped when Chromium or Playwright is missing, unless the environment variable 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+
+from _browser import PageLog, free_port
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
-def _need(ok: bool, why: str):
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
@@ -95,7 +80,7 @@ def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
+    port = free_port()
     proc = start_server(port)
     yield f"http://127.0.0.1:{port}"
     out = stop_server(proc)
@@ -106,38 +91,6 @@ def server():
     assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    _need(exe is not None, "chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover
-        _need(False, "playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class PageLog:
-    """Console errors, failed requests and requests to hosts other than this machine."""
-
-    def __init__(self, page):
-        self.errors, self.external = [], []
-        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} {r.failure}"))
-        page.on("request", self._request)
-
-    def _request(self, r):
-        host = urlparse(r.url).hostname
-        if r.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
-            self.external.append(r.url)
-
-    def check(self):
-        assert not self.external, f"requests to other hosts: {self.external}"
-        assert not self.errors, "browser errors:\n" + "\n".join(self.errors)
 
 
 _SHADOW_TEXT = """e => {
