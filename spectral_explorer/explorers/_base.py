@@ -49,7 +49,7 @@ import param
 from ..progress import Cancelled
 from ._common import SHARED_STAGES, shared_cache_enabled
 
-__all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "escape_markdown", "message", "log_slider", "placeholder"]
+__all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "link_two_way", "escape_markdown", "message", "log_slider", "placeholder"]
 
 #: worker threads shared by every explorer of the process (compute releases the GIL in
 #: torch/BLAS; more threads than this only make sessions compete for the cores)
@@ -477,28 +477,13 @@ class Explorer(pn.viewable.Viewer):
         values, and the widget goes back to the value in effect — nothing reaches the server log.
         A stale value echoed back by the page is dropped (:class:`EchoGuard`)."""
         source = f"input:{name}"
-        syncing = [False]
-        echo = EchoGuard()
 
-        def show(value):
-            syncing[0] = True
+        def apply(value, show):
             try:
-                echo.pushed(value)
-                widget.value = value
-            finally:
-                syncing[0] = False
-
-        def to_param(event):
-            if syncing[0]:
-                return
-            if echo.stale(event.new):   # the page reporting an older value Python already replaced
-                show(getattr(self, name))
-                return
-            try:
-                setattr(self, name, event.new)
+                setattr(self, name, value)
             except Exception:
                 kept = getattr(self, name)
-                self.set_error(source, f"{name}: {event.new!r} is not allowed ({self.allowed(name)}); "
+                self.set_error(source, f"{name}: {value!r} is not allowed ({self.allowed(name)}); "
                                        f"keeping {kept!r}")
                 doc = pn.state.curdoc
                 if doc is not None and doc.session_context is not None:
@@ -507,12 +492,7 @@ class Explorer(pn.viewable.Viewer):
                     show(kept)
                 return
             self.set_error(source, None)
-
-        def to_widget(event):
-            self.set_error(source, None)
-            show(event.new)
-        widget.param.watch(to_param, "value")
-        self.param.watch(to_widget, name)
+        link_two_way(self, name, widget, apply, on_param=lambda: self.set_error(source, None))
         return widget
 
     def int_input(self, name: str, label: str | None = None, **kw):
@@ -671,6 +651,43 @@ class EchoGuard:
         return self._pushed[-1][1] if self._pushed else None
 
 
+def link_two_way(explorer, name: str, widget, apply, *, to_widget=lambda v: v, event: str = "value",
+                 on_param=None):
+    """Keep ``widget`` and parameter ``name`` of ``explorer`` in step both ways.
+
+    A value set in Python moves the widget (through ``to_widget``); a value from the widget's
+    ``event`` goes to ``apply(value, show)`` — unless it is a stale echo of an older value Python
+    already replaced (:class:`EchoGuard`), which puts the value in effect back into the widget.
+    ``on_param()`` runs before each move of the widget.  Returns ``show(parameter value)``."""
+    syncing = [False]
+    echo = EchoGuard()
+
+    def show(value):
+        syncing[0] = True
+        try:
+            position = to_widget(value)
+            echo.pushed(position)
+            widget.value = position
+        finally:
+            syncing[0] = False
+
+    def from_widget(ev):
+        if syncing[0]:
+            return
+        if echo.stale(ev.new):   # the page reporting an older value Python already replaced
+            show(getattr(explorer, name))
+            return
+        apply(ev.new, show)
+
+    def from_param(ev):
+        if on_param is not None:
+            on_param()
+        show(ev.new)
+    widget.param.watch(from_widget, event)
+    explorer.param.watch(from_param, name)
+    return show
+
+
 def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
                fmt: str = "toPrecision", **kw):
     """A slider over log10 of the positive parameter ``name``, kept in step with it both ways
@@ -688,30 +705,9 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
                                     value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
                                     format=CustomJSTickFormatter(code=code), **kw)
-    syncing = [False]
-    echo = EchoGuard()
-
-    def show(value):
-        syncing[0] = True
-        try:
-            position = float(np.log10(value))
-            echo.pushed(position)
-            slider.value = position
-        finally:
-            syncing[0] = False
-
-    def to_param(event):
-        if syncing[0]:
-            return
-        if echo.stale(event.new):   # the page reporting an older position Python already replaced
-            show(getattr(explorer, name))
-            return
-        value = float(f"{10.0 ** event.new:.{digits}g}")
+    def apply(position, show):
+        value = float(f"{10.0 ** position:.{digits}g}")
         if value != getattr(explorer, name):
             setattr(explorer, name, value)
-
-    def to_slider(event):
-        show(event.new)
-    slider.param.watch(to_param, "value_throttled")
-    explorer.param.watch(to_slider, name)
+    link_two_way(explorer, name, slider, apply, to_widget=lambda v: float(np.log10(v)), event="value_throttled")
     return slider

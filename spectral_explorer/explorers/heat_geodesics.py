@@ -35,7 +35,7 @@ import param
 from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
-from ._base import EchoGuard, Explorer, log_slider
+from ._base import Explorer, link_two_way, log_slider
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -493,30 +493,10 @@ class HeatGeodesicExplorer(Explorer):
                                    interval=700, loop_policy="loop", show_loop_controls=False,
                                    sizing_mode="stretch_width", show_value=False,
                                    visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
-        syncing = [False]
-        echo = EchoGuard()
-
-        def show(t):
-            syncing[0] = True
-            try:
-                echo.pushed(nearest(t))
-                player.value = nearest(t)
-            finally:
-                syncing[0] = False
-
-        def to_t(event):
-            if syncing[0]:
-                return
-            if echo.stale(event.new):   # the page reporting an older frame Python already replaced
-                show(self.t)
-                return
-            if T_GRID[event.new] != self.t:
-                self.t = T_GRID[event.new]
-
-        def to_player(event):
-            show(event.new)
-        player.param.watch(to_t, "value")
-        self.param.watch(to_player, "t")
+        def apply(frame, show):
+            if T_GRID[frame] != self.t:
+                self.t = T_GRID[frame]
+        link_two_way(self, "t", player, apply, to_widget=nearest)
         return player
 
     def controls(self):
