@@ -148,22 +148,6 @@ class Student(threading.Thread):
             self.error = f"{type(exc).__name__}: {exc}"
 
 
-def register_client_models():
-    """Import every Bokeh model class a served page may contain (Panel's and HoloViews'), so
-    the client can deserialize the documents it pulls."""
-    import importlib
-    import pkgutil
-
-    import holoviews.plotting.bokeh  # noqa: F401
-    import panel.models
-
-    for mod in pkgutil.iter_modules(panel.models.__path__):
-        try:
-            importlib.import_module(f"panel.models.{mod.name}")
-        except Exception:  # noqa: BLE001 - optional models (e.g. missing extras)
-            pass
-
-
 _PLOT_UPDATE = ("ColumnDataChanged", "ColumnsStreamed", "ColumnsPatched", "'attr': 'data'", "'name': 'Figure'",
                 "'name': 'GridPlot'", "'name': 'ColumnDataSource'")
 
@@ -206,7 +190,9 @@ def main(argv=None):
     n = max(1, min(args.n, MAX_SESSIONS))
     seconds = max(5.0, min(args.seconds, MAX_SECONDS))
 
-    register_client_models()
+    from spectral_explorer.explorers.registry import load_model_classes
+
+    load_model_classes()
     count_plot_updates()
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)

@@ -179,6 +179,28 @@ def test_index_is_a_gallery_of_every_dashboard(server, browser, tmp_path):
     page.close()
 
 
+def _names():
+    return [""] + [d.name for d in _dashboards()]
+
+
+@pytest.mark.parametrize("name", _names())
+def test_a_session_built_without_its_page_asks_for_nothing_outside(server, name):
+    """A session whose document is built without its HTML page (its websocket reached another
+    ``--num-procs`` worker than the page did, or the page's session expired before the browser
+    connected — a loaded classroom server) must still point every stylesheet at this server:
+    Bokeh's own client opens exactly such a session."""
+    from bokeh.client import pull_session
+
+    from spectral_explorer.explorers.registry import load_model_classes, outside_urls
+
+    load_model_classes()
+    with pull_session(url=f"{server}/{name}") as session:
+        doc = session.document
+        sheets = [m for m in doc.models if type(m).__name__ == "ImportedStyleSheet"]
+        assert sheets, "the document has no stylesheets to check"
+        assert outside_urls(doc) == []
+
+
 def test_heat_geodesics_dashboard(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1600, "height": 1250})
     log = PageLog(page)

@@ -34,6 +34,7 @@ through :func:`escape_markdown`: it is text, never markup.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import re
 import threading
@@ -361,7 +362,8 @@ class Explorer(pn.viewable.Viewer):
                 self.set_error(job.kind, None)
                 try:
                     if publish is not None:
-                        publish(job.result)
+                        with frozen_models():
+                            publish(job.result)
                 except Exception as publish_exc:   # reported like a failed job, never raised
                     self.set_error(job.kind, publish_exc)
                 self.progress = 1.0
@@ -651,6 +653,19 @@ class EchoGuard:
         return self._pushed[-1][1] if self._pushed else None
 
 
+@contextlib.contextmanager
+def frozen_models(doc=None):
+    """Recompute the Bokeh document's model graph once, on exit, however many plots update
+    inside (each HoloViews plot update otherwise walks the whole page's ~300 models: over half
+    of a slider move's server time).  A no-op outside a document."""
+    doc = doc if doc is not None else pn.state.curdoc
+    if doc is None:
+        yield
+        return
+    with doc.models.freeze():
+        yield
+
+
 def link_two_way(explorer, name: str, widget, apply, *, to_widget=lambda v: v, event: str = "value",
                  on_param=None):
     """Keep ``widget`` and parameter ``name`` of ``explorer`` in step both ways.
@@ -677,7 +692,8 @@ def link_two_way(explorer, name: str, widget, apply, *, to_widget=lambda v: v, e
         if echo.stale(ev.new):   # the page reporting an older value Python already replaced
             show(getattr(explorer, name))
             return
-        apply(ev.new, show)
+        with frozen_models():
+            apply(ev.new, show)
 
     def from_param(ev):
         if on_param is not None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 import panel as pn
 
-from ._common import dashboard_page, release_memory_soon
+from ._common import dashboard_page, release_memory_soon, serve_styles_locally
 
 #: the packaged folder of screenshots and gallery thumbnails
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -70,6 +70,7 @@ def _session_setup(*extensions: str):
     threadpoolctl.threadpool_limits(1, user_api="blas")
     pn.extension(*extensions, notifications=False)
     hv.extension("bokeh", logo=False)
+    serve_styles_locally()
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:   # a closed class gives its memory back
         doc.on_session_destroyed(release_memory_soon)
@@ -250,3 +251,43 @@ def index_page():
                          sizing_mode="stretch_width", stylesheets=[_CARD_CSS])
     return dashboard_page(INDEX_TITLE, "Visualizable spectral algorithms. Pick a dashboard:", cards,
                           max_width="1100px")
+
+
+def load_model_classes():
+    """Import every Bokeh model class a served page may contain (Panel's and HoloViews'), so a
+    Bokeh client (``bokeh.client.pull_session``: load tests, scripted checks) can read the
+    documents the dashboards send."""
+    import importlib
+    import pkgutil
+
+    import holoviews.plotting.bokeh  # noqa: F401
+    import panel.models
+
+    for mod in pkgutil.iter_modules(panel.models.__path__):
+        try:
+            importlib.import_module(f"panel.models.{mod.name}")
+        except Exception:  # noqa: BLE001 - optional models (e.g. missing extras)
+            pass
+
+
+def outside_urls(doc, local_hosts=("127.0.0.1", "localhost")) -> list[str]:
+    """The stylesheet, script and image URLs in a served document ``doc`` (its models'
+    properties) that point at another host than this machine — what an offline page could
+    not load.  Relative URLs are local."""
+    from urllib.parse import urlparse
+
+    from bokeh.models import ImportedStyleSheet
+
+    found = []
+    for m in doc.models:
+        urls = [str(m.url)] if isinstance(m, ImportedStyleSheet) else []
+        for name in ("css", "js_files", "stylesheets"):
+            value = getattr(m, name, None)
+            if isinstance(value, (list, tuple)):
+                urls += [v for v in value if isinstance(v, str) and "//" in v[:12]]
+        for url in urls:
+            host = urlparse(url).hostname
+            if url.startswith(("http:", "https:", "//")) and host not in local_hosts:
+                found.append(url)
+    return sorted(set(found))
+
