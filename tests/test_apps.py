@@ -201,6 +201,34 @@ def test_a_session_built_without_its_page_asks_for_nothing_outside(server, name)
         assert outside_urls(doc) == []
 
 
+def test_a_class_on_two_processes_loads_nothing_from_outside(browser, tmp_path):
+    """``serve --num-procs 2`` with several pages of every dashboard open at once: each page's
+    websocket may reach the other worker than its HTML did; every page renders its plots, and no
+    request (script, style, font, image) leaves this machine."""
+    port = free_port()
+    proc = start_server(port, cmd=[sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port),
+                                   "--num-procs", "2"])
+    pages = []
+    try:
+        for d in _dashboards():
+            for _ in range(2):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                pages.append((d.name, page, PageLog(page)))
+                page.goto(f"http://127.0.0.1:{port}/{d.name}", wait_until="commit")
+        for name, page, log in pages:
+            _wait_for_canvases(page, 1, 120, f"{name}: no plot rendered")
+            page.wait_for_load_state("networkidle")
+            log.check()
+        pages[0][1].screenshot(path=str(tmp_path / "num_procs_2.png"), full_page=True)
+    finally:
+        for _, page, _ in pages:
+            page.close()
+        out = stop_server(proc, timeout=20)
+    raised = [b for b in out.split("Traceback (most recent call last):")[1:]
+              if "WebSocketClosedError" not in b and "StreamClosedError" not in b]
+    assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
+
+
 def test_heat_geodesics_dashboard(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1600, "height": 1250})
     log = PageLog(page)
