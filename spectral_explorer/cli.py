@@ -96,6 +96,20 @@ def _at_fork_in_child():  # pragma: no cover - runs in forked server processes
             pass
 
 
+def _exit_after(seconds: float):
+    """End the process (status 0, output flushed) ``seconds`` from now unless it has ended."""
+    def leave():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - closed stream
+                pass
+        os._exit(0)
+    timer = threading.Timer(seconds, leave)
+    timer.daemon = True
+    timer.start()
+
+
 def _serve(args):
     # every script, style and font comes from this server (works offline); set before bokeh is imported
     os.environ.setdefault("BOKEH_RESOURCES", "server")
@@ -121,6 +135,10 @@ def _serve(args):
             return
         if server is None:
             raise SystemExit(0)
+        # the event loop may be in the middle of building a page (or waiting for a shared
+        # stage another thread computes): whatever it is doing, the process ends within
+        # STOP_GRACE_S of the signal
+        _exit_after(STOP_GRACE_S)
         server.io_loop.asyncio_loop.call_soon_threadsafe(server.io_loop.stop)
 
     signal.signal(signal.SIGTERM, stop)
@@ -136,6 +154,7 @@ def _serve(args):
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
         return 0
     reject_foreign_hosts(server._tornado, allowed_hosts(args))   # in every forked worker too
+    registry.warm_shared_stages()   # per worker, off the event loop: the defaults' shared stages
     # pn.serve installed its own SIGINT handler; one handler for both signals
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -148,9 +167,7 @@ def _serve(args):
         pass
     # stopped: close the listening sockets and sessions; a session's worker thread that does not
     # finish within STOP_GRACE_S does not keep the process alive
-    timer = threading.Timer(STOP_GRACE_S, os._exit, (0,))
-    timer.daemon = True
-    timer.start()
+    _exit_after(STOP_GRACE_S)
     try:
         server.stop()
     except Exception:  # pragma: no cover - already stopping

@@ -135,3 +135,25 @@ def test_a_failed_build_is_not_cached_and_reports_in_each_session():
     a.knn = 180
     b.knn = 180
     assert "knn must be smaller" in a.error and "knn must be smaller" in b.error
+
+
+def test_warming_at_server_start_leaves_the_first_session_nothing_to_build(monkeypatch, caplog):
+    from spectral_explorer.explorers import registry
+
+    def failing():
+        raise ValueError("no data")
+
+    dashboards = [registry.Dashboard("broken", "Broken", "", "none.png", lambda: None, failing),
+                  registry.Dashboard("heat", "Heat", "", "none.png", lambda: None,
+                                     lambda: HeatGeodesicExplorer(**HEAT))]
+    thread = registry.warm_shared_stages(dashboards)
+    thread.join(120)
+    assert not thread.is_alive()
+    assert "warming broken failed" in caplog.text   # logged, not raised: the next one still warmed
+    first = HeatGeodesicExplorer(**HEAT)
+    assert first.stage_counts == {}
+    assert {"data", "graph", "distances", "embedding", "metrics", "compare:shortest_path"} <= set(first.shared_hits)
+    # every registered dashboard warms its defaults; none when the shared cache is off
+    assert all(d.warm is not None for d in registry.DASHBOARDS)
+    monkeypatch.setenv("SPECTRAL_EXPLORER_SHARED_CACHE", "0")
+    assert registry.warm_shared_stages(dashboards) is None

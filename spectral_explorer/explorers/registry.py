@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,6 +52,9 @@ class Dashboard:
         File name in the packaged assets folder (see :func:`asset_path`).
     factory : callable
         Zero-argument callable returning the servable page (a Panel template) for one session.
+    warm : callable or None
+        Zero-argument callable that computes what a session opened with the default parameters
+        needs into the process-wide shared stages (see :func:`warm_shared_stages`).
     """
 
     name: str
@@ -58,6 +62,7 @@ class Dashboard:
     description: str
     thumbnail: str
     factory: Callable[[], pn.template.BaseTemplate]
+    warm: Callable[[], object] | None = None
 
 
 def _session_setup(*extensions: str):
@@ -136,23 +141,72 @@ def eigenspace_page():
     return _page("Eigenspace projections", EIGENSPACE_INTRO, EigenspaceExplorer())
 
 
+def _warm_heat_geodesics():
+    from .heat_geodesics import HeatGeodesicExplorer
+
+    HeatGeodesicExplorer()   # its first computation fills the shared stages
+
+
+def _warm_positional_encodings():
+    from .positional_encodings import PositionalEncodingExplorer
+
+    PositionalEncodingExplorer()
+
+
+def _warm_eigenspace():
+    from .eigenspace import EigenspaceExplorer
+
+    EigenspaceExplorer()
+
+
 DASHBOARDS: tuple[Dashboard, ...] = (
     Dashboard(
         "heat_geodesics", "Heat geodesics",
         "Watch heat diffuse on a point cloud; turn the heat kernel into geodesic distances and an "
         "embedding (Huguet et al., NeurIPS 2023), against shortest paths, diffusion maps, PHATE and t-SNE.",
-        "thumb_heat_geodesics.png", heat_geodesics_page),
+        "thumb_heat_geodesics.png", heat_geodesics_page, _warm_heat_geodesics),
     Dashboard(
         "positional_encodings", "Positional encodings",
         "Colour graphs by Laplacian eigenvectors, RWPE and sinusoids; flip signs and rotate repeated "
         "eigenspaces; measure stability against SPE (Huang et al., ICLR 2024); train a GIN with each encoding.",
-        "thumb_positional_encodings.png", positional_encodings_page),
+        "thumb_positional_encodings.png", positional_encodings_page, _warm_positional_encodings),
     Dashboard(
         "eigenspace", "Eigenspace projections",
         "Compensate a compressed weight with a low-rank correction: plain SVD vs EoRA's activation-eigenspace "
         "weighting, on a 2-D toy and on MiniLM's layers (spectra, error vs rank, embedding fidelity); PiSSA's split.",
-        "thumb_eigenspace.png", eigenspace_page),
+        "thumb_eigenspace.png", eigenspace_page, _warm_eigenspace),
 )
+
+
+def warm_shared_stages(dashboards=None) -> threading.Thread | None:
+    """Compute every dashboard's default stages into the shared cache in a background thread
+    (``spectral-explorer serve`` calls it in each server process at start): the first student of
+    a class then opens a page built from shared results instead of computing them on the
+    server's event loop, where every other session would wait.  A session that asks for a stage
+    while it is being warmed waits for it rather than computing it twice.  Returns the thread,
+    or None when the shared cache is off (``SPECTRAL_EXPLORER_SHARED_CACHE=0``).  Failures are
+    logged, never raised: a session then computes (and reports) for itself."""
+    import logging
+
+    from ._common import shared_cache_enabled
+
+    if not shared_cache_enabled():
+        return None
+    todo = [d for d in (dashboards or DASHBOARDS) if d.warm is not None]
+
+    def work():
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(1, user_api="blas")   # as the sessions run
+        for d in todo:
+            try:
+                d.warm()
+            except Exception:  # noqa: BLE001 - a session will report it in its page
+                logging.getLogger(__name__).warning("warming %s failed", d.name, exc_info=True)
+
+    thread = threading.Thread(target=work, name="warm-shared-stages", daemon=True)
+    thread.start()
+    return thread
 
 
 def names() -> list[str]:
