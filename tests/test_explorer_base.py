@@ -206,3 +206,50 @@ def test_closing_the_browser_session_cancels_the_explorers_jobs():
     for callback in doc.session_destroyed_callbacks:   # what Bokeh's lifecycle handler does
         callback(None)
     assert job.done.wait(1.0) and isinstance(job.exception, Cancelled)
+
+
+class Diffusion(Explorer):
+    t = param.Number(default=2.0, bounds=(0.5, 500.0))
+
+    def main(self):
+        return pn.pane.Markdown("t")
+
+
+def test_echo_guard_drops_older_pushes_also_after_a_trip_through_javascript():
+    from spectral_explorer.explorers._base import EchoGuard
+
+    g = EchoGuard()
+    for v in (0.1 + 0.2, 0.5, 0.7):
+        g.pushed(v)
+    assert g.stale(0.3)                           # 0.30000000000000004 pushed, 0.3 echoed
+    assert not g.stale(0.7) and not g.stale(0.9)  # the latest, or a value the user chose
+    single = EchoGuard()
+    single.pushed("exact")
+    assert not single.stale("euler")              # nothing older was pushed: a user's choice
+
+
+def test_log_slider_echo_of_its_snapped_position_keeps_the_value_in_effect():
+    """The page snaps the handle to start + k·step and reports that position back; it must not
+    turn t = 2 into 1.99 (log10 2 = 0.30103 is shown at -0.30103 + 60·0.01 = 0.29897)."""
+    import numpy as np
+
+    from spectral_explorer.explorers._base import log_slider
+
+    ex = Diffusion()
+    slider = log_slider(ex, "t", "t", "t-slider")
+    lo = np.log10(0.5)
+    k = (slider.value - lo) / 0.01
+    assert abs(k - round(k)) < 1e-9 and abs(slider.value - np.log10(2.0)) <= 0.005
+    def page_sends(position):
+        with param.edit_constant(slider):
+            slider.value_throttled = position
+
+    page_sends(slider.value)                       # the page's echo of the position it shows
+    assert ex.t == 2.0
+    ex.t = 5.0                                     # a cell moves t, then sets it back
+    pushed_5 = slider.value
+    ex.t = 2.0
+    page_sends(pushed_5)                           # the late echo of the older position
+    assert ex.t == 2.0 and abs(slider.value - np.log10(2.0)) <= 0.005
+    page_sends(lo + 200 * 0.01)                    # a student drags the handle
+    assert ex.t == float(f"{10 ** (lo + 2.0):.3g}") == 50.0

@@ -566,7 +566,11 @@ class Explorer(pn.viewable.Viewer):
 
 
 # ---------------------------------------------------------------------- widget helpers
-def guard_echoes(widget, window: float = 10.0):
+#: how long a value Python pushed to a widget counts as a possible stale echo (a loaded
+#: notebook server delivers the page's echoes many seconds late; a user's own move clears it)
+ECHO_WINDOW_S = 60.0
+
+def guard_echoes(widget, window: float = None):
     """Drop the stale values a live page echoes back to ``widget`` (any Panel widget, also one
     that ``pn.Param`` or ``from_param`` links to a parameter).
 
@@ -576,9 +580,11 @@ def guard_echoes(widget, window: float = 10.0):
     the parameter to it).  This records, per model property, what Python pushed (a wrapper of
     the widget's ``_update_model``) and ignores an incoming event (``_process_events``) that
     carries a pushed value which is no longer the latest (see :class:`EchoGuard`), pushing the
-    value in effect again.  Idempotent."""
+    value in effect again.  The accepted events are applied inside :func:`frozen_models`.
+    Idempotent."""
     if getattr(widget, "_echo_guards", None) is not None:
         return widget
+    window = ECHO_WINDOW_S if window is None else window
     guards: dict = {}
     widget._echo_guards = guards
     update_model, process_events = widget._update_model, widget._process_events
@@ -614,7 +620,8 @@ def guard_echoes(widget, window: float = 10.0):
             for key, value in fresh.items():   # the page is in step from here on
                 if key in guards:
                     guards[key] = EchoGuard(window)
-            return process_events(fresh)
+            with frozen_models():   # the plots this change updates: one model-graph recompute
+                return process_events(fresh)
 
     widget._update_model, widget._process_events = _update_model, _process_events
     return widget
@@ -634,17 +641,24 @@ class EchoGuard:
     it always applies.
     """
 
-    def __init__(self, window: float = 10.0):
+    def __init__(self, window: float = ECHO_WINDOW_S):
         self.window = window
         self._pushed: list = []   # (monotonic time, value), oldest first
 
+    @staticmethod
+    def _same(value):
+        # a float travels through JavaScript and back: compare to 9 significant digits
+        return float(f"{value:.9g}") if isinstance(value, float) else value
+
     def pushed(self, value) -> None:
         now = time.monotonic()
+        value = self._same(value)
         self._pushed = [(t, v) for t, v in self._pushed if now - t < self.window and v != value]
         self._pushed.append((now, value))
 
     def stale(self, value) -> bool:
         now = time.monotonic()
+        value = self._same(value)
         recent = [v for t, v in self._pushed if now - t < self.window]
         return len(recent) > 1 and value != recent[-1] and value in recent[:-1]
 
@@ -721,9 +735,19 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
                                     value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
                                     format=CustomJSTickFormatter(code=code), **kw)
+    def to_widget(value):
+        # the page snaps the handle to start + k·step and reports that position back: push the
+        # snapped position, so the echo is recognised as one (not a move to a rounded t)
+        k = round((float(np.log10(value)) - lo) / step)
+        return float(min(hi, lo + k * step))
+
     def apply(position, show):
+        current = getattr(explorer, name)
+        if abs(position - to_widget(current)) < step / 2:
+            return   # the slider shows the value in effect (e.g. t = 2 at log10 position 0.29897)
         value = float(f"{10.0 ** position:.{digits}g}")
-        if value != getattr(explorer, name):
+        if value != current:
             setattr(explorer, name, value)
-    link_two_way(explorer, name, slider, apply, to_widget=lambda v: float(np.log10(v)), event="value_throttled")
+    slider.value = to_widget(getattr(explorer, name))
+    link_two_way(explorer, name, slider, apply, to_widget=to_widget, event="value_throttled")
     return slider
