@@ -1,8 +1,9 @@
 """A classroom opening the same dashboard at once (prints JSON).
 
 Starts ``python -m spectral_explorer.cli serve`` on 127.0.0.1 and drives ``--n`` Bokeh server
-sessions against it with a lightweight client (``bokeh.client.pull_session`` in threads — the
-Bokeh protocol over websockets, no browser).  Each session
+sessions against it with a lightweight client (:class:`LightSession` in threads — the Bokeh
+protocol over websockets, no browser, and no client-side copy of the document: the students'
+browsers would run on their own machines, not on the server's cores).  Each session
 
 - opens the dashboard (time to first render: the document pulled with its plots),
 - then every ``--interval`` seconds (jittered) moves the dashboard's slider (heat: t; PE: the
@@ -91,11 +92,89 @@ def start_server(port: int, shared: bool, num_procs: int, log) -> subprocess.Pop
     raise SystemExit("the server did not start")
 
 
+class LightSession:
+    """One browser tab as the server sees it, without a browser: a Bokeh protocol connection
+    (``bokeh.client``'s websocket connection) that pulls the page's document as JSON and sends
+    widget changes as document patches — but, unlike ``pull_session``, never rebuilds the
+    document's ~300 models on the client (0.2–0.4 s of CPU each, which on this one machine
+    would be taken from the server).  Counts the server's patches that change a plot."""
+
+    def __init__(self, url: str):
+        from bokeh.client.connection import ClientConnection
+        from bokeh.client.util import websocket_url_for_server_url
+        from bokeh.util.token import generate_jwt_token, generate_session_id
+
+        session = self
+
+        class Connection(ClientConnection):
+            async def _pop_message(self):
+                # every message passes here, also the patches a connection waiting for a reply
+                # (a round trip) drops unread
+                message = await super()._pop_message()
+                if message is not None and message.msgtype == "PATCH-DOC":
+                    text = str(message.content)
+                    if any(k in text for k in _PLOT_UPDATE):
+                        session.plot_updates += 1
+                return message
+
+        self.id = generate_session_id()
+        self.token = generate_jwt_token(self.id)
+        self.plot_updates = 0
+        self.document = None
+        self._conn = Connection(self, websocket_url_for_server_url(url))
+
+    # what ClientConnection calls on its session
+    def _handle_patch(self, message):
+        pass   # counted in Connection._pop_message
+
+    def _notify_disconnected(self):
+        pass
+
+    def pull(self) -> dict:
+        """Open the session; return its document (JSON)."""
+        self._conn.connect()
+        if not self._conn.connected:
+            raise RuntimeError(f"could not connect: {self._conn.error_detail}")
+        reply = self._conn._send_message_wait_for_reply(self._conn._protocol.create("PULL-DOC-REQ"))
+        if reply is None or reply.header["msgtype"] == "ERROR":
+            raise RuntimeError(f"pull failed: {reply and reply.content}")
+        return reply.content["doc"]
+
+    def send(self, *events: dict):
+        """Send document events (JSON, as a browser does)."""
+        from bokeh.protocol.messages.patch_doc import patch_doc
+
+        msg = patch_doc(patch_doc.create_header(), {}, {"events": list(events)})
+        self._conn._loop.add_callback(self._conn.send_message, msg)
+
+    def roundtrip(self):
+        self._conn.force_roundtrip()   # receives the server's patches meanwhile
+
+    def close(self):
+        self._conn.close()
+
+
+def _objects(node):
+    """Every model object in a document's JSON."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and "id" in node:
+            yield node
+        for v in node.values():
+            yield from _objects(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _objects(v)
+
+
+_PLOTS = {"Figure", "figure", "Plot", "GridPlot"}
+
+
 class Student(threading.Thread):
     """One session: open, move the slider now and then, close."""
 
-    def __init__(self, url, dashboard, seconds, interval, seed, barrier):
+    def __init__(self, url, dashboard, seconds, interval, seed, barrier, sweep=False):
         super().__init__(daemon=True)
+        self.sweep = sweep   # move once through every slider value, without pauses (a warm-up)
         self.url, self.dashboard, self.seconds, self.interval = url, dashboard, seconds, interval
         self.rng = random.Random(seed)
         self.barrier = barrier
@@ -105,41 +184,40 @@ class Student(threading.Thread):
         self.error = None
 
     def run(self):
-        from bokeh.client import pull_session
-        from bokeh.document.events import ModelChangedEvent
-        from bokeh.events import DocumentReady
-        from bokeh.models import Plot
-
         try:
             self.barrier.wait(60)
             t0 = time.perf_counter()
-            session = pull_session(url=self.url)
-            doc = session.document
-            plots = [m for m in doc.models if isinstance(m, Plot)]
-            if not plots:
+            session = LightSession(self.url)
+            doc = session.pull()
+            objects = list(_objects(doc["roots"]))
+            if not any(o.get("name") in _PLOTS for o in objects):
                 raise RuntimeError("the pulled document has no plot")
             self.render_s = time.perf_counter() - t0
             css, props, values = SLIDERS[self.dashboard]
-            slider = next(m for m in doc.models if css in (getattr(m, "css_classes", None) or []))
-            conn = session._connection
+            slider = next(o for o in objects if css in (o.get("attributes", {}).get("css_classes") or []))
+            current = slider.get("attributes", {}).get("value")
             end = time.perf_counter() + self.seconds   # the slider moves start once the page is there
-            current = slider.value
-            doc.callbacks.send_event(DocumentReady())   # what a browser sends once the page is drawn
-            while time.perf_counter() + self.interval < end:
-                time.sleep(self.interval * self.rng.uniform(0.6, 1.4))
-                value = self.rng.choice([v for v in values if v != current])
+            # what a browser sends once the page is drawn
+            session.send({"kind": "MessageSent", "msg_type": "bokeh_event",
+                          "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map"}}})
+            sweep = [v for v in values if v != current] if self.sweep else None
+            while (sweep if sweep is not None else time.perf_counter() + self.interval < end):
+                if sweep is not None:
+                    value = sweep.pop(0)
+                else:
+                    time.sleep(self.interval * self.rng.uniform(0.6, 1.4))
+                    value = self.rng.choice([v for v in values if v != current])
                 current = value
-                before = getattr(conn, "plot_updates", 0)
+                before = session.plot_updates
                 ts = time.perf_counter()
-                for prop in props:   # what the browser sends when the slider is released
-                    slider._property_values[prop] = value
-                    session._connection._send_patch_document(
-                        session.id, ModelChangedEvent(doc, slider, prop, value))
-                while getattr(conn, "plot_updates", 0) == before and time.perf_counter() - ts < UPDATE_TIMEOUT:
-                    conn.force_roundtrip()   # receives the server's patches meanwhile
-                    if getattr(conn, "plot_updates", 0) == before:
+                # what the browser sends when the slider is released
+                session.send(*[{"kind": "ModelChanged", "model": {"id": slider["id"]}, "attr": prop, "new": value}
+                               for prop in props])
+                while session.plot_updates == before and time.perf_counter() - ts < UPDATE_TIMEOUT:
+                    session.roundtrip()
+                    if session.plot_updates == before:
                         time.sleep(0.02)
-                if getattr(conn, "plot_updates", 0) == before:
+                if session.plot_updates == before:
                     self.timeouts += 1
                 else:
                     self.latencies.append(time.perf_counter() - ts)
@@ -150,23 +228,6 @@ class Student(threading.Thread):
 
 _PLOT_UPDATE = ("ColumnDataChanged", "ColumnsStreamed", "ColumnsPatched", "'attr': 'data'", "'name': 'Figure'",
                 "'name': 'GridPlot'", "'name': 'ColumnDataSource'")
-
-
-def count_plot_updates():
-    """Count, per client connection, the server's patches that change a plot's data or put a new
-    plot in the page (``connection.plot_updates``)."""
-    from bokeh.client import connection
-
-    pop = connection.ClientConnection._pop_message
-
-    async def counting_pop(self):
-        message = await pop(self)
-        if message is not None and message.msgtype == "PATCH-DOC":
-            text = str(message.content)
-            if any(k in text for k in _PLOT_UPDATE):
-                self.plot_updates = getattr(self, "plot_updates", 0) + 1
-        return message
-    connection.ClientConnection._pop_message = counting_pop
 
 
 def pct(xs, q):
@@ -190,10 +251,6 @@ def main(argv=None):
     n = max(1, min(args.n, MAX_SESSIONS))
     seconds = max(5.0, min(args.seconds, MAX_SECONDS))
 
-    from spectral_explorer.explorers.registry import load_model_classes
-
-    load_model_classes()
-    count_plot_updates()
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     proc = start_server(port, not args.no_shared_cache, args.num_procs, log)
@@ -204,10 +261,18 @@ def main(argv=None):
     try:
         time.sleep(1.0)
         out["rss_start_mb"] = round(server_rss(ps) / 2**20, 1)
-        if not args.no_warmup:   # imports, first compute (and, shared, the defaults' stages)
-            w = Student(url, args.dashboard, 0.0, 1.0, -1, threading.Barrier(1))
-            w.run()
-            out["warmup_render_s"] = round(w.render_s, 3) if w.render_s else w.error
+        if not args.no_warmup:
+            # one session that opens the page and moves the slider once through every value the
+            # class will use: imports, first page, and (shared) every stage the class will ask
+            # for — so "RSS before" includes the shared results, and "after" shows what closed
+            # sessions left behind
+            # (with several processes, a few such sessions: the kernel picks the process)
+            out["warmup_render_s"], out["warmup_sweep_s"] = [], []
+            for i in range(1 if args.num_procs == 1 else 2 * max(2, args.num_procs)):
+                w = Student(url, args.dashboard, 0.0, 1.0, -1 - i, threading.Barrier(1), sweep=True)
+                w.run()
+                out["warmup_render_s"].append(round(w.render_s, 3) if w.render_s else w.error)
+                out["warmup_sweep_s"].append([round(x, 3) for x in w.latencies])
             time.sleep(2.0)
         out["rss_before_mb"] = round(server_rss(ps) / 2**20, 1)
 
