@@ -53,9 +53,13 @@ class PageLog:
         self.errors, self.external = [], []
         self._ignore_failed = ignore_failed or (lambda url: False)
         page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("pageerror", self._page_error)
         page.on("requestfailed", self._failed)
         page.on("request", self._request)
+
+    def _page_error(self, e):
+        stack = "\n    ".join((getattr(e, "stack", "") or "").splitlines()[:8])
+        self.errors.append(f"page error: {e}" + (f"\n    {stack}" if stack else ""))
 
     def _request(self, r):
         host = urlparse(r.url).hostname

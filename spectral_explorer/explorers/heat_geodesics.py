@@ -525,7 +525,8 @@ class HeatGeodesicExplorer(Explorer):
             pn.pane.Markdown("### View"), self.int_input("source"), params(["azimuth", "elevation"]), **sw)
 
     def main(self):
-        """Scores, then tabs: diffusion and embeddings, spectrum, numerics."""
+        """Scores, then tabs: diffusion and embeddings, distances against the truth, spectrum,
+        numerics (a tab's plots are built when it is first opened: a page costs the server less)."""
         metrics = pn.pane.Markdown(self._metrics_markdown(), css_classes=["explorer-metrics"],
                                    sizing_mode="stretch_width", margin=(0, 10))
         self.param.watch(lambda *_: setattr(metrics, "object", self._metrics_markdown()), ["_version", "error"])
@@ -537,8 +538,13 @@ class HeatGeodesicExplorer(Explorer):
             ("Diffusion & embeddings", pn.Column(
                 pn.Row(self.view_data(), self.view_heat()),
                 embeddings,
-                self.view_distances(),
             )),
+            ("Distances", pn.Column(pn.pane.Markdown(
+                "Each point is a pair (an evaluation point, another point): its ground-truth geodesic "
+                "against the heat-geodesic distance (red) and the embedding's distance (blue), each "
+                "scaled by its maximum. On the diagonal, the method keeps the manifold's distances; a "
+                "monotone curve keeps their ranks (Spearman ρ) but not the shape (Pearson r)."),
+                self.view_distances())),
             ("Spectrum", pn.Column(pn.pane.Markdown(
                 "The heat kernel applies the filter **exp(−tλ)** to each Laplacian eigenvalue λ. "
                 "A Chebyshev series of order K is exact only to ~K terms of exp(−tλ); where the true filter "
