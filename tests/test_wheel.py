@@ -114,6 +114,8 @@ def test_serve_from_the_installed_wheel_in_an_empty_folder(venv, tmp_path):
         for d in DASHBOARDS:
             page = _get(f"{base}/{d.name}")
             assert f"<title>{d.title}</title>" in page, f"{d.name}: the page did not build"
+            assert "cdn.bokeh.org" not in page and "cdn.holoviz.org" not in page, d.name
+        _sessions_load_nothing_from_outside(base)
         assert proc.poll() is None, "the server stopped while serving"
     finally:
         if proc.poll() is None:
@@ -141,3 +143,22 @@ def _index_links_every_dashboard(base: str):
     html = unescape(" ".join(texts))  # Panel sends an HTML pane's markup escaped
     for d in DASHBOARDS:
         assert f'id="link-{d.name}"' in html and f'href="./{d.name}"' in html, d.name
+
+
+def _sessions_load_nothing_from_outside(base: str):
+    """Every dashboard's session, opened over the websocket alone (as on another ``--num-procs``
+    worker than its page), points every stylesheet at this server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bokeh.client import pull_session
+
+    from spectral_explorer.explorers.registry import load_model_classes, outside_urls
+
+    def pull(name):
+        with pull_session(url=f"{base}/{name}") as session:
+            return outside_urls(session.document)
+
+    load_model_classes()
+    with ThreadPoolExecutor(1) as pool:   # Bokeh's client runs its own event loop
+        for d in DASHBOARDS:
+            assert pool.submit(pull, d.name).result(timeout=120) == [], d.name
