@@ -66,3 +66,22 @@ def test_landmark_mode_above_threshold():
     D = ex._cache["distances"][1]["D"]
     assert D.shape == (1500, 64)
     assert ex.metrics["heat_spearman"] > 0.95
+
+
+def test_t_player_echo_of_the_nearest_frame_keeps_t():
+    """t = 2 is shown by the player as its nearest frame, 1.99; the page's echo of that frame
+    (late, from a notebook) must not set t to 1.99 — pressing 'next' does move it."""
+    import param as _param
+
+    from spectral_explorer.explorers.heat_geodesics import T_GRID
+
+    ex = HeatGeodesicExplorer(n=120, knn=6, compare=[], threaded=False)
+    player = ex._t_player()
+    ex.t = 2.0
+    assert T_GRID[player.value] == 1.99
+    with _param.edit_constant(player):
+        player.value = player.value        # the echo
+    player.param.trigger("value")
+    assert ex.t == 2.0
+    player.value = player.value + 1        # the next frame
+    assert ex.t == T_GRID[player.value] == 2.51

@@ -494,7 +494,9 @@ class HeatGeodesicExplorer(Explorer):
                                    sizing_mode="stretch_width", show_value=False,
                                    visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
         def apply(frame, show):
-            if T_GRID[frame] != self.t:
+            # the player shows the grid point nearest t (t = 2 shows 1.99): its echo of that
+            # frame is not a move
+            if frame != nearest(self.t) and T_GRID[frame] != self.t:
                 self.t = T_GRID[frame]
         link_two_way(self, "t", player, apply, to_widget=nearest)
         return player
