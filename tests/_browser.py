@@ -47,12 +47,14 @@ def browser():
 class PageLog:
     """Console errors, failed requests and requests to hosts other than this machine.
     ``ignore_failed(url)`` names failed requests that are not errors (e.g. a websocket cut
-    when the page closes)."""
+    when the page closes), ``ignore_console(text)`` console errors that are not ours."""
 
-    def __init__(self, page, ignore_failed=None):
+    def __init__(self, page, ignore_failed=None, ignore_console=None):
         self.errors, self.external = [], []
         self._ignore_failed = ignore_failed or (lambda url: False)
-        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self._ignore_console = ignore_console or (lambda text: False)
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
+                if m.type == "error" and not self._ignore_console(m.text) else None)
         page.on("pageerror", self._page_error)
         page.on("requestfailed", self._failed)
         page.on("request", self._request)

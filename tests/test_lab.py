@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,12 +37,7 @@ import pytest
 
 from _browser import PageLog, free_port, need
 
-# The heat notebook's run fails intermittently under load in this test (a page error "n is not
-# iterable" while Bokeh re-renders, or a canvas not ready): not yet traced (issue 9 is open), so
-# the test runs on request only: SPECTRAL_EXPLORER_LAB_TEST=1 bash .ci/dev test tests/test_lab.py
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(os.environ.get("SPECTRAL_EXPLORER_LAB_TEST") != "1",
-                                 reason="JupyterLab browser test: set SPECTRAL_EXPLORER_LAB_TEST=1 (intermittent, issue 9)")]
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -305,5 +301,130 @@ def test_notebook_runs_offline_in_jupyterlab(lab, browser, nb_path):
                 cells.nth(i).screenshot(path=str(Path(shots) / f"{nb_path.stem}_{i:02d}.png"))
         print(f"{nb_path.name}: ran in {ran:.1f} s, plots in {len(plot_cells)} cells")
         log.check()
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------------- the classic notebook
+# nbclassic (the classic Notebook UI as a Jupyter Server extension), when installed, is served by
+# the same server (at /notebooks/…, or /nbclassic/notebooks/… beside Notebook 7); its page exposes
+# the notebook as ``Jupyter.notebook``.
+_JS_CLASSIC_STATE = """() => {
+  const nb = window.Jupyter && window.Jupyter.notebook;
+  if (!nb || !nb.kernel || !nb._fully_loaded) return null;
+  const cells = nb.get_cells().filter(c => c.cell_type === 'code');
+  return {
+    kernel: nb.kernel.is_connected() ? (document.querySelector('#kernel_indicator_icon.kernel_busy_icon') ? 'busy' : 'idle') : 'none',
+    pending: cells.filter(c => c.input_prompt_number === '*' || c.input_prompt_number === undefined
+                               || c.input_prompt_number === null).length,
+    cells: cells.length,
+  };
+}"""
+
+_JS_CLASSIC_CELLS = """() => {
+  const count = root => {
+    let n = root.querySelectorAll('canvas').length;
+    for (const e of root.querySelectorAll('*')) if (e.shadowRoot) n += count(e.shadowRoot);
+    return n;
+  };
+  return Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => ({
+    source: c.get_text(), outputs: c.output_area.outputs, canvases: count(c.element[0]),
+  }));
+}"""
+
+_JS_CLASSIC_ASK = """(expr) => new Promise(resolve => {
+  Jupyter.notebook.kernel.execute('import json as _json', {shell: {reply: msg => {
+    const s = msg.content.user_expressions && msg.content.user_expressions.state;
+    resolve(s && s.status === 'ok' ? s.data['text/plain'] : 'failed: ' + JSON.stringify(msg.content));
+  }}}, {silent: true, store_history: false, user_expressions: {state: `_json.dumps(${expr})`}});
+})"""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _classic_font(url: str) -> bool:
+    return "/static/nbclassic/components/MathJax/fonts/" in url
+
+
+def _classic_wait(page, timeout, quiet=2.0):
+    deadline = time.time() + timeout
+    idle_since, st = None, None
+    while time.time() < deadline:
+        st = page.evaluate(_JS_CLASSIC_STATE)
+        if st and st["kernel"] == "idle" and st["pending"] == 0:
+            idle_since = idle_since or time.time()
+            if time.time() - idle_since >= quiet:
+                return st
+        else:
+            idle_since = None
+        time.sleep(0.5)
+    raise AssertionError(f"the classic notebook did not finish within {timeout} s: {st}")
+
+
+#: known defect in the classic notebook only: a ``pn.ipywidget`` cell whose pane's object is
+#: replaced from an ipywidgets callback gets events from jupyter_bokeh's classic front-end that
+#: reference models the kernel's document does not hold (``UnknownReferenceError`` printed in the
+#: cell; JupyterLab is clean).  Strict: the test tells when it is fixed.
+_CLASSIC_KNOWN = {"heat_geodesics", "positional_encodings"}
+
+
+@pytest.mark.parametrize("nb_path", [
+    pytest.param(p, marks=pytest.mark.xfail(
+        strict=True, reason="classic notebook: pn.ipywidget object replacement → UnknownReferenceError (jupyter_bokeh)"))
+    if p.stem in _CLASSIC_KNOWN else p for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
+    """The same notebook in nbclassic, when it is installed (an optional front-end: ``pip install
+    nbclassic`` and ``jupyter nbclassic-extension enable --py jupyter_bokeh --sys-prefix``): Run
+    All, no error, plots rendered (also in the ``pn.ipywidget`` cells), no widget error box, no
+    console error, nothing from outside, and the values set back at the end stay set back."""
+    if not _has_module("nbclassic"):
+        pytest.skip("nbclassic is not installed (optional)")
+    base, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # the classic UI's own MathJax asks for OpenType fonts its bundle does not ship (404, then an
+    # about:blank fallback) and renders with its web fonts instead: not an error of ours — any
+    # other failed response still is
+    log = PageLog(page, ignore_failed=lambda u: _kernel_socket(u) or _classic_font(u) or u == "about:blank",
+                  ignore_console=lambda t: "Failed to load resource" in t or "font at 'about:blank'" in t)
+    failed = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        from nbclassic import nbclassic_path   # "/nbclassic" beside Notebook 7, else ""
+
+        page.goto(f"{base}{nbclassic_path()}/notebooks/{nb_path.name}", wait_until="domcontentloaded")
+        deadline = time.time() + 90
+        while not page.evaluate("() => !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
+                                " && Jupyter.notebook.kernel.is_connected())"):
+            assert time.time() < deadline, (f"{nb_path.name}: the classic notebook did not start its kernel "
+                                            f"({page.url}, {page.title()!r}, errors {log.errors[:5]})")
+            time.sleep(0.5)
+        page.evaluate("() => Jupyter.notebook.execute_all_cells()")
+        time.sleep(2.0)
+        _classic_wait(page, RUN_TIMEOUT)
+        shots = os.environ.get("SPECTRAL_EXPLORER_LAB_SCREENSHOTS")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(shots) / f"classic_{nb_path.stem}.png"), full_page=True)
+        cells = page.evaluate(_JS_CLASSIC_CELLS)
+        errors = [(i, o.get("ename"), o.get("evalue"), _ANSI.sub("", "\n".join(o.get("traceback", [])))[-2500:])
+                  for i, c in enumerate(cells) for o in c["outputs"] if o.get("output_type") == "error"]
+        assert not errors, f"{nb_path.name}: cells raised {errors[:1]}"
+        time.sleep(1.0)
+        text = page.evaluate(_JS_CLASSIC_ASK, FINAL_STATE.get(nb_path.stem, "{}"))
+        assert not text.startswith("failed"), text
+        assert json.loads(ast.literal_eval(text)) == EXPECTED_STATE.get(nb_path.stem, {}), \
+            f"{nb_path.name}: values set back at the end were changed afterwards: {text}"
+        plot_cells = [i for i, c in enumerate(cells) if c["canvases"]]
+        assert len(plot_cells) >= 3, f"{nb_path.name}: Bokeh plots rendered in only {plot_cells}"
+        for i, c in enumerate(cells):
+            if "pn.ipywidget(" in c["source"] and "widget-view" in json.dumps(c["outputs"]):
+                assert c["canvases"], f"{nb_path.name}: cell {i}'s pn.ipywidget shows no plot ({log.errors[:5]})"
+        body = page.evaluate("() => document.body.innerText")
+        for bad in ("Failed to create view", "Error displaying widget", "Failed to load model class"):
+            assert bad not in body, f"{nb_path.name}: a widget error box: {bad!r}"
+        print(f"{nb_path.name} (classic): plots in {len(plot_cells)} cells")
+        log.check()
+        assert all(_classic_font(f.split(" ", 1)[1]) for f in failed), f"{nb_path.name}: failed responses {failed}"
     finally:
         page.close()
