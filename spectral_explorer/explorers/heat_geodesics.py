@@ -585,7 +585,7 @@ class HeatGeodesicExplorer(Explorer):
                 "Varadhan law √(t/K)·(−log H) (formula 'screened', the default), they grow like d."),
                 self.view_spectrum())),
             ("Numerics", pn.Column(pn.pane.Markdown(
-                "Varadhan's law needs **log H_t**, and it holds at **small** t — exactly where the kernel "
+                "Varadhan's formula needs **log H_t**, and it holds at **small** t — exactly where the kernel "
                 "is tiny between far points: most true entries of exp(−tL) are then far below "
                 "double-precision resolution (~1e-16 of the largest entry). The exact eigendecomposition "
                 "returns rounding noise there, Chebyshev returns ringing (even negative values, which "
