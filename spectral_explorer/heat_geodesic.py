@@ -131,7 +131,7 @@ def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=No
         dc = d if sources is None else d[torch.as_tensor(np.asarray(sources), device=H.device)]
         logH = logH - sigma * torch.log(0.5 * (d[:, None] + dc[None, :]))
     if formula == "screened":
-        return np.sqrt(t / order) * (-logH).clamp_min(0.0), info
+        return (-logH).clamp_min(0.0) * float(np.sqrt(t / order)), info
     return torch.sqrt((-4.0 * t * logH).clamp_min(0.0)), info
 
 
