@@ -3,6 +3,7 @@ independent computation or a property of the geometry."""
 
 import numpy as np
 import pytest
+from _geometry import flat_sheet
 
 from spectral_explorer import HeatGeodesicEmbedding
 from spectral_explorer.comparisons import METHODS, run_method
@@ -12,11 +13,7 @@ from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pear
 
 @pytest.fixture(scope="module")
 def sheet():
-    rng = np.random.default_rng(7)
-    uv = rng.uniform(size=(500, 2)) * [3.0, 1.0]
-    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    X = np.column_stack([uv, np.zeros(500)]) @ Q.T
-    return X, np.linalg.norm(uv[:, None] - uv[None], axis=-1)
+    return flat_sheet(np.random.default_rng(7), 500, 3.0, 1.0)
 
 
 def test_isomap_recovers_a_flat_sheet(sheet):

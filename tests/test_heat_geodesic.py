@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from _geometry import flat_sheet
 
 from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
 from spectral_explorer.graphs import alpha_decay_graph
@@ -11,11 +12,7 @@ from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pear
 
 
 def test_flat_manifold_distances_follow_the_truth(rng):
-    # a flat rectangle in 3-D: geodesic = Euclidean distance within the plane
-    uv = rng.uniform(size=(1500, 2)) * [4.0, 2.0]
-    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    X = np.column_stack([uv, np.zeros(1500)]) @ Q.T
-    T = np.linalg.norm(uv[:, None] - uv[None], axis=-1)
+    X, T = flat_sheet(rng, 1500, 4.0, 2.0)
     est = HeatGeodesicEmbedding(knn=8).fit(X)
     assert row_spearman(est.distances_, T) > 0.99
     assert row_spearman(pairwise_distances(est.embedding_), T) > 0.95
@@ -65,10 +62,7 @@ def test_screened_formula_is_scaled_log_of_self_normalised_resolvent():
 def test_default_distances_grow_in_proportion_on_a_flat_sheet(rng):
     # a flat 3 x 1 rectangle in 3-D: the default's distances have log-log slope near 1, the
     # rank-faithful option's near 1/2 (sqrt of the geodesic), with the same ranks
-    uv = rng.uniform(size=(900, 2)) * [3.0, 1.0]
-    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    X = np.column_stack([uv, np.zeros(900)]) @ Q.T
-    T = np.linalg.norm(uv[:, None] - uv[None], axis=-1)
+    X, T = flat_sheet(rng, 900, 3.0, 1.0)
     shape = HeatGeodesicEmbedding(knn=8).fit(X)
     rank = HeatGeodesicEmbedding.rank_faithful(knn=8).fit(X)
     assert 0.8 <= loglog_slope(shape.distances_, T) <= 1.2
