@@ -71,7 +71,8 @@ class HeatGeodesicExplorer(Explorer):
         Must be smaller than n; too small a value can disconnect the graph.""")
     decay = param.Number(default=40.0, bounds=(1.0, 100.0), step=1.0, doc="Alpha-decay exponent of the kernel.")
     t = param.Number(default=10.0, bounds=(0.5, 500.0), doc="""
-        Diffusion time of the heat kernel H_t = exp(−tL) (log-scale slider).""")
+        Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
+        steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
     sigma = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.05, doc="""
         Harnack (volume) regularization σ of the heat-geodesic distance (1: every point at
         distance 0 from itself).""")
