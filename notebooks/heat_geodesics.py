@@ -24,12 +24,16 @@
 #
 # 1. explain heat diffusion on a graph, $H_t = e^{-tL}$, and read a heat kernel column as
 #    "where the heat went";
-# 2. state Varadhan's formula $-4t\log H_t(x,y) \to d(x,y)^2$ and use it to turn a heat
-#    kernel into distances;
+# 2. state Varadhan's formula $-4t\log H_t(x,y) \to d(x,y)^2$, see on a graph where it holds
+#    and where it bends, and state its twin for the resolvent (the *screened* law
+#    $-\sqrt{s}\log R_s(x,y) \to d(x,y)$) that the library's default uses;
 # 3. write down the Harnack-regularized heat-geodesic distance and say what its σ term does;
-# 4. explain why entries of $H_t$ near 0 turn $\log H_t$ into noise, and measure it for the
+# 4. tell a distance with the right *ranks* (Spearman) from one with the right *shape*
+#    (Pearson, log-log slope), and why backward Euler with one step read with the heat law
+#    has only the former;
+# 5. explain why entries of $H_t$ near 0 turn $\log H_t$ into noise, and measure it for the
 #    exact eigendecomposition, a Chebyshev expansion and backward Euler;
-# 5. use the library directly (`HeatGeodesicEmbedding`, `heat_kernel`, `select_t_entropy`,
+# 6. use the library directly (`HeatGeodesicEmbedding`, `heat_kernel`, `select_t_entropy`,
 #    `run_method`, `row_spearman`) and through the interactive explorer, from Panel and
 #    from plain ipywidgets.
 #
@@ -46,7 +50,9 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import panel as pn
+import scipy.sparse as sp
 from IPython.display import display
+from scipy.special import gammaln
 
 import spectral_explorer
 from spectral_explorer import HeatGeodesicEmbedding, data
@@ -55,7 +61,8 @@ from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_filter, heat_kernel
 from spectral_explorer.heat_geodesic import heat_geodesic_distances, select_t_entropy
 from spectral_explorer.laplacian import laplacian
-from spectral_explorer.metrics import row_pearson, row_spearman
+from spectral_explorer.mds import classical_mds
+from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
 from spectral_explorer.explorers import notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
@@ -93,8 +100,11 @@ hv.Layout([
 # %% [markdown]
 # ## 2. Heat diffusion on a graph
 #
-# We connect each point to its nearest neighbours (a PHATE-style *alpha-decay* affinity
-# $W$), and form the symmetric normalized Laplacian $L = I - D^{-1/2} W D^{-1/2}$, whose
+# We connect each point to its nearest neighbours with a PHATE-style **alpha-decay**
+# affinity $W_{ij} = \tfrac12\big(e^{-(\|x_i-x_j\|/\sigma_i)^\alpha} + e^{-(\|x_i-x_j\|/\sigma_j)^\alpha}\big)$,
+# where $\sigma_i$ is the distance from $x_i$ to its `knn`-th neighbour and the large
+# exponent $\alpha$ (`decay=40`) makes the weight fall from 1 to 0 sharply just beyond that
+# neighbour — a kNN graph with soft edges. Then we form the symmetric normalized Laplacian $L = I - D^{-1/2} W D^{-1/2}$, whose
 # eigenvalues lie in $[0, 2]$. The heat equation on the graph,
 #
 # $$\frac{\partial u}{\partial t} = -L u, \qquad u(0) = \delta_x,$$
@@ -134,52 +144,151 @@ hv.Layout(heat_plots).cols(3)
 # $$\lim_{t\to 0} \; -4t \log H_t(x,y) = d(x,y)^2 .$$
 #
 # In words: *the less heat arrives, the farther away you are*, and the logarithm turns
-# "how much heat" into "how far". On a graph we cannot take $t \to 0$ (the graph has a
-# smallest scale), so we pick a moderate $t$ and use $\sqrt{-4t\log H_t(x,y)}$ as a
-# distance. Only the *ordering* of the distances matters for the embedding quality we
-# measure below (Spearman rank correlation), so a global scale factor between graph units
-# and true units is harmless.
+# "how much heat" into "how far". So $-4t\log H_t$ plotted against $d^2$ should be a
+# straight line: its slope is the conversion between graph units and true units squared,
+# its intercept $-4t\log H_t(x,x)$ the "self-distance" that section 4 removes.
 #
-# Check it on the roll: heat distance from our source against the true geodesic distance.
+# Check it with a kernel that obeys the law: the exact $e^{-tL}$ at a moderate $t = 10$,
+# one column (heat from one source), computed two ways:
+#
+# * by the eigendecomposition, $V e^{-t\Lambda}V^\top$ — accurate to about $10^{-16}$ in
+#   *absolute* terms;
+# * by the positive series $e^{-tL} = e^{-t}\sum_m \frac{t^m}{m!} A^m$ with
+#   $A = I - L = D^{-1/2}WD^{-1/2} \ge 0$: every term is nonnegative, so nothing cancels and
+#   every entry is accurate *relative to itself*, however small (we sum the terms in the log
+#   domain).
 
 # %%
-t_demo = 20.0
-u = heat_kernel(L, t_demo, spike, method="euler").numpy().ravel()
-heat_distance = np.sqrt(np.maximum(-4 * t_demo * np.log(u), 0.0))
-hv.Points((truth[source], heat_distance), ["true geodesic distance", "sqrt(-4t log H_t)"]).opts(
-    size=3, width=420, height=300, title=f"Varadhan at t = {t_demo:g}, source {source}")
+t_v = 10.0
+A_walk = (sp.eye(N) - L).tocsr()
+A_walk.data = np.clip(A_walk.data, 0.0, None)  # I − L ≥ 0 up to round-off on its diagonal
+
+
+def log_heat_column(t, src, n_terms=None):
+    """log of column src of exp(−tL), summed as nonnegative terms (log-sum-exp over m)."""
+    n_terms = n_terms or int(t + 40 * np.sqrt(t) + 300)
+    v = np.zeros(N)
+    v[src] = 1.0
+    logs = []
+    for m in range(n_terms + 1):
+        if m:
+            v = A_walk @ v
+        logs.append(np.log(np.maximum(v, 1e-320)) + m * np.log(t) - gammaln(m + 1) - t)
+    logs = np.array(logs)
+    top = logs.max(axis=0)
+    return top + np.log(np.exp(logs - top).sum(axis=0))
+
+
+eig = np.linalg.eigh(L.toarray())  # reused by every "exact" computation below
+log_h_series = log_heat_column(t_v, source)
+h_eigh = heat_kernel(L, t_v, spike, method="exact", eig=eig).numpy().ravel()
+d2 = truth[source] ** 2
+y_series = -4 * t_v * log_h_series
+y_eigh = -4 * t_v * np.log(np.clip(h_eigh, 1e-300, None))  # entries ≤ 0 floored, as the library does
+near = h_eigh > 1e-8  # well resolved and close to the source: where the law should hold
+slope_v, icept_v = np.polyfit(d2[near], y_series[near], 1)
+print(f"line through the near pairs (H > 1e-8, {near.sum()} points): -4t log H ≈ {icept_v:.0f} + {slope_v:.2f}·d²")
+print(f"eigendecomposition: {np.mean(h_eigh < 1e-15):.0%} of the column below 1e-15 (round-off), "
+      f"{np.mean(h_eigh <= 0):.0%} ≤ 0; positive series: smallest entry 1e{log_h_series.min() / np.log(10):.0f}")
+xs = np.linspace(0, d2.max(), 50)
+(hv.Scatter((d2, y_eigh), "true geodesic distance²", "−4t log H_t(source, ·)", label="eigendecomposition")
+ .opts(color="#d62728", size=3, alpha=0.5)
+ * hv.Scatter((d2, y_series), "true geodesic distance²", "−4t log H_t(source, ·)", label="positive series")
+ .opts(color="#1f77b4", size=3)
+ * hv.Curve((xs, icept_v + slope_v * xs), "true geodesic distance²", "−4t log H_t(source, ·)",
+            label="line fitted near the source").opts(color="black", line_dash="dashed")
+ ).opts(width=560, height=340, ylim=(0, 1.3 * y_series.max()), legend_position="top_left",
+        title=f"Varadhan at t = {t_v:g}: exact kernel, one source")
+
+# %% [markdown]
+# Read the plot from left to right:
+#
+# * **near the source** the points follow the line: Varadhan's law holds;
+# * **farther out the series bends below the line.** A graph is not a manifold: heat
+#   reaches a node $k$ hops away only through walks of at least $k$ steps, and for
+#   $k \gg t$ the Poisson weight $e^{-t}t^k/k!$ dominates, so $-\log H \approx
+#   k\log(k/et)$ — growing like $d\log d$, not $d^2$ (the graph's *large-deviation* tail).
+#   The law is a small-$t$, short-range law; taking $t$ larger widens the straight part;
+# * **the eigendecomposition jumps off** where $H_t$ falls below $\sim 10^{-16}$: those
+#   entries are rounding noise (some negative, floored before the log), not heat.
+#
+# The library does not read $e^{-tL}$ this way by default. Its default kernel is backward
+# Euler with one step, and that kernel obeys a different law — section 3b.
+
+# %% [markdown]
+# ### 3b. What backward Euler with one step computes, and its own law
+#
+# One backward-Euler step of the heat equation, $(I + tL)u = u_0$, gives $u = R_t u_0$ with
+# the **resolvent** $R_t = (I + tL)^{-1}$, not $e^{-tL}$. It is the Laplace transform of the
+# heat kernel, $R_t = \int_0^\infty e^{-s} H_{ts}\,ds$, an average over all times, and its
+# entries decay *exponentially* with distance ($\approx e^{-d/\sqrt t}$ on a manifold),
+# not like a Gaussian. Read with the heat law, $-4t\log R_t \propto d$ and
+# $\sqrt{-4t\log R_t} \propto \sqrt d$: the ranks are right (Spearman ≈ 0.99), the
+# *shape* is not — classical MDS of $\sqrt d$-like distances bends the flat roll into an
+# arc. The resolvent has its own Varadhan law (the elliptic, *screened Poisson* version):
+#
+# $$\lim_{t\to 0}\; -\sqrt{t}\,\log R_t(x, y) = d(x, y),$$
+#
+# with no square root. Below: the same kernel read both ways, against the truth (log-log
+# slope 1 = proportional to the geodesic, ½ = like $\sqrt d$).
+
+# %%
+t_r = 10.0
+R_col = heat_kernel(L, t_r, spike, method="euler").numpy().ravel()
+mask = truth[source] > 0
+read = {
+    "heat law √(−4t log R)": np.sqrt(np.maximum(-4 * t_r * np.log(R_col), 0.0)),
+    "screened law −√t log(R / R_ss)": -np.sqrt(t_r) * np.log(R_col / R_col[source]),
+}
+plots = []
+for name, dist in read.items():
+    s_ = np.polyfit(np.log(truth[source][mask]), np.log(dist[mask]), 1)[0]
+    plots.append(hv.Scatter((truth[source], dist), "true geodesic distance", "estimate (graph units)")
+                 .opts(size=3, width=330, height=280, title=f"{name}\nlog-log slope {s_:.2f}"))
+hv.Layout(plots).cols(2)
+
+# %% [markdown]
+# That is the library's default: `method="euler"` with one step, `formula="screened"`
+# (chosen by `formula="auto"` for Euler kernels), $\sigma = 1$, $t = 10$. The former default
+# — the same kernel read with the heat law at $t = 50$, σ = 0 — is kept as
+# `HeatGeodesicEmbedding.rank_faithful()`: "rank-faithful, fastest"; section 7 puts the two
+# embeddings side by side.
 
 # %% [markdown]
 # ## 4. The Harnack-regularized heat-geodesic distance
 #
 # The paper adds a volume correction. The $(4\pi t)^{-d/2}$ prefactor, and more generally
-# the local density of points, changes $H_t(i,i)$ from point to point; a Harnack inequality
-# bounds $H_t(i,j)$ in terms of $H_t(i,i)$ and $H_t(j,j)$. The **heat-geodesic distance**
-# is
+# the local geometry, changes $H_t(i,i)$ from point to point: by the Harnack inequality
+# (Li–Yau), $H_t(x,x) \approx 1/V(x,\sqrt t)$, the inverse volume of the ball of radius
+# $\sqrt t$ around $x$. The **heat-geodesic distance** is
 #
 # $$d_{ij}^2 = -4t\log H_t(i,j) \;+\; \sigma\cdot 4t\,\log\!\Big(\tfrac12\big(H_t(i,i)+H_t(j,j)\big)\Big),$$
 #
-# clipped at 0. With $\sigma = 0$ it is plain Varadhan; with $\sigma = 1$ the "self-heat"
-# is subtracted, so that $d_{ii}^2 = -4t\log H_t(i,i) + 4t\log H_t(i,i) = 0$ exactly and
-# points in densely sampled regions (large $H_t(i,i)$) are not pushed away from everyone;
-# values in between trade the two. The library's pure function
-# `heat_geodesic_distances(L, t, sigma, method)` computes it for all pairs (or from
-# landmarks). Let's see how σ affects the distances against the truth: the row-wise
+# clipped at 0. With $\sigma = 0$ it is plain Varadhan, and every point sits at distance
+# $\sqrt{-4t\log H_t(i,i)}$ from itself — largest where the self-heat $H_t(i,i)$ is
+# *small*, i.e. where the ball $V(i,\sqrt t)$ is large — an offset that is added to all of
+# its distances. With $\sigma = 1$ that self-heat is subtracted, so
+# $d_{ii}^2 = -4t\log H_t(i,i) + 4t\log H_t(i,i) = 0$ exactly; values in between trade the
+# two. The screened law takes the same term, $d_{ij} = \sqrt{t}\,(-\log R_{ij} + \sigma\log
+# \tfrac12(R_{ii}+R_{jj}))$. The library's pure function
+# `heat_geodesic_distances(L, t, sigma, method, formula=...)` computes either for all pairs
+# (or from landmarks). Let's see how σ affects the distances against the truth: the row-wise
 # Spearman correlation, averaged over points (the paper's benchmark, blind to any monotone
-# rescaling), and the row-wise Pearson correlation (which does see the additive σ term).
+# rescaling), the row-wise Pearson correlation and the log-log slope (which see the shape).
 
 # %%
 rows = []
 for sigma in (0.0, 0.5, 1.0, 2.0):
-    D = heat_geodesic_distances(L, t_demo, sigma=sigma, method="euler")
-    rows.append({"sigma": sigma, "spearman": row_spearman(D, truth), "pearson": row_pearson(D, truth)})
+    D = heat_geodesic_distances(L, 10.0, sigma=sigma, method="euler")  # formula "auto" → screened
+    rows.append({"sigma": sigma, "spearman": row_spearman(D, truth), "pearson": row_pearson(D, truth),
+                 "log-log slope": loglog_slope(D, truth)})
 pd.DataFrame(rows).round(4)
 
 # %% [markdown]
-# On this uniformly sampled roll σ barely changes the *ranking* of distances (Spearman),
-# while the Pearson correlation shows the additive σ term bending the distances away from
-# a straight line in the truth. The volume correction matters when the sampling density
-# varies — exercise 4 builds such a data set.
+# On this uniformly sampled roll σ barely changes the *ranking* of distances (Spearman);
+# the slope shows the offset: without the self term every distance carries the point's
+# self-distance, which flattens the growth (slope well below 1). The volume correction
+# matters even more when the sampling density varies — exercise 4 builds such a data set.
 
 # %% [markdown]
 # ## 5. Why entries of $H_t$ near 0 make $\log H_t$ noise
@@ -199,8 +308,8 @@ pd.DataFrame(rows).round(4)
 # * **euler** — backward Euler, $(I + \tfrac{t}{K}L)^{-K}$: its filter
 #   $(1+t\lambda/K)^{-K}$ decays only *polynomially*. It is an M-matrix inverse, so every
 #   entry is positive, and distant entries stay above the rounding floor. It is a worse
-#   approximation of $e^{-tL}$, but $\log H$ stays a smooth, monotone function of graph
-#   distance — which is what geodesic recovery needs.
+#   approximation of $e^{-tL}$ — with one step it is the resolvent of section 3b — but
+#   $\log H$ stays a smooth, monotone function of graph distance, read with its own law.
 #
 # First, the three filters as functions of the eigenvalue $\lambda$ (`heat_filter`):
 
@@ -217,11 +326,9 @@ hv.Overlay(curves).opts(logy=True, width=500, height=300, legend_position="botto
 # %% [markdown]
 # Now the whole kernel on our graph, three ways. We count the entries that are at the
 # rounding floor ($\le 10^{-15}$) or not even positive ($\le 0$), and score the resulting
-# distances against the truth.
+# distances against the truth (each kernel read with its own law: `formula="auto"`).
 
 # %%
-eig = np.linalg.eigh(L.toarray())  # reused by every "exact" computation below
-
 rows = []
 log_hist = {}
 for m in ("exact", "chebyshev", "euler"):
@@ -259,7 +366,8 @@ hv.Overlay(hists).opts(width=520, height=300, legend_position="top_left")
 
 # %% [markdown]
 # How does this play out over $t$? For large $t$ the kernel is well resolved for every
-# method and they agree; as $t$ shrinks, exact and Chebyshev lose the far entries first.
+# method; as $t$ shrinks — the regime Varadhan's law asks for — exact and Chebyshev lose the
+# far entries first.
 
 # %%
 t_grid = np.geomspace(1.0, 200.0, 5 if QUICK else 8)
@@ -279,8 +387,10 @@ hv.Overlay([hv.Curve(g, "t", "spearman", label=m) * hv.Scatter(g, "t", "spearman
 #
 # `select_t_entropy(L)` normalizes heat columns to probability distributions and tracks
 # their Shannon entropy as $t$ grows. Entropy rises while heat spreads locally and
-# saturates once it covers the graph; the knee separates the two regimes. This is what
-# `HeatGeodesicEmbedding(t="auto")` uses.
+# saturates once it covers the graph. The **entropy knee** is the $t$ where the curve,
+# drawn against $\log t$, lies farthest above the straight chord joining its two ends: the
+# bend between "still spreading" and "already everywhere". This is what
+# `HeatGeodesicEmbedding(t="auto")` uses (the default is a fixed $t = 10$).
 
 # %%
 t_knee, t_entropy_grid, entropy = select_t_entropy(L)
@@ -292,32 +402,49 @@ t_knee, t_entropy_grid, entropy = select_t_entropy(L)
 #
 # The estimator follows scikit-learn's conventions: `__init__` stores arguments, `fit`
 # builds the graph, picks $t$, computes distances and embeds them with classical MDS, and
-# sets attributes ending in `_`.
+# sets attributes ending in `_`. Above 5000 points it switches to **landmark MDS** (de Silva
+# & Tenenbaum): heat only from $m$ farthest-point *landmarks*, classical MDS of the
+# $m \times m$ landmark distances, then every other point placed by triangulation from its
+# distances to the landmarks — $n \times m$ work instead of $n \times n$.
+#
+# Below, the default and the former default (`rank_faithful()`) on the same points. The
+# scores: row-mean Spearman (ranks) and Pearson (shape) of the embedding's distances against
+# the truth, and the log-log slope of the distances.
 
 # %%
-hge = HeatGeodesicEmbedding(n_components=2, knn=KNN, t="auto", sigma=0.0, method="euler")
-hge.fit(ds.X)
+shape_est = HeatGeodesicEmbedding(n_components=2, knn=KNN).fit(ds.X)
+rank_est = HeatGeodesicEmbedding.rank_faithful(n_components=2, knn=KNN).fit(ds.X)
+hge = shape_est
 print("t_ =", round(hge.t_, 2), "| distances_", hge.distances_.shape, "| embedding_", hge.embedding_.shape)
 print("heat diagnostics:", hge.heat_info_)
 print("seconds per stage:", {k: round(v, 3) for k, v in hge.timings_.items()})
-print("row Spearman vs truth:", round(row_spearman(hge.distances_, truth), 4))
-hv.Points((hge.embedding_[:, 0], hge.embedding_[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
-    color="c", cmap="viridis", size=4, width=420, height=320, title="heat-geodesic embedding (colour = roll angle)")
+panels = []
+for title, est in (("default (screened law)", shape_est), ("rank_faithful() (heat law on Euler K=1)", rank_est)):
+    E = pairwise_distances(est.embedding_)
+    score = (f"ρ {row_spearman(E, truth):.3f} · r {row_pearson(E, truth):.3f} · "
+             f"slope {loglog_slope(est.distances_, truth):.2f}")
+    panels.append(hv.Points((est.embedding_[:, 0], est.embedding_[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
+        color="c", cmap="viridis", size=4, width=380, height=300, title=f"{title}\n{score}"))
+hv.Layout(panels).cols(2)
 
 # %% [markdown]
 # ## 8. Comparison with other methods on the same graph
 #
-# `run_method(name, X, W)` runs each method of `METHODS` on the same alpha-decay graph and
-# returns a `MethodResult` with distances, a 2-D embedding and the wall time.
+# `run_method(name, X, W)` runs each method of `METHODS` — the graph methods on the same
+# alpha-decay graph; Isomap, UMAP and t-SNE build their own neighbourhoods from the points —
+# and returns a `MethodResult` with distances, a 2-D embedding and the wall time.
 
 # %%
-# t-SNE is the slowest by far on two CPU cores; the quick mode skips it
-methods = [m for m in METHODS if not (QUICK and m == "tsne")]
+# t-SNE and UMAP are the slowest on two CPU cores; the quick mode skips them
+methods = [m for m in METHODS if not (QUICK and m in ("tsne", "umap"))]
 results = {}
 for name in methods:
-    results[name] = run_method(name, ds.X, W if name != "tsne" else None, knn=KNN, t=hge.t_, seed=SEED)
+    results[name] = run_method(name, ds.X, W, knn=KNN, seed=SEED)
 table = pd.DataFrame(
-    [{"method": r.name, "spearman": round(row_spearman(r.distances, truth), 4), "seconds": round(r.seconds, 2)}
+    [{"method": r.name, "spearman": round(row_spearman(r.distances, truth), 4),
+      "slope": round(loglog_slope(r.distances, truth), 3),
+      "embedding pearson": round(row_pearson(pairwise_distances(r.embedding), truth), 4),
+      "seconds": round(r.seconds, 2)}
      for r in results.values()]
 ).set_index("method")
 table
@@ -339,12 +466,10 @@ hv.Layout([
 # the Harnack-regularized distances (the graph and eigendecomposition are reused).
 
 # %%
-sigma_slider = pn.widgets.FloatSlider(name="σ (Harnack)", start=0.0, end=2.0, step=0.25, value=0.0)
+sigma_slider = pn.widgets.FloatSlider(name="σ (Harnack)", start=0.0, end=2.0, step=0.25, value=1.0)
 
 
 def sigma_view(sigma):
-    from spectral_explorer.mds import classical_mds
-
     D = heat_geodesic_distances(L, hge.t_, sigma=sigma, method="euler")
     Y = classical_mds(D, 2)
     return hv.Points((Y[:, 0], Y[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
@@ -361,17 +486,18 @@ pn.Column(sigma_slider, pn.bind(sigma_view, sigma_slider))
 # any Panel object as an ipywidget (this needs `jupyter_bokeh`), so it can sit in an
 # `ipywidgets.VBox` next to ordinary controls. Below, an `ipywidgets.FloatLogSlider` sets
 # the diffusion time; its observer updates a Panel HoloViews pane and an
-# `ipywidgets.HTML` read-out. One Euler solve per move keeps it snappy.
+# `ipywidgets.HTML` read-out (the resolvent column read with the screened law). One Euler
+# solve per move keeps it snappy.
 
 # %%
-t_slider = widgets.FloatLogSlider(value=20.0, base=10, min=0, max=2.5, step=0.05, description="t",
+t_slider = widgets.FloatLogSlider(value=10.0, base=10, min=0, max=2.5, step=0.05, description="t",
                                   continuous_update=False)
 readout = widgets.HTML()
 
 
 def heat_view(t):
     u = heat_kernel(L, t, spike, method="euler").numpy().ravel()
-    d = np.sqrt(np.maximum(-4 * t * np.log(u), 0.0))
+    d = -np.sqrt(t) * np.log(u / u[source])
     rho = pd.Series(d).corr(pd.Series(truth[source]), method="spearman")
     readout.value = f"<b>t = {t:.3g}</b>: Spearman of one heat column vs the truth = {rho:.4f}"
     return hv.Points((ds.latent[:, 0], ds.latent[:, 1], np.log10(np.maximum(u, 1e-300))),
@@ -398,14 +524,15 @@ print(readout.value)
 # stage is keyed on the parameters it depends on, so moving `t` recomputes only the
 # distances, the embedding and the metrics, while changing `knn` rebuilds the graph too.
 # `ex.panel()` is the full dashboard (the same one `panel serve` shows); in a live notebook
-# every control works. Above 1000 points it switches to landmark mode to stay interactive.
+# every control works. Above 1000 points it switches to landmark mode (landmark MDS, as in
+# section 7) to stay interactive.
 
 # %%
 from spectral_explorer.explorers import HeatGeodesicExplorer
 
 EX_N = 300 if QUICK else 1000
-ex = HeatGeodesicExplorer(dataset="swiss_roll", n=EX_N, noise=NOISE, seed=SEED, knn=KNN, t=20.0,
-                          compare=["shortest_path"] if QUICK else ["shortest_path", "diffusion_map"])
+ex = HeatGeodesicExplorer(dataset="swiss_roll", n=EX_N, noise=NOISE, seed=SEED, knn=KNN,
+                          compare=["heat_rank_faithful"] if QUICK else ["heat_rank_faithful", "isomap"])
 assert not ex.error, ex.error
 pd.Series(ex.metrics).to_frame("value")
 
@@ -421,7 +548,7 @@ ex.t = 5.0
 print("after t  :", sorted(ex.timings))
 ex.knn = KNN + 2
 print("after knn:", sorted(ex.timings))
-ex.param.update(knn=KNN, t=20.0);  # back to where we were
+ex.param.update(knn=KNN, t=10.0);  # back to where we were
 
 # %% [markdown]
 # Each view is also available on its own, as a HoloViews `DynamicMap` that follows the
@@ -444,7 +571,7 @@ ex.view_spectrum()
 # lives in a front-end that only speaks ipywidgets.
 
 # %%
-ipy_t = widgets.SelectionSlider(options=[v for v in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)], value=20,
+ipy_t = widgets.SelectionSlider(options=[v for v in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)], value=10,
                                 description="t", continuous_update=False)
 ipy_method = widgets.ToggleButtons(options=["euler", "chebyshev", "exact"], value=ex.method, description="method")
 ipy_sigma = widgets.FloatSlider(value=ex.sigma, min=0.0, max=2.0, step=0.25, description="σ",
@@ -456,7 +583,8 @@ def show_metrics(*_):
     m = ex.metrics
     ipy_metrics.value = (f"t = {ex.t:g}, method = {ex.method}, σ = {ex.sigma:g} → "
                          f"Spearman heat <b>{m['heat_spearman']:.4f}</b>, embedding "
-                         f"<b>{m['embedding_spearman']:.4f}</b>, kernel entries ≤ 0: {m['nonpositive_entries']}")
+                         f"<b>{m['embedding_spearman']:.4f}</b>, Pearson embedding {m['embedding_pearson']:.4f}, "
+                         f"slope {m['heat_slope']:.2f}, kernel entries ≤ 0: {m['nonpositive_entries']}")
 
 
 ipy_t.observe(lambda c: setattr(ex, "t", float(c["new"])), names="value")
@@ -482,26 +610,30 @@ print(ipy_metrics.value)
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Varadhan's limit.** In section 3, repeat the scatter plot for
-#    `t_demo` ∈ {2, 20, 200}. For which $t$ is $\sqrt{-4t\log H_t}$ closest to a straight
-#    line in the true distance? Why does it bend for large $t$ (hint: the heat has
-#    reached the whole roll, and $H_t \to$ the stationary distribution)?
+# 1. **Varadhan's limit.** In section 3, redraw the plot for `t_v` ∈ {2, 10, 50}. How far
+#    from the source does the straight part reach each time (measure it as the largest $d$
+#    where the series stays within 10 % of the fitted line)? Explain the trend with the
+#    graph's Poisson tail.
 # 2. **Precision.** Recompute the table of section 5 with `t_num = 0.5` and `t_num = 50`.
-#    Then compute the exact kernel in `float32` (`heat_kernel(..., dtype=torch.float32)`):
-#    at what level do entries become noise now, and what happens to the Spearman?
-# 3. **Euler steps.** Backward Euler with $K$ steps is `heat_kernel(L, t, method="euler",
-#    order=K)`. Plot the filter `heat_filter(lam, t, "euler", order=K)` for
-#    $K$ = 1, 4, 16 against $e^{-t\lambda}$, and measure the Spearman of
-#    `heat_geodesic_distances(L, t, method="euler", order=K)`. Is a more accurate heat
-#    kernel a better geodesic estimator? Explain with section 5.
+#    Then compute the exact kernel in `float32` (`import torch`, then
+#    `heat_kernel(L, t_num, method="exact", dtype=torch.float32)`): at what level do entries
+#    become noise now, and what happens to the Spearman?
+# 3. **Euler steps and laws.** Backward Euler with $K$ steps is `heat_kernel(L, t,
+#    method="euler", order=K)`. For $K$ = 1, 2, 16 measure `loglog_slope` and `row_spearman`
+#    of `heat_geodesic_distances(L, 10.0, 1.0, method="euler", order=K, formula=f)` for
+#    `f` = "screened" and "varadhan". Which law suits which $K$, and why (hint: the filter
+#    $(1+t\lambda/K)^{-K}$ tends to $e^{-t\lambda}$ as $K$ grows)?
 # 4. **Harnack σ under uneven sampling.** Build a Swiss roll whose density varies (e.g.
 #    keep each point with probability proportional to its angle `ds.color`, using index
-#    selection on `ds.X` and on `truth`). Compare σ = 0 and σ = 1 with `row_spearman`.
-#    Where does the volume correction help?
-# 5. **Noise and shortcuts.** With the explorer (`ex.noise`, `ex.knn`), find the smallest
-#    noise level at which the Swiss roll's layers short-circuit for `knn=8`. Which method
-#    in `METHODS` degrades most gracefully? Back your answer with `run_method` and
-#    `row_spearman` on two noise levels.
-# 6. **Another manifold.** Switch to `data.sphere` or `data.tree` (both have ground truth)
-#    and rerun sections 6–8. Does the entropy knee from `select_t_entropy` still give a
-#    good $t$? Compare with the best $t$ of a sweep like the one in section 5.
+#    selection on `ds.X` and on `truth`). Compare σ = 0 and σ = 1 with `row_spearman` and
+#    `loglog_slope`. Where does the volume correction help?
+# 5. **Noise and shortcuts.** Call the roll *short-circuited* when the row-mean Spearman of
+#    the `shortest_path` distances against the truth drops below 0.95 (a graph edge then
+#    joins two layers). With `run_method("shortest_path", X)` on `data.swiss_roll(N,
+#    noise=s, seed=SEED)`, find the smallest noise `s` (steps of 0.1) at which that
+#    happens for `knn=8`. At that noise and at 1.0, which method in `METHODS` has the
+#    highest embedding Pearson? Back your answer with numbers.
+# 6. **Another manifold.** Switch to `data.sphere(N, cap=np.pi / 2)` (a hemisphere) or
+#    `data.tree` (both have ground truth) and rerun sections 6–8. Does the entropy knee from
+#    `select_t_entropy` still give a good $t$? Compare with the best $t$ of a sweep like the
+#    one in section 5.

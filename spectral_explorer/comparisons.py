@@ -3,11 +3,18 @@
 Every method returns a :class:`MethodResult` with an n×n distance matrix and a 2-D (or
 ``n_components``-D) embedding, so tables and side-by-side views treat them alike.
 
-``heat_geodesic``  heat-geodesic distances (backward Euler, Varadhan), classical MDS
-``diffusion_map``  Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
-``phate``          PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
-``shortest_path``  Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
-``tsne``           scikit-learn's t-SNE of the points; distances between embedded points
+``heat_geodesic``       heat-geodesic distances (the library default: one backward-Euler
+                       step read with the screened Varadhan law), classical MDS
+``heat_rank_faithful`` the former default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
+``diffusion_map``      Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
+``phate``              PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
+``shortest_path``      Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
+``isomap``             scikit-learn's Isomap (its own 10-NN graph); its geodesic distances
+``umap``               umap-learn's UMAP of the points; distances between embedded points
+``tsne``               scikit-learn's t-SNE of the points; distances between embedded points
+
+The graph-based methods share the alpha-decay graph ``W``; Isomap, UMAP and t-SNE build
+their own neighbourhoods from the points, as their users would run them.
 """
 
 from __future__ import annotations
@@ -24,15 +31,18 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import heat_geodesic_distances
+from .heat_geodesic import RANK_FAITHFUL, heat_geodesic_distances
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
 
 __all__ = ["METHODS", "MethodResult", "run_method", "diffusion_map", "phate_potential_distances",
-           "shortest_path_distances", "tsne_embedding"]
+           "shortest_path_distances", "isomap", "umap_embedding", "tsne_embedding"]
 
-METHODS = ("heat_geodesic", "diffusion_map", "phate", "shortest_path", "tsne")
+METHODS = ("heat_geodesic", "heat_rank_faithful", "diffusion_map", "phate", "shortest_path", "isomap", "umap",
+           "tsne")
+#: diffusion-map and PHATE time (the former heat default, so their columns did not move)
+PEER_TIME = 50.0
 
 
 @dataclass
@@ -81,6 +91,28 @@ def shortest_path_distances(W, X) -> np.ndarray:
     return D
 
 
+def isomap(X, n_components: int = 2, n_neighbors: int = 10):
+    """scikit-learn's Isomap: returns ``(distances, embedding)``, its graph-geodesic distances
+    (shortest paths on its own ``n_neighbors`` graph, which scikit-learn joins when it falls
+    apart) and their classical-MDS embedding."""
+    from sklearn.manifold import Isomap
+
+    X = check_points(X)
+    n_neighbors = check_int(n_neighbors, "n_neighbors", 1, X.shape[0] - 1)
+    est = Isomap(n_neighbors=n_neighbors, n_components=n_components)
+    Y = est.fit_transform(X)
+    return est.dist_matrix_, Y
+
+
+def umap_embedding(X, n_components: int = 2, n_neighbors: int = 15, seed: int = 0) -> np.ndarray:
+    """umap-learn's UMAP with its defaults (15 neighbours, min_dist 0.1), seeded."""
+    import umap
+
+    X = check_points(X)
+    return umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, X.shape[0] - 1),
+                     random_state=seed).fit_transform(X)
+
+
 def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
     """scikit-learn's t-SNE (Barnes–Hut for 2-D/3-D), PCA-initialised and seeded."""
     from sklearn.manifold import TSNE
@@ -92,27 +124,34 @@ def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int
 
 
 def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, decay: float = 40.0,
-               t: float = 50.0, sigma: float = 0.0, heat_method: str = "euler", order: int | None = None,
-               tau_diffusion: float | None = None, tau_phate: int | None = None, seed: int = 0,
-               device=None) -> MethodResult:
+               t: float = 10.0, sigma: float = 1.0, heat_method: str = "euler", order: int | None = None,
+               formula: str = "auto", tau_diffusion: float | None = None, tau_phate: int | None = None,
+               seed: int = 0, device=None) -> MethodResult:
     """Run comparison method ``name`` (one of :data:`METHODS`) on points ``X``.
 
-    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).  The
-    diffusion-map and PHATE times default to the heat time ``t`` (``P^τ`` and ``e^{−tL}``
-    spread over comparable ranges), so the methods are compared at the same scale.
+    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
+    ``t``, ``sigma``, ``heat_method``, ``order`` and ``formula`` set ``heat_geodesic``
+    (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`); ``heat_rank_faithful``
+    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`.  The diffusion-map and PHATE
+    times default to :data:`PEER_TIME`.
     """
-    tau_diffusion = t if tau_diffusion is None else tau_diffusion
-    tau_phate = max(1, int(round(t))) if tau_phate is None else tau_phate
+    tau_diffusion = PEER_TIME if tau_diffusion is None else tau_diffusion
+    tau_phate = max(1, int(round(PEER_TIME))) if tau_phate is None else tau_phate
     check_choice(name, "name", METHODS)
     X = check_points(X, min_samples=3)
     start = time.perf_counter()
-    if W is None and name != "tsne":
+    if W is None and name not in ("tsne", "umap", "isomap"):
         W = alpha_decay_graph(X, knn, decay)
         check_connected(W, f"the kNN graph (knn={knn})")
     info = {}
     if name == "heat_geodesic":
         D, info = heat_geodesic_distances(laplacian(W, "normalized"), t, sigma, heat_method, order,
-                                          device=device, return_info=True)
+                                          device=device, return_info=True, formula=formula)
+        Y = classical_mds(D, n_components, device=device)
+    elif name == "heat_rank_faithful":
+        rf = RANK_FAITHFUL
+        D, info = heat_geodesic_distances(laplacian(W, "normalized"), rf["t"], rf["sigma"], rf["method"],
+                                          rf["order"], device=device, return_info=True, formula=rf["formula"])
         Y = classical_mds(D, n_components, device=device)
     elif name == "diffusion_map":
         C, _ = diffusion_map(W, tau_diffusion)
@@ -124,6 +163,11 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     elif name == "shortest_path":
         D = shortest_path_distances(W, X)
         Y = classical_mds(D, n_components, device=device)
+    elif name == "isomap":
+        D, Y = isomap(X, n_components)
+    elif name == "umap":
+        Y = umap_embedding(X, n_components, seed=seed)
+        D = pairwise_distances(Y)
     else:
         Y = tsne_embedding(X, n_components, seed=seed)
         D = pairwise_distances(Y)

@@ -133,11 +133,27 @@ def s_curve(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int 
                    dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
 
 
-def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None) -> Dataset:
-    """Uniform points on the unit sphere; geodesic = great-circle distance ``arccos⟨u, v⟩``."""
+def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None,
+           cap: float | None = None) -> Dataset:
+    """Uniform points on the unit sphere; geodesic = great-circle distance ``arccos⟨u, v⟩``.
+
+    ``cap`` (radians, in (0, π]) keeps the spherical cap of polar angle ≤ ``cap`` around the
+    north pole (uniform on it: ``z ~ U[cos cap, 1]``); ``None`` is the whole sphere.
+
+    >>> ds = sphere(300, cap=np.pi / 2, seed=0)
+    >>> bool(ds.X[:, 2].min() >= 0), float(ds.geodesic_distances().max()) <= np.pi
+    (True, True)
+    """
     n, noise, rng = _common(n, noise, seed)
-    U = rng.standard_normal((n, 3))
-    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    if cap is None:
+        U = rng.standard_normal((n, 3))
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+    else:
+        cap = check_float(cap, "cap", 0.0, np.pi, low_inclusive=False)
+        z = rng.uniform(np.cos(cap), 1.0, n)
+        phi = rng.uniform(0.0, 2.0 * np.pi, n)
+        r = np.sqrt(1.0 - z * z)
+        U = np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
     X, clean = _ambient(U.copy(), ambient_dim, noise, rng)
 
     def truth(rows):
@@ -146,7 +162,8 @@ def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int |
         return np.arctan2(cross, U[rows] @ U.T)
 
     lat = np.arctan2(U[:, 2], np.hypot(U[:, 0], U[:, 1]))
-    return Dataset("sphere", X, lat, U, clean, truth, dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+    return Dataset("sphere", X, lat, U, clean, truth,
+                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim, cap=cap))
 
 
 def tree(n: int = 1000, noise: float = 0.0, seed: int = 42, n_branches: int = 5, dim: int = 10,

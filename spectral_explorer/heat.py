@@ -14,9 +14,11 @@ Three ways, each a different approximation of the same spectral filter ``exp(−
 ``"euler"``
     ``K`` backward-Euler steps, ``(I + (t/K)L)^{−K}``.  One sparse factorization is reused
     for every step and every right-hand side.  Its filter ``(1 + tλ/K)^{−K}`` decays only
-    polynomially, so all entries stay positive and resolvable in floating point and
-    ``log H`` remains a smooth, monotone function of the graph distance — which is what
-    geodesic recovery needs.  This is the default.
+    polynomially, and the matrix is an M-matrix inverse, so all entries stay positive and
+    resolvable in floating point.  It is a different kernel, not a rougher ``exp(−tL)``:
+    with ``K = 1`` it is the resolvent, whose entries decay *exponentially* with distance,
+    so geodesics come from it by the screened law ``−√(t/K)·log H``, not by the heat law
+    ``√(−4t log H)`` (see :mod:`spectral_explorer.heat_geodesic`).  This is the default.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Distance-preservation metrics, computed as the heat-geodesic paper's benchmark does:
-for every point, compare its row of distances with the ground-truth row, then average."""
+for every point, compare its row of distances with the ground-truth row, then average.
+
+Spearman's ρ sees only ranks: it is blind to any monotone distortion (``√d`` scores 1).  The
+*shape* is measured by the row-mean Pearson r and by :func:`loglog_slope`, the slope of
+``log estimate`` against ``log truth`` (1 when distances are proportional to the truth)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-__all__ = ["row_spearman", "row_pearson", "knn_precision", "distance_metrics", "pairwise_distances"]
+__all__ = ["row_spearman", "row_pearson", "knn_precision", "loglog_slope", "distance_metrics", "embedding_metrics",
+           "pairwise_distances"]
 
 
 def _pair(D, T, name="D"):
@@ -74,6 +79,32 @@ def knn_precision(D, T, k: int = 10, self_index=None) -> float:
     return float(np.mean(hits) / k)
 
 
+def loglog_slope(D, T, self_index=None, middle: float = 0.6) -> float:
+    """Least-squares slope of ``log D`` against ``log T`` over the middle ``middle`` fraction
+    of the pairs (by true distance; self pairs and zero entries left out).
+
+    1 when ``D`` is proportional to the truth, ½ for ``√T``; any scale factor leaves it
+    unchanged.
+
+    >>> T = np.array([[0.0, 1, 2, 3], [1, 0, 1, 2], [2, 1, 0, 1], [3, 2, 1, 0]])
+    >>> round(loglog_slope(5 * T, T), 6), round(loglog_slope(np.sqrt(T), T, middle=1.0), 6)
+    (1.0, 0.5)
+    """
+    D, T = _pair(D, T)
+    s = _self_index(D, self_index)
+    d, t = _mask_self(D, s).ravel(), _mask_self(T, s).ravel()
+    ok = (d > 0) & (t > 0) & np.isfinite(d) & np.isfinite(t)
+    d, t = d[ok], t[ok]
+    if t.size < 2:
+        return float("nan")
+    lo, hi = np.quantile(t, [(1 - middle) / 2, (1 + middle) / 2])
+    keep = (t >= lo) & (t <= hi)
+    x, y = np.log(t[keep]), np.log(d[keep])
+    x = x - x.mean()
+    den = float((x * x).sum())
+    return float((x * (y - y.mean())).sum() / den) if den > 0 else float("nan")
+
+
 def pairwise_distances(Y, rows=None, cols=None) -> np.ndarray:
     """Euclidean distances between embedding rows (all pairs by default)."""
     Y = np.asarray(Y, dtype=np.float64)
@@ -83,9 +114,18 @@ def pairwise_distances(Y, rows=None, cols=None) -> np.ndarray:
 
 
 def distance_metrics(D, T, k: int = 10, self_index=None) -> dict:
-    """Spearman, Pearson and P@k of a distance matrix against the ground truth."""
+    """Spearman, Pearson, P@k and log-log slope of a distance matrix against the ground truth."""
     return {
         "spearman": row_spearman(D, T, self_index),
         "pearson": row_pearson(D, T, self_index),
         f"p@{k}": knn_precision(D, T, k, self_index),
+        "slope": loglog_slope(D, T, self_index),
     }
+
+
+def embedding_metrics(Y, T, rows=None) -> dict:
+    """Spearman, Pearson and log-log slope of an embedding's Euclidean distances (from
+    ``rows``, default all, to every point) against the ground truth ``T`` (rows × n)."""
+    E = pairwise_distances(Y, rows=rows)
+    s = None if rows is None else np.asarray(rows, dtype=np.int64)
+    return {"spearman": row_spearman(E, T, s), "pearson": row_pearson(E, T, s), "slope": loglog_slope(E, T, s)}

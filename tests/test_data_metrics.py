@@ -4,7 +4,7 @@ from scipy.integrate import quad
 from scipy.stats import pearsonr, spearmanr
 
 from spectral_explorer import data
-from spectral_explorer.metrics import knn_precision, row_pearson, row_spearman
+from spectral_explorer.metrics import knn_precision, loglog_slope, row_pearson, row_spearman
 
 
 def test_swiss_roll_arc_length_formula():
@@ -96,3 +96,30 @@ def test_row_metrics_against_scipy(rng):
     assert knn_precision(D ** 2, D, k=5) == 1.0
     with pytest.raises(ValueError, match="same shape"):
         row_spearman(D, T[:, :5])
+
+
+def test_sphere_cap_stays_in_its_cap_and_is_uniform():
+    ds = data.sphere(4000, cap=np.pi / 3, seed=2)
+    z = ds.X[:, 2]
+    assert z.min() >= np.cos(np.pi / 3) - 1e-12
+    # uniform on the cap (Archimedes): z is uniform on [cos cap, 1]
+    assert abs(np.mean(z) - (1 + np.cos(np.pi / 3)) / 2) < 0.01
+    D = ds.geodesic_distances(rows=[0])
+    assert D.max() <= 2 * np.pi / 3 + 1e-9  # no two points farther apart than the cap's diameter
+    with pytest.raises(ValueError, match="cap must be"):
+        data.sphere(100, cap=4.0)
+
+
+def test_loglog_slope_reads_the_power_and_ignores_scale(rng):
+    X = rng.uniform(size=(300, 2))
+    T = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    for p in (0.5, 1.0, 2.0):
+        assert loglog_slope(7.0 * T**p, T) == pytest.approx(p, abs=1e-9)
+    # an additive offset flattens it; a monotone distortion keeps Spearman at 1
+    assert loglog_slope(T + 1.0, T) < 0.5
+    assert row_spearman(np.sqrt(T), T) == pytest.approx(1.0)
+    # rows against landmark columns (self index -1 when the row is not a column)
+    cols = np.array([5, 50, 120])
+    self_index = np.full(300, -1)
+    self_index[cols] = np.arange(3)
+    assert loglog_slope(T[:, cols] ** 0.5, T[:, cols], self_index=self_index) == pytest.approx(0.5, abs=1e-9)

@@ -1,21 +1,18 @@
 import numpy as np
 import pytest
 import torch
+from _geometry import flat_sheet
 
 from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
 from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
 from spectral_explorer.heat_geodesic import estimate_heat_diagonal, farthest_point_landmarks, select_t_entropy
 from spectral_explorer.laplacian import laplacian
-from spectral_explorer.metrics import pairwise_distances, row_spearman
+from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
 
 
 def test_flat_manifold_distances_follow_the_truth(rng):
-    # a flat rectangle in 3-D: geodesic = Euclidean distance within the plane
-    uv = rng.uniform(size=(1500, 2)) * [4.0, 2.0]
-    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    X = np.column_stack([uv, np.zeros(1500)]) @ Q.T
-    T = np.linalg.norm(uv[:, None] - uv[None], axis=-1)
+    X, T = flat_sheet(rng, 1500, 4.0, 2.0)
     est = HeatGeodesicEmbedding(knn=8).fit(X)
     assert row_spearman(est.distances_, T) > 0.99
     assert row_spearman(pairwise_distances(est.embedding_), T) > 0.95
@@ -39,7 +36,50 @@ def test_harnack_term_matches_formula():
     D2 = -4 * t * np.log(H) + sigma * 4 * t * np.log(0.5 * (d[:, None] + d[None]))
     ref = np.sqrt(np.clip(D2, 0, None))
     np.fill_diagonal(ref, 0)
-    np.testing.assert_allclose(heat_geodesic_distances(L, t, sigma), ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(heat_geodesic_distances(L, t, sigma, formula="varadhan"), ref, rtol=1e-10, atol=1e-10)
+
+
+def test_screened_formula_is_scaled_log_of_self_normalised_resolvent():
+    ds = data.swiss_roll(200, noise=0.1, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6), "normalized")
+    t = 5.0
+    # an independent resolvent: dense solve of (I + tL) R = I
+    R = np.linalg.solve(np.eye(200) + t * L.toarray(), np.eye(200))
+    R = (R + R.T) / 2
+    d = np.diag(R)
+    ref = np.sqrt(t) * np.clip(-np.log(R) + np.log(0.5 * (d[:, None] + d[None])), 0, None)
+    D = heat_geodesic_distances(L, t, sigma=1.0)  # method="euler", formula="auto" -> screened
+    np.testing.assert_allclose(D, ref, rtol=1e-9, atol=1e-9)
+    assert np.all(np.diag(D) == 0)
+    # K Euler steps: the screened law uses s = t/K
+    R2 = np.linalg.matrix_power(np.linalg.solve(np.eye(200) + (t / 2) * L.toarray(), np.eye(200)), 2)
+    R2 = (R2 + R2.T) / 2
+    ref2 = np.sqrt(t / 2) * np.clip(-np.log(R2), 0, None)
+    np.fill_diagonal(ref2, 0)
+    np.testing.assert_allclose(heat_geodesic_distances(L, t, 0.0, order=2), ref2, rtol=1e-8, atol=1e-8)
+
+
+def test_default_distances_grow_in_proportion_on_a_flat_sheet(rng):
+    # a flat 3 x 1 rectangle in 3-D: the default's distances have log-log slope near 1, the
+    # rank-faithful option's near 1/2 (sqrt of the geodesic), with the same ranks
+    X, T = flat_sheet(rng, 900, 3.0, 1.0)
+    shape = HeatGeodesicEmbedding(knn=8).fit(X)
+    rank = HeatGeodesicEmbedding.rank_faithful(knn=8).fit(X)
+    assert 0.8 <= loglog_slope(shape.distances_, T) <= 1.2
+    assert loglog_slope(rank.distances_, T) < 0.6
+    assert row_spearman(rank.distances_, T) > 0.98 and row_spearman(shape.distances_, T) > 0.98
+    # the shape shows in the embedding: the rectangle comes back, not an arc
+    assert row_pearson(pairwise_distances(shape.embedding_), T) > 0.98
+    assert row_pearson(pairwise_distances(shape.embedding_), T) > row_pearson(pairwise_distances(rank.embedding_), T) + 0.01
+
+
+def test_rank_faithful_option_equals_the_resolvent_read_by_the_heat_law():
+    ds = data.swiss_roll(150, noise=0.1, seed=3)
+    est = HeatGeodesicEmbedding.rank_faithful(knn=6).fit(ds.X)
+    R = np.linalg.inv(np.eye(150) + est.t_ * est.laplacian_.toarray())
+    ref = np.sqrt(np.clip(-4 * est.t_ * np.log((R + R.T) / 2), 0, None))
+    np.fill_diagonal(ref, 0)
+    np.testing.assert_allclose(est.distances_, ref, rtol=1e-9, atol=1e-9)
 
 
 def test_landmark_distances_are_columns_of_all_pairs():
@@ -61,22 +101,27 @@ def test_diagonal_probe_estimate_is_close():
 
 def test_landmark_mode_estimator():
     ds = data.swiss_roll(1200, noise=0.1, seed=42)
-    allp = HeatGeodesicEmbedding(landmarks=None).fit(ds.X)
-    lm = HeatGeodesicEmbedding(landmarks=128).fit(ds.X)
+    allp = HeatGeodesicEmbedding(landmarks=None, sigma=0.0).fit(ds.X)
+    lm = HeatGeodesicEmbedding(landmarks=128, sigma=0.0).fit(ds.X)
     assert lm.distances_.shape == (1200, 128)
     assert lm.embedding_.shape == (1200, 2)
     cols = lm.landmarks_
     assert len(np.unique(cols)) == 128
     T = ds.geodesic_distances(cols=cols)
-    sl = row_spearman(lm.distances_, T, self_index=-np.ones(1200, dtype=int))
-    sa = row_spearman(allp.distances_[:, cols], T, self_index=-np.ones(1200, dtype=int))
+    no_self = -np.ones(1200, dtype=int)
+    sl = row_spearman(lm.distances_, T, self_index=no_self)
+    sa = row_spearman(allp.distances_[:, cols], T, self_index=no_self)
     assert abs(sl - sa) < 1e-8  # the same distances, only fewer columns
+    # with the default σ = 1 landmark mode estimates diag(H) by probing: nearly the same
+    lm1 = HeatGeodesicEmbedding(landmarks=128).fit(ds.X)
+    all1 = HeatGeodesicEmbedding(landmarks=None).fit(ds.X)
+    assert abs(row_spearman(lm1.distances_, T, self_index=no_self)
+               - row_spearman(all1.distances_[:, cols], T, self_index=no_self)) < 1e-3
     # embedding quality close to all-pairs
-    Tfull = ds.geodesic_distances(rows=np.arange(0, 1200, 4))
-    e_l = row_spearman(pairwise_distances(lm.embedding_, rows=np.arange(0, 1200, 4)), Tfull,
-                       self_index=np.arange(0, 1200, 4))
-    e_a = row_spearman(pairwise_distances(allp.embedding_, rows=np.arange(0, 1200, 4)), Tfull,
-                       self_index=np.arange(0, 1200, 4))
+    rows = np.arange(0, 1200, 4)
+    Tfull = ds.geodesic_distances(rows=rows)
+    e_l = row_spearman(pairwise_distances(lm1.embedding_, rows=rows), Tfull, self_index=rows)
+    e_a = row_spearman(pairwise_distances(all1.embedding_, rows=rows), Tfull, self_index=rows)
     assert e_l > e_a - 0.02
 
 
@@ -145,6 +190,7 @@ def test_other_heat_methods_run_and_report_underflow(method):
     (dict(t="soon"), "t must be a positive number or 'auto'"),
     (dict(sigma=-0.1), "sigma must be >= 0"),
     (dict(method="magic"), "method must be one of"),
+    (dict(formula="gauss"), "formula must be one of"),
     (dict(mds="umap"), "mds must be one of"),
     (dict(landmarks=1), "landmarks must be >= 3"),
     (dict(n_components=0), "n_components must be >= 1"),

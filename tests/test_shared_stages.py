@@ -30,7 +30,7 @@ def test_a_second_session_with_the_same_parameters_builds_nothing():
     # per-session state stays per session: moving t in one leaves the other alone
     b.t = 12.0
     assert b.stage_counts == {"distances": 1, "embedding": 1, "metrics": 1}
-    assert a.t == 50.0 and a._cache["distances"][0] != b._cache["distances"][0]
+    assert a.t == HeatGeodesicExplorer.param.t.default and a._cache["distances"][0] != b._cache["distances"][0]
     a.t = 12.0   # now a hit for a: the t stages are touched (timings) but not rebuilt
     assert "distances" in a.timings and a.stage_counts["distances"] == 1
     assert a.embedding is b.embedding

@@ -91,9 +91,12 @@ HEAT_INTRO = """
 **Heat diffusion → geodesic distances → embedding** (Huguet et al., *A Heat Diffusion Perspective on
 Geodesic Preserving Dimensionality Reduction*, NeurIPS 2023). Varadhan's formula
 −4t·log H<sub>t</sub>(x, y) → d(x, y)² turns the heat kernel of a kNN graph into distances that follow
-the manifold; MDS embeds them. Move **t** (or press play) to watch heat spread and the embedding
-change; tap a point to move the heat source; compare with shortest paths, diffusion maps, PHATE or
-t-SNE on the same graph. Ground-truth geodesics give the Spearman ρ / Pearson r scores.
+the manifold; its twin for one backward-Euler step, the resolvent (I + tL)<sup>−1</sup>, is the screened
+law −√t·log R<sub>t</sub>(x, y) → d(x, y) — the default here, so distances grow in proportion to the
+geodesic and MDS keeps the shape. Move **t** (or press play) to watch heat spread and the embedding
+change; tap a point to move the heat source; compare with the former rank-faithful default, shortest
+paths, Isomap, UMAP, diffusion maps, PHATE or t-SNE. Ground-truth geodesics give Spearman ρ (ranks),
+Pearson r and the log-log slope (shape).
 """
 
 PE_INTRO = """

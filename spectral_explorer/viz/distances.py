@@ -19,7 +19,8 @@ def sample_pairs(shape, n_pairs: int = 3000, seed: int = 0):
 def distance_scatter(truth, dist, title: str = "", label: str = "distance", pairs=None,
                      n_pairs: int = 3000, color: str = "#1f77b4", normalize: bool = True, **opts) -> hv.Scatter:
     """Scatter of ``dist`` against ``truth`` (same-shape matrices) on subsampled pairs.
-    With ``normalize`` each is divided by its maximum so methods share one axis.
+    With ``normalize`` each is divided by its maximum so methods share one axis, and the axes
+    say so (``ground truth / max``, ``distance / max``; ``label`` names the series).
 
     >>> T = np.abs(np.subtract.outer(np.arange(5.0), np.arange(5.0)))
     >>> distance_scatter(T, 2 * T, n_pairs=10).data.shape[0]
@@ -36,7 +37,8 @@ def distance_scatter(truth, dist, title: str = "", label: str = "distance", pair
         y = y / max(float(dist.max()), 1e-300)
     import pandas as pd
 
-    df = pd.DataFrame({"ground truth": x, label: y})
-    return hv.Scatter(df, "ground truth", label, label=label).opts(
+    xname, yname = ("ground truth / max", "distance / max") if normalize else ("ground truth", label)
+    df = pd.DataFrame({xname: x, yname: y})
+    return hv.Scatter(df, xname, yname, label=label).opts(
         title=title, size=3, alpha=0.35, color=color, tools=["hover"], show_grid=True,
         framewise=True, **opts)
