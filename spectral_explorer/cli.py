@@ -154,7 +154,7 @@ def _serve(args):
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
         return 0
     reject_foreign_hosts(server._tornado, allowed_hosts(args))   # in every forked worker too
-    registry.warm_shared_stages()   # per worker, off the event loop: the defaults' shared stages
+    registry.warm_shared_stages(freeze=True)   # per worker, off the event loop: the defaults' shared stages
     # pn.serve installed its own SIGINT handler; one handler for both signals
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -194,13 +194,14 @@ def _state(page):
     return page.evaluate(_JS_STATE)
 
 
-def _wait_idle(page, timeout, quiet=2.0):
-    """Wait until every code cell has run and the kernel has been idle for ``quiet`` seconds."""
+def _wait_idle(page, timeout, quiet=2.0, state_js=_JS_STATE):
+    """Wait until every code cell has run and the kernel has been idle for ``quiet`` seconds
+    (``state_js``: the front-end's state as {kernel, pending}; JupyterLab's by default)."""
     deadline = time.time() + timeout
     idle_since = None
     st = None
     while time.time() < deadline:
-        st = _state(page)
+        st = page.evaluate(state_js)
         if st and st["kernel"] == "idle" and st["pending"] == 0:
             idle_since = idle_since or time.time()
             if time.time() - idle_since >= quiet:
@@ -347,21 +348,6 @@ def _classic_font(url: str) -> bool:
     return "/static/nbclassic/components/MathJax/fonts/" in url
 
 
-def _classic_wait(page, timeout, quiet=2.0):
-    deadline = time.time() + timeout
-    idle_since, st = None, None
-    while time.time() < deadline:
-        st = page.evaluate(_JS_CLASSIC_STATE)
-        if st and st["kernel"] == "idle" and st["pending"] == 0:
-            idle_since = idle_since or time.time()
-            if time.time() - idle_since >= quiet:
-                return st
-        else:
-            idle_since = None
-        time.sleep(0.5)
-    raise AssertionError(f"the classic notebook did not finish within {timeout} s: {st}")
-
-
 #: known defect in the classic notebook only: a ``pn.ipywidget`` cell whose pane's object is
 #: replaced from an ipywidgets callback gets events from jupyter_bokeh's classic front-end that
 #: reference models the kernel's document does not hold (``UnknownReferenceError`` printed in the
@@ -401,7 +387,7 @@ def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
             time.sleep(0.5)
         page.evaluate("() => Jupyter.notebook.execute_all_cells()")
         time.sleep(2.0)
-        _classic_wait(page, RUN_TIMEOUT)
+        _wait_idle(page, RUN_TIMEOUT, state_js=_JS_CLASSIC_STATE)
         shots = os.environ.get("SPECTRAL_EXPLORER_LAB_SCREENSHOTS")
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)

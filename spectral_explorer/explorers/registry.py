@@ -181,14 +181,17 @@ DASHBOARDS: tuple[Dashboard, ...] = (
 )
 
 
-def warm_shared_stages(dashboards=None) -> threading.Thread | None:
+def warm_shared_stages(dashboards=None, freeze: bool = False) -> threading.Thread | None:
     """Compute every dashboard's default stages into the shared cache in a background thread
     (``spectral-explorer serve`` calls it in each server process at start): the first student of
     a class then opens a page built from shared results instead of computing them on the
     server's event loop, where every other session would wait.  A session that asks for a stage
     while it is being warmed waits for it rather than computing it twice.  Returns the thread,
     or None when the shared cache is off (``SPECTRAL_EXPLORER_SHARED_CACHE=0``).  Failures are
-    logged, never raised: a session then computes (and reports) for itself."""
+    logged, never raised: a session then computes (and reports) for itself.  ``freeze``: then
+    move everything the process holds out of the garbage collector's full passes (a server
+    process, not a test run)."""
+    import gc
     import logging
 
     from ._common import shared_cache_enabled
@@ -206,6 +209,12 @@ def warm_shared_stages(dashboards=None) -> threading.Thread | None:
                 d.warm()
             except Exception:  # noqa: BLE001 - a session will report it in its page
                 logging.getLogger(__name__).warning("warming %s failed", d.name, exc_info=True)
+        # what the process holds now (libraries, shared results) stays: keep it out of the
+        # garbage collector's full passes, which otherwise pause the event loop for ~0.5 s
+        # each time a class's sessions have grown the heap by a quarter
+        if freeze:
+            gc.collect()
+            gc.freeze()
 
     thread = threading.Thread(target=work, name="warm-shared-stages", daemon=True)
     thread.start()
