@@ -253,3 +253,26 @@ def test_log_slider_echo_of_its_snapped_position_keeps_the_value_in_effect():
     assert ex.t == 2.0 and abs(slider.value - np.log10(2.0)) <= 0.005
     page_sends(lo + 200 * 0.01)                    # a student drags the handle
     assert ex.t == float(f"{10 ** (lo + 2.0):.3g}") == 50.0
+
+
+def test_a_student_moving_back_to_an_earlier_value_is_a_move_not_an_echo():
+    """A dashboard pushes every value a student picks back to the slider; picking an earlier
+    value again (t: 20 → 50 → 20) must apply, however soon."""
+    from spectral_explorer.explorers._base import log_slider
+
+    ex = Diffusion(t=20.0)
+    slider = log_slider(ex, "t", "t", "t-slider")
+
+    def student(position):
+        with param.edit_constant(slider):
+            slider.value = position
+            slider.value_throttled = position
+
+    import numpy as np
+
+    lo = np.log10(0.5)
+    for _ in range(2):
+        student(lo + 200 * 0.01)      # t = 50
+        assert ex.t == 50.0
+        student(lo + 160 * 0.01)      # t = 19.9, the grid point nearest 20
+        assert ex.t == 19.9

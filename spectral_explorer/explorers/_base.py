@@ -662,6 +662,11 @@ class EchoGuard:
         recent = [v for t, v in self._pushed if now - t < self.window]
         return len(recent) > 1 and value != recent[-1] and value in recent[:-1]
 
+    def forget(self) -> None:
+        """The page sent a value of its own (a user's move): what was pushed before is history,
+        and moving back to one of those values is a move, not an echo."""
+        self._pushed.clear()
+
     @property
     def latest(self):
         return self._pushed[-1][1] if self._pushed else None
@@ -706,6 +711,7 @@ def link_two_way(explorer, name: str, widget, apply, *, to_widget=lambda v: v, e
         if echo.stale(ev.new):   # the page reporting an older value Python already replaced
             show(getattr(explorer, name))
             return
+        echo.forget()   # a user's move: the page is in step; older pushes are no echoes any more
         with frozen_models():
             apply(ev.new, show)
 
