@@ -193,7 +193,7 @@ def diffusion_loss(model: DigitsUNet, x0: torch.Tensor, generator: torch.Generat
 def ddim_sample(model: DigitsUNet, n: int = 1, n_steps: int = 25, seed: int | None = 0,
                 x_T: torch.Tensor | None = None, delta_h: torch.Tensor | None = None,
                 window: tuple[int, int] | None = None, capture_h: bool = False,
-                stop_at: int | None = None, device=None) -> dict:
+                stop_at: int | None = None, asymmetric: bool = True, device=None) -> dict:
     """Deterministic DDIM (η = 0) sampling with optional h-space capture and edits.
 
     Parameters
@@ -209,6 +209,10 @@ def ddim_sample(model: DigitsUNet, n: int = 1, n_steps: int = 25, seed: int | No
     capture_h : also return the (unedited-input, edited-output) bottleneck at every step as
         ``h`` of shape (n_steps, n, C, H, W).
 
+    asymmetric : at an edited step, use the edited ε̂ only to predict x0 and the unedited ε̂ for the
+        direction back to x_{t-1} (the asymmetric reverse process of Kwon et al., "Asyrp").  With
+        ``False`` the edited ε̂ enters both terms; in deterministic DDIM the two changes then largely
+        cancel, and even large edits barely change the image.
     stop_at : return before step ``stop_at`` runs: ``x_t`` (the state entering that step) and its
         timestep ``t``, instead of ``x0``.
 
@@ -239,16 +243,22 @@ def ddim_sample(model: DigitsUNet, n: int = 1, n_steps: int = 25, seed: int | No
             return {"x_t": x, "t": t, "timesteps": ts}
         tt = torch.full((n,), t, device=dev, dtype=torch.long)
         h, skips, temb = model.encode(x, tt)
-        if delta_h is not None and (window is None or lo <= i <= hi):
+        edit = delta_h is not None and (window is None or lo <= i <= hi)
+        eps_dir = None
+        if edit:
+            if asymmetric:
+                eps_dir = model.decode(h, skips, temb)
             h = h + _shape_delta(delta_h(i), model.h_shape, n).to(dev, torch.float32)
         if capture_h:
             hs.append(h)
         eps = model.decode(h, skips, temb)
         a_t = abar[t]
-        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
         a_prev = abar[ts[i + 1]] if i + 1 < len(ts) else torch.ones((), device=dev)
-        eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # consistent with the clamped x0
-        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+        # the direction term, with ε̂ made consistent with a clamped x0 (unedited ε̂ when asymmetric)
+        x0_dir = x0 if eps_dir is None else ((x - (1 - a_t).sqrt() * eps_dir) / a_t.sqrt()).clamp(-1, 1)
+        eps_dir = (x - a_t.sqrt() * x0_dir) / (1 - a_t).sqrt()
+        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps_dir
     out = {"x0": x.clamp(-1, 1), "timesteps": ts}
     if capture_h:
         out["h"] = torch.stack(hs)

@@ -473,10 +473,13 @@ def hspace_pca(H: torch.Tensor, k: int = 5, mode: str = "per_timestep") -> dict:
     raise ValueError(f"mode must be 'per_timestep' or 'trajectory'; got {mode!r}")
 
 
-def hspace_edit(model, x_T: torch.Tensor, delta, n_steps: int = 25, window=None) -> torch.Tensor:
+def hspace_edit(model, x_T: torch.Tensor, delta, n_steps: int = 25, window=None,
+                asymmetric: bool = True) -> torch.Tensor:
     """Images from ``x_T`` with the bottleneck edit ``delta`` added: ``delta`` (D,) at every step,
     or (n_steps, D) one edit per step (a trajectory direction); ``window=(first, last)`` limits
-    the edit to those steps.  Returns x0 (n, 1, 16, 16)."""
+    the edit to those steps.  ``asymmetric``: the edited ε̂ predicts x0, the unedited one gives the
+    DDIM direction term (Asyrp's asymmetric reverse process; see
+    :func:`~spectral_explorer.digits_diffusion.ddim_sample`).  Returns x0 (n, 1, 16, 16)."""
     from .digits_diffusion import ddim_sample
 
     delta = torch.as_tensor(delta)
@@ -485,8 +488,10 @@ def hspace_edit(model, x_T: torch.Tensor, delta, n_steps: int = 25, window=None)
         if delta.shape[0] != n_steps:
             raise ValueError(f"a per-step delta must have n_steps={n_steps} rows; got {tuple(delta.shape)}")
         steps = delta.to(dev, torch.float32)
-        return ddim_sample(model, x_T=x_T, n_steps=n_steps, delta_h=lambda i: steps[i], window=window)["x0"]
-    return ddim_sample(model, x_T=x_T, n_steps=n_steps, delta_h=delta.to(dev, torch.float32), window=window)["x0"]
+        return ddim_sample(model, x_T=x_T, n_steps=n_steps, delta_h=lambda i: steps[i], window=window,
+                           asymmetric=asymmetric)["x0"]
+    return ddim_sample(model, x_T=x_T, n_steps=n_steps, delta_h=delta.to(dev, torch.float32), window=window,
+                       asymmetric=asymmetric)["x0"]
 
 
 def eps_h_jacobian(model, x_T: torch.Tensor, step: int, n_steps: int = 25, k: int = 3, method: str = "power",

@@ -133,6 +133,9 @@ def test_h_edits_windows_and_zero_edits(model, capture):
     full = ld.hspace_edit(model, xT, delta, n_steps=10)
     late = ld.hspace_edit(model, xT, delta, n_steps=10, window=(8, 9))
     assert (full - base).abs().mean() > (late - base).abs().mean() > 0
+    # the asymmetric reverse process (default) moves the image more than editing both DDIM terms
+    both = ld.hspace_edit(model, xT, delta, n_steps=10, asymmetric=False)
+    assert (full - base).abs().mean() > (both - base).abs().mean()
     with pytest.raises(ValueError, match="window"):
         ld.hspace_edit(model, xT, delta, n_steps=10, window=(5, 12))
 
