@@ -16,14 +16,7 @@ from spectral_explorer.latent_directions import (image_change_per_unit, random_d
 F64 = torch.float64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small convolutions on a shared 2-core machine: one intra-op thread is several times faster
-    than two competing with other processes (OpenMP threads spin-wait on a busy core)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
