@@ -127,9 +127,10 @@ def main(argv=None):
         qmeta = {}
         rows = rl.run(quick=args.quick, meta=qmeta)
         s = qmeta["summary"]
-        ratios = s.get("sefa_top3_change_over_random", [])
-        records.append(rec("sefa_vs_random", None, ">= 2x each", bool(ratios) and min(ratios) >= 2,
-                           ratios=ratios))
+        local = s.get("sefa_top3_change_over_random_alpha0.1", [])
+        ratios = s.get("sefa_top3_change_over_random_alpha2", [])
+        records.append(rec("sefa_vs_random", None, ">= 2x each", bool(local) and min(local) >= 2,
+                           ratios_alpha_0_1=local, ratios_alpha_2=ratios))
         pc = s.get("pc_over_random_1sigma", [])
         records.append(rec("pc_class_change", None, ">= 3x", bool(pc) and min(pc) >= 3, ratios=pc,
                            pc_rates=s.get("pc_class_change_1sigma"), random_rate=s.get("random_class_change_1sigma")))

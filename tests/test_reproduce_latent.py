@@ -51,7 +51,7 @@ def test_rows_cover_every_measure(tiny):
             assert -1.0 <= r["value"] <= 1.0
     assert meta["classifier_held_out_accuracy"] >= 0.95 and meta["sefa_ms"] > 0
     s = rl.summary(rows)
-    assert len(s["sefa_top3_change_over_random"]) == 3
+    assert len(s["sefa_top3_change_over_random_alpha0.1"]) == 3 == len(s["sefa_top3_change_over_random_alpha2"])
 
 
 def test_write_table(tiny, tmp_path):

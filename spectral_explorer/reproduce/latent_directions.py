@@ -6,7 +6,7 @@
   direction (normalised), and the best match of each SeFa direction among GANSpace's top 10;
 * ``image_change`` — RMS image change per unit α, ``‖G(z + αd) − G(z − αd)‖_rms / 2α`` averaged over
   latents, for SeFa 1–5, GANSpace 1–5 (unit norm) and random unit directions (mean of 10), and
-  the ratio to random;
+  the ratio to random, at α = 0.1 (local) and α = 2;
 * ``ganspace_stability`` — |cos| of each GANSpace component (feature space and latent
   direction) between sampling seed 0 and seeds 1, 2.
 
@@ -42,6 +42,8 @@ from . import write_table
 
 PAIRS = ((1, 7), (3, 8), (0, 6), (4, 9))
 ALPHAS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
+#: α of the image-change measure: 0.1 (the local rate ‖J d‖ of the generator) and 2 (a visible edit)
+IMAGE_ALPHAS = (0.1, 2.0)
 
 
 def _spearman(x, y) -> float:
@@ -81,17 +83,18 @@ def gan_rows(quick: bool = False, progress=None, cancel=None, meta: dict | None 
                      "extra": f"best match ganspace{int(cos[i].argmax()) + 1} |cos|={float(cos[i].max()):.4f}"})
     Z = sample_latents(n_lat, seed=123)
     R = ld.random_directions(10, 100, seed=7)
-    with torch.no_grad():
-        rand = ld.image_change_per_unit(gan, Z, R, alpha=2.0)
-        sefa_c = ld.image_change_per_unit(gan, Z, d.float(), alpha=2.0)
-        gs_c = ld.image_change_per_unit(gan, Z, U[:5], alpha=2.0)
-    base = float(rand.mean())
-    for name, vals in (("sefa", sefa_c), ("ganspace", gs_c)):
-        for i, v in enumerate(vals.tolist()):
-            rows.append({"model": "dcgan", "measure": "image_change", "direction": f"{name}{i + 1}", "alpha": 2.0,
-                         "value": round(v, 5), "extra": f"ratio to random {v / base:.2f}"})
-    rows.append({"model": "dcgan", "measure": "image_change", "direction": "random", "alpha": 2.0,
-                 "value": round(base, 5), "extra": f"mean of 10, std {float(rand.std()):.5f}"})
+    for alpha in IMAGE_ALPHAS:   # 0.1: the local rate ‖J d‖; 2: a visible edit
+        with torch.no_grad():
+            rand = ld.image_change_per_unit(gan, Z, R, alpha=alpha)
+            sefa_c = ld.image_change_per_unit(gan, Z, d.float(), alpha=alpha)
+            gs_c = ld.image_change_per_unit(gan, Z, U[:5], alpha=alpha)
+        base = float(rand.mean())
+        for name, vals in (("sefa", sefa_c), ("ganspace", gs_c)):
+            for i, v in enumerate(vals.tolist()):
+                rows.append({"model": "dcgan", "measure": "image_change", "direction": f"{name}{i + 1}",
+                             "alpha": alpha, "value": round(v, 5), "extra": f"ratio to random {v / base:.2f}"})
+        rows.append({"model": "dcgan", "measure": "image_change", "direction": "random", "alpha": alpha,
+                     "value": round(base, 5), "extra": f"mean of 10, std {float(rand.std()):.5f}"})
     for s in (1, 2):
         other = runs[s]
         Uo = other.directions / other.directions.norm(dim=1, keepdim=True)
@@ -227,11 +230,12 @@ def diffusion_rows(quick: bool = False, progress=None, cancel=None, meta: dict |
 def summary(rows: list[dict]) -> dict:
     """The issue's two quality targets from the rows."""
     get = {(r["measure"], r["direction"], r["alpha"]): r["value"] for r in rows}
-    rand = get.get(("image_change", "random", 2.0))
     out = {}
-    if rand:
-        out["sefa_top3_change_over_random"] = [round(get[("image_change", f"sefa{i}", 2.0)] / rand, 2)
-                                               for i in (1, 2, 3)]
+    for alpha in IMAGE_ALPHAS:
+        rand = get.get(("image_change", "random", alpha))
+        if rand:
+            out[f"sefa_top3_change_over_random_alpha{alpha:g}"] = [
+                round(get[("image_change", f"sefa{i}", alpha)] / rand, 2) for i in (1, 2, 3)]
     rnd = [get[k] for k in get if k[0] == "class_change" and k[1].startswith("random") and k[2] == 1.0]
     pcs = [get.get(("class_change", f"pc{i}", 1.0)) for i in (1, 2, 3)]
     if rnd and all(p is not None for p in pcs):
