@@ -54,6 +54,7 @@ __all__ = [
 
 
 def _as_float_tensor(x, name: str, ndim: int | None = None) -> torch.Tensor:
+    """``x`` as a floating-point tensor of ``ndim`` dimensions (finiteness is the caller's check)."""
     if not isinstance(x, torch.Tensor):
         try:
             x = torch.as_tensor(np.asarray(x, dtype=np.float64))
@@ -63,8 +64,6 @@ def _as_float_tensor(x, name: str, ndim: int | None = None) -> torch.Tensor:
         x = x.double()
     if ndim is not None and x.dim() != ndim:
         raise ValueError(f"{name} must be {ndim}-D; got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
     return x
 
 
@@ -91,17 +90,20 @@ def sefa_directions(weight, k: int = 5, normalize: bool = True):
     >>> d.tolist(), ev.tolist()
     ([[1.0, 0.0], [0.0, 1.0]], [9.0, 2.0])
     """
-    A = _as_float_tensor(weight, "weight", ndim=2)
+    A = _as_float_tensor(weight, "weight", ndim=2)   # finiteness is checked on AᵀA below (cheaper)
     k = check_int(k, "k", 1, A.shape[1])
     dtype = A.dtype
     A = A.detach().double()
     if normalize:
-        norms = A.norm(dim=1, keepdim=True)
-        if (norms == 0).any():
-            raise ValueError(f"weight has {int((norms == 0).sum())} all-zero row(s); cannot normalise them "
+        sq = (A * A).sum(1)
+        if (sq == 0).any():
+            raise ValueError(f"weight has {int((sq == 0).sum())} all-zero row(s); cannot normalise them "
                              "(pass normalize=False)")
-        A = A / norms
-    evals, evecs = torch.linalg.eigh(A.T @ A)
+        A = A * sq.rsqrt()[:, None]
+    M = A.T @ A
+    if not torch.isfinite(M).all():
+        raise ValueError("weight contains NaN or infinite values")
+    evals, evecs = torch.linalg.eigh(M)
     order = torch.argsort(evals, descending=True)[:k]
     V = fix_signs(evecs[:, order])
     out_dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
