@@ -398,14 +398,14 @@ def digit_classifier(seed: int = 0):
 
 def ink(images: torch.Tensor) -> torch.Tensor:
     """Mean ink of each image: the average of (x + 1) / 2 over its pixels, shape (n,)."""
-    x = (torch.as_tensor(images).float().reshape(len(images), -1) + 1) / 2
+    x = (torch.as_tensor(images).detach().float().cpu().reshape(len(images), -1) + 1) / 2
     return x.mean(dim=1)
 
 
 def slant(images: torch.Tensor) -> torch.Tensor:
     """Slant of each image from its second moments: μ₁₁ / μ₀₂ (horizontal shift per row, positive
     when the top leans right), shape (n,)."""
-    x = ((torch.as_tensor(images).float() + 1) / 2).reshape(len(images), SIZE, SIZE).clamp_min(0)
+    x = ((torch.as_tensor(images).detach().float().cpu() + 1) / 2).reshape(len(images), SIZE, SIZE).clamp_min(0)
     rows = torch.arange(SIZE, dtype=torch.float32)
     cols = torch.arange(SIZE, dtype=torch.float32)
     m = x.sum(dim=(1, 2)).clamp_min(1e-6)

@@ -34,6 +34,7 @@ import param
 import torch
 
 from .. import latent_directions as ld
+from ..device import resolve_device
 from ..viz import latent as vz
 from ._base import Explorer, placeholder
 
@@ -104,6 +105,7 @@ class LatentDirectionsExplorer(Explorer):
         self.param.watch(self._on_gan, list(_GAN))
         self.param.watch(self._on_jacobian, ["seed"])
         self.param.watch(self._on_h, list(_H))
+        self._device = resolve_device(None)   # CUDA when present (SPECTRAL_EXPLORER_DEVICE overrides)
         self.hspace = False        # the dashboard turns these on when their tab opens
         self.jacobian_on = False
         self.run("gan", self._compute_gan, self._publish_gan, background=False)
@@ -111,35 +113,36 @@ class LatentDirectionsExplorer(Explorer):
     # ------------------------------------------------------------------ GAN stages
     def _gan(self):
         from ..face_dcgan import face_dcgan
-        return self._stage("gan", ("face_dcgan",), lambda: face_dcgan("cpu"), shared=True)
+        return self._stage("gan", ("face_dcgan", str(self._device)), lambda: face_dcgan(self._device), shared=True)
 
     def _sefa(self):
         def build():
             d, ev = ld.sefa_directions(self._gan().sefa_weight, k=MAX_K)
-            return {"directions": d.float(), "sigmas": torch.ones(MAX_K), "spectrum": ev.numpy(),
+            return {"directions": d.float(), "sigmas": torch.ones(MAX_K, device=d.device), "spectrum": ev.cpu().numpy(),
                     "spectrum_label": "eigenvalue of AᵀA"}
-        return self._stage("sefa", ("sefa", MAX_K), build, shared=True)
+        return self._stage("sefa", ("sefa", MAX_K, str(self._device)), build, shared=True)
 
     def _ganspace(self, job=None):
         def build():
             res = ld.ganspace_directions(self._gan().first_block, n_samples=int(self.n_samples), k=MAX_K,
-                                         seed=int(self.gs_seed), device="cpu",
+                                         seed=int(self.gs_seed), device=self._device,
                                          progress=None if job is None else job.progress,
                                          cancel=None if job is None else job.cancel)
             return {"directions": res.directions.float(), "sigmas": res.sigmas.float(),
-                    "spectrum": res.explained_ratio.numpy(), "spectrum_label": "explained variance ratio",
+                    "spectrum": res.explained_ratio.cpu().numpy(), "spectrum_label": "explained variance ratio",
                     "residuals": res.residuals}
-        return self._stage("ganspace", (int(self.n_samples), int(self.gs_seed), MAX_K), build, shared=True)
+        return self._stage("ganspace", (int(self.n_samples), int(self.gs_seed), MAX_K, str(self._device)), build,
+                           shared=True)
 
     def _directions(self, job=None):
         return self._sefa() if self.method == "sefa" else self._ganspace(job)
 
     def _z(self):
         from ..face_dcgan import sample_latents
-        return sample_latents(1, seed=int(self.seed), device="cpu")[0]
+        return sample_latents(1, seed=int(self.seed), device=self._device)[0]
 
     def _random_direction(self):
-        return ld.random_directions(1, 100, seed=10_000 + int(self.seed))[0]
+        return ld.random_directions(1, 100, seed=10_000 + int(self.seed), device=self._device)[0]
 
     def _face(self):
         key = (self.method, int(self.k), int(self.seed), int(self.n_samples), int(self.gs_seed),
@@ -148,7 +151,7 @@ class LatentDirectionsExplorer(Explorer):
         def build():
             d = self._directions()
             z = self._z()
-            coefs = torch.tensor([float(getattr(self, c)) for c in _SLIDERS[:int(self.k)]])
+            coefs = torch.tensor([float(getattr(self, c)) for c in _SLIDERS[:int(self.k)]], device=self._device)
             zz = z + (coefs * d["sigmas"][:int(self.k)]) @ d["directions"][:int(self.k)]
             zz = zz + float(self.c_random) * self._random_direction()
             with torch.no_grad():
@@ -165,7 +168,7 @@ class LatentDirectionsExplorer(Explorer):
             d = self._directions()
             alphas = np.linspace(-float(self.strip_alpha), float(self.strip_alpha), STRIP_COLUMNS)
             dirs = torch.cat([d["directions"][:int(self.k)], self._random_direction()[None]])
-            sig = torch.cat([d["sigmas"][:int(self.k)], torch.ones(1)])
+            sig = torch.cat([d["sigmas"][:int(self.k)], torch.ones(1, device=self._device)])
             return {"images": ld.traversal_strip(self._gan(), self._z(), dirs, alphas, sig), "alphas": alphas}
         return self._stage("strip", key, build)
 
@@ -197,7 +200,7 @@ class LatentDirectionsExplorer(Explorer):
                 plus = gan(z[None] + eps * V)
                 minus = gan(z[None] - eps * V)
                 base = gan(z[None])
-            return {"directions": V, "singular_values": S.numpy(), "info": info, "plus": plus, "minus": minus,
+            return {"directions": V, "singular_values": S.cpu().numpy(), "info": info, "plus": plus, "minus": minus,
                     "base": base[0], "eps": eps}
         return self._stage("jacobian", (int(self.seed),), build)
 
@@ -217,7 +220,8 @@ class LatentDirectionsExplorer(Explorer):
     # ------------------------------------------------------------------ h-space stages
     def _diffusion(self):
         from ..digits_diffusion import load_digits_diffusion
-        return self._stage("diffusion", ("digits",), lambda: load_digits_diffusion(device="cpu"), shared=True)
+        return self._stage("diffusion", ("digits", str(self._device)), lambda: load_digits_diffusion(device=self._device),
+                           shared=True)
 
     def _capture(self, job=None):
         def build():
@@ -266,7 +270,7 @@ class LatentDirectionsExplorer(Explorer):
             g = torch.Generator().manual_seed(int(self.digit_seed))
             xT = torch.randn((1, 1, 16, 16), generator=g)
             coefs = torch.tensor([float(getattr(self, h)) for h in _H_SLIDERS])
-            delta = (coefs[None, :, None] * pca["sigmas"][:, :3, None] * pca["components"][:, :3]).sum(1)  # (S, D)
+            delta = (coefs[None, :, None] * pca["sigmas"][:, :3, None] * pca["components"][:, :3]).sum(1)  # (S, D), CPU
             with torch.no_grad():
                 base = ld.hspace_edit(model, xT, torch.zeros_like(delta))
                 edited = ld.hspace_edit(model, xT, delta, window=self._window())
@@ -288,8 +292,8 @@ class LatentDirectionsExplorer(Explorer):
             lam = float(self.edit_strength)
             model = self._diffusion()
             with torch.no_grad():
-                plain = ld.hspace_edit(model, xT, lam * sup["direction"], window=self._window())
-                proj = ld.hspace_edit(model, xT, lam * sup["projected"], window=self._window())
+                plain = ld.hspace_edit(model, xT, lam * sup["direction"], window=self._window()).cpu()
+                proj = ld.hspace_edit(model, xT, lam * sup["projected"], window=self._window()).cpu()
             from ..digits_diffusion import digit_classifier
             predict = digit_classifier()[0]
             attr = {"slant": slant, "ink": ink}[self.remove]
