@@ -173,6 +173,11 @@ def cosine_alphas_cumprod(T: int = T_STEPS, s: float = 0.008) -> torch.Tensor:
     return torch.cumprod(1 - betas, dim=0)
 
 
+@lru_cache(maxsize=1)
+def _abar_list() -> tuple[float, ...]:
+    return tuple(cosine_alphas_cumprod().tolist())
+
+
 def ddim_timesteps(n_steps: int, T: int = T_STEPS) -> list[int]:
     """``n_steps`` evenly spaced timesteps from T-1 down to 0 (the DDIM sub-sequence)."""
     n_steps = check_int(n_steps, "n_steps", 1, T)
@@ -228,7 +233,7 @@ def ddim_sample(model: DigitsUNet, n: int = 1, n_steps: int = 25, seed: int | No
         x = x_T.to(dev, torch.float32)
         n = x.shape[0]
     ts = ddim_timesteps(n_steps)
-    abar = cosine_alphas_cumprod().to(dev, torch.float32)
+    abar = _abar_list()   # Python floats: per-step coefficients without tensor dispatch
     if delta_h is not None and not callable(delta_h):
         fixed = _shape_delta(delta_h, model.h_shape, n).to(dev, torch.float32)
         delta_h = lambda i: fixed  # noqa: E731
@@ -252,13 +257,13 @@ def ddim_sample(model: DigitsUNet, n: int = 1, n_steps: int = 25, seed: int | No
         if capture_h:
             hs.append(h)
         eps = model.decode(h, skips, temb)
-        a_t = abar[t]
-        a_prev = abar[ts[i + 1]] if i + 1 < len(ts) else torch.ones((), device=dev)
-        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+        sa, sb = math.sqrt(abar[t]), math.sqrt(1 - abar[t])
+        a_prev = abar[ts[i + 1]] if i + 1 < len(ts) else 1.0
+        x0 = ((x - sb * eps) / sa).clamp(-1, 1)
         # the direction term, with ε̂ made consistent with a clamped x0 (unedited ε̂ when asymmetric)
-        x0_dir = x0 if eps_dir is None else ((x - (1 - a_t).sqrt() * eps_dir) / a_t.sqrt()).clamp(-1, 1)
-        eps_dir = (x - a_t.sqrt() * x0_dir) / (1 - a_t).sqrt()
-        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps_dir
+        x0_dir = x0 if eps_dir is None else ((x - sb * eps_dir) / sa).clamp(-1, 1)
+        eps_dir = (x - sa * x0_dir) / sb
+        x = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps_dir
     out = {"x0": x.clamp(-1, 1), "timesteps": ts}
     if capture_h:
         out["h"] = torch.stack(hs)
