@@ -6,12 +6,14 @@ SIGTERM at the end (it must exit cleanly within a few seconds), and drives the p
 gallery with a card per registered dashboard; the heat-geodesics dashboard renders plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
-renders its 2-D toy and its numbers follow the anisotropy slider.
+renders its 2-D toy and its numbers follow the anisotropy slider; the latent-directions dashboard renders
+a face, its grid and spectrum, a component slider changes the face, its URL state applies and a bad value
+is rejected, and its Jacobian and h-space tabs compute.
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
-``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png`` and
-``eigenspace_fidelity.png``, and refreshes the gallery thumbnails made from them.
+``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png``,
+``eigenspace_fidelity.png`` and ``latent_directions.png``, and refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations

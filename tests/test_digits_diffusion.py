@@ -39,6 +39,16 @@ def test_checkpoint_loads_offline_and_samples_deterministically(model):
     assert not torch.equal(a, dd.ddim_sample(model, n=4, n_steps=25, seed=4)["x0"])
 
 
+def test_sampling_on_cuda_matches_cpu(model):
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA is not available")
+    gpu = dd.load_digits_diffusion(device="cuda")
+    a = dd.ddim_sample(gpu, n=4, n_steps=10, seed=2)["x0"].cpu()
+    torch.testing.assert_close(a, dd.ddim_sample(model, n=4, n_steps=10, seed=2)["x0"], rtol=0, atol=2e-3)
+    cap = ld.hspace_capture(gpu, n=8, seed=0, n_steps=5)
+    assert cap["h"].device.type == "cpu" and cap["h"].shape[:2] == (5, 8)
+
+
 def test_samples_look_like_digits(model):
     """The classifier, trained on real digits, is fairly confident on the samples (median top
     probability 0.93 on real held-out digits, about 0.7 on samples of this small model), several
