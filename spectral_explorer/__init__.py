@@ -8,12 +8,18 @@ HoloViews views and param-based explorers on top.
 from . import data, metrics
 from .device import default_device, resolve_device
 from .eigenspace import eora_compensation, svd_compensation
+from .face_dcgan import face_dcgan
 from .heat_geodesic import HeatGeodesicEmbedding, heat_geodesic_distances
+from .latent_directions import (eps_h_jacobian, ganspace_directions, hspace_capture, hspace_edit, hspace_pca,
+                                jacobian_directions, remove_direction, sefa_directions, streaming_pca,
+                                supervised_direction, traversal_strip)
 from .positional_encodings import laplacian_pe, random_walk_pe
 from .spe import SPE
 
 __version__ = "0.1.0"
 
 __all__ = ["HeatGeodesicEmbedding", "heat_geodesic_distances", "laplacian_pe", "random_walk_pe", "SPE",
-           "svd_compensation", "eora_compensation", "data", "metrics", "default_device", "resolve_device",
-           "__version__"]
+           "svd_compensation", "eora_compensation", "face_dcgan", "sefa_directions", "ganspace_directions",
+           "streaming_pca", "jacobian_directions", "traversal_strip", "hspace_capture", "hspace_pca", "hspace_edit",
+           "eps_h_jacobian", "supervised_direction", "remove_direction", "data", "metrics", "default_device",
+           "resolve_device", "__version__"]

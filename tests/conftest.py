@@ -15,6 +15,17 @@ def device(request):
     return torch.device(request.param)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a module (``pytestmark = pytest.mark.usefixtures(...)``): small
+    convolutions on a shared 2-core machine run several times faster than with two OpenMP threads
+    spin-waiting on busy cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -6,12 +6,14 @@ SIGTERM at the end (it must exit cleanly within a few seconds), and drives the p
 gallery with a card per registered dashboard; the heat-geodesics dashboard renders plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
-renders its 2-D toy and its numbers follow the anisotropy slider.
+renders its 2-D toy and its numbers follow the anisotropy slider; the latent-directions dashboard renders
+a face, its grid and spectrum, a component slider changes the face, its URL state applies and a bad value
+is rejected, and its Jacobian and h-space tabs compute.
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
-``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png`` and
-``eigenspace_fidelity.png``, and refreshes the gallery thumbnails made from them.
+``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png``,
+``eigenspace_fidelity.png`` and ``latent_directions.png``, and refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations
@@ -383,6 +385,67 @@ def test_eigenspace_minilm_tabs_and_fidelity_vs_rank(server, browser, tmp_path):
     page.close()
 
 
+def _canvas_pixels(page):
+    """The pixels of every Bokeh canvas on the page (``toDataURL``; retried while Bokeh replaces one)."""
+    for attempt in range(20):
+        try:
+            return page.locator("canvas").evaluate_all("cs => cs.map(c => c.toDataURL()).join('|')")
+        except Exception:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+def test_latent_directions_dashboard(server, browser, tmp_path):
+    """The face renders with its grid and spectrum; a component slider changes the face (its pixels
+    and the RMS change); URL values apply and a widget change goes back into the URL; a bad value
+    is reported with its range; the Jacobian and h-space tabs compute and draw."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    log = PageLog(page)
+    page.goto(server + "/latent_directions?seed=7&k=3&c2=1.5", wait_until="networkidle")
+    text = page.locator(".ld-face-metrics")
+    before = _wait_text(text, lambda s: "RMS image change" in s and "seed 7" in s)
+    assert "c2 = +1.50σ" in before
+    assert _input_value(page, "seed") == "7" and _input_value(page, "k") == "3"
+    assert not page.locator(".c4-slider").is_visible()       # k = 3 sliders
+    _wait_for_canvases(page, 3, 30, "the face, grid and spectrum did not render")
+    _readme_screenshot(page, "latent_directions", 1100)
+    pixels = _canvas_pixels(page)
+    log.check()
+
+    _press_slider(page, ".c1-slider", "ArrowRight", 8)      # component 1 to +2σ
+    after = _wait_text(text, lambda s: "c1 = +" in s, timeout=30)
+    assert after != before
+    deadline = time.time() + 20
+    while _canvas_pixels(page) == pixels and time.time() < deadline:
+        time.sleep(0.25)
+    assert _canvas_pixels(page) != pixels, "the face did not change on the page"
+
+    def href():
+        return page.evaluate("() => window.location.href")
+    deadline = time.time() + 20
+    while "c1=" not in href() and time.time() < deadline:
+        time.sleep(0.25)
+    assert "c1=" in href() and "seed=7" in href()
+
+    _typed_is_rejected(page, "k", "99", "3", "k in 1…8")
+    page.goto(server + "/latent_directions?method=nope&seed=3", wait_until="networkidle")
+    msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
+    assert "method='nope'" in msg and "method one of sefa, ganspace" in msg and "seed" not in msg
+    assert "seed 3" in _wait_text(text, lambda s: "seed 3" in s)   # the valid value applied, still serving
+
+    page.locator(".bk-tab", has_text="Directions for this image").click()
+    jac = _wait_text(page.locator(".ld-jac-metrics"), lambda s: "singular values" in s, timeout=90)
+    assert "converged" in jac
+    page.locator(".bk-tab", has_text="Digits h-space").click()
+    sup = _wait_text(page.locator(".ld-sup-metrics"), lambda s: "classified as" in s, timeout=180)
+    assert "removed" in sup
+    _wait_for_canvases(page, 4, 30, "the h-space tab rendered too few plots")
+    page.screenshot(path=str(tmp_path / "latent_hspace.png"), full_page=True)
+    log.check()
+    page.close()
+
+
 def test_eigenspace_bad_url_parameter_is_reported(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(server + "/eigenspace?rank=9999&anisotropy=20", wait_until="networkidle")
@@ -533,7 +596,7 @@ def _assert_inert(page, log, title):
 
 
 @pytest.mark.parametrize("app, param", [("heat_geodesics", "dataset"), ("positional_encodings", "graph"),
-                                        ("eigenspace", "layer")])
+                                        ("eigenspace", "layer"), ("latent_directions", "method")])
 def test_markup_in_the_url_is_shown_as_text(server, browser, app, param):
     from urllib.parse import quote
 

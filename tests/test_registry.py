@@ -35,7 +35,7 @@ def test_apps_folder_holds_one_entry_point_per_registered_dashboard_and_the_inde
 
 def test_get_names_the_allowed_dashboards():
     assert get("heat_geodesics").title == "Heat geodesics"
-    with pytest.raises(KeyError, match="one of heat_geodesics, positional_encodings, eigenspace"):
+    with pytest.raises(KeyError, match="one of heat_geodesics, positional_encodings, eigenspace, latent_directions"):
         get("nope")
 
 
@@ -100,13 +100,15 @@ def test_readme_lists_every_dashboards_url_parameters():
     import re
     from pathlib import Path
 
-    from spectral_explorer.explorers import EigenspaceExplorer, HeatGeodesicExplorer, PositionalEncodingExplorer
+    from spectral_explorer.explorers import (EigenspaceExplorer, HeatGeodesicExplorer, LatentDirectionsExplorer,
+                                             PositionalEncodingExplorer)
     from spectral_explorer.explorers.training import CycleCountTrainer
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     expected = {"heat_geodesics": set(HeatGeodesicExplorer.url_params),
                 "positional_encodings": set(PositionalEncodingExplorer.url_params) | set(CycleCountTrainer.url_params),
-                "eigenspace": set(EigenspaceExplorer.url_params)}
+                "eigenspace": set(EigenspaceExplorer.url_params),
+                "latent_directions": set(LatentDirectionsExplorer.url_params)}
     for name, params in expected.items():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `/{name}` |"))
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))

@@ -9,8 +9,9 @@ from ._common import dashboard_page
 from ._notebook import notebook_setup
 from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
+from .latent_directions import LatentDirectionsExplorer
 from .positional_encodings import PositionalEncodingExplorer
 from .training import CycleCountTrainer
 
 __all__ = ["Explorer", "Job", "EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer",
-           "CycleCountTrainer", "dashboard_page", "notebook_setup"]
+           "LatentDirectionsExplorer", "CycleCountTrainer", "dashboard_page", "notebook_setup"]

@@ -7,7 +7,7 @@ that builds the servable page for one session.  The explorer classes are importe
 factories, so importing this module does not import the explorers.
 
 >>> [d.name for d in DASHBOARDS]
-['heat_geodesics', 'positional_encodings', 'eigenspace']
+['heat_geodesics', 'positional_encodings', 'eigenspace', 'latent_directions']
 >>> get("eigenspace").title
 'Eigenspace projections'
 >>> asset_path(get("eigenspace").thumbnail).is_file()
@@ -119,6 +119,17 @@ all 36 layers at ranks 4–128 on demand, about half a minute).
 """
 
 
+LATENT_INTRO = """
+**Interpretable directions in a generator's latent space, found by eigendecompositions.** SeFa (Shen & Zhou,
+CVPR 2021): the top eigenvectors of AᵀA of the layer that reads z. GANSpace (Härkönen et al., NeurIPS 2020):
+PCA of a layer's activations over sampled latents, mapped back to z, sliders in σ units. Image-specific
+directions: the top right singular vectors of the Jacobian ∂G/∂z at one face (power iteration). h-space (Haas
+et al., FG 2024): PCA of a diffusion U-Net's bottleneck along DDIM trajectories, and supervised "turn a into b"
+edits with a second attribute projected out. The faces come from a pretrained 64×64 DCGAN (package
+gan-face-generate), the digits from a small diffusion model trained in this project; everything runs offline.
+"""
+
+
 def heat_geodesics_page():
     """The heat-geodesics dashboard for one session."""
     _session_setup()
@@ -144,6 +155,14 @@ def eigenspace_page():
     return _page("Eigenspace projections", EIGENSPACE_INTRO, EigenspaceExplorer())
 
 
+def latent_directions_page():
+    """The latent-directions dashboard for one session (``?method=ganspace&seed=7&c1=2``)."""
+    _session_setup()
+    from .latent_directions import LatentDirectionsExplorer
+
+    return _page("Latent directions", LATENT_INTRO, LatentDirectionsExplorer())
+
+
 def _warm_heat_geodesics():
     from .heat_geodesics import HeatGeodesicExplorer
 
@@ -162,6 +181,12 @@ def _warm_eigenspace():
     EigenspaceExplorer()
 
 
+def _warm_latent_directions():
+    from .latent_directions import LatentDirectionsExplorer
+
+    LatentDirectionsExplorer()   # the face generator, SeFa and GANSpace directions
+
+
 DASHBOARDS: tuple[Dashboard, ...] = (
     Dashboard(
         "heat_geodesics", "Heat geodesics",
@@ -178,6 +203,11 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         "Compensate a compressed weight with a low-rank correction: plain SVD vs EoRA's activation-eigenspace "
         "weighting, on a 2-D toy and on MiniLM's layers (spectra, error vs rank, embedding fidelity); PiSSA's split.",
         "thumb_eigenspace.png", eigenspace_page, _warm_eigenspace),
+    Dashboard(
+        "latent_directions", "Latent directions",
+        "Slide a real GAN face along SeFa and GANSpace directions in σ units; find the Jacobian directions of "
+        "one image; explore the h-space of a small diffusion model of digits (PCs, supervised edits, projection).",
+        "thumb_latent_directions.png", latent_directions_page, _warm_latent_directions),
 )
 
 
@@ -232,7 +262,7 @@ def get(name: str) -> Dashboard:
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    KeyError: "no dashboard named 'nope'; one of heat_geodesics, positional_encodings, eigenspace"
+    KeyError: "no dashboard named 'nope'; one of heat_geodesics, positional_encodings, eigenspace, latent_directions"
     """
     for d in DASHBOARDS:
         if d.name == name:

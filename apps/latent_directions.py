@@ -1,0 +1,10 @@
+"""Latent-directions dashboard: ``panel serve apps/latent_directions.py`` (or ``spectral-explorer serve``).
+
+A thin entry point: the page is built by the packaged dashboard registry
+(:mod:`spectral_explorer.explorers.registry`), one page per session.
+"""
+
+from spectral_explorer.explorers.registry import get
+
+DASHBOARD = get("latent_directions")
+DASHBOARD.factory().servable(title=DASHBOARD.title)

@@ -1,0 +1,338 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Latent directions: SeFa, GANSpace, Jacobians and the h-space of a diffusion model
+#
+# A classroom walkthrough of three ways to find *interpretable directions* in a generator's
+# latent space — SeFa (Shen & Zhou, CVPR 2021), GANSpace (Härkönen et al., NeurIPS 2020) and
+# the h-space of diffusion models (Kwon et al.; Haas et al., FG 2024) — on two real models that
+# run offline on a CPU: a pretrained 64×64 DCGAN of faces (package `gan-face-generate`) and a
+# small diffusion model of handwritten digits trained in this project.
+#
+# **Learning goals.** After this notebook you can
+#
+# 1. derive SeFa's directions as the top **eigenvectors of $A^\top A$** of the layer that reads
+#    the latent code, and check the eigen-equation;
+# 2. explain GANSpace as a **PCA** of activations, mapped back to the latent space by least
+#    squares, with edits measured in **σ units**;
+# 3. see that both are **eigenspace projections** — the thread through this whole project —
+#    and measure how close their subspaces are (principal angles);
+# 4. compute image-specific directions as the top right singular vectors of a **Jacobian** with
+#    subspace power iteration (jvp/vjp only), and check convergence against the exact SVD;
+# 5. capture the bottleneck **h** of a diffusion U-Net along DDIM trajectories, run PCA on it per
+#    timestep, and build a supervised "turn digit a into b" edit with a second attribute
+#    **projected out**.
+#
+# Set `SPECTRAL_EXPLORER_QUICK=1` before starting Jupyter for a small, fast version (the tests
+# run the notebook that way). The full measurements come from
+# `spectral-explorer reproduce latent-directions`.
+
+# %%
+import os
+
+import holoviews as hv
+import ipywidgets as widgets
+import numpy as np
+import panel as pn
+import torch
+
+import spectral_explorer
+from spectral_explorer import digits_diffusion as dd
+from spectral_explorer import latent_directions as ld
+from spectral_explorer.eigenspace import principal_angles
+from spectral_explorer.explorers import notebook_setup
+from spectral_explorer.face_dcgan import face_dcgan, sample_latents
+from spectral_explorer.viz import latent as vz
+
+notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
+
+QUICK = os.environ.get("SPECTRAL_EXPLORER_QUICK", "0") == "1"
+N_GANSPACE = 3000 if QUICK else 20000
+N_DIGITS = 64 if QUICK else 512
+torch.set_num_threads(1)  # small models: one thread is fastest on a busy machine
+torch.manual_seed(0)
+print(f"spectral_explorer {spectral_explorer.__version__}; QUICK={QUICK}")
+
+# %% [markdown]
+# ## 1. A real generator
+#
+# The DCGAN maps $z \in \mathbb{R}^{100}$, $z \sim \mathcal N(0, I)$, to a 3×64×64 image. Its first
+# layer is a transposed convolution on a 1×1 input, i.e. an **affine map**
+# $y = A z$ with $A \in \mathbb{R}^{8192 \times 100}$ (512 channels × 4 × 4), followed by
+# BatchNorm, ReLU and four more upsampling layers.
+
+# %%
+gan = face_dcgan("cpu")
+z = sample_latents(6, seed=0)
+with torch.no_grad():
+    faces = gan(z)
+A = gan.sefa_weight
+print("images", tuple(faces.shape), "range", float(faces.min()), float(faces.max()), "| A", tuple(A.shape))
+vz.image_grid(faces, title="six faces from six seeds", width=600)
+
+# %% [markdown]
+# ## 2. SeFa: directions that the first layer amplifies most
+#
+# Moving $z$ by $\alpha n$ moves the first layer's output by $\alpha A n$. Which unit direction
+# changes it most? Maximise $\|A n\|^2 = n^\top A^\top A\, n$ subject to $\|n\| = 1$: by the
+# Rayleigh quotient the answer is the top **eigenvector** of the symmetric matrix $A^\top A$,
+# and the next ones are the following eigenvectors (orthogonal to the first). No sampling, no
+# training: a closed form. (SeFa first normalises each row of $A$ to unit norm, so that no
+# single output unit dominates.)
+
+# %%
+d_sefa, ev = ld.sefa_directions(A, k=5)
+An = (A / A.norm(dim=1, keepdim=True)).double()
+M = An.T @ An
+residual = (M @ d_sefa.double().T - d_sefa.double().T * ev.double()).norm(dim=0) / ev.double()
+print("eigenvalues of AᵀA:", np.round(ev.numpy(), 1))
+print("eigen-equation residual ‖AᵀA n − λ n‖/λ:", residual.numpy())
+assert residual.max() < 1e-6
+
+# %% [markdown]
+# A **traversal strip** renders $z + \alpha\, n_j$ for a few α; here α in σ units, and for SeFa
+# σ = 1 because $z$ is isotropic: its projection on any unit vector has standard deviation 1.
+
+# %%
+alphas = np.linspace(-3, 3, 7)
+R = ld.random_directions(1, 100, seed=5)
+strip = ld.traversal_strip(gan, z[0], torch.cat([d_sefa[:3].float(), R]), alphas)
+vz.image_grid(strip, title="SeFa 1–3 and a random direction, α = −3σ … 3σ", width=700,
+              row_labels=["SeFa 1", "SeFa 2", "SeFa 3", "random"])
+
+# %% [markdown]
+# How much does each direction change the image per unit α, compared with random directions of
+# the same norm?
+
+# %%
+Z = sample_latents(16 if QUICK else 64, seed=1)
+change_sefa = ld.image_change_per_unit(gan, Z, d_sefa.float(), alpha=2.0)
+change_rand = ld.image_change_per_unit(gan, Z, ld.random_directions(8, 100, seed=2), alpha=2.0)
+print("SeFa 1–5 / random:", np.round((change_sefa / change_rand.mean()).numpy(), 2))
+
+# %% [markdown]
+# ## 3. GANSpace: PCA of activations, back to the latent
+#
+# Sample $N$ latents, collect the first block's activations $y_i = f(z_i) \in \mathbb{R}^{8192}$
+# and compute the top principal components $V$ of their covariance $C = \frac1N\sum (y_i-\mu)(y_i-\mu)^\top$
+# — again an **eigendecomposition**. The activations are not the latent, so each component is
+# mapped back by least squares: with scores $x_i = V^\top (y_i - \mu)$ find $U$ minimising
+# $\sum_i \|U x_i - z_i\|^2$. An edit of α σ units is $z + \alpha\, \sigma_j u_j$ with
+# $\sigma_j = \sqrt{\lambda_j}$. The PCA streams: batches of latents are redrawn from a seed on
+# every pass of a randomized subspace iteration, so memory stays O(D·k) for any $N$.
+
+# %%
+gs = ld.ganspace_directions(gan.first_block, n_samples=N_GANSPACE, k=10, seed=0, device="cpu")
+print("explained variance ratio:", np.round(gs.explained_ratio[:5].numpy(), 4))
+print("Ritz residuals:", np.round(gs.residuals[:5], 4))
+U = gs.directions / gs.directions.norm(dim=1, keepdim=True)
+cos = (d_sefa.double() @ U.double().T).abs()
+print("|cos(SeFa i, GANSpace i)|:", np.round(cos.diagonal()[:5].numpy(), 3))
+hv.Bars([(str(i + 1), float(v)) for i, v in enumerate(gs.explained_ratio)], "component",
+        "explained variance").opts(title="GANSpace spectrum", width=380, height=240)
+
+# %% [markdown]
+# **Both are eigenspace projections.** SeFa diagonalises $A^\top A$ (how the *weights* stretch
+# $z$); GANSpace diagonalises the covariance of activations (how the *data* spread). For a
+# purely linear layer $y = Az$ with $z \sim \mathcal N(0, I)$ the covariance is $A A^\top$, whose
+# eigenvectors map back to the eigenvectors of $A^\top A$: the two would agree exactly. BatchNorm
+# and ReLU bend this, so they agree on the leading directions and drift apart further down.
+# Principal angles between the two top-5 subspaces quantify it.
+
+# %%
+angles = principal_angles(d_sefa.double().T, U[:5].double().T)
+print("principal angles (degrees):", np.round(np.degrees(angles.numpy()), 1))
+
+# %% [markdown]
+# ### Sliders in σ units
+#
+# An `ipywidgets` slider per component; the face is a HoloViews pane embedded as an ipywidget.
+
+# %%
+face_pane = pn.pane.HoloViews(vz.image_grid(faces[:1], width=200, scale=2))
+comp_w = widgets.Dropdown(options=[("SeFa", "sefa"), ("GANSpace", "ganspace")], value="sefa", description="method")
+sliders = [widgets.FloatSlider(value=0.0, min=-5, max=5, step=0.5, description=f"comp {j + 1}",
+                               continuous_update=False) for j in range(3)]
+
+
+def render(*_):
+    if comp_w.value == "sefa":
+        D, sig = d_sefa[:3].float(), torch.ones(3)
+    else:
+        D, sig = gs.directions[:3].float(), gs.sigmas[:3].float()
+    coefs = torch.tensor([s.value for s in sliders])
+    zz = z[0] + (coefs * sig) @ D
+    with torch.no_grad():
+        face_pane.object = vz.image_grid(gan(zz[None]), width=200, scale=2)
+
+
+for w in [comp_w, *sliders]:
+    w.observe(render, "value")
+sliders[0].value = 2.0   # start with a visible edit
+widgets.HBox([widgets.VBox([comp_w, *sliders]), pn.ipywidget(face_pane)])
+
+# %% [markdown]
+# ## 4. Directions for *this* image: the Jacobian
+#
+# Near one latent $z$, $G(z + \varepsilon v) \approx G(z) + \varepsilon J v$ with the Jacobian
+# $J = \partial G / \partial z \in \mathbb{R}^{12288 \times 100}$. The directions that change this
+# image most are the top right singular vectors of $J$ — the top eigenvectors of $J^\top J$.
+# Subspace power iteration never forms $J$: each step costs one batched Jacobian-vector product
+# ($J Q$, forward mode) and one vector-Jacobian product ($J^\top (J Q)$, reverse mode), then a QR.
+# A Rayleigh–Ritz step (the SVD of the small $J Q$) gives the estimates.
+
+# %%
+z0 = z[0]
+f = lambda v: gan(v[None])[0]  # noqa: E731
+V, S, info = ld.jacobian_directions(f, z0, k=3, tol=1e-6, n_iter=100, return_info=True)
+Ve, Se = ld.jacobian_directions(f, z0, k=3, method="exact")
+print("power iteration:", np.round(S.numpy(), 3), f"in {info['iterations']} iterations")
+print("exact SVD:      ", np.round(Se.numpy(), 3))
+print("|cos| with the exact vectors:", np.round((V @ Ve.T).abs().diagonal().numpy(), 6))
+hist = np.asarray(info["history"])
+vz.curves({f"s{i + 1}": hist[:, i] for i in range(3)}, title="power-iteration convergence",
+          xlabel="iteration", ylabel="singular value")
+
+# %%
+with torch.no_grad():
+    diff = gan(z0[None] + 3 * V) - gan(z0[None] - 3 * V)
+vz.image_grid(torch.cat([diff / diff.abs().max(), gan(z0[None] + 3 * V)]).reshape(2, 3, 3, 64, 64),
+              title="what each Jacobian direction moves: difference images | z + 3v", width=420)
+
+# %% [markdown]
+# ## 5. The h-space of a diffusion model
+#
+# The digits model is a small U-Net that predicts the noise ε in $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$;
+# DDIM turns it into a deterministic sampler (25 steps here). Its bottleneck — the output of the
+# middle block, a 96×4×4 tensor — is the **h-space**. We sample digits, record h at every step,
+# and label every sample with a logistic-regression classifier trained on the real digits.
+
+# %%
+info_ckpt = dd.checkpoint_info()
+print({k: info_ckpt[k] for k in ("seed", "steps", "batch_size", "final_loss", "seconds")})
+model = dd.load_digits_diffusion(device="cpu")
+predict, acc = dd.digit_classifier()
+cap = ld.hspace_capture(model, n=N_DIGITS, seed=0, n_steps=25)
+labels = predict(cap["x0"])[0]
+print(f"classifier held-out accuracy {acc:.3f}; classes of the samples: {np.bincount(labels, minlength=10)}")
+vz.image_grid(cap["x0"][:16], title="DDIM samples", width=640, scale=2)
+
+# %% [markdown]
+# **PCA per timestep.** For each DDIM step $t$, PCA of the $N$ bottlenecks $h_t$. How much variance
+# the top components hold changes along the trajectory:
+
+# %%
+pca = ld.hspace_pca(cap["h"], k=5, mode="per_timestep")
+r = pca["explained_ratio"].numpy()
+vz.curves({f"PC{i + 1}": r[:, i] for i in range(3)}, x=np.arange(r.shape[0]),
+          title="explained variance per step (0 = noisiest)", xlabel="step", ylabel="ratio")
+
+# %% [markdown]
+# Per-class mean PC scores (in σ): if PC1 separates classes, it mostly encodes **identity**.
+
+# %%
+scores = pca["scores"].numpy() / pca["sigmas"][12].numpy()[None]
+table = np.array([scores[labels == c, :3].mean(0) if (labels == c).any() else np.zeros(3) for c in range(10)])
+vz.grouped_bars(table, range(10), ["PC1", "PC2", "PC3"], ylabel="mean score (σ)", title="per-class PC scores")
+
+# %% [markdown]
+# **Edits.** Add $\Delta h_t = \alpha\,\sigma_{t,j}\, v_{t,j}$ at every step (or inside a window of
+# steps) and compare with a random direction of the same σ.
+
+# %%
+xT = cap["x_T"][:8]
+rows = []
+for j in range(2):
+    for alpha in (-2.0, 2.0):
+        delta = alpha * pca["sigmas"][:, j:j + 1] * pca["components"][:, j]
+        rows.append(ld.hspace_edit(model, xT, delta))
+rnd = ld.random_directions(1, cap["h"].shape[2], seed=3)[0]
+sig_r = torch.stack([(cap["h"][s] @ rnd).std() for s in range(25)])
+rows.append(ld.hspace_edit(model, xT, 2.0 * sig_r[:, None] * rnd[None]))
+grid = torch.stack([cap["x0"][:8], *rows])
+vz.image_grid(grid, title="rows: original | PC1 −2σ | PC1 +2σ | PC2 −2σ | PC2 +2σ | random +2σ", width=520,
+              scale=2)
+
+# %% [markdown]
+# **Supervised directions and a projection.** The mean difference of h between samples classified
+# as b and as a, $d_t = \bar h_t^{(b)} - \bar h_t^{(a)}$, turns a's into b's. It also drags along any
+# attribute in which the two classes differ — e.g. slant. Build the slant direction $s_t$ the same
+# way (top vs bottom quarter of slant) and remove it: $d_t^\perp = d_t - (d_t\cdot\hat s_t)\hat s_t$.
+
+# %%
+a, b = 1, 7
+if not ((labels == a).any() and (labels == b).any()):
+    a, b = [int(c) for c in np.argsort(-np.bincount(labels, minlength=10))[:2]]
+sl = dd.slant(cap["x0"]).numpy()
+lo, hi = np.quantile(sl, [0.25, 0.75])
+slant_dir = ld.supervised_direction(cap["h"], np.where(sl >= hi, 1, np.where(sl <= lo, 0, -1)), 0, 1)
+d_ab = ld.supervised_direction(cap["h"], labels, a, b)
+d_perp = ld.remove_direction(d_ab, slant_dir)
+idx = np.flatnonzero(labels == a)[:8]
+plain = ld.hspace_edit(model, cap["x_T"][idx], d_ab)
+proj = ld.hspace_edit(model, cap["x_T"][idx], d_perp)
+for name, x in (("plain", plain), ("slant removed", proj)):
+    hit = (predict(x)[0] == b).mean()
+    dsl = (dd.slant(x) - torch.as_tensor(sl[idx])).abs().mean()
+    print(f"{a} → {b} {name:>14}: classified as {b}: {hit:.0%}, mean |Δ slant| {float(dsl):.3f}")
+vz.image_grid(torch.stack([cap["x0"][idx], plain, proj]), title=f"{a} | → {b} | → {b}, slant projected out",
+              width=520, scale=2)
+
+# %% [markdown]
+# ## 6. The dashboard in the notebook
+#
+# `LatentDirectionsExplorer` is the dashboard (`spectral-explorer serve`, page `/latent_directions`):
+# sliders in σ units, the traversal grid, the spectrum, the Jacobian tab and the h-space tab (which
+# samples its digits when opened).
+
+# %%
+from spectral_explorer.explorers import LatentDirectionsExplorer  # noqa: E402
+
+ex = LatentDirectionsExplorer(c1=2.0)
+assert not ex.error, ex.error
+ex.panel()
+
+# %% [markdown]
+# ## Exercises (with checks)
+#
+# Each exercise ends with a check you can run; it prints `True` when your answer is right.
+#
+# 1. **SeFa without normalisation.** With `normalize=False`, SeFa's eigenvalues are the squared
+#    singular values of $A$. Compute them with `torch.linalg.svdvals` and check:
+#    `np.allclose(ld.sefa_directions(A, k=5, normalize=False)[1].numpy(), (torch.linalg.svdvals(A.double())[:5] ** 2).numpy(), rtol=1e-4)`.
+# 2. **Linear GANSpace = SeFa.** Replace `gan.first_block` by the linear map `lambda z: z @ A.T`
+#    (no BatchNorm, no ReLU) and rerun section 3 with `normalize=False` in SeFa. Check that the
+#    top-3 |cos| are all above 0.99.
+# 3. **σ units.** Why is σ = 1 for every SeFa direction but not for GANSpace's mapped directions?
+#    Check numerically: `(sample_latents(5000, seed=9) @ d_sefa[0]).std()` is close to 1.
+# 4. **Power iteration speed.** The convergence rate of subspace iteration for the k-th vector is
+#    $(\sigma_{k+p+1}/\sigma_k)^2$ per step with block size k + p. Rerun section 4 with
+#    `oversample=0` and `oversample=5` and compare `info["iterations"]`.
+# 5. **Time windows.** Edit along h-space PC1 only in the first 5 steps (`window=(0, 4)`) and only
+#    in the last 5 (`window=(20, 24)`). Which changes the class, which only the style? Check: the
+#    mean absolute pixel change of the early window is larger.
+# 6. **Projection.** Project the ink direction (`dd.ink`) out instead of slant. Does the a → b
+#    success rate survive? Check that $d^\perp \cdot \hat s_t = 0$ at every step:
+#    `((d_perp * slant_dir).sum(-1).abs() < 1e-3 * d_ab.norm(dim=-1) * slant_dir.norm(dim=-1)).all()`.
+
+# %%
+# check of exercise 1 (and of the identity behind it)
+print(np.allclose(ld.sefa_directions(A, k=5, normalize=False)[1].numpy(),
+                  (torch.linalg.svdvals(A.double())[:5] ** 2).numpy(), rtol=1e-4))
+# check of exercise 3
+print(abs(float((sample_latents(5000, seed=9) @ d_sefa[0].float()).std()) - 1) < 0.05)
+# check of exercise 6
+print(bool(((d_perp * slant_dir).sum(-1).abs() < 1e-3 * d_ab.norm(dim=-1) * slant_dir.norm(dim=-1)).all()))

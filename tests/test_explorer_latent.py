@@ -1,0 +1,80 @@
+"""LatentDirectionsExplorer: a slider re-renders only the face, the face equals the generator at the
+edited latent, views render, the Jacobian and h-space stages compute on demand, bad input is
+reported and the explorer keeps working."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import pytest
+import torch
+
+from spectral_explorer import latent_directions as ld
+from spectral_explorer.explorers import LatentDirectionsExplorer
+from spectral_explorer.face_dcgan import sample_latents
+
+hv.extension("bokeh", logo=False)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def ex():
+    return LatentDirectionsExplorer(n_h_samples=40)
+
+
+def test_a_slider_rerenders_only_the_face_and_the_face_is_the_edited_latent(ex):
+    ex.param.update(method="sefa", seed=3, c1=0.0, c2=0.0)
+    counts = dict(ex.stage_counts)
+    ex.c2 = -1.5
+    assert set(ex.timings) == {"face", "total"}
+    assert ex.stage_counts["face"] == counts["face"] + 1 and ex.stage_counts["strip"] == counts["strip"]
+    d, _ = ld.sefa_directions(ex._gan().sefa_weight, k=2)
+    z = sample_latents(1, seed=3)[0] - 1.5 * d[1].float()
+    with torch.no_grad():
+        expected = ex._gan()(z[None])[0]
+    torch.testing.assert_close(ex._face()["edited"], expected, rtol=1e-4, atol=1e-4)
+    assert "c2 = -1.50σ" in ex.face_markdown()
+    for view in (ex.view_face(), ex.view_strip(), ex.view_spectrum()):
+        hv.render(view)
+    assert ex.error == ""
+
+
+def test_the_grid_has_a_row_per_component_and_the_random_control(ex):
+    ex.param.update(k=2, strip_alpha=2.0)
+    s = ex._strip()
+    assert s["images"].shape == (3, 7, 3, 64, 64)
+    assert s["alphas"][0] == -2.0 and s["alphas"][-1] == 2.0
+    ex.c_random = 1.0
+    assert "random = +1.00σ" in ex.face_markdown()
+
+
+def test_bad_url_values_are_reported_with_the_allowed_range(ex):
+    ex.apply_url({"k": 99, "seed": 5, "method": "<b>x</b>"})
+    assert "k in 1…8" in ex.error and "method one of sefa, ganspace" in ex.error
+    assert ex.seed == 5 and "seed" not in ex.error.split("allowed")[1]
+    ex.apply_url({"k": 3})
+    assert ex.error == ""
+
+
+def test_jacobian_tab(ex):
+    ex.compute_jacobian()
+    j = ex._jacobian()
+    assert j["info"]["converged"] and len(j["singular_values"]) == 3
+    assert (j["singular_values"][:-1] >= j["singular_values"][1:]).all()
+    assert "singular values" in ex.jacobian_markdown()
+    hv.render(ex.view_jacobian())
+
+
+def test_hspace_tab_and_a_bad_window(ex):
+    ex.open_hspace()
+    assert ex.error == "", ex.error
+    assert "classified as" in ex.supervised_markdown()
+    for view in (ex.view_digit(), ex.view_h_variance(), ex.view_class_scores(), ex.view_supervised()):
+        hv.render(view)
+    before = ex._digit()["edited"].clone()
+    ex.h1 = 2.0
+    assert not torch.equal(ex._digit()["edited"], before)
+    ex.param.update(window_start=20, window_end=10)
+    assert "window_start (20) must be <= window_end (10)" in ex.error
+    ex.window_end = 24
+    assert ex.error == ""
