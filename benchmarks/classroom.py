@@ -147,8 +147,28 @@ class LightSession:
         msg = patch_doc(patch_doc.create_header(), {}, {"events": list(events)})
         self._conn._loop.add_callback(self._conn.send_message, msg)
 
-    def roundtrip(self):
-        self._conn.force_roundtrip()   # receives the server's patches meanwhile
+    def drain(self):
+        """Take in (and count) every message the server sent so far: one round trip."""
+        self._conn.force_roundtrip()
+
+    def wait_for_update(self, before: int, timeout: float) -> bool:
+        """Run the connection until a plot update beyond ``before`` arrives (True) or
+        ``timeout`` seconds pass (False) — listening only: no requests while it waits (polling
+        with round trips would itself load the server 30 sessions × 50 times a second)."""
+        conn = self._conn
+        deadline = time.perf_counter() + timeout
+
+        def done():
+            return self.plot_updates != before or time.perf_counter() >= deadline
+
+        def poke():   # at the deadline, one round trip so the loop wakes up and sees it
+            conn._loop.add_callback(conn.send_message, conn._protocol.create("SERVER-INFO-REQ"))
+        handle = conn._loop.call_later(timeout, poke)
+        try:
+            conn._loop_until(done)
+        finally:
+            conn._loop.remove_timeout(handle)
+        return self.plot_updates != before
 
     def close(self):
         self._conn.close()
@@ -212,19 +232,16 @@ class Student(threading.Thread):
                     time.sleep(self.interval * self.rng.uniform(0.6, 1.4))
                     value = self.rng.choice([v for v in values if differs(v)])
                 current = value
+                session.drain()   # count what arrived since (late updates of the last move)
                 before = session.plot_updates
                 ts = time.perf_counter()
                 # what the browser sends when the slider is released
                 session.send(*[{"kind": "ModelChanged", "model": {"id": slider["id"]}, "attr": prop, "new": value}
                                for prop in props])
-                while session.plot_updates == before and time.perf_counter() - ts < UPDATE_TIMEOUT:
-                    session.roundtrip()
-                    if session.plot_updates == before:
-                        time.sleep(0.02)
-                if session.plot_updates == before:
-                    self.timeouts += 1
-                else:
+                if session.wait_for_update(before, UPDATE_TIMEOUT):
                     self.latencies.append(time.perf_counter() - ts)
+                else:
+                    self.timeouts += 1
             session.close()
         except Exception as exc:  # noqa: BLE001 - reported in the JSON
             self.error = f"{type(exc).__name__}: {exc}"
