@@ -110,6 +110,44 @@ def _exit_after(seconds: float):
     timer.start()
 
 
+def _fork_workers(n: int) -> bool:
+    """Fork ``n`` worker processes.  In a worker: True.  In the parent: wait until every worker
+    has exited (SIGTERM/Ctrl-C are passed on to them by ``stop``), then False.
+
+    Each worker opens its own listening socket on the port (SO_REUSEPORT, see
+    :func:`_listen_with_reuse_port`), so the kernel spreads new connections evenly over them.
+    (Bokeh's own ``num_procs`` forks after binding one socket that all workers share: whichever
+    worker wakes first accepts every connection waiting — a class opening its pages at the same
+    moment lands on one process while the other idles.)"""
+    children = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            _at_fork_in_child()
+            return True
+        children.append(pid)
+    while children:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        if pid in children:
+            children.remove(pid)
+    return False
+
+
+def _listen_with_reuse_port():
+    """Make this process's Bokeh server bind its port with SO_REUSEPORT (one socket per worker)."""
+    from tornado import netutil
+
+    import bokeh.server.server as bokeh_server
+
+    def bind_sockets(address, port):
+        sockets = netutil.bind_sockets(port=port or 0, address=address, reuse_port=True)
+        return sockets, sockets[0].getsockname()[1]
+    bokeh_server.bind_sockets = bind_sockets
+
+
 def _serve(args):
     # every script, style and font comes from this server (works offline); set before bokeh is imported
     os.environ.setdefault("BOKEH_RESOURCES", "server")
@@ -126,7 +164,7 @@ def _serve(args):
 
     def stop(signum, frame):
         if os.getpid() == parent and args.num_procs != 1:
-            # tornado's fork_processes parent: pass the signal on; it exits once every worker has
+            # the workers' parent: pass the signal on; it exits once every worker has
             for pid in _child_pids():
                 try:
                     os.kill(pid, signal.SIGTERM)
@@ -143,12 +181,16 @@ def _serve(args):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if args.num_procs != 1:
-        os.register_at_fork(after_in_child=_at_fork_in_child)
     print(f"serving {len(apps) - 1} dashboards at http://{args.address}:{args.port}/", flush=True)
+    if args.num_procs != 1:
+        if args.port == 0:
+            raise SystemExit("error: --num-procs needs a fixed --port")
+        if not _fork_workers(args.num_procs if args.num_procs > 0 else (os.cpu_count() or 1)):
+            return 0   # the parent, once every worker has stopped
+        _listen_with_reuse_port()
     try:
         server = pn.serve(apps, port=args.port, address=args.address, websocket_origin=websocket_origins(args),
-                          num_procs=args.num_procs, show=False, start=False, title=titles, verbose=False,
+                          num_procs=1, show=False, start=False, title=titles, verbose=False,
                           check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
                           unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS)
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
