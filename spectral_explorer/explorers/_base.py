@@ -24,8 +24,9 @@ once, what every explorer needs around that:
 - **URL state**: an explorer lists its shareable parameters in ``url_params``; in a served page
   :meth:`sync_url` keeps them in the URL, applies the valid ones and reports the invalid ones
   in the page with their allowed values.
-- **Widgets and layout**: :func:`log_slider`, :func:`int_input`, the error alert and the status
-  row are built here; :meth:`__panel__` builds the layout (``controls()`` beside ``main()``) once.
+- **Widgets and layout**: :meth:`int_input`, the error alert and the status row are built here (the
+  two-way links and :func:`log_slider` live in :mod:`._widgets`); :meth:`__panel__` builds the
+  layout (``controls()`` beside ``main()``) once.
 
 Everything a page shows from a user (URL values, typed text, error messages echoing them) goes
 through :func:`escape_markdown`: it is text, never markup.
@@ -34,7 +35,6 @@ through :func:`escape_markdown`: it is text, never markup.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import re
 import threading
@@ -43,12 +43,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import holoviews as hv
-import numpy as np
 import panel as pn
 import param
 
 from ..progress import Cancelled
 from ._common import SHARED_STAGES, shared_cache_enabled
+from ._widgets import (EchoGuard, frozen_models, guard_echoes,  # noqa: F401 - EchoGuard re-exported
+                       link_two_way, log_slider)
 
 __all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "link_two_way", "escape_markdown", "message", "log_slider", "placeholder"]
 
@@ -563,197 +564,3 @@ class Explorer(pn.viewable.Viewer):
     def panel(self):
         """The explorer's page body (same object on every call)."""
         return self.__panel__()
-
-
-# ---------------------------------------------------------------------- widget helpers
-#: how long a value Python pushed to a widget counts as a possible stale echo (a loaded
-#: notebook server delivers the page's echoes many seconds late; a user's own move clears it)
-ECHO_WINDOW_S = 60.0
-
-def guard_echoes(widget, window: float = None):
-    """Drop the stale values a live page echoes back to ``widget`` (any Panel widget, also one
-    that ``pn.Param`` or ``from_param`` links to a parameter).
-
-    In a notebook, Panel pushes every change Python makes to the widget's model over the comm;
-    the page reports some of them back after Python has moved on (``ex.method = "exact"`` and
-    back to ``"euler"`` in one cell: the page sends ``"exact"`` afterwards, and Panel's link sets
-    the parameter to it).  This records, per model property, what Python pushed (a wrapper of
-    the widget's ``_update_model``) and ignores an incoming event (``_process_events``) that
-    carries a pushed value which is no longer the latest (see :class:`EchoGuard`), pushing the
-    value in effect again.  The accepted events are applied inside :func:`frozen_models`.
-    Idempotent."""
-    if getattr(widget, "_echo_guards", None) is not None:
-        return widget
-    window = ECHO_WINDOW_S if window is None else window
-    guards: dict = {}
-    widget._echo_guards = guards
-    update_model, process_events = widget._update_model, widget._process_events
-
-    def _update_model(events, msg, root, model, doc, comm):
-        for key, value in msg.items():
-            try:
-                hash(value)
-            except TypeError:
-                continue
-            guards.setdefault(key, EchoGuard(window)).pushed(value)
-        return update_model(events, msg, root, model, doc, comm)
-
-    def _process_events(events):
-        stale = {}
-        for key, value in events.items():
-            guard = guards.get(key)
-            try:
-                if guard is not None and guard.stale(value):
-                    stale[key] = value
-            except TypeError:   # an unhashable/uncomparable value is never a recorded push
-                pass
-        fresh = {k: v for k, v in events.items() if k not in stale}
-        if stale:
-            # the page shows an older value: send it the values in effect again
-            names = [n for n, prop in widget._property_mapping.items() if prop in stale] or ["value"]
-            doc = pn.state.curdoc
-            if doc is not None and doc.session_context is not None:
-                doc.add_next_tick_callback(lambda: widget.param.trigger(*names))
-            else:
-                widget.param.trigger(*names)
-        if fresh:
-            for key, value in fresh.items():   # the page is in step from here on
-                if key in guards:
-                    guards[key] = EchoGuard(window)
-            with frozen_models():   # the plots this change updates: one model-graph recompute
-                return process_events(fresh)
-
-    widget._update_model, widget._process_events = _update_model, _process_events
-    return widget
-
-
-class EchoGuard:
-    """Recognises a live front-end sending a widget's *older* value back.
-
-    When Python moves a parameter several times in a row (``ex.t = 5``, then back to ``20``, then
-    ``2`` — a notebook cell "setting it back"), every move is pushed to the widget in the page.  A
-    front-end that reports some of those updates back (a notebook comm does, after the cell has
-    finished) delivers them late, and applied they would undo the newer value: the parameter ends
-    at ``5`` while the code left it at ``2``.  The two-way links of this module therefore record
-    what they push (:meth:`pushed`) and drop an incoming value that is one Python pushed within the
-    last ``window`` seconds but no longer the latest (:meth:`stale`), putting the value in effect
-    back into the widget.  A user moving the widget sends a value that is new (or the latest), so
-    it always applies.
-    """
-
-    def __init__(self, window: float = ECHO_WINDOW_S):
-        self.window = window
-        self._pushed: list = []   # (monotonic time, value), oldest first
-
-    @staticmethod
-    def _same(value):
-        # a float travels through JavaScript and back: compare to 9 significant digits
-        return float(f"{value:.9g}") if isinstance(value, float) else value
-
-    def pushed(self, value) -> None:
-        now = time.monotonic()
-        value = self._same(value)
-        self._pushed = [(t, v) for t, v in self._pushed if now - t < self.window and v != value]
-        self._pushed.append((now, value))
-
-    def stale(self, value) -> bool:
-        now = time.monotonic()
-        value = self._same(value)
-        recent = [v for t, v in self._pushed if now - t < self.window]
-        return len(recent) > 1 and value != recent[-1] and value in recent[:-1]
-
-    def forget(self) -> None:
-        """The page sent a value of its own (a user's move): what was pushed before is history,
-        and moving back to one of those values is a move, not an echo."""
-        self._pushed.clear()
-
-    @property
-    def latest(self):
-        return self._pushed[-1][1] if self._pushed else None
-
-
-@contextlib.contextmanager
-def frozen_models(doc=None):
-    """Recompute the Bokeh document's model graph once, on exit, however many plots update
-    inside (each HoloViews plot update otherwise walks the whole page's ~300 models: over half
-    of a slider move's server time).  A no-op outside a document."""
-    doc = doc if doc is not None else pn.state.curdoc
-    if doc is None:
-        yield
-        return
-    with doc.models.freeze():
-        yield
-
-
-def link_two_way(explorer, name: str, widget, apply, *, to_widget=lambda v: v, event: str = "value",
-                 on_param=None):
-    """Keep ``widget`` and parameter ``name`` of ``explorer`` in step both ways.
-
-    A value set in Python moves the widget (through ``to_widget``); a value from the widget's
-    ``event`` goes to ``apply(value, show)`` — unless it is a stale echo of an older value Python
-    already replaced (:class:`EchoGuard`), which puts the value in effect back into the widget.
-    ``on_param()`` runs before each move of the widget.  Returns ``show(parameter value)``."""
-    syncing = [False]
-    echo = EchoGuard()
-
-    def show(value):
-        syncing[0] = True
-        try:
-            position = to_widget(value)
-            echo.pushed(position)
-            widget.value = position
-        finally:
-            syncing[0] = False
-
-    def from_widget(ev):
-        if syncing[0]:
-            return
-        if echo.stale(ev.new):   # the page reporting an older value Python already replaced
-            show(getattr(explorer, name))
-            return
-        echo.forget()   # a user's move: the page is in step; older pushes are no echoes any more
-        with frozen_models():
-            apply(ev.new, show)
-
-    def from_param(ev):
-        if on_param is not None:
-            on_param()
-        show(ev.new)
-    widget.param.watch(from_widget, event)
-    explorer.param.watch(from_param, name)
-    return show
-
-
-def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3, step: float = 0.01,
-               fmt: str = "toPrecision", **kw):
-    """A slider over log10 of the positive parameter ``name``, kept in step with it both ways
-    (the parameter gets the slider's value rounded to ``digits`` significant digits; a value set
-    in code or the URL moves the slider; a stale position echoed by the page is dropped, see
-    :class:`EchoGuard`).  ``fmt``: the JS number format of its ticks
-    (``toPrecision`` or ``toExponential``)."""
-    from bokeh.models import CustomJSTickFormatter
-
-    p = explorer.param[name]
-    lo, hi = np.log10(p.bounds)
-    code = ("return Number((10 ** tick).toPrecision(3)).toString()" if fmt == "toPrecision"
-            else "return (10 ** tick).toExponential(1)")
-    kw.setdefault("sizing_mode", "stretch_width")
-    slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
-                                    value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
-                                    format=CustomJSTickFormatter(code=code), **kw)
-    def to_widget(value):
-        # the page snaps the handle to start + k·step and reports that position back: push the
-        # snapped position, so the echo is recognised as one (not a move to a rounded t)
-        k = round((float(np.log10(value)) - lo) / step)
-        return float(min(hi, lo + k * step))
-
-    def apply(position, show):
-        current = getattr(explorer, name)
-        if abs(position - to_widget(current)) < step / 2:
-            return   # the slider shows the value in effect (e.g. t = 2 at log10 position 0.29897)
-        value = float(f"{10.0 ** position:.{digits}g}")
-        if value != current:
-            setattr(explorer, name, value)
-    slider.value = to_widget(getattr(explorer, name))
-    link_two_way(explorer, name, slider, apply, to_widget=to_widget, event="value_throttled")
-    return slider
