@@ -210,19 +210,16 @@ def serve_styles_locally(doc=None) -> str | None:
     return doc._template_variables["dist_url"]
 
 
-class _FrozenBuild:
+def _frozen_build(server_doc):
     """``template.server_doc`` with the document's model graph recomputed once at the end
     instead of once per root added (a quarter of a page's build time on the event loop)."""
+    from ._widgets import frozen_models
 
-    def __init__(self, server_doc):
-        self._server_doc = server_doc
-
-    def __call__(self, doc=None, *args, **kwargs):
+    def build(doc=None, *args, **kwargs):
         doc = doc if doc is not None else pn.state.curdoc
-        if doc is None:
-            return self._server_doc(doc, *args, **kwargs)
-        with doc.models.freeze():
-            return self._server_doc(doc, *args, **kwargs)
+        with frozen_models(doc):
+            return server_doc(doc, *args, **kwargs)
+    return build
 
 
 def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):
@@ -239,5 +236,5 @@ def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):
         header_background=HEADER,
         main_max_width=max_width,
     )
-    page.server_doc = _FrozenBuild(page.server_doc)
+    page.server_doc = _frozen_build(page.server_doc)
     return page
