@@ -14,7 +14,10 @@ browsers would run on their own machines, not on the server's cores).  Each sess
 
 Printed: N, time to first render median/max, slider → update median/p95/max, server RSS (psutil,
 the server and its worker processes) at start, after a warm-up session, peak during the class
-and after every session closed, and the tracebacks/errors of the server log.
+and after every session closed, the tracebacks/errors of the server log, and where the render
+phase's CPU went (``render_phase``: wall time until the last page arrived, the server's CPU
+seconds and per page, and this client's CPU seconds — the pages' lower bound on a machine is
+``server_cpu_s / cores``).
 
     python benchmarks/classroom.py --dashboard heat_geodesics --n 30 --seconds 45
     python benchmarks/classroom.py --dashboard heat_geodesics --n 30 --no-shared-cache   # baseline
@@ -66,6 +69,18 @@ def server_rss(proc: psutil.Process) -> int:
     for p in [proc, *proc.children(recursive=True)]:
         try:
             total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def server_cpu(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of the server and its worker processes so far."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
         except psutil.Error:
             pass
     return total
@@ -307,8 +322,19 @@ def main(argv=None):
                 peak[0] = max(peak[0], server_rss(ps))
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        # where the render phase's CPU went: the server's processes and this client process
+        # (all on the same cores here; in a class the browsers run on the students' machines)
+        cpu0, client0, wall0 = server_cpu(ps), time.process_time(), time.perf_counter()
         for s in students:
             s.start()
+        while time.perf_counter() - wall0 < 180 and any(s.is_alive() and s.render_s is None and s.error is None
+                                                         for s in students):
+            time.sleep(0.05)
+        render_phase = dict(wall_s=round(time.perf_counter() - wall0, 2),
+                            server_cpu_s=round(server_cpu(ps) - cpu0, 2),
+                            client_cpu_s=round(time.process_time() - client0, 2))
+        render_phase["server_cpu_per_page_s"] = round(render_phase["server_cpu_s"] / n, 3)
+        out["render_phase"] = render_phase
         for s in students:
             s.join(seconds + 120)
         done.set()

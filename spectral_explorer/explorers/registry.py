@@ -74,7 +74,9 @@ def _session_setup(*extensions: str):
     # OpenBLAS threads compete with torch's and with other sessions for a few cores
     threadpoolctl.threadpool_limits(1, user_api="blas")
     pn.extension(*extensions, notifications=False)
-    hv.extension("bokeh", logo=False)
+    if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
+        # once per process: re-running it rebuilds HoloViews' option builders (~20 ms a page)
+        hv.extension("bokeh", logo=False)
     serve_styles_locally()
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:   # a closed class gives its memory back
