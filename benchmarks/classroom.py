@@ -235,7 +235,7 @@ class Student(threading.Thread):
             # what a browser sends once the page is drawn
             session.send({"kind": "MessageSent", "msg_type": "bokeh_event",
                           "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map"}}})
-            # a value the slider already shows (t = 10 sits at the snapped position 0.99897) is no
+            # a value the slider already shows (t = 10 at position 1.0) is no
             # move: the server rightly sends nothing back
             def differs(v):
                 return current is None or abs(v - current) > 0.006

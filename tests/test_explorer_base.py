@@ -230,14 +230,20 @@ def test_echo_guard_drops_older_pushes_also_after_a_trip_through_javascript():
 
 def test_log_slider_echo_of_its_snapped_position_keeps_the_value_in_effect():
     """The page snaps the handle to start + k·step and reports that position back; it must not
-    turn t = 2 into 1.99 (log10 2 = 0.30103 is shown at -0.30103 + 60·0.01 = 0.29897)."""
+    turn t = 2 into 1.99 (log10 2 = 0.30103 shown at a grid point 0.29897 when the grid is not
+    anchored at 2)."""
     import numpy as np
 
     from spectral_explorer.explorers._base import log_slider
 
-    ex = Diffusion()
-    slider = log_slider(ex, "t", "t", "t-slider")
-    lo = np.log10(0.5)
+    ex = Diffusion(t=2.0)
+    ex.param.t.default = 1.0   # a grid anchored at t = 1, on which t = 2 is not a grid point
+    try:
+        slider = log_slider(ex, "t", "t", "t-slider")
+    finally:
+        ex.param.t.default = 2.0
+    lo = slider.start
+    assert abs(lo - (-0.3)) < 1e-9 and lo >= np.log10(0.5)
     k = (slider.value - lo) / 0.01
     assert abs(k - round(k)) < 1e-9 and abs(slider.value - np.log10(2.0)) <= 0.005
     def page_sends(position):
@@ -252,12 +258,12 @@ def test_log_slider_echo_of_its_snapped_position_keeps_the_value_in_effect():
     page_sends(pushed_5)                           # the late echo of the older position
     assert ex.t == 2.0 and abs(slider.value - np.log10(2.0)) <= 0.005
     page_sends(lo + 200 * 0.01)                    # a student drags the handle
-    assert ex.t == float(f"{10 ** (lo + 2.0):.3g}") == 50.0
+    assert ex.t == float(f"{10 ** (lo + 2.0):.3g}") == 50.1
 
 
 def test_a_student_moving_back_to_an_earlier_value_is_a_move_not_an_echo():
     """A dashboard pushes every value a student picks back to the slider; picking an earlier
-    value again (t: 20 → 50 → 20) must apply, however soon."""
+    value again (t: 20 → 39.9 → 20) must apply, however soon."""
     from spectral_explorer.explorers._base import log_slider
 
     ex = Diffusion(t=20.0)
@@ -268,11 +274,9 @@ def test_a_student_moving_back_to_an_earlier_value_is_a_move_not_an_echo():
             slider.value = position
             slider.value_throttled = position
 
-    import numpy as np
-
-    lo = np.log10(0.5)
+    lo = slider.start
     for _ in range(2):
-        student(lo + 200 * 0.01)      # t = 50
-        assert ex.t == 50.0
-        student(lo + 160 * 0.01)      # t = 19.9, the grid point nearest 20
-        assert ex.t == 19.9
+        student(lo + 190 * 0.01)      # t = 39.9 (the grid is anchored at the default t = 2)
+        assert ex.t == 39.9
+        student(lo + 160 * 0.01)      # t = 20, exactly: 2 · 10^(100 steps of 0.01)
+        assert ex.t == 20.0

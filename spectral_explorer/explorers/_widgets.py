@@ -180,6 +180,10 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
 
     p = explorer.param[name]
     lo, hi = np.log10(p.bounds)
+    # the handle sits on start + k·step: anchor that grid at the default, so the value a page
+    # opens with is shown as itself (t = 10, not 9.98); start stays within the bounds
+    anchor = float(np.log10(p.default)) if p.default else lo
+    lo = anchor - np.floor((anchor - lo) / step + 1e-9) * step
     code = ("return Number((10 ** tick).toPrecision(3)).toString()" if fmt == "toPrecision"
             else "return (10 ** tick).toExponential(1)")
     kw.setdefault("sizing_mode", "stretch_width")
