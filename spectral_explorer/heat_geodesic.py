@@ -442,9 +442,12 @@ class HeatGeodesicEmbedding:
 
         What it costs: diffusion also pulls the border of the sample inward and clumps it, so
         hop lengths stop being uniform; on clean or mildly noisy data the embedding loses
-        0.03–0.04 of ρ (clean roll 0.992 → 0.95, sphere cap 0.978 → 0.95, 10-D roll 0.993 →
-        0.96).  Use it when the noise is comparable to the gap between sheets; keep the
-        default otherwise.
+        0.03–0.045 of ρ (n = 2000: clean roll 0.992 → 0.948, sphere cap 0.978 → 0.947, 10-D
+        roll at noise 0.5 0.993 → 0.962; branches unchanged, 0.996).  Use it when the noise
+        is comparable to the gap between sheets (cross-sheet kNN edges, a folded embedding);
+        keep the default otherwise.  Smoothing only across the manifold (keeping each point's
+        tangential offset) avoids the border cost but reaches only ρ 0.46–0.57 at noise 1.0
+        (``benchmarks/heat_noise_study.py``).
 
         >>> HeatGeodesicEmbedding.denoising(knn=6).get_params()["denoise"]
         3.0
