@@ -377,6 +377,7 @@ class HeatGeodesicEmbedding:
     landmarks_ : landmark indices, or ``None`` in all-pairs mode.
     t_ : the diffusion time used.
     graph_, laplacian_ : the affinity graph and its Laplacian (scipy sparse).
+    points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise > 0``).
     timings_ : seconds spent per stage.
     heat_info_ : diagnostics of the kernel (entries ≤ 0 floored, smallest entry).
 
@@ -455,9 +456,10 @@ class HeatGeodesicEmbedding:
         with n = 5000, s = 3 gives ρ 0.73 and s = 5.5–10 gives 0.97; with n = 20,000 (256
         landmarks) s = 3 gives 0.38, s = 7–10 gives 0.989, s = 14 0.78 and s = 30 0.50.  The
         outcome is all-or-nothing (the roll folds or it does not), so look at the embedding,
-        or sweep ``s``, before trusting one value.  Smoothing only across the manifold (keeping each point's
-        tangential offset) avoids the border cost but reaches only ρ 0.46–0.57 at noise 1.0
-        (``benchmarks/heat_noise_study.py``).
+        or sweep ``s``, before trusting one value.
+
+        Smoothing only across the manifold (keeping each point's tangential offset) avoids the
+        border cost but reaches only ρ 0.46–0.57 at noise 1.0 (``benchmarks/heat_noise_study.py``).
 
         >>> HeatGeodesicEmbedding.denoising(knn=6).get_params()["denoise"]
         3.0
@@ -527,16 +529,18 @@ class HeatGeodesicEmbedding:
         m = self._validate(n)
         timings = {}
         t0 = time.perf_counter()
-        W = knn_graph(X, self.knn) if self.decay is None else alpha_decay_graph(X, self.knn, self.decay)
-        check_connected(W, f"the kNN graph (knn={self.knn})")
-        if self.denoise > 0:
+        def graph(points, mutual):
+            if self.decay is None:
+                return knn_graph(points, self.knn)
+            return alpha_decay_graph(points, self.knn, self.decay, mutual=mutual)
+
+        if self.denoise > 0:   # smooth the points on the plain graph, then rebuild on them
+            W = graph(X, False)
+            check_connected(W, f"the kNN graph (knn={self.knn})")
             X = heat_denoise(X, W, self.denoise)
-            W = None
-        if self.mutual or W is None:
-            W = (knn_graph(X, self.knn) if self.decay is None
-                 else alpha_decay_graph(X, self.knn, self.decay, mutual=bool(self.mutual)))
-            check_connected(W, f"the {'mutual ' if self.mutual else ''}kNN graph (knn={self.knn}) of the "
-                               f"{'denoised ' if self.denoise > 0 else ''}points")
+        W = graph(X, bool(self.mutual))
+        check_connected(W, f"the {'mutual ' if self.mutual else ''}kNN graph (knn={self.knn})"
+                           f"{' of the denoised points' if self.denoise > 0 else ''}")
         self.points_ = X
         L = laplacian(W, self.laplacian)
         timings["graph"] = time.perf_counter() - t0
