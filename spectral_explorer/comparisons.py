@@ -6,6 +6,8 @@ Every method returns a :class:`MethodResult` with an n×n distance matrix and a 
 ``heat_geodesic``       heat-geodesic distances (the library default: one backward-Euler
                        step read with the screened Varadhan law), classical MDS
 ``heat_rank_faithful`` the former default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
+``heat_denoised``      the heavy-noise option: coordinates heat-diffused for s = 3, a mutual
+                       alpha-decay graph on them, then the default distances and MDS
 ``diffusion_map``      Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
 ``phate``              PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
 ``shortest_path``      Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
@@ -31,7 +33,7 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import RANK_FAITHFUL, heat_geodesic_distances
+from .heat_geodesic import DENOISING, RANK_FAITHFUL, heat_denoise, heat_geodesic_distances
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
@@ -39,8 +41,8 @@ from .metrics import pairwise_distances
 __all__ = ["METHODS", "MethodResult", "run_method", "diffusion_map", "phate_potential_distances",
            "shortest_path_distances", "isomap", "umap_embedding", "tsne_embedding"]
 
-METHODS = ("heat_geodesic", "heat_rank_faithful", "diffusion_map", "phate", "shortest_path", "isomap", "umap",
-           "tsne")
+METHODS = ("heat_geodesic", "heat_rank_faithful", "heat_denoised", "diffusion_map", "phate", "shortest_path",
+           "isomap", "umap", "tsne")
 #: diffusion-map and PHATE time (the former heat default, so their columns did not move)
 PEER_TIME = 50.0
 
@@ -132,7 +134,9 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
     ``t``, ``sigma``, ``heat_method``, ``order`` and ``formula`` set ``heat_geodesic``
     (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`); ``heat_rank_faithful``
-    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`.  The diffusion-map and PHATE
+    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`; ``heat_denoised`` smooths
+    ``X`` on ``W`` by :data:`~spectral_explorer.heat_geodesic.DENOISING` and builds its own
+    mutual graph on the smoothed points.  The diffusion-map and PHATE
     times default to :data:`PEER_TIME`.
     """
     tau_diffusion = PEER_TIME if tau_diffusion is None else tau_diffusion
@@ -146,6 +150,13 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     info = {}
     if name == "heat_geodesic":
         D, info = heat_geodesic_distances(laplacian(W, "normalized"), t, sigma, heat_method, order,
+                                          device=device, return_info=True, formula=formula)
+        Y = classical_mds(D, n_components, device=device)
+    elif name == "heat_denoised":
+        Xs = heat_denoise(X, W, DENOISING["denoise"])
+        Wd = alpha_decay_graph(Xs, knn, decay, mutual=DENOISING["mutual"])
+        check_connected(Wd, f"the mutual kNN graph (knn={knn}) of the denoised points")
+        D, info = heat_geodesic_distances(laplacian(Wd, "normalized"), t, sigma, heat_method, order,
                                           device=device, return_info=True, formula=formula)
         Y = classical_mds(D, n_components, device=device)
     elif name == "heat_rank_faithful":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from sklearn.neighbors import NearestNeighbors
 
 from ._validation import check_float, check_int, check_points
@@ -70,7 +70,7 @@ def knn_graph(X, knn: int = 8) -> sp.csr_matrix:
 
 
 def alpha_decay_graph(X, knn: int = 8, decay: float = 40.0, thresh: float = 1e-4,
-                      search_factor: int = 3) -> sp.csr_matrix:
+                      search_factor: int = 3, mutual: bool = False) -> sp.csr_matrix:
     """PHATE-style alpha-decay affinity graph.
 
     ``K(x_i, x_j) = exp(-(‖x_i − x_j‖ / σ_i)^decay)`` with the adaptive bandwidth
@@ -78,6 +78,14 @@ def alpha_decay_graph(X, knn: int = 8, decay: float = 40.0, thresh: float = 1e-4
     ``thresh`` are dropped and the kernel is symmetrized, ``W = (K + Kᵀ)/2``.  The
     neighbour search starts at ``search_factor·knn`` neighbours and widens until the kernel
     has decayed below ``thresh``, so its tail beyond the ``knn``-th neighbour is kept.
+
+    ``mutual=True`` symmetrizes with ``min(K, Kᵀ)`` instead: an edge survives only when each
+    endpoint lies in the other's kernel support (a mutual-kNN graph).  An outlier pushed
+    toward a neighbouring sheet of the manifold is often in the bandwidth of a point over
+    there without the converse holding, so the mutual graph drops many such short-circuit
+    edges.  Components it splits off are joined back by the shortest Euclidean
+    minimum-spanning-tree edges between them, weighted as the ``(K + Kᵀ)/2`` graph would
+    weight them (at least ``thresh``), so the graph stays connected whenever the kNN graph is.
 
     Examples
     --------
@@ -113,7 +121,31 @@ def alpha_decay_graph(X, knn: int = 8, decay: float = 40.0, thresh: float = 1e-4
     K[:, :knn] = np.maximum(K[:, :knn], thresh)
     mask = K >= thresh
     rows = np.repeat(np.arange(n), k_search).reshape(n, k_search)[mask]
-    return _symmetric(n, rows, idx[mask], K[mask])
+    if not mutual:
+        return _symmetric(n, rows, idx[mask], K[mask])
+    A = sp.csr_matrix((K[mask], (rows, idx[mask])), shape=(n, n))
+    A.sum_duplicates()
+    W = A.minimum(A.T).tocsr()
+    W.setdiag(0)
+    W.eliminate_zeros()
+    return _join_components(W, (A + A.T) * 0.5, dist, idx, thresh)
+
+
+def _join_components(W: sp.csr_matrix, W_mean: sp.csr_matrix, dist, idx, thresh: float) -> sp.csr_matrix:
+    """Join ``W``'s components by the minimum-spanning-tree edges (Euclidean lengths over the
+    searched neighbours ``dist``/``idx``) that cross between them, weighted from ``W_mean``
+    (at least ``thresh``)."""
+    n_comp, labels = connected_components(W, directed=False)
+    if n_comp == 1:
+        return W
+    n, k = idx.shape
+    E = sp.csr_matrix((np.maximum(dist.ravel(), 1e-300), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
+    T = minimum_spanning_tree(E.maximum(E.T)).tocoo()
+    cross = labels[T.row] != labels[T.col]
+    r, c = T.row[cross], T.col[cross]
+    w = np.maximum(np.asarray(W_mean[r, c]).ravel(), thresh)
+    B = sp.csr_matrix((w, (r, c)), shape=(n, n))
+    return (W + B + B.T).tocsr()
 
 
 def check_connected(W: sp.spmatrix, what: str = "the graph") -> None:

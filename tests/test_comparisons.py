@@ -32,7 +32,10 @@ def test_heat_methods_match_the_estimator(sheet):
     np.testing.assert_allclose(shape.distances, HeatGeodesicEmbedding().fit(X).distances_, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(rank.distances, HeatGeodesicEmbedding.rank_faithful().fit(X).distances_,
                                rtol=1e-9, atol=1e-9)
+    denoised = run_method("heat_denoised", X, W)
+    np.testing.assert_allclose(denoised.distances, HeatGeodesicEmbedding.denoising().fit(X).distances_,
+                               rtol=1e-9, atol=1e-9)
 
 
 def test_methods_listed():
-    assert {"heat_geodesic", "heat_rank_faithful", "isomap", "umap", "shortest_path", "tsne"} <= set(METHODS)
+    assert {"heat_geodesic", "heat_rank_faithful", "heat_denoised", "isomap", "umap", "shortest_path", "tsne"} <= set(METHODS)

@@ -1,14 +1,17 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
+from scipy.sparse.csgraph import connected_components
 from _geometry import flat_sheet
 
 from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
 from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
-from spectral_explorer.heat_geodesic import estimate_heat_diagonal, farthest_point_landmarks, select_t_entropy
+from spectral_explorer.heat_geodesic import (DENOISING, estimate_heat_diagonal, farthest_point_landmarks,
+                                             heat_denoise, select_t_entropy)
 from spectral_explorer.laplacian import laplacian
-from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
+from spectral_explorer.metrics import embedding_metrics, loglog_slope, pairwise_distances, row_pearson, row_spearman
 
 
 def test_flat_manifold_distances_follow_the_truth(rng):
@@ -214,3 +217,77 @@ def test_cuda_matches_cpu():
     a = HeatGeodesicEmbedding(knn=6, device="cpu").fit(ds.X)
     b = HeatGeodesicEmbedding(knn=6, device="cuda").fit(ds.X)
     np.testing.assert_allclose(a.distances_, b.distances_, rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- heavy noise
+def _cross_layer_edges(W, ds):
+    """Edges between points more than half a turn apart along the roll (different sheets)."""
+    C = sp.triu(W, 1).tocoo()
+    return int((np.abs(ds.color[C.row] - ds.color[C.col]) > np.pi).sum())
+
+
+@pytest.fixture(scope="module")
+def noisy_roll():
+    return data.swiss_roll(600, noise=1.0, seed=0)
+
+
+def test_heat_denoise_is_the_random_walk_resolvent_applied_to_the_points(rng):
+    X = rng.normal(size=(150, 3))
+    W = alpha_decay_graph(X, 6)
+    d = np.asarray(W.sum(axis=1)).ravel()
+    L_rw = np.eye(150) - W.toarray() / d[:, None]
+    R = np.linalg.inv(np.eye(150) + 2.5 * L_rw)
+    np.testing.assert_allclose(heat_denoise(X, W, 2.5), R @ X, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(R.sum(axis=1), 1.0, atol=1e-12)   # rows are probability vectors
+    assert R.min() > -1e-12
+    np.testing.assert_array_equal(heat_denoise(X, W, 0.0), X)
+
+
+def test_heat_denoise_removes_noise_across_a_plane_and_keeps_it_in_place(rng):
+    n = 1500
+    P = rng.uniform(0, 30, size=(n, 2))
+    X = np.column_stack([P, rng.normal(scale=1.0, size=n)])
+    Y = heat_denoise(X, alpha_decay_graph(X, 8), 3.0)
+    assert Y[:, 2].std() < 0.6 * X[:, 2].std()   # 0.52 measured; the self-weight ≥ 1/(1+s) bounds it
+    inner = ((P > 5) & (P < 25)).all(axis=1)   # away from the border, the sheet does not move
+    assert np.abs(Y[inner, :2] - P[inner]).mean() < 0.5
+
+
+def test_denoised_mutual_graph_drops_the_edges_between_sheets(noisy_roll):
+    ds = noisy_roll
+    default = HeatGeodesicEmbedding().fit(ds.X)
+    mutual = alpha_decay_graph(ds.X, 8, 40.0, mutual=True)
+    denoised = HeatGeodesicEmbedding.denoising().fit(ds.X)
+    before = _cross_layer_edges(default.graph_, ds)
+    assert before > 30
+    assert _cross_layer_edges(mutual, ds) < before
+    assert _cross_layer_edges(denoised.graph_, ds) <= 0.1 * before
+    T = ds.geodesic_distances()
+    e0, e1 = (embedding_metrics(est.embedding_, T) for est in (default, denoised))
+    assert e0["spearman"] < 0.5 and e1["spearman"] > 0.9 and e1["pearson"] > 0.9
+
+
+def test_mutual_graph_is_the_minimum_of_the_kernel_and_connected(rng):
+    X = rng.normal(size=(300, 3))
+    W = alpha_decay_graph(X, 6, 40.0)
+    M = alpha_decay_graph(X, 6, 40.0, mutual=True)
+    assert abs(M - M.T).max() < 1e-15 and M.diagonal().max() == 0
+    assert connected_components(M, directed=False)[0] == 1
+    # every mutual edge, except the few that join components, is an edge of the mean graph,
+    # with weight min(K_ij, K_ji) ≤ (K_ij + K_ji)/2
+    C = M.tocoo()
+    w_mean = np.asarray(W[C.row, C.col]).ravel()
+    assert (C.data <= w_mean + 1e-15).mean() > 0.97
+    assert M.nnz < W.nnz
+
+
+def test_denoising_option_params_and_validation(rng):
+    est = HeatGeodesicEmbedding.denoising(knn=6)
+    assert est.get_params()["denoise"] == DENOISING["denoise"] and est.mutual is True
+    X = rng.normal(size=(80, 3))
+    with pytest.raises(ValueError, match="denoise"):
+        HeatGeodesicEmbedding(denoise=-1.0).fit(X)
+    with pytest.raises(ValueError, match="mutual=True needs"):
+        HeatGeodesicEmbedding(decay=None, mutual=True).fit(X)
+    est = HeatGeodesicEmbedding(knn=6, denoise=2.0).fit(X)
+    np.testing.assert_allclose(est.points_, heat_denoise(X, alpha_decay_graph(X, 6), 2.0))

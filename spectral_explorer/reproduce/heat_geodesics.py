@@ -12,7 +12,8 @@ Cases (n = 2000, seed 42; ``--quick``: the first and the third at n = 1000):
 ==================  =================================================================
 
 Every method computes a distance matrix and a 2-D embedding (graph methods on one shared
-alpha-decay graph, knn 8, decay 40; Isomap, UMAP and t-SNE on the points).  Each row holds,
+alpha-decay graph, knn 8, decay 40; ``heat_denoised`` smooths the points on that graph and
+builds its own mutual graph on them; Isomap, UMAP and t-SNE on the points).  Each row holds,
 for the distances and for the embedding's distances, against the ground-truth geodesics:
 the row-mean Spearman ρ (ranks), the row-mean Pearson r and the log-log slope over the middle
 60 % of pairs (shape: 1 = proportional), the precision of the 10 nearest neighbours, and the
@@ -33,7 +34,7 @@ import torch
 from .. import data
 from ..comparisons import METHODS, run_method
 from ..graphs import alpha_decay_graph, check_connected
-from ..heat_geodesic import RANK_FAITHFUL
+from ..heat_geodesic import DENOISING, RANK_FAITHFUL
 from ..metrics import distance_metrics, embedding_metrics
 from ..progress import checkpoint, text_printer
 from . import write_table
@@ -107,7 +108,7 @@ def main(quick: bool = False, out: Path = Path("results")) -> None:
     meta = {"quick": quick, "seconds": round(time.perf_counter() - start, 1), "python": sys.version.split()[0],
             "torch": torch.__version__, "machine": platform.machine(), "knn": KNN, "decay": DECAY,
             "heat_geodesic": "library defaults (Euler K=1, screened law, t=10, sigma=1, classical MDS)",
-            "heat_rank_faithful": RANK_FAITHFUL,
+            "heat_rank_faithful": RANK_FAITHFUL, "heat_denoised": DENOISING,
             "cases": {k: {"dataset": v[0], **{a: (round(b, 6) if isinstance(b, float) else b) for a, b in v[1].items()}}
                       for k, v in CASES.items()}}
     df = write_table(rows, "heat-geodesics", out, meta)
