@@ -41,6 +41,7 @@ import torch
 from .. import data
 from .. import eigenspace as es
 from ..viz import eigenspace as vz
+from ._tour import tour_param
 from ._base import Explorer, Job, placeholder
 from ._common import SharedResults
 from ..progress import subrange
@@ -72,7 +73,9 @@ def _placeholder(title):
 class EigenspaceExplorer(Explorer):
     """Low-rank compensation of a compression error: plain SVD vs EoRA, toy and MiniLM."""
 
-    url_params = _TOY + _MINILM
+    url_params = _TOY + _MINILM + ("tour",)
+    tour_name = "eigenspace"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "toy", "minilm", "fidelity")
 
     # ------------------------------------------------------------------ 2-D toy

@@ -36,6 +36,7 @@ from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, m
 from .. import eigen
 from .. import viz
 from ._base import Explorer, link_two_way, log_slider
+from ._tour import tour_param
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
 
@@ -56,7 +57,9 @@ _CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "t", "sigma", "method"
 class HeatGeodesicExplorer(Explorer):
     """Heat diffusion, heat-geodesic distances and embeddings, interactively."""
 
-    url_params = _CORE + ("source", "azimuth", "elevation")
+    url_params = _CORE + ("source", "azimuth", "elevation", "tour")
+    tour_name = "heat_geodesics"
+    tour = tour_param(tour_name)
 
     dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS), doc="""
         Point cloud: swiss_roll, s_curve, sphere, tree (with ground-truth geodesics) or

@@ -36,6 +36,7 @@ import torch
 from .. import latent_directions as ld
 from ..device import resolve_device
 from ..viz import latent as vz
+from ._tour import tour_param
 from ._base import Explorer, placeholder
 
 __all__ = ["LatentDirectionsExplorer", "MAX_K", "STRIP_COLUMNS"]
@@ -59,7 +60,9 @@ def _sigma_param(label):
 class LatentDirectionsExplorer(Explorer):
     """SeFa / GANSpace sliders, Jacobian directions and diffusion h-space, interactively."""
 
-    url_params = _GAN + _H
+    url_params = _GAN + _H + ("tour",)
+    tour_name = "latent_directions"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "gan", "ganspace", "jacobian", "hspace")
 
     method = param.ObjectSelector(default="sefa", objects=["sefa", "ganspace"], doc="""

@@ -41,6 +41,7 @@ from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import viz
+from ._tour import tour_param
 from ._base import Explorer, log_slider, message
 from .training import CycleCountTrainer
 
@@ -63,7 +64,9 @@ class PositionalEncodingExplorer(Explorer):
     Training tab is a :class:`~spectral_explorer.explorers.training.CycleCountTrainer`
     (:attr:`trainer`)."""
 
-    url_params = _ALL + ("eps", "stab_k", "spe_seed", "cycle_n", "channel")
+    url_params = _ALL + ("eps", "stab_k", "spe_seed", "cycle_n", "channel") + ("tour",)
+    tour_name = "positional_encodings"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "compute", "stability")
 
     # ------------------------------------------------------------------ graph
@@ -683,8 +686,8 @@ class PositionalEncodingExplorer(Explorer):
             ("Sinusoids vs cycle", pn.Column(
                 pn.pane.Markdown(
                     "With frequencies 2πm/n, the Transformer's sin/cos pair of frequency m lies exactly in the "
-                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a "
-                    "rotation) maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
+                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a rotation or a reflection, as the solver's basis falls) "
+                    "maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
                     "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
                     "residual.", **sw),
                 pn.Row(self.int_input("cycle_n", width=200, sizing_mode=None), channel, pn.pane.Markdown(
