@@ -154,7 +154,7 @@ def tour_panel(explorer):
     body = pn.pane.Markdown("", css_classes=["tour-body"], margin=(0, 10), sizing_mode="stretch_width")
     answer = pn.pane.Markdown("", css_classes=["tour-answer"], margin=(0, 10), sizing_mode="stretch_width",
                               visible=False)
-    reveal = pn.widgets.Button(label="show me", button_type="primary", css_classes=["tour-reveal"], width=260,
+    reveal = pn.widgets.Button(label="show me", color="primary", css_classes=["tour-reveal"], width=260,
                                margin=(5, 10))
     prev = pn.widgets.Button(label="◀ previous", css_classes=["tour-prev"], width=110, margin=(5, 5))
     nxt = pn.widgets.Button(label="next ▶", css_classes=["tour-next"], width=110, margin=(5, 5))
