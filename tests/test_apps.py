@@ -14,7 +14,8 @@ is rejected, and its Jacobian and h-space tabs compute.  Every dashboard's guide
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
 ``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png``,
-``eigenspace_fidelity.png`` and ``latent_directions.png``, and refreshes the gallery thumbnails made from them.
+``eigenspace_fidelity.png``, ``latent_directions.png`` and ``tour_heat_geodesics.png`` (a guided-tour step), and
+refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations
@@ -707,6 +708,15 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
         time.sleep(0.25)
     assert "tour=2" in page.evaluate("() => window.location.href")
     log.check()
+    if name == "heat_geodesics" and os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        # the README's tour screenshot: step 3 revealed (its Distances tab shows the bent curve)
+        page.goto(server + f"/{name}?tour=3", wait_until="networkidle")
+        _wait_text(page.locator(".tour-header"), lambda s: "Step 3 of" in s, timeout=60)
+        page.locator(".tour-reveal button").click()
+        _wait_text(page.locator(".tour-answer"), lambda s: "Answer" in s, timeout=30)
+        page.get_by_text("scaled by its maximum").first.wait_for(timeout=30000)
+        time.sleep(3.0)
+        _readme_screenshot(page, "tour_heat_geodesics", 1050)
     # a bad step number (both kinds, on two dashboards: the check is the base's, a page load costs seconds)
     bad = {"heat_geodesics": "99", "positional_encodings": "abc"}.get(name)
     if bad is not None:

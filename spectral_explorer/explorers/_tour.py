@@ -164,10 +164,11 @@ def tour_panel(explorer):
         answer.visible = False
         prev.disabled = n <= 0
         nxt.disabled = n >= m
+        body.visible = prev.visible = n > 0      # the start is two short lines (narrow screens, page height)
         if n == 0:
-            header.object = f"**Guided tour** · {m} steps: a claim, your prediction, then the answer."
-            body.object = "Steps: " + " · ".join(f"{i}. {_md(s.title)}" for i, s in enumerate(steps, 1))
-            nxt.label = "start ▶"
+            header.object = (f"**Guided tour** · {m} steps: a claim, your prediction, then the answer — "
+                             + " · ".join(f"{i}. {_md(s.title)}" for i, s in enumerate(steps, 1)))
+            nxt.label = "start the tour ▶"
             reveal.visible = False
             return
         s = steps[n - 1]

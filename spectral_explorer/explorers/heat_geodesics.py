@@ -38,7 +38,7 @@ from .. import viz
 from ._base import Explorer, link_two_way, log_slider
 from ._tour import tour_param
 
-__all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE"]
+__all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE", "MULTIPLE_TS", "MULTIPLE_METHODS"]
 
 #: landmark mode (heat from ``landmarks`` sources + landmark MDS) above this many points
 LANDMARK_ABOVE = 1000
@@ -48,6 +48,9 @@ T_GRID = [float(f"{v:.3g}") for v in np.geomspace(0.5, 500.0, 31)]
 N_EVAL_ROWS = 32
 #: dense eigendecomposition (method="exact", numerics view) is offered up to this size
 EXACT_LIMIT = 2000
+#: the small multiples: embeddings for each of these diffusion times × kernel methods
+MULTIPLE_TS = (2.0, 10.0, 50.0, 200.0)
+MULTIPLE_METHODS = ("euler", "chebyshev", "exact")
 
 _COMPARE = tuple(m for m in comparisons.METHODS if m != "heat_geodesic")
 _CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "t", "sigma", "method", "order", "formula",
@@ -101,10 +104,12 @@ class HeatGeodesicExplorer(Explorer):
     _version = param.Integer(default=0, precedence=-1, doc="Bumped after each successful computation.")
     _data_version = param.Integer(default=0, precedence=-1, doc="Bumped when the data set changes.")
     _compare_version = param.Integer(default=0, precedence=-1, doc="Bumped when comparisons change.")
+    _multiples_version = param.Integer(default=0, precedence=-1, doc="Bumped when the small multiples are computed.")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._last_compare_key = None
+        self._multiples_on = False     # the small multiples are computed once their tab is opened
         self.param.watch(self._on_method, "method")
         self.param.watch(self._on_change, list(_CORE))
         # the first computation runs at once, also in a served page (the page opens with plots)
@@ -262,6 +267,52 @@ class HeatGeodesicExplorer(Explorer):
         key = self._dist_key() + (int(self.source),)
         return self._stage("heat", key, build, shared=True)
 
+    def _multiples_key(self):
+        return self._graph_key() + self._landmark_key()[-1:] + (float(self.sigma), self.formula)
+
+    def _multiples(self, job=None):
+        """Embeddings for every ``MULTIPLE_TS`` × ``MULTIPLE_METHODS`` (each method at its default
+        order; 'exact' only up to ``EXACT_LIMIT`` points) on the current graph, with their
+        Spearman ρ against the ground truth: ``{(method, t): (Y, ρ or None)}``.  Deterministic, so
+        shared across sessions; the graph and eigenpairs are taken under the lock, the dozen
+        distance matrices are computed outside it (the other tabs stay responsive)."""
+        with self._lock:
+            key = self._multiples_key()
+            hit = self._cache.get("multiples")
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            dat, g, lm = self._data(), self._graph(), self._landmarks()
+            methods = [m for m in MULTIPLE_METHODS if m != "exact" or self.n <= EXACT_LIMIT]
+            eig = self._eig() if "exact" in methods else None
+            sigma, formula = float(self.sigma), self.formula
+
+        def build():
+            out = {}
+            cells = [(m, t) for m in methods for t in MULTIPLE_TS]
+            for i, (method, t) in enumerate(cells):
+                if job is not None:
+                    job.checkpoint(i / len(cells), f"small multiples: {method}, t = {t:g} ({i + 1}/{len(cells)})")
+                D = heat_geodesic.heat_geodesic_distances(
+                    g["L"], t, sigma, method, None if method == "exact" else heat.DEFAULT_ORDER[method], sources=lm,
+                    lmax=g["lmax"], eig=eig if method == "exact" else None, formula=formula)
+                if not np.isfinite(D).all():
+                    out[(method, t)] = (None, None)
+                    continue
+                Y = mds.classical_mds(D, 2) if lm is None else mds.landmark_mds(D, lm, 2)
+                rho = None
+                if dat["truth"] is not None:
+                    rows = dat["eval_rows"]
+                    rho = metrics.row_spearman(metrics.pairwise_distances(Y, rows=rows), dat["truth"], self_index=rows)
+                out[(method, t)] = (Y, rho)
+            return out
+        return self._stage("multiples", key, build, shared=True)
+
+    def compute_multiples(self):
+        """Compute the small multiples (a job: in a served page off the event loop, with progress)."""
+        return self.run("multiples", lambda job: self._multiples(job),
+                        lambda _: setattr(self, "_multiples_version", self._multiples_version + 1),
+                        text="small multiples …")
+
     def _compute(self, job=None):
         """Run every stage the current parameters need (cheap when cached)."""
         compare = [lambda name=name: self._compare_result(name) for name in self.compare]
@@ -286,6 +337,8 @@ class HeatGeodesicExplorer(Explorer):
 
     def _on_change(self, *events):
         self.run("compute", self._compute, self._publish, text="computing …")
+        if self._multiples_on and self._multiples_key() != (self._cache.get("multiples") or (None,))[0]:
+            self.compute_multiples()
 
     # ------------------------------------------------------------------ public results
     @property
@@ -412,7 +465,9 @@ class HeatGeodesicExplorer(Explorer):
             g = self._graph()
             order = int(self.order) if self.method == "chebyshev" else 30
             steps = int(self.order) if self.method == "euler" else 1
-            return viz.spectrum_plot(self._spectrum(), float(self.t), order, g["lmax"], steps)
+            return viz.spectrum_plot(self._spectrum(), float(self.t), order, g["lmax"], steps).redim.label(
+                **{"λ": "eigenvalue λ of the normalized Laplacian (0…2)", "filter": "filter value (1 at λ = 0)",
+                   "abs error": "|approximation − exp(−tλ)|"})
         return self._guard(fn, "spectrum")
 
     def view_spectrum(self):
@@ -457,13 +512,44 @@ class HeatGeodesicExplorer(Explorer):
             table = hv.Table(rows, ["method"], ["entries", "≤ 1e-15", "≤ 0", "min entry", "Spearman ρ"]).opts(
                 width=620, height=120)
             title = f"log10 H_t, 32 source columns, t = {self.t:g} (Chebyshev K={ck}, Euler K={ek})"
-            return (viz.kernel_histogram(kernels, title=title) + table).cols(1)
+            hist = viz.kernel_histogram(kernels, title=title).redim.label(
+                **{"log10 H": "log10 H_t(i, j) (kernel entry, dimensionless)",
+                   "entries": f"entries per bin (32 columns × {int(self.n)})"})
+            return (hist + table).cols(1)
         return self._guard(fn, "numerics")
 
     def view_numerics(self):
         """What ~0 kernel entries do: histograms of log10 H for the exact eigendecomposition,
         Chebyshev and Euler, with counts of entries ≤ 1e-15 and ≤ 0."""
         return hv.DynamicMap(self._numerics_plot)
+
+    @param.depends("_multiples_version")
+    def _multiples_plot(self):
+        def fn():
+            hit = self._cache.get("multiples")
+            if hit is None or hit[0] != self._multiples_key():
+                return None
+            c, label = self._color()
+            plots = []
+            for (method, t), (Y, rho) in hit[1].items():
+                title = f"{method}, t = {t:g}" + (f" · ρ={rho:.3f}" if rho is not None else "")
+                if Y is None:
+                    plots.append(hv.Points([], ["u", "v"]).opts(title=f"{method}, t = {t:g}: not finite",
+                                                                 width=230, height=210))
+                    continue
+                plots.append(viz.embedding_scatter(Y, c, label=label, title=title).redim.label(
+                    u="MDS 1 (distance units)", v="MDS 2").opts(
+                    hv.opts.Points(width=230, height=210, colorbar=False, size=2, toolbar=None, fontsize={"labels": 8})))
+            return hv.Layout(plots).cols(len(MULTIPLE_TS)).opts(shared_axes=False)
+        out = self._guard(fn, "small multiples")
+        if out is None:
+            return pn.pane.Markdown("*computing the small multiples …*" if self.running("multiples") else "")
+        return pn.pane.HoloViews(out, linked_axes=False)
+
+    def open_multiples(self):
+        """The small-multiples tab was opened: compute them (and keep them current from now on)."""
+        self._multiples_on = True
+        self.compute_multiples()
 
     def _tap(self, dm, which):
         tap = hv.streams.Tap(source=dm, x=None, y=None)
@@ -584,6 +670,19 @@ class HeatGeodesicExplorer(Explorer):
                 "must be floored); backward Euler keeps every entry positive and resolvable (its solves "
                 "add only nonnegative terms). Spearman ρ below: each kernel read with its own law "
                 "(Euler: screened, unless formula says otherwise)."), self.view_numerics())),
+            ("t × method", pn.Column(pn.pane.Markdown(
+                "The same graph embedded at four diffusion times (columns: t = "
+                + ", ".join(f"{t:g}" for t in MULTIPLE_TS) + ") with each kernel (rows: backward Euler K = 1, "
+                "Chebyshev K = 30, exact eigendecomposition — n ≤ 2000 only), read with the current formula and σ; "
+                "ρ: row-mean Spearman of embedding distances against the true geodesics. Computed when this tab "
+                "opens (about ten seconds at n = 1000, once per graph for the whole server).",
+                css_classes=["heat-multiples-text"]),
+                pn.panel(self._multiples_plot, css_classes=["heat-multiples"]))),
             dynamic=True, sizing_mode="stretch_width",
         )
+
+        def on_tab(event):
+            if tabs._names[event.new] == "t × method":
+                self.open_multiples()
+        tabs.param.watch(on_tab, "active")
         return pn.Column(metrics, tabs, sizing_mode="stretch_width")
