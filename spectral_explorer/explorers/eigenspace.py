@@ -77,6 +77,12 @@ _TOY_UNITS = {"x₁": "x₁ (input, arbitrary units)", "x₂": "x₂ (input, arb
               "energy captured": "energy captured (fraction of the trace)"}
 
 
+#: the same for the three toy plots, as plot options (cheap: set in place)
+_TOY_AXES = {"data": dict(xlabel=_TOY_UNITS["x₁"], ylabel=_TOY_UNITS["x₂"]),
+             "residuals": dict(xlabel=_TOY_UNITS["y₁"], ylabel=_TOY_UNITS["y₂"]),
+             "errors": dict(ylabel=_TOY_UNITS["error"])}
+
+
 def _toy_units(el):
     return el.redim.label(**{k: v for k, v in _TOY_UNITS.items()})
 
@@ -185,7 +191,8 @@ class EigenspaceExplorer(Explorer):
             curve = (hv.Overlay(els) * hv.VLine(float(self.anisotropy)).opts(color="black", line_dash="dashed")).opts(
                 hv.opts.Overlay(logx=True, logy=True, width=430, height=300, show_grid=True, legend_position="top_left",
                                 title=f"error across anisotropy ({self.toy_samples} samples, seed {self.toy_seed})"))
-            clouds = [_toy_units(vz.toy_residual_plot(sw["clouds"][v], size=230)).opts(title=f"residuals, σ₁/σ₂ = {v:g}")
+            clouds = [vz.toy_residual_plot(sw["clouds"][v], size=230).opts(title=f"residuals, σ₁/σ₂ = {v:g}",
+                                                                            **_TOY_AXES["residuals"])
                       for v in MULTIPLE_ANISOTROPIES]
             return hv.Layout([curve] + clouds).cols(3).opts(shared_axes=False)
         return self._guard(fn, "across anisotropy", width=430, height=300)
@@ -446,7 +453,7 @@ class EigenspaceExplorer(Explorer):
         @param.depends(self.param._toy_version)
         def plot(*_, **__):
             def fn():
-                return _toy_units(draw())
+                return draw().opts(**_TOY_AXES[which])   # in place: a redim would copy the plot
 
             def draw():
                 t = self._toy()
@@ -619,7 +626,7 @@ class EigenspaceExplorer(Explorer):
             "samples): SVD's correction does not depend on the activations, so its error on them grows with the long "
             "axis; EoRA's stays small. Below, the residual clouds X(ΔW − BA)ᵀ (output units, 2-D) at four "
             "anisotropies. At σ₁/σ₂ = 1 the two nearly coincide — nearly, because a sample Gram is not a multiple "
-            "of I.", **sw), pn.pane.HoloViews(self.view_anisotropy, linked_axes=False, css_classes=["eig-sweep"]), **sw)
+            "of I.", **sw), pn.param.ParamMethod(self.view_anisotropy, lazy=True, css_classes=["eig-sweep"]), **sw)
         tabs = pn.Tabs(("2-D toy", toy), ("Across anisotropy", sweep_tab), ("MiniLM layer", layer_tab),
                        ("Model fidelity", fid_tab), ("PiSSA", pissa_tab), dynamic=True, **sw)
 

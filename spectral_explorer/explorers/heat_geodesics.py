@@ -537,9 +537,9 @@ class HeatGeodesicExplorer(Explorer):
                     plots.append(hv.Points([], ["u", "v"]).opts(title=f"{method}, t = {t:g}: not finite",
                                                                  width=230, height=210))
                     continue
-                plots.append(viz.embedding_scatter(Y, c, label=label, title=title).redim.label(
-                    u="MDS 1 (distance units)", v="MDS 2").opts(
-                    hv.opts.Points(width=230, height=210, colorbar=False, size=2, toolbar=None, fontsize={"labels": 8})))
+                plots.append(viz.embedding_scatter(Y, c, label=label, title=title).opts(
+                    hv.opts.Points(width=230, height=210, colorbar=False, size=2, toolbar=None, fontsize={"labels": 8}),
+                    hv.opts.Overlay(xlabel="MDS 1 (distance units)", ylabel="MDS 2")))
             return hv.Layout(plots).cols(len(MULTIPLE_TS)).opts(shared_axes=False)
         out = self._guard(fn, "small multiples")
         if out is None:
@@ -677,7 +677,7 @@ class HeatGeodesicExplorer(Explorer):
                 "ρ: row-mean Spearman of embedding distances against the true geodesics. Computed when this tab "
                 "opens (about ten seconds at n = 1000, once per graph for the whole server).",
                 css_classes=["heat-multiples-text"]),
-                pn.panel(self._multiples_plot, css_classes=["heat-multiples"]))),
+                pn.param.ParamMethod(self._multiples_plot, lazy=True, css_classes=["heat-multiples"]))),
             dynamic=True, sizing_mode="stretch_width",
         )
 

@@ -771,7 +771,7 @@ class PositionalEncodingExplorer(Explorer):
                     "the same k, tol and SPE network). Graphs with repeated eigenvalues (cycle, grid, hypercube) "
                     "make raw eigenvectors jump by ~1/ε; SPE stays bounded on every graph. Axes: ε (added to the "
                     "first edge's weight) and ‖ΔPE‖_F / ‖ΔL‖_F (dimensionless), both log scale.", **sw),
-                pn.pane.HoloViews(self.view_stability_graphs, linked_axes=False, css_classes=["pe-graphs"]))),
+                pn.param.ParamMethod(self.view_stability_graphs, lazy=True, css_classes=["pe-graphs"]))),
             ("Sinusoids vs cycle", pn.Column(
                 pn.pane.Markdown(
                     "With frequencies 2πm/n, the Transformer's sin/cos pair of frequency m lies exactly in the "
