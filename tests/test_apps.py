@@ -708,6 +708,20 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
         time.sleep(0.25)
     assert "tour=2" in page.evaluate("() => window.location.href")
     log.check()
+    if name == "eigenspace":
+        # a step that opens a small-multiples tab: the tab (built lazily) draws when the step opens it
+        last = len(steps)
+        assert steps[last - 1].tab == "Across anisotropy"
+        page.goto(server + f"/{name}?tour={last}", wait_until="networkidle")
+        _wait_text(page.locator(".tour-header"), lambda s: f"Step {last} of" in s, timeout=60)
+        page.locator(".tour-reveal button").click()
+        page.get_by_text("residual clouds").first.wait_for(timeout=30000)
+        visible = page.locator("canvas").filter(visible=True)
+        deadline = time.time() + 30
+        while visible.count() < 5 and time.time() < deadline:
+            time.sleep(0.25)
+        assert visible.count() >= 5, "the Across anisotropy tab drew too few plots"
+        log.check()
     if name == "heat_geodesics" and os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
         # the README's tour screenshot: step 3 revealed (its Distances tab shows the bent curve)
         page.goto(server + f"/{name}?tour=3", wait_until="networkidle")

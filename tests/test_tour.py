@@ -129,3 +129,66 @@ def test_the_index_lists_each_dashboards_tour_steps_as_escaped_links(monkeypatch
     monkeypatch.setattr(registry, "load_tour", lambda name: evil)
     page_html = registry.index_page().main[1].object
     assert "<img src=x" not in page_html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page_html
+
+
+# ---------------------------------------------------------------- small multiples
+
+@pytest.fixture
+def bokeh():
+    import holoviews as hv
+
+    hv.extension("bokeh", logo=False)    # the views' plot options need the backend, as in a page
+
+
+def test_heat_small_multiples_agree_with_the_main_pipeline(bokeh):
+    """Each cell of 't × method' is the embedding the explorer itself computes at that t and
+    kernel (same graph, formula and σ), with the same Spearman ρ."""
+    import numpy as np
+
+    from spectral_explorer.explorers import HeatGeodesicExplorer
+    from spectral_explorer.explorers.heat_geodesics import MULTIPLE_METHODS, MULTIPLE_TS
+
+    ex = HeatGeodesicExplorer(n=200, threaded=False)
+    ex.open_multiples()
+    cells = ex._cache["multiples"][1]
+    assert set(cells) == {(m, t) for m in MULTIPLE_METHODS for t in MULTIPLE_TS} and ex.error == ""
+    for method, t in (("euler", 10.0), ("chebyshev", 50.0)):
+        ex.param.update(method=method, t=t)
+        Y, rho = cells[(method, t)]
+        assert np.allclose(np.abs(Y), np.abs(ex.embedding), atol=1e-8)     # MDS axes are defined up to sign
+        assert rho == pytest.approx(ex.metrics["embedding_spearman"], abs=1e-12)
+    pane = ex._multiples_plot()
+    assert type(pane.object).__name__ == "Layout" and len(pane.object) == len(cells) and ex.error == ""
+
+
+def test_eigenspace_anisotropy_sweep_agrees_with_the_toy(bokeh):
+    from spectral_explorer.explorers import EigenspaceExplorer
+    from spectral_explorer.explorers.eigenspace import ANISOTROPY_GRID
+
+    ex = EigenspaceExplorer(threaded=False, toy_seed=3, toy_angle=70.0)
+    sweep = ex._toy_sweep()["errors"]
+    for a in (1.0, 16.0):
+        ex.anisotropy = a
+        assert sweep[a] == pytest.approx({k: float(v) for k, v in ex.toy_errors.items()}, rel=1e-12)
+    e = [sweep[a] for a in ANISOTROPY_GRID]
+    assert all(x["EoRA"] <= x["SVD"] + 1e-9 <= x["none"] + 1e-9 for x in e)
+    assert type(ex.view_anisotropy()).__name__ == "Layout" and ex.error == ""
+
+
+def test_pe_stability_across_graphs_agrees_with_the_single_graph_sweep(bokeh):
+    import numpy as np
+
+    from spectral_explorer.explorers import PositionalEncodingExplorer
+    from spectral_explorer.explorers.positional_encodings import STABILITY_GRAPHS
+
+    ex = PositionalEncodingExplorer(threaded=False, rows=2, stab_k=3)
+    ex.open_stability_graphs()
+    curves = ex._cache["stability_graphs"][1]
+    assert list(curves) == list(STABILITY_GRAPHS) and ex.error == ""
+    own = ex._stability_curve()                       # the Stability tab's sweep, graph = cycle
+    for k in ("raw", "projectors", "spe"):
+        assert np.allclose(curves["cycle"][k], own[k], rtol=1e-10)
+    ex.stab_k = 30                                    # > n − 2 on the 16-node hypercube: reported per graph
+    assert "stab_k=30" in ex._cache["stability_graphs"][1]["hypercube"]
+    view = ex.view_stability_graphs()
+    assert type(view).__name__ == "Layout" and len(view) == len(STABILITY_GRAPHS) and ex.error == ""
