@@ -142,6 +142,10 @@ def _format_value(v) -> str:
     return str(v)
 
 
+def _settings(step: Step) -> str:
+    return ", ".join(f"{k} = {_format_value(v)}" for k, v in step.params)
+
+
 def tour_panel(explorer):
     """The tour panel of ``explorer``: "Step N of M", the claim and prediction question, a button
     that sets the step's parameters and reveals the answer, previous / next.  A handful of
@@ -154,7 +158,7 @@ def tour_panel(explorer):
     body = pn.pane.Markdown("", css_classes=["tour-body"], margin=(0, 10), sizing_mode="stretch_width")
     answer = pn.pane.Markdown("", css_classes=["tour-answer"], margin=(0, 10), sizing_mode="stretch_width",
                               visible=False)
-    reveal = pn.widgets.Button(label="show me", color="primary", css_classes=["tour-reveal"], width=260,
+    reveal = pn.widgets.Button(label="show me the answer", color="primary", css_classes=["tour-reveal"], width=180,
                                margin=(5, 10))
     prev = pn.widgets.Button(label="◀ previous", css_classes=["tour-prev"], width=110, margin=(5, 5))
     nxt = pn.widgets.Button(label="next ▶", css_classes=["tour-next"], width=110, margin=(5, 5))
@@ -175,9 +179,7 @@ def tour_panel(explorer):
         nxt.label = "next ▶"
         header.object = f"**Step {n} of {m}** — {_md(s.title)}"
         body.object = f"{_md(s.claim)}\n\n**Predict:** {_md(s.question)}"
-        settings = ", ".join(f"{k} = {_format_value(v)}" for k, v in s.params)
-        reveal.label = f"show me ({settings})" if len(settings) <= 48 else "show me"
-        reveal.description = f"sets {settings}"
+        reveal.description = f"sets {_settings(s)}"
         reveal.visible = True
 
     def do_reveal(*_):
@@ -186,7 +188,7 @@ def tour_panel(explorer):
             return
         s = steps[n - 1]
         explorer.apply_tour_step(n)
-        answer.object = f"**Answer.** {_md(s.answer)}"
+        answer.object = f"**Answer.** {_md(s.answer)}\n\n*Set by the button: {_md(_settings(s))}.*"
         answer.visible = True
 
     def move(delta):
@@ -197,7 +199,8 @@ def tour_panel(explorer):
     nxt.on_click(lambda *_: move(1))
     explorer.param.watch(show, "tour")
     show()
-    return pn.Column(header, body, pn.Row(prev, nxt, reveal, sizing_mode="stretch_width"), answer,
+    buttons = pn.FlexBox(prev, nxt, reveal, flex_wrap="wrap", sizing_mode="stretch_width")   # wraps on a phone
+    return pn.Column(header, body, buttons, answer,
                      css_classes=["explorer-tour"], sizing_mode="stretch_width",
                      styles={"border": "1px solid #c9d7e3", "border-radius": "6px", "background": "#f6f9fc"},
                      margin=(5, 10))

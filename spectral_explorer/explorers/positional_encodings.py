@@ -55,7 +55,7 @@ MAX_NODES = graphs.MAX_NAMED_NODES
 #: perturbation sizes of the stability curves
 EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
 ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
-#: graphs whose stability curves the "Stability across graphs" tab shows side by side
+#: graphs whose stability curves the "Six graphs (ε sweep)" tab shows side by side
 STABILITY_GRAPHS = ("cycle", "path", "grid", "hypercube", "karate_club", "random_regular")
 #: axis labels with units / normalisation (by the dimension names the viz module uses)
 _UNITS = {"ε": "ε (added to one edge weight; weights are 1)", "‖ΔPE‖/‖ΔL‖": "‖ΔPE‖_F / ‖ΔL‖_F",
@@ -765,7 +765,7 @@ class PositionalEncodingExplorer(Explorer):
                     "hard projectors jump once ε splits a cluster; SPE (here a fixed, randomly initialised "
                     "network) stays bounded (Huang et al., ICLR 2024).", **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
-            ("Stability across graphs", pn.Column(
+            ("Six graphs (ε sweep)", pn.Column(
                 pn.pane.Markdown(
                     "The same ε sweep on six graphs side by side (each with the graph parameters set on the left, "
                     "the same k, tol and SPE network). Graphs with repeated eigenvalues (cycle, grid, hypercube) "
@@ -795,7 +795,7 @@ class PositionalEncodingExplorer(Explorer):
             if name == "Stability":
                 self.open_stability()
                 stab_text.object = self.stability_text()
-            elif name == "Stability across graphs":
+            elif name == "Six graphs (ε sweep)":
                 self.open_stability_graphs()
         tabs.param.watch(on_tab, "active")
         return tabs
