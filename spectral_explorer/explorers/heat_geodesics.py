@@ -92,7 +92,8 @@ class HeatGeodesicExplorer(Explorer):
         Distance from the kernel: 'screened' = √(t/K)·(−log H + σ log ½(H_ii+H_jj)), Varadhan's
         law for a resolvent (Euler); 'varadhan' = √(−4t log H + …), the heat kernel's law;
         'auto' = screened for Euler, varadhan otherwise. Euler K=1 with 'varadhan' at t=50,
-        σ=0 is the former default: right ranks, distances like √d, a bent embedding.""")
+        σ=0 is the former default: right ranks, distances growing like √d at best (log-log
+        slope 0.28 against the swiss roll's geodesics), a bent embedding.""")
     landmarks = param.Integer(default=200, bounds=(16, 1000), doc="""
         Landmarks (farthest-point sources) used in landmark mode, i.e. when n > 1000.""")
     compare = param.ListSelector(default=["shortest_path"], objects=list(_COMPARE), doc="""
@@ -659,8 +660,10 @@ class HeatGeodesicExplorer(Explorer):
                 "(1 + tλ/K)^−K decays only polynomially and stays positive — but it is a different kernel: "
                 "with K = 1 it is the **resolvent** (I + tL)^−1, whose entries fall off *exponentially* "
                 "with distance, not like a Gaussian. Read with the heat law √(−4t log H) it gives distances "
-                "that grow like √d (right ranks, bent embedding); read with its own law, the screened "
-                "Varadhan law √(t/K)·(−log H) (formula 'screened', the default), they grow like d."),
+                "that grow like √d at best (right ranks, bent embedding; on the default swiss roll at t = 50, "
+                "σ = 0 the log-log slope against the geodesics is 0.28); read with its own law, the screened "
+                "Varadhan law √(t/K)·(−log H) (formula 'screened', the default), they grow nearly like d "
+                "(slope 0.88 at t = 10)."),
                 self.view_spectrum())),
             ("Numerics", pn.Column(pn.pane.Markdown(
                 "Varadhan's formula needs **log H_t**, and it holds at **small** t — exactly where the kernel "
