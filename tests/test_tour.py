@@ -119,6 +119,18 @@ def test_the_tour_panel_shows_step_n_of_m_and_reveals_the_answer():
     assert ex.tour == 1 and not answer.visible
 
 
+def test_a_step_that_cannot_be_applied_is_reported_in_the_page_not_raised(monkeypatch):
+    from spectral_explorer.explorers import EigenspaceExplorer
+
+    ex = EigenspaceExplorer(threaded=False)
+    bad = parse_steps([dict(STEP, params={"anisotropy": 500.0})] * 4)
+    monkeypatch.setattr(ex, "tour_steps", lambda: bad)
+    panel = _tour.tour_panel(ex)
+    ex.tour = 1
+    panel.objects[2].objects[2].clicks += 1            # the reveal button
+    assert "anisotropy" in ex.error and not panel.objects[3].visible and ex.anisotropy == 8.0
+
+
 def test_the_index_lists_each_dashboards_tour_steps_as_escaped_links(monkeypatch):
     page_html = registry.index_page().main[1].object
     for d in registry.DASHBOARDS:

@@ -483,8 +483,7 @@ class Explorer(pn.viewable.Viewer):
         if not 1 <= int(n) <= len(steps):
             raise ValueError(f"tour step must be in 1…{len(steps)}, got {n!r}")
         step = steps[int(n) - 1]
-        values = step.values
-        self.param.update({k: (list(v) if isinstance(v, list) else v) for k, v in values.items()})
+        self.param.update(step.values)
         for k, v in step.params:
             if getattr(self, k) != v:
                 setattr(self, k, v)

@@ -187,7 +187,12 @@ def tour_panel(explorer):
         if n < 1:
             return
         s = steps[n - 1]
-        explorer.apply_tour_step(n)
+        try:
+            explorer.apply_tour_step(n)
+        except Exception as exc:  # noqa: BLE001 - shown in the page, never raised into the server
+            explorer.set_error("tour", exc)
+            return
+        explorer.set_error("tour", None)
         answer.object = f"**Answer.** {_md(s.answer)}\n\n*Set by the button: {_md(_settings(s))}.*"
         answer.visible = True
 
