@@ -15,10 +15,20 @@ STEP = {"title": "t", "claim": "c", "question": "q?", "params": {"t": 2.0}, "ans
 
 
 def _classes():
-    from spectral_explorer.explorers import (EigenspaceExplorer, HeatGeodesicExplorer, LatentDirectionsExplorer,
-                                             PositionalEncodingExplorer)
-    return {"heat_geodesics": HeatGeodesicExplorer, "positional_encodings": PositionalEncodingExplorer,
-            "eigenspace": EigenspaceExplorer, "latent_directions": LatentDirectionsExplorer}
+    """Dashboard name -> the explorer class whose tour it is (every registered dashboard needs
+    one: a new family adds ``tour_name``, ``tour`` and its steps file)."""
+    import spectral_explorer.explorers  # noqa: F401 - imports every family explorer
+    from spectral_explorer.explorers import Explorer
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+    found = {c.tour_name: c for c in subclasses(Explorer)
+             if c.tour_name and c.__module__.startswith("spectral_explorer.")}
+    missing = [d.name for d in registry.DASHBOARDS if d.name not in found]
+    assert not missing, f"dashboards without an explorer that takes their tour: {missing}"
+    return found
 
 
 @pytest.mark.parametrize("bad, words", [
