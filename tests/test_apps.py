@@ -8,12 +8,14 @@ bad input shows an error in the page and the app keeps working.  The positional-
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
 renders its 2-D toy and its numbers follow the anisotropy slider; the latent-directions dashboard renders
 a face, its grid and spectrum, a component slider changes the face, its URL state applies and a bad value
-is rejected, and its Jacobian and h-space tabs compute.
+is rejected, and its Jacobian and h-space tabs compute.  Every dashboard's guided tour opens at
+``?tour=2``, its button changes a plot's data, and a bad ``?tour=`` is reported with the range.
 
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
 ``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png``,
-``eigenspace_fidelity.png`` and ``latent_directions.png``, and refreshes the gallery thumbnails made from them.
+``eigenspace_fidelity.png``, ``latent_directions.png`` and ``tour_heat_geodesics.png`` (a guided-tour step), and
+refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations
@@ -645,4 +647,99 @@ def test_typed_values_out_of_range_or_emptied_are_rejected_in_every_dashboard(se
     _typed_is_rejected(page, "toy_seed", "", "0", "toy_seed in 0…10000")
     _typed_is_rejected(page, "n_calib", "1000000000", "64", "n_calib in 4…2048")
     log.check()
+    page.close()
+
+
+_SOURCES = """() => {
+  const out = [];
+  for (const doc of Bokeh.documents) for (const m of doc.all_models) {
+    if (m.constructor.__name__ !== 'ColumnDataSource') continue;
+    const cols = Object.keys(m.data).sort().map(k => {
+      const v = m.data[k]; let s = 0, n = 0;
+      for (const x of (v || [])) { if (typeof x === 'number' && isFinite(x)) { s += x * (1 + (n % 7)); } n++; }
+      return k + ':' + n + ':' + s.toPrecision(10);
+    });
+    out.push(cols.join(','));
+  }
+  return out.sort();
+}"""
+
+
+def _sources(page):
+    """A fingerprint of every Bokeh data source on the page (column lengths and weighted sums)."""
+    for attempt in range(20):
+        try:
+            return page.evaluate(_SOURCES)
+        except Exception:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.mark.parametrize("name", [d.name for d in _dashboards()])
+def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, browser, name):
+    """``?tour=2`` opens step 2 ("Step 2 of M", its question); the button sets the step's parameters
+    (a plot's data change in the page) and shows the answer; ``?tour=99`` and ``?tour=abc`` are
+    reported with the allowed range, and the page keeps serving (the server log is checked when it
+    stops); no console errors."""
+    from spectral_explorer.explorers._tour import load_tour
+
+    steps = load_tour(name)
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    log = PageLog(page)
+    page.goto(server + f"/{name}?tour=2", wait_until="networkidle")
+    header = _wait_text(page.locator(".tour-header"), lambda s: "Step 2 of" in s, timeout=60)
+    assert f"Step 2 of {len(steps)}" in header and steps[1].title in header
+    assert "Predict" in _text(page.locator(".tour-body"))
+    _wait_for_canvases(page, 1, 60, f"{name}: no plot rendered")
+    assert not page.locator(".tour-answer").is_visible()
+    before = _sources(page)
+    time.sleep(0.5)
+    assert _sources(page) == before, f"{name}: the plots changed before the button was pressed"
+    page.locator(".tour-reveal button").click()
+    answer = _wait_text(page.locator(".tour-answer"), lambda s: "Answer" in s, timeout=30)
+    assert steps[1].answer[:40] in answer
+    deadline = time.time() + 60
+    while _sources(page) == before and time.time() < deadline:
+        time.sleep(0.25)
+    assert _sources(page) != before, f"{name}: the step's button changed no plot data"
+    deadline = time.time() + 20
+    while "tour=2" not in page.evaluate("() => window.location.href") and time.time() < deadline:
+        time.sleep(0.25)
+    assert "tour=2" in page.evaluate("() => window.location.href")
+    log.check()
+    if name == "eigenspace":
+        # "next" to the last step, which opens a small-multiples tab: the tab (built lazily) draws
+        last = len(steps)
+        assert steps[last - 1].tab == "Across anisotropy"
+        for _ in range(last - 2):
+            page.locator(".tour-next button").click()
+        _wait_text(page.locator(".tour-header"), lambda s: f"Step {last} of" in s, timeout=30)
+        assert not page.locator(".tour-answer").is_visible()
+        page.locator(".tour-reveal button").click()
+        page.get_by_text("residual clouds").first.wait_for(timeout=30000)
+        visible = page.locator("canvas").filter(visible=True)
+        deadline = time.time() + 30
+        while visible.count() < 5 and time.time() < deadline:
+            time.sleep(0.25)
+        assert visible.count() >= 5, "the Across anisotropy tab drew too few plots"
+        log.check()
+    if name == "heat_geodesics" and os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        # the README's tour screenshot: step 3 revealed (its Distances tab shows the bent curve)
+        page.goto(server + f"/{name}?tour=3", wait_until="networkidle")
+        _wait_text(page.locator(".tour-header"), lambda s: "Step 3 of" in s, timeout=60)
+        page.locator(".tour-reveal button").click()
+        _wait_text(page.locator(".tour-answer"), lambda s: "Answer" in s, timeout=30)
+        page.get_by_text("scaled by its maximum").first.wait_for(timeout=30000)
+        page.mouse.move(5, 5)                # no button tooltip over the panel
+        time.sleep(3.0)
+        _readme_screenshot(page, "tour_heat_geodesics", 1050)
+    # a bad step number (both kinds, on two dashboards: the check is the base's, a page load costs seconds)
+    bad = {"heat_geodesics": "99", "positional_encodings": "abc"}.get(name)
+    if bad is not None:
+        page.goto(server + f"/{name}?tour={bad}", wait_until="networkidle")
+        msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s, timeout=60)
+        assert f"tour in 0…{len(steps)}" in msg and bad in msg
+        assert "Guided tour" in _text(page.locator(".tour-header"))     # the tour's start, still serving
+        log.check()
     page.close()

@@ -170,6 +170,10 @@ class Explorer(pn.viewable.Viewer):
     url_params: tuple[str, ...] = ()
     #: error sources in the order the page lists them
     _ERROR_ORDER = ("url", "compute")
+    #: name of the explorer's guided tour (``explorers/tours/<name>.json``; see :mod:`._tour`);
+    #: a family with a tour also declares ``tour = tour_param(tour_name)`` and lists ``"tour"``
+    #: in ``url_params``
+    tour_name: str | None = None
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -465,6 +469,31 @@ class Explorer(pn.viewable.Viewer):
         if loc is not None and self.url_params:
             loc.sync(self, {k: k for k in self.url_params}, on_error=self.apply_url)
 
+    # ------------------------------------------------------------------ guided tour
+    def tour_steps(self):
+        """The steps of this explorer's guided tour (``()`` when it has none)."""
+        from ._tour import load_tour
+        return load_tour(self.tour_name) if self.tour_name else ()
+
+    def apply_tour_step(self, n: int):
+        """Set the parameters of tour step ``n`` (1-based) and open its tab.  The values are set
+        together (one recomputation), then any that a reaction overwrote (e.g. a method change
+        resetting its order) are set again, in the step's order."""
+        steps = self.tour_steps()
+        if not 1 <= int(n) <= len(steps):
+            raise ValueError(f"tour step must be in 1…{len(steps)}, got {n!r}")
+        step = steps[int(n) - 1]
+        self.param.update(step.values)
+        for k, v in step.params:
+            if getattr(self, k) != v:
+                setattr(self, k, v)
+        if step.tab and self._page is not None:
+            for tabs in self._page.select(pn.Tabs):
+                names = list(tabs._names)
+                if step.tab in names:
+                    tabs.active = names.index(step.tab)
+                    break
+
     # ------------------------------------------------------------------ layout
     def controls(self):
         """The widgets of the side column (a family explorer overrides it)."""
@@ -552,9 +581,13 @@ class Explorer(pn.viewable.Viewer):
         if self._page is None:
             if hv.Store.current_backend != "bokeh":
                 hv.extension("bokeh", logo=False)
+            tour = []
+            if self.tour_steps():
+                from ._tour import tour_panel
+                tour = [tour_panel(self)]
             self._page = pn.Row(
                 pn.Column(self.controls(), width=300),
-                pn.Column(self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
+                pn.Column(*tour, self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
             for widget in self._page.select(pn.widgets.WidgetBase):
                 guard_echoes(widget)

@@ -41,6 +41,7 @@ import torch
 from .. import data
 from .. import eigenspace as es
 from ..viz import eigenspace as vz
+from ._tour import tour_param
 from ._base import Explorer, Job, placeholder
 from ._common import SharedResults
 from ..progress import subrange
@@ -62,7 +63,28 @@ _ORDER = {"none": 0, "svd": 1, "eora": 2}
 #: (about 0.3 GB each for 36 layers, calibration + held-out)
 SHARED_GRAMS = SharedResults(maxsize=2)
 _TOY = ("anisotropy", "toy_angle", "toy_seed", "toy_samples")
+#: anisotropies of the error curve of the "Across anisotropy" tab, and of its residual clouds
+ANISOTROPY_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0)
+MULTIPLE_ANISOTROPIES = (1.0, 4.0, 16.0, 64.0)
 _MINILM = ("layer", "compression", "rank", "n_calib", "n_heldout", "text_seed", "max_length")
+
+
+#: axis labels with units of the toy's plots (the dimension names the viz module uses)
+_TOY_UNITS = {"x₁": "x₁ (input, arbitrary units)", "x₂": "x₂ (input, arbitrary units)",
+              "y₁": "y₁ = ((ΔW − BA)x)₁ (output units)", "y₂": "y₂ = ((ΔW − BA)x)₂ (output units)",
+              "error": "‖X(ΔW − BA)ᵀ‖_F (output units)", "k": "index k (eigenvalues descending)",
+              "eigenvalue of XᵀX": "eigenvalue of XᵀX (summed over tokens)",
+              "energy captured": "energy captured (fraction of the trace)"}
+
+
+#: the same for the three toy plots, as plot options (cheap: set in place)
+_TOY_AXES = {"data": dict(xlabel=_TOY_UNITS["x₁"], ylabel=_TOY_UNITS["x₂"]),
+             "residuals": dict(xlabel=_TOY_UNITS["y₁"], ylabel=_TOY_UNITS["y₂"]),
+             "errors": dict(ylabel=_TOY_UNITS["error"])}
+
+
+def _toy_units(el):
+    return el.redim.label(**{k: v for k, v in _TOY_UNITS.items()})
 
 
 def _placeholder(title):
@@ -72,13 +94,15 @@ def _placeholder(title):
 class EigenspaceExplorer(Explorer):
     """Low-rank compensation of a compression error: plain SVD vs EoRA, toy and MiniLM."""
 
-    url_params = _TOY + _MINILM
+    url_params = _TOY + _MINILM + ("tour",)
+    tour_name = "eigenspace"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "toy", "minilm", "fidelity")
 
     # ------------------------------------------------------------------ 2-D toy
     anisotropy = param.Number(default=8.0, bounds=(1.0, 100.0), step=0.5, doc="""
-        Ratio σ₁/σ₂ of the standard deviations of the 2-D Gaussian activations (1 = isotropic,
-        where EoRA and SVD coincide).""")
+        Ratio σ₁/σ₂ of the standard deviations of the 2-D Gaussian activations (1 = isotropic:
+        EoRA and SVD coincide for the true covariance, and nearly for a sample Gram).""")
     toy_angle = param.Number(default=30.0, bounds=(0.0, 180.0), step=1.0, doc="""
         Angle (degrees) of the activations' long axis.""")
     toy_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the activations and of the 2×2 error ΔW.")
@@ -133,6 +157,45 @@ class EigenspaceExplorer(Explorer):
                                          int(self.toy_seed))
             return es.toy_compensation(X, dW, rank=1)
         return self._stage("toy", self._toy_key(), build, shared=True)
+
+    def _toy_sweep(self):
+        """The toy at every ``ANISOTROPY_GRID`` value (the other toy parameters as set): errors per
+        method, and the residual clouds at ``MULTIPLE_ANISOTROPIES``.  A few milliseconds; shared."""
+        def build():
+            errors, clouds = {}, {}
+            for a in ANISOTROPY_GRID:
+                X, dW = data.anisotropic_toy(int(self.toy_samples), a, float(self.toy_angle), int(self.toy_seed))
+                t = es.toy_compensation(X, dW, rank=1)
+                errors[a] = {k: float(v) for k, v in t["errors"].items()}
+                if a in MULTIPLE_ANISOTROPIES:
+                    clouds[a] = t["residuals"]
+            return {"errors": errors, "clouds": clouds}
+        key = (float(self.toy_angle), int(self.toy_seed), int(self.toy_samples))
+        return self._stage("toy_sweep", key, build, shared=True)
+
+    @param.depends("_toy_version")
+    def view_anisotropy(self):
+        """Small multiples across the anisotropy: the output error of no correction, SVD and EoRA
+        against σ₁/σ₂ (log-log, the current value dashed), and the residual clouds at four values."""
+        def fn():
+            sw = self._toy_sweep()
+            a = np.array(ANISOTROPY_GRID)
+            els = []
+            for name in ("none", "SVD", "EoRA"):
+                y = np.array([sw["errors"][v][name] for v in ANISOTROPY_GRID])
+                c = vz.METHOD_COLORS[name]
+                els += [hv.Curve((a, y), "anisotropy σ₁/σ₂", "output error ‖X(ΔW − BA)ᵀ‖_F (output units)", label=name).opts(
+                            color=c, line_width=2),
+                        hv.Scatter((a, y), "anisotropy σ₁/σ₂", "output error ‖X(ΔW − BA)ᵀ‖_F (output units)", label=name).opts(
+                            color=c, size=6, tools=["hover"])]
+            curve = (hv.Overlay(els) * hv.VLine(float(self.anisotropy)).opts(color="black", line_dash="dashed")).opts(
+                hv.opts.Overlay(logx=True, logy=True, width=430, height=300, show_grid=True, legend_position="top_left",
+                                title=f"error across anisotropy ({self.toy_samples} samples, seed {self.toy_seed})"))
+            clouds = [vz.toy_residual_plot(sw["clouds"][v], size=230).opts(title=f"residuals, σ₁/σ₂ = {v:g}",
+                                                                            **_TOY_AXES["residuals"])
+                      for v in MULTIPLE_ANISOTROPIES]
+            return hv.Layout([curve] + clouds).cols(3).opts(shared_axes=False)
+        return self._guard(fn, "across anisotropy", width=430, height=300)
 
     def _refresh_toy(self):
         """The toy is cheap: computed at once, also in a served page."""
@@ -390,6 +453,9 @@ class EigenspaceExplorer(Explorer):
         @param.depends(self.param._toy_version)
         def plot(*_, **__):
             def fn():
+                return draw().opts(**_TOY_AXES[which])   # in place: a redim would copy the plot
+
+            def draw():
                 t = self._toy()
                 if which == "data":
                     return vz.toy_data_plot(t["X"], t["evals"], t["Q"], t["A"]["SVD"], t["A"]["EoRA"])
@@ -423,7 +489,7 @@ class EigenspaceExplorer(Explorer):
             return _placeholder("activation spectrum (waiting for MiniLM)")
         def fn():
             e = self._layer_eig()
-            return (vz.gram_spectrum_plot(e["evals"].numpy(), e["energy"].numpy(), k=self.rank)
+            return (_toy_units(vz.gram_spectrum_plot(e["evals"].numpy(), e["energy"].numpy(), k=self.rank))
                     .opts(shared_axes=False))
         return self._guard(fn, "spectrum")
 
@@ -555,11 +621,17 @@ class EigenspaceExplorer(Explorer):
             "128 and truncated for smaller ranks (both SVD and EoRA are truncations of one SVD).", **sw), self.fidelity_view, **sw)
         pissa_tab = pn.Column(pn.pane.Markdown(self.pissa_markdown, **sw),
                               pn.pane.HoloViews(self.view_pissa, linked_axes=False), **sw)
-        tabs = pn.Tabs(("2-D toy", toy), ("MiniLM layer", layer_tab), ("Model fidelity", fid_tab),
-                       ("PiSSA", pissa_tab), dynamic=True, **sw)
+        sweep_tab = pn.Column(pn.pane.Markdown(
+            "The toy at σ₁/σ₂ = " + ", ".join(f"{a:g}" for a in ANISOTROPY_GRID) + " (same seed, angle and "
+            "samples): SVD's correction does not depend on the activations, so its error on them grows with the long "
+            "axis; EoRA's stays small. Below, the residual clouds X(ΔW − BA)ᵀ (output units, 2-D) at four "
+            "anisotropies. At σ₁/σ₂ = 1 the two nearly coincide — nearly, because a sample Gram is not a multiple "
+            "of I.", **sw), pn.param.ParamMethod(self.view_anisotropy, lazy=True, css_classes=["eig-sweep"]), **sw)
+        tabs = pn.Tabs(("2-D toy", toy), ("Across anisotropy", sweep_tab), ("MiniLM layer", layer_tab),
+                       ("Model fidelity", fid_tab), ("PiSSA", pissa_tab), dynamic=True, **sw)
 
         def activate(event):
-            if event.new != 0 and not self.minilm:
+            if tabs._names[event.new] in ("MiniLM layer", "Model fidelity", "PiSSA") and not self.minilm:
                 self.minilm = True
         tabs.param.watch(activate, "active")
         return tabs

@@ -36,6 +36,7 @@ import torch
 from .. import latent_directions as ld
 from ..device import resolve_device
 from ..viz import latent as vz
+from ._tour import tour_param
 from ._base import Explorer, placeholder
 
 __all__ = ["LatentDirectionsExplorer", "MAX_K", "STRIP_COLUMNS"]
@@ -59,7 +60,9 @@ def _sigma_param(label):
 class LatentDirectionsExplorer(Explorer):
     """SeFa / GANSpace sliders, Jacobian directions and diffusion h-space, interactively."""
 
-    url_params = _GAN + _H
+    url_params = _GAN + _H + ("tour",)
+    tour_name = "latent_directions"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "gan", "ganspace", "jacobian", "hspace")
 
     method = param.ObjectSelector(default="sefa", objects=["sefa", "ganspace"], doc="""
@@ -392,7 +395,7 @@ class LatentDirectionsExplorer(Explorer):
                                  width=440, row_labels=[f"v{i + 1}" for i in range(3)])
             hist = np.asarray(j["info"]["history"])
             conv = vz.curves({f"s{i + 1}": hist[:, i] for i in range(hist.shape[1])}, title="power iteration",
-                             xlabel="iteration", ylabel="singular value", width=340)
+                             xlabel="power iteration", ylabel="singular value of ∂G/∂z (pixels per unit z)", width=340)
             return (grid + conv).opts(shared_axes=False)
         return self._guard(fn, "Jacobian", width=620, height=300)
 
@@ -417,8 +420,8 @@ class LatentDirectionsExplorer(Explorer):
             r = pca["explained_ratio"].numpy()
             ts = np.arange(r.shape[0])
             return vz.curves({f"PC{i + 1}": r[:, i] for i in range(3)}, x=ts,
-                             title="explained variance per DDIM step (0 = noisiest)", xlabel="step",
-                             ylabel="ratio", width=440)
+                             title="explained variance per DDIM step (0 = noisiest)", xlabel="DDIM step (0 = noisiest)",
+                             ylabel="explained variance ratio (of the step's total)", width=440)
         return self._h_guard(fn, "explained variance")
 
     @param.depends("_h_version")

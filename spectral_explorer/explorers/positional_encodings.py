@@ -41,6 +41,7 @@ from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import viz
+from ._tour import tour_param
 from ._base import Explorer, log_slider, message
 from .training import CycleCountTrainer
 
@@ -54,6 +55,16 @@ MAX_NODES = graphs.MAX_NAMED_NODES
 #: perturbation sizes of the stability curves
 EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
 ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
+#: graphs whose stability curves the "Six graphs (ε sweep)" tab shows side by side
+STABILITY_GRAPHS = ("cycle", "path", "grid", "hypercube", "karate_club", "random_regular")
+#: axis labels with units / normalisation (by the dimension names the viz module uses)
+_UNITS = {"ε": "ε (added to one edge weight; weights are 1)", "‖ΔPE‖/‖ΔL‖": "‖ΔPE‖_F / ‖ΔL‖_F",
+          "λ": "eigenvalue λ_i (normalized Laplacian, 0…2)", "index": "index i",
+          "value": "value (sinusoids in [−1, 1]; eigenvectors of unit norm)"}
+
+
+def _units(el):
+    return el.redim.label(**_UNITS)
 _GRAPH_CORE = ("graph", "n", "rows", "dim", "branching", "height", "degree", "p", "p_out", "blocks", "rewire", "seed")
 _ALL = _GRAPH_CORE + ("encoding", "index", "flip_sign", "angle", "tol", "rw_steps", "sin_dim", "sin_base")
 
@@ -63,7 +74,9 @@ class PositionalEncodingExplorer(Explorer):
     Training tab is a :class:`~spectral_explorer.explorers.training.CycleCountTrainer`
     (:attr:`trainer`)."""
 
-    url_params = _ALL + ("eps", "stab_k", "spe_seed", "cycle_n", "channel")
+    url_params = _ALL + ("eps", "stab_k", "spe_seed", "cycle_n", "channel") + ("tour",)
+    tour_name = "positional_encodings"
+    tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "compute", "stability")
 
     # ------------------------------------------------------------------ graph
@@ -122,6 +135,7 @@ class PositionalEncodingExplorer(Explorer):
     channel = param.Integer(default=0, bounds=(0, 63), doc="Sinusoidal channel shown as a curve (0..sin_dim−1).")
 
     _stab_version = param.Integer(default=0, precedence=-1, doc="Bumped when the stability sweep is computed.")
+    _graphs_version = param.Integer(default=0, precedence=-1, doc="Bumped when the sweeps across graphs are computed.")
     _graph_version = param.Integer(default=0, precedence=-1, doc="Bumped when the graph changes.")
     _enc_version = param.Integer(default=0, precedence=-1, doc="Bumped when the shown encoding changes.")
     _proj_version = param.Integer(default=0, precedence=-1, doc="Bumped when the projector stage changes.")
@@ -133,11 +147,13 @@ class PositionalEncodingExplorer(Explorer):
         super().__init__(**params)
         self._last_space = None
         self._stability_on = False     # the ε sweep runs once its tab has been opened
+        self._graphs_on = False        # so do the sweeps across graphs
         self.trainer = CycleCountTrainer()
         self.param.watch(self._on_graph_or_encoding, list(_GRAPH_CORE) + ["encoding", "rw_steps", "sin_dim"],
                          precedence=1)
         self.param.watch(self._on_change, list(_ALL), precedence=2)
         self.param.watch(self._on_stability, list(_GRAPH_CORE) + ["eps", "stab_k", "spe_seed", "tol"], precedence=3)
+        self.param.watch(self._on_stability_graphs, list(_GRAPH_CORE) + ["stab_k", "spe_seed", "tol"], precedence=4)
         self._clamp_index()
         self.run("compute", self._compute, self._publish, background=False)
 
@@ -302,6 +318,74 @@ class PositionalEncodingExplorer(Explorer):
                     for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"]}
         return self._stage("stability_curve", self._stab_key(), build, shared=True)
 
+    def _graphs_key(self):
+        return tuple((g,) + tuple(getattr(self, p) for p in GRAPH_PARAMS[g]) for g in STABILITY_GRAPHS) + (
+            int(self.stab_k), int(self.spe_seed), float(self.tol))
+
+    def _stability_graphs(self, job=None):
+        """The ε sweep (``EPS_GRID``) on each of ``STABILITY_GRAPHS``, built with the current graph
+        parameters, ``stab_k``, ``tol`` and SPE network: ``{graph: curves dict}`` or, for a graph the
+        sweep does not apply to (e.g. ``stab_k`` > n − 2), ``{graph: error message}``.  Shared."""
+        def build():
+            model = self._spe_model()
+
+            def spe_fn(w, V):
+                with torch.no_grad():
+                    return model(w, V)
+            out = {}
+            for gi, name in enumerate(STABILITY_GRAPHS):
+                try:
+                    G = graphs.named_graph(name, max_nodes=MAX_NODES, **{p: getattr(self, p) for p in GRAPH_PARAMS[name]})
+                    A = torch.as_tensor(nx.to_numpy_array(G, weight=None))
+                    k = int(self.stab_k)
+                    if k > A.shape[0] - 2:
+                        raise ValueError(f"stab_k={k} > n − 2 = {A.shape[0] - 2}")
+                    rows = []
+                    for i, e in enumerate(EPS_GRID):
+                        if job is not None:
+                            job.checkpoint((gi + i / len(EPS_GRID)) / len(STABILITY_GRAPHS), f"ε sweep on {name}")
+                        rows.append(pe.pe_stability(A, k, float(e), tol=float(self.tol), spe_fn=spe_fn))
+                    out[name] = {key: np.array([r[key] for r in rows], dtype=np.float64)
+                                 for key in ("raw", "projectors", "subspace", "spe")} | {
+                        "eigengap": rows[0]["eigengap"], "n": A.shape[0]}
+                except ValueError as exc:
+                    out[name] = message(exc)
+            return out
+        return self._stage("stability_graphs", self._graphs_key(), build, shared=True)
+
+    def _on_stability_graphs(self, *events):
+        if self._graphs_on:
+            self.run("stability_graphs", self._stability_graphs, lambda _: self._bump_graphs(),
+                     text="ε sweeps across graphs …")
+
+    def _bump_graphs(self):
+        self._graphs_version += 1
+
+    def open_stability_graphs(self):
+        """Start the sweeps across graphs (the dashboard calls it when their tab opens)."""
+        self._graphs_on = True
+        self._on_stability_graphs()
+
+    @param.depends("_graphs_version")
+    def view_stability_graphs(self):
+        """Small multiples: ‖ΔPE‖/‖ΔL‖ against ε for each of ``STABILITY_GRAPHS``, side by side."""
+        def fn():
+            hit = self._cache.get("stability_graphs")
+            if hit is None or hit[0] != self._graphs_key():
+                return hv.Layout([hv.Curve([], "ε", "‖ΔPE‖/‖ΔL‖").opts(
+                    title="computing the ε sweeps …" if self.running("stability_graphs") else "", width=300, height=260)])
+            plots = []
+            for i, (name, c) in enumerate(hit[1].items()):
+                if isinstance(c, str):
+                    plots.append(hv.Curve([], "ε", "‖ΔPE‖/‖ΔL‖").opts(title=f"{name}: {c}", width=300, height=260))
+                    continue
+                el = _units(viz.stability_plot(EPS_GRID, {k: c[k] for k in ("raw", "projectors", "subspace", "spe")},
+                                               title=f"{name} (n = {c['n']}, gap {c['eigengap']:.2g})", width=300,
+                                               height=260))
+                plots.append(el.opts(show_legend=(i == 0), legend_position="bottom_left"))
+            return hv.Layout(plots).cols(3).opts(shared_axes=False)
+        return self._guard(fn, "stability across graphs", width=300, height=260)
+
     def _stability(self):
         return self._stage("stability", self._stab_key() + (float(self.eps),), lambda: self._stability_at(self.eps), shared=True)
 
@@ -450,7 +534,8 @@ class PositionalEncodingExplorer(Explorer):
             g = self._graph()
             rep = sum(1 for a, b in self._groups() if b - a >= 2)
             title = f"spectrum of L (n={g['n']}): {rep} repeated eigenvalue{'s' if rep != 1 else ''}"
-            return viz.eigenvalue_plot(evals, self._groups(), None, title=title, width=440, height=400)
+            return viz.eigenvalue_plot(evals, self._groups(), None, title=title, width=440, height=400).opts(
+                ylabel="eigenvalue λ_i (normalized Laplacian, 0…2)")
         return self._guard(fn, "spectrum")
 
     @param.depends("_graph_version", "_enc_version", "tol")
@@ -528,12 +613,12 @@ class PositionalEncodingExplorer(Explorer):
             names = ("raw", "projectors", "subspace", "spe")
             if self._sweep_pending():   # the same curves, empty: a DynamicMap keeps one structure
                 empty = {k: np.full(len(EPS_GRID), np.nan) for k in names}
-                return viz.stability_plot(EPS_GRID, empty, current=float(self.eps), width=640, height=380,
-                                          title="‖ΔPE‖/‖ΔL‖ vs ε: computing the ε sweep …")
+                return _units(viz.stability_plot(EPS_GRID, empty, current=float(self.eps), width=640, height=380,
+                                                 title="‖ΔPE‖/‖ΔL‖ vs ε: computing the ε sweep …"))
             c = self._stability_curve()
-            return viz.stability_plot(EPS_GRID, {k: c[k] for k in names}, current=float(self.eps),
-                                      title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
-                                      width=640, height=380)
+            return _units(viz.stability_plot(EPS_GRID, {k: c[k] for k in names}, current=float(self.eps),
+                                             title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
+                                             width=640, height=380))
         return self._guard(fn, "stability")
 
     def view_stability(self):
@@ -579,7 +664,7 @@ class PositionalEncodingExplorer(Explorer):
                         f"Transformer ch. {ch} (base {self.sin_base:g})": dict(color="#2ca02c", alpha=0.8),
                         "its best fit in span(V)": dict(color="#2ca02c", line_dash="dotted")},
                 width=640, height=330).opts(legend_position="right")
-            return (left + mid + curves).opts(shared_axes=False)
+            return _units(left + mid + curves).opts(shared_axes=False)
         return self._guard(fn, "sinusoids")
 
     def view_sinusoidal(self):
@@ -680,11 +765,18 @@ class PositionalEncodingExplorer(Explorer):
                     "hard projectors jump once ε splits a cluster; SPE (here a fixed, randomly initialised "
                     "network) stays bounded (Huang et al., ICLR 2024).", **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
+            ("Six graphs (ε sweep)", pn.Column(
+                pn.pane.Markdown(
+                    "The same ε sweep on six graphs side by side (each with the graph parameters set on the left, "
+                    "the same k, tol and SPE network). Graphs with repeated eigenvalues (cycle, grid, hypercube) "
+                    "make raw eigenvectors jump by ~1/ε; SPE stays bounded on every graph. Axes: ε (added to the "
+                    "first edge's weight) and ‖ΔPE‖_F / ‖ΔL‖_F (dimensionless), both log scale.", **sw),
+                pn.param.ParamMethod(self.view_stability_graphs, lazy=True, css_classes=["pe-graphs"]))),
             ("Sinusoids vs cycle", pn.Column(
                 pn.pane.Markdown(
                     "With frequencies 2πm/n, the Transformer's sin/cos pair of frequency m lies exactly in the "
-                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a "
-                    "rotation) maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
+                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a rotation or a reflection, as the solver's basis falls) "
+                    "maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
                     "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
                     "residual.", **sw),
                 pn.Row(self.int_input("cycle_n", width=200, sizing_mode=None), channel, pn.pane.Markdown(
@@ -699,8 +791,11 @@ class PositionalEncodingExplorer(Explorer):
             dynamic=True, **sw)
 
         def on_tab(event):
-            if event.new == 1:
+            name = tabs._names[event.new]
+            if name == "Stability":
                 self.open_stability()
                 stab_text.object = self.stability_text()
+            elif name == "Six graphs (ε sweep)":
+                self.open_stability_graphs()
         tabs.param.watch(on_tab, "active")
         return tabs

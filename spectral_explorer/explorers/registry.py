@@ -26,6 +26,7 @@ from typing import Callable
 import panel as pn
 
 from ._common import dashboard_page, release_memory_soon, serve_styles_locally
+from ._tour import load_tour
 
 #: the packaged folder of screenshots and gallery thumbnails
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -323,6 +324,10 @@ _CARD_CSS = """
 .app-card h3{margin:10px 14px 4px;font-size:1.15em}
 .app-card h3 a{text-decoration:none;color:#234a6b}
 .app-card p{margin:0 14px 12px;color:#333;font-size:0.92em;line-height:1.35}
+.app-card details{margin:0 14px 12px;font-size:0.9em}
+.app-card summary{cursor:pointer;color:#234a6b}
+.app-card ol{margin:6px 0 0 0;padding-left:22px}
+.app-card ol a{color:#234a6b}
 """
 
 
@@ -338,12 +343,26 @@ def _card(d: Dashboard) -> str:
     except (FileNotFoundError, ValueError):
         img = ""
     return (f'<div class="app-card">{img}<h3><a href="./{name}" id="link-{name}">{title}</a></h3>'
-            f"<p>{text}</p></div>")
+            f"<p>{text}</p>{_tour_links(d)}</div>")
+
+
+def _tour_links(d: Dashboard) -> str:
+    """The teacher's view of a card: the dashboard's guided-tour steps, each a link to
+    ``./NAME?tour=N`` titled with the step (for slides); empty when it has no tour."""
+    steps = load_tour(d.name)
+    if not steps:
+        return ""
+    name = html.escape(d.name, quote=True)
+    items = "".join(f'<li><a href="./{name}?tour={i}" id="tour-{name}-{i}" class="tour-link">'
+                    f"{html.escape(s.title, quote=True)}</a></li>" for i, s in enumerate(steps, 1))
+    return (f'<details class="tour-steps" open><summary>Guided tour: {len(steps)} steps</summary>'
+            f"<ol>{items}</ol></details>")
 
 
 def index_page():
     """The gallery page served at ``/``: one card per dashboard (thumbnail embedded in the page,
-    title linking to ``./NAME``, description)."""
+    title linking to ``./NAME``, description, and the teacher's view: its guided-tour steps as
+    links ``./NAME?tour=N``)."""
     pn.extension(notifications=False)
     cards = pn.pane.HTML('<div class="gallery">' + "".join(_card(d) for d in DASHBOARDS) + "</div>",
                          sizing_mode="stretch_width", stylesheets=[_CARD_CSS])
