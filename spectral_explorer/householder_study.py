@@ -299,7 +299,8 @@ def run_seed(seed: int, config: dict, rank: int = 4, k: int = 4, latent_dim: int
             R = random_rotation(rank, 30_000 + int(seed))
             rot = copy.deepcopy(m)
             rot.first = rotate_frames(m.first, R).float()
-            dW = float((rot.first.weight - m.first.weight).abs().max()) / float(m.first.weight.abs().max())
+            with torch.no_grad():
+                dW = float((rot.first.weight - m.first.weight).abs().max() / m.first.weight.abs().max())
             d0, d1 = latent_directions_of(m.first, k), latent_directions_of(rot.first, k)
             cos = (d0.double() @ d1.double().T).abs()
             score("householder equal S, rotated", rot,

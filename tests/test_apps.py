@@ -446,6 +446,49 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
     page.close()
 
 
+def test_householder_dashboard(server, browser, tmp_path):
+    """Mirrors render from URL values and a slider changes the frame (and goes into the URL); a typed
+    rank out of range is rejected with its range; a short live training finishes and the rotation
+    slider leaves the map unchanged; the faces tab fine-tunes a projector and reports its PSNR."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    log = PageLog(page)
+    page.goto(server + "/householder?m1=30&m2=75&pretrain_steps=40&finetune_steps=10&rank=3&face_steps=3",
+              wait_until="networkidle")
+    text = page.locator(".hh-mirror-metrics")
+    before = _wait_text(text, lambda s: "rotation" in s and "rank 2" in s)
+    assert "det +1" in before and "angle of q₁ -90.0°" in before       # 2 × (75° − 30°), clockwise
+    assert _input_value(page, "rank") == "3" and _input_value(page, "pretrain_steps") == "40"
+    _wait_for_canvases(page, 2, 30, "the mirrors and the rotate/scale/rotate panels did not render")
+    _readme_screenshot(page, "householder", 1100)
+    _press_slider(page, ".m1-slider", "ArrowRight", 5)
+    after = _wait_text(text, lambda s: "angle of q₁" in s and s != before, timeout=30)
+    assert "-80.0°" in after
+
+    def href():
+        return page.evaluate("() => window.location.href")
+    deadline = time.time() + 20
+    while "m1=35" not in href() and time.time() < deadline:
+        time.sleep(0.25)
+    assert "m1=35" in href() and "rank=3" in href()
+    _typed_is_rejected(page, "rank", "99", "3", "rank in 1…8")
+
+    page.locator(".bk-tab", has_text="Train live").click()
+    page.locator(".hh-train-start button").click()
+    rot = _wait_text(page.locator(".hh-rotation-metrics"), lambda s: "rotated by" in s, timeout=120)
+    assert "the same map" in rot
+    _press_slider(page, ".rotation-slider", "ArrowRight", 30)
+    rot2 = _wait_text(page.locator(".hh-rotation-metrics"), lambda s: "rotated by 30°" in s, timeout=30)
+    assert "the same map" in rot2 and "|cos(d₁, d₁')| = 0.866" in rot2
+    _wait_for_canvases(page, 6, 30, "the training tab rendered too few plots")
+
+    page.locator(".bk-tab", has_text="Faces").click()
+    face = _wait_text(page.locator(".hh-face-metrics"), lambda s: "PSNR" in s, timeout=120)
+    assert "rank 10" in face and "dB" in face
+    page.screenshot(path=str(tmp_path / "householder_faces.png"), full_page=True)
+    log.check()
+    page.close()
+
+
 def test_eigenspace_bad_url_parameter_is_reported(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(server + "/eigenspace?rank=9999&anisotropy=20", wait_until="networkidle")
@@ -596,7 +639,8 @@ def _assert_inert(page, log, title):
 
 
 @pytest.mark.parametrize("app, param", [("heat_geodesics", "dataset"), ("positional_encodings", "graph"),
-                                        ("eigenspace", "layer"), ("latent_directions", "method")])
+                                        ("eigenspace", "layer"), ("latent_directions", "method"),
+                                        ("householder", "singular_values")])
 def test_markup_in_the_url_is_shown_as_text(server, browser, app, param):
     from urllib.parse import quote
 
