@@ -109,7 +109,7 @@ class HouseholderExplorer(Explorer):
         self.param.watch(self._on_rotation, ["rotation"])
         self.param.watch(self._on_face, list(_FACE))
         self.param.watch(lambda e: None if e.new else setattr(self, "paused", False), "busy")
-        self._on_mirrors()
+        self._on_mirrors(background=False)
 
     # ------------------------------------------------------------------ the one idea
     def _mirrors(self):
@@ -138,9 +138,9 @@ class HouseholderExplorer(Explorer):
                     "P": P, "rank": int(np.linalg.matrix_rank(P))}
         return self._stage("rsr", tuple(float(getattr(self, k)) for k in _RSR), build)
 
-    def _on_mirrors(self, *events):
+    def _on_mirrors(self, *events, background=None):
         self.run("mirrors", lambda job: self._run_stages(self._mirrors, self._rsr, job=job),
-                 lambda _c: self._bump("_mirror_version"), background=False)
+                 lambda _c: self._bump("_mirror_version"), background=background)
 
     def _bump(self, name):
         setattr(self, name, getattr(self, name) + 1)

@@ -39,14 +39,16 @@ def verdict(summary: list[dict]) -> str:
     def pm(r):
         return f"{r['purity']:.3f} ± {r['purity_std']:.3f}"
     gap = eq["purity"] - lin["purity"]
-    if gap > 2 * max(eq["purity_std"], lin["purity_std"], 1e-9):
+    better = gap > 2 * max(eq["purity_std"], lin["purity_std"], 1e-9)
+    if better:
         out = f"Purity higher with the equal-S projector than with the linear control ({pm(eq)} vs {pm(lin)}). "
     else:
-        out = (f"Not reproduced: equal-S purity {pm(eq)} vs linear {pm(lin)}, a difference within about two "
-               "seed standard deviations. ")
+        out = (f"Not reproduced: equal-S purity {pm(eq)} vs linear {pm(lin)} "
+               f"({'lower' if gap < 0 else 'higher'}, not by more than two seed standard deviations). ")
     if abs(eq["purity"] - fx["purity"]) < 2 * max(eq["purity_std"], fx["purity_std"], 1e-9):
-        out += (f"Distinct fixed S ({pm(fx)}) and learned S ({pm(ln)}) score the same within the spread, so what "
-                "helps is the rank-r truncation + fine-tuning, not equal singular values. ")
+        out += (f"Distinct fixed S ({pm(fx)}) and learned S ({pm(ln)}) score the same within the spread: "
+                + ("what helps is the rank-r truncation + fine-tuning, not equal singular values. " if better else
+                   "equal singular values make no difference. "))
     else:
         out += f"Fixed S {pm(fx)}, learned S {pm(ln)}. "
     out += (f"The same equal-S map with its frames rotated scores {pm(rot)} at identical fidelity: with equal S "

@@ -45,19 +45,30 @@ def mirror_plot(normals, frames, title: str = "", size: int = 330) -> hv.Overlay
                                    xaxis=None, yaxis=None, toolbar=None, show_legend=False)
 
 
-def rotate_scale_rotate(X, steps: dict, size: int = 220) -> hv.Layout:
+def rotate_scale_rotate(X, steps: dict, size: int = 220) -> hv.Overlay:
     """Points ``X`` (n, 2) and their images after each step (``{title: (n, 2)}``), coloured by
-    the angle of the original point, drawn side by side on equal axes."""
+    the angle of the original point, drawn side by side on equal axes in one plot."""
     X = np.asarray(X, dtype=float)
     hue = np.arctan2(X[:, 1], X[:, 0])
-    panels = []
-    lim = max(1.2, max(float(np.abs(np.asarray(Y)).max()) for Y in steps.values()) * 1.1)
-    for title, Y in {"x": X, **steps}.items():
-        Y = np.asarray(Y, dtype=float)
-        pts = hv.Points({"x": Y[:, 0], "y": Y[:, 1], "angle": hue}, ["x", "y"], "angle")
-        panels.append(pts.opts(color="angle", cmap="colorwheel", size=5, title=title, width=size, height=size,
-                               xlim=(-lim, lim), ylim=(-lim, lim), toolbar=None, xaxis=None, yaxis=None))
-    return hv.Layout(panels).cols(len(panels)).opts(shared_axes=False)
+    panels = {"x": X, **{k: np.asarray(v, dtype=float) for k, v in steps.items()}}
+    lim = max(1.2, max(float(np.abs(Y).max()) for Y in panels.values()) * 1.1)
+    gap = 2.4 * lim
+    xs, ys, cs = [], [], []
+    frames = []
+    for i, (title, Y) in enumerate(panels.items()):
+        xs.append(Y[:, 0] + i * gap)
+        ys.append(Y[:, 1])
+        cs.append(hue)
+        x0 = i * gap
+        frames.append(hv.Bounds((x0 - lim, -lim, x0 + lim, lim)).opts(color="#dddddd"))
+    pts = hv.Points({"x": np.concatenate(xs), "y": np.concatenate(ys), "angle": np.concatenate(cs)},
+                    ["x", "y"], "angle").opts(color="angle", cmap="colorwheel", size=5)
+    titles = hv.Labels({"x": [i * gap for i in range(len(panels))], "y": [lim * 1.1] * len(panels),
+                        "text": list(panels)}, ["x", "y"], "text").opts(text_font_size="10pt", text_baseline="bottom")
+    n = len(panels)
+    return hv.Overlay(frames + [pts, titles]).opts(
+        width=int(size * n * 1.1), height=int(size * 1.15), xlim=(-lim, (n - 1) * gap + lim), ylim=(-lim, lim * 1.3),
+        xaxis=None, yaxis=None, toolbar=None, show_legend=False, data_aspect=1)
 
 
 def effect_heatmap(E, factors, title: str = "", width: int = 330, height: int = 240) -> hv.HeatMap:
