@@ -144,6 +144,17 @@ def _readme_screenshot(page, name, height):
             registry.refresh_thumbnail(name)
 
 
+def _wait_for_url(page, part, timeout=20.0):
+    """The page's URL once it contains ``part`` (Panel updates it with history.replaceState: read
+    it in the page), or the last one seen."""
+    deadline = time.time() + timeout
+    href = page.evaluate("() => window.location.href")
+    while part not in href and time.time() < deadline:
+        time.sleep(0.25)
+        href = page.evaluate("() => window.location.href")
+    return href
+
+
 def _set_int(page, name, value):
     box = page.locator(f".w-{name} input").first
     box.click()
@@ -421,12 +432,8 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
         time.sleep(0.25)
     assert _canvas_pixels(page) != pixels, "the face did not change on the page"
 
-    def href():
-        return page.evaluate("() => window.location.href")
-    deadline = time.time() + 20
-    while "c1=" not in href() and time.time() < deadline:
-        time.sleep(0.25)
-    assert "c1=" in href() and "seed=7" in href()
+    href = _wait_for_url(page, "c1=")
+    assert "c1=" in href and "seed=7" in href
 
     _typed_is_rejected(page, "k", "99", "3", "k in 1…8")
     page.goto(server + "/latent_directions?method=nope&seed=3", wait_until="networkidle")
@@ -464,12 +471,8 @@ def test_householder_dashboard(server, browser, tmp_path):
     _press_slider(page, ".m1-slider", "ArrowRight", 5)
     _wait_text(text, lambda s: "angle of q₁ -100.0°" in s, timeout=30)       # 2 × (25° − 75°)
 
-    def href():
-        return page.evaluate("() => window.location.href")
-    deadline = time.time() + 20
-    while "m1=25" not in href() and time.time() < deadline:
-        time.sleep(0.25)
-    assert "m1=25" in href() and "rank=3" in href()
+    href = _wait_for_url(page, "m1=25")
+    assert "m1=25" in href and "rank=3" in href
     _typed_is_rejected(page, "rank", "99", "3", "rank in 1…8")
 
     page.locator(".bk-tab", has_text="Train live").click()

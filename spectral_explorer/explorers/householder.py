@@ -36,7 +36,9 @@ from .. import householder as hh
 from .. import householder_study as hs
 from ..viz import householder as vh
 from ..viz import latent as vz
-from ._base import Explorer, placeholder
+from ._base import placeholder
+from ._widgets import train_buttons
+from .training import TrainingExplorer
 
 __all__ = ["HouseholderExplorer", "FACE_RANKS"]
 
@@ -58,7 +60,7 @@ def _rotation(deg: float) -> np.ndarray:
     return np.array([[c, -s], [s, c]])
 
 
-class HouseholderExplorer(Explorer):
+class HouseholderExplorer(TrainingExplorer):
     """Householder reflections, low-rank orthogonal projectors, and training with them."""
 
     url_params = _MIRROR + _RSR + _TRAIN + ("rotation",) + _FACE
@@ -92,10 +94,8 @@ class HouseholderExplorer(Explorer):
         Data-free fine-tuning steps (batch 128 of z ~ N(0, I), matching the first block's features).""")
     face_sv = param.ObjectSelector(default="equal", objects=["equal", "learned"], doc="The face projector's S.")
     face_seed = param.Integer(default=0, bounds=(0, 100_000), doc="Seed of the face whose traversals are shown.")
-    paused = param.Boolean(default=False, precedence=-1, doc="True while the training run is paused.")
 
     _mirror_version = param.Integer(default=0, precedence=-1)
-    _train_version = param.Integer(default=0, precedence=-1)
     _rot_version = param.Integer(default=0, precedence=-1)
     _face_version = param.Integer(default=0, precedence=-1)
 
@@ -108,7 +108,6 @@ class HouseholderExplorer(Explorer):
         self.param.watch(self._on_mirrors, list(_MIRROR + _RSR))
         self.param.watch(self._on_rotation, ["rotation"])
         self.param.watch(self._on_face, list(_FACE))
-        self.param.watch(lambda e: None if e.new else setattr(self, "paused", False), "busy")
         self._on_mirrors(background=False)
 
     # ------------------------------------------------------------------ the one idea
@@ -172,10 +171,6 @@ class HouseholderExplorer(Explorer):
         return self._guard(fn, "rotate, scale, rotate", width=820, height=200)
 
     # ------------------------------------------------------------------ live training
-    @property
-    def training(self) -> bool:
-        return self.running("train")
-
     def _train(self, rank, sv, pre, fine, seed, job):
         torch.manual_seed(seed)
         model = hs.EllipseVAE(8)
@@ -241,15 +236,6 @@ class HouseholderExplorer(Explorer):
                 int(self.train_seed))
         self.run("train", lambda job: self._train(*args, job), self._trained_done, text="pretraining …",
                  on_records=self._on_records, background=None if block is None else not block)
-
-    def set_paused(self, paused: bool = True):
-        self.pause("train", paused)
-        self.paused = bool(paused) and self.training
-
-    def stop(self, wait: bool = False):
-        self.cancel("train", wait=wait)
-        if wait:
-            self.wait("train")
 
     def _rotated(self):
         t = self.trained
@@ -458,19 +444,7 @@ class HouseholderExplorer(Explorer):
 
         def slider(name):
             return pn.widgets.FloatSlider.from_param(getattr(p, name), css_classes=[f"{name}-slider"], **sw)
-        start = pn.widgets.Button(label="▶ train", color="success", css_classes=["hh-train-start"], width=110)
-        pause = pn.widgets.Toggle(label="pause", color="warning", css_classes=["hh-train-pause"], width=110,
-                                  disabled=True)
-        start.on_click(lambda *_: self.start(block=False))
-        pause.param.watch(lambda e: self.set_paused(e.new), "value")
-
-        def state(*_):
-            pause.disabled = not self.training
-            start.disabled = self.training
-            if not self.busy and pause.value:
-                pause.value = False
-            pause.label = "▶ resume" if self.paused else "pause"
-        self.param.watch(state, ["busy", "paused"])
+        start, pause = train_buttons(self, "hh-train", running=lambda: self.training)
         sweep = pn.widgets.Button(label="fidelity against rank", color="primary", css_classes=["hh-sweep"], **sw)
         sweep.on_click(lambda *_: self.compute_sweep())
         return pn.Column(
