@@ -163,6 +163,11 @@ class HouseholderProjector(nn.Module):
     parts are used), ``s`` (parameter if learned, else a buffer), ``signs`` (buffer of ±1 that
     :meth:`from_weight` uses to make the frames the singular vectors exactly; the effective
     singular values are ``signs * s``).
+
+    >>> layer = HouseholderProjector(5, 7, 2, dtype=torch.float64)
+    >>> W = layer.weight.detach()
+    >>> tuple(W.shape), int(torch.linalg.matrix_rank(W)), orthogonality_error(layer.frame_v()) < 1e-12
+    ((7, 5), 2, True)
     """
 
     def __init__(self, in_features: int, out_features: int, rank: int, singular_values="equal",

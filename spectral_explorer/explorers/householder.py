@@ -359,7 +359,8 @@ class HouseholderExplorer(TrainingExplorer):
             ref = torch.linalg.svd(gan.sefa_weight.double(), full_matrices=False)[2][:3].float()
             dirs = hs.latent_directions_of(f["proj"], min(3, int(self.face_rank)))
             # the projector's frame carries a sign per column: align with the original for the picture
-            dirs = dirs * torch.sign((dirs * ref[:dirs.shape[0]]).sum(1, keepdim=True)).clamp_min(-1)
+            sgn = torch.sign((dirs * ref[:dirs.shape[0]]).sum(1, keepdim=True))
+            dirs = dirs * torch.where(sgn == 0, torch.ones_like(sgn), sgn)
             alphas = np.linspace(-3, 3, 5)
             from .. import latent_directions as ld
             with torch.no_grad():
