@@ -90,3 +90,14 @@ def test_faces_projector_fidelity_and_traversals():
     assert torch.isfinite(d["after"]).all()
     assert "PSNR" in ex.face_markdown()
     hv.render(ex.view_faces())
+
+
+def test_fidelity_against_rank_sweep():
+    ex = HouseholderExplorer(face_steps=1, face_sv="learned")
+    ex.compute_sweep()
+    assert ex.error == ""
+    rows = ex.sweep_rows
+    assert [r["rank"] for r in rows] == [5, 10, 20, 50, 100]
+    before = [r["psnr_before"] for r in rows]
+    assert before == sorted(before) and before[-1] > 60      # learned S from_weight: truncated SVD, exact at r = 100
+    hv.render(ex.view_sweep())
