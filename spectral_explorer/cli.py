@@ -15,7 +15,8 @@ BENCH_DIR = REPO_ROOT / "benchmarks"
 
 #: reproduce targets: name -> module under spectral_explorer.reproduce
 REPRODUCE_TARGETS = {"heat-geodesics": "heat_geodesics", "positional-encodings": "positional_encodings",
-                     "eigenspace": "eigenspace", "latent-directions": "latent_directions"}
+                     "eigenspace": "eigenspace", "latent-directions": "latent_directions",
+                     "householder": "householder"}
 
 #: how often the server looks for closed sessions (ms), and how long a session without a
 #: connection lives (ms; a page's websocket must connect within it): closed sessions, and their

@@ -14,8 +14,8 @@ is rejected, and its Jacobian and h-space tabs compute.  Every dashboard's guide
 Skipped when Chromium or Playwright is missing, unless the environment variable ``CI`` is set
 (then it fails).  With ``SPECTRAL_EXPLORER_SCREENSHOTS=1`` it also writes the README screenshots
 ``spectral_explorer/assets/heat_geodesics.png``, ``positional_encodings.png``, ``eigenspace.png``,
-``eigenspace_fidelity.png``, ``latent_directions.png`` and ``tour_heat_geodesics.png`` (a guided-tour step), and
-refreshes the gallery thumbnails made from them.
+``eigenspace_fidelity.png``, ``latent_directions.png``, ``householder.png`` and ``tour_heat_geodesics.png``
+(a guided-tour step), and refreshes the gallery thumbnails made from them.
 """
 
 from __future__ import annotations
@@ -144,6 +144,17 @@ def _readme_screenshot(page, name, height):
         page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": height})
         if name in registry.names():
             registry.refresh_thumbnail(name)
+
+
+def _wait_for_url(page, part, timeout=20.0):
+    """The page's URL once it contains ``part`` (Panel updates it with history.replaceState: read
+    it in the page), or the last one seen."""
+    deadline = time.time() + timeout
+    href = page.evaluate("() => window.location.href")
+    while part not in href and time.time() < deadline:
+        time.sleep(0.25)
+        href = page.evaluate("() => window.location.href")
+    return href
 
 
 def _set_int(page, name, value):
@@ -423,12 +434,8 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
         time.sleep(0.25)
     assert _canvas_pixels(page) != pixels, "the face did not change on the page"
 
-    def href():
-        return page.evaluate("() => window.location.href")
-    deadline = time.time() + 20
-    while "c1=" not in href() and time.time() < deadline:
-        time.sleep(0.25)
-    assert "c1=" in href() and "seed=7" in href()
+    href = _wait_for_url(page, "c1=")
+    assert "c1=" in href and "seed=7" in href
 
     _typed_is_rejected(page, "k", "99", "3", "k in 1…8")
     page.goto(server + "/latent_directions?method=nope&seed=3", wait_until="networkidle")
@@ -444,6 +451,45 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
     assert "removed" in sup
     _wait_for_canvases(page, 4, 30, "the h-space tab rendered too few plots")
     page.screenshot(path=str(tmp_path / "latent_hspace.png"), full_page=True)
+    log.check()
+    page.close()
+
+
+def test_householder_dashboard(server, browser, tmp_path):
+    """Mirrors render from URL values and a slider changes the frame (and goes into the URL); a typed
+    rank out of range is rejected with its range; a short live training finishes and the rotation
+    slider leaves the map unchanged; the faces tab fine-tunes a projector and reports its PSNR."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    log = PageLog(page)
+    page.goto(server + "/householder?m2=75&pretrain_steps=40&finetune_steps=10&rank=3&face_steps=3",
+              wait_until="networkidle")
+    text = page.locator(".hh-mirror-metrics")
+    before = _wait_text(text, lambda s: "rotation" in s and "rank 2" in s)
+    assert "det +1" in before and "angle of q₁ -110.0°" in before      # 2 × (20° − 75°)
+    assert _input_value(page, "rank") == "3" and _input_value(page, "pretrain_steps") == "40"
+    _wait_for_canvases(page, 4, 30, "the mirrors and the rotate/scale/rotate panels did not render")
+    time.sleep(1.5)
+    _readme_screenshot(page, "householder", 1100)
+    _press_slider(page, ".m1-slider", "ArrowRight", 5)
+    _wait_text(text, lambda s: "angle of q₁ -100.0°" in s, timeout=30)       # 2 × (25° − 75°)
+
+    href = _wait_for_url(page, "m1=25")
+    assert "m1=25" in href and "rank=3" in href
+    _typed_is_rejected(page, "rank", "99", "3", "rank in 1…8")
+
+    page.locator(".bk-tab", has_text="Train live").click()
+    page.locator(".hh-train-start button").click()
+    rot = _wait_text(page.locator(".hh-rotation-metrics"), lambda s: "rotated by" in s, timeout=120)
+    assert "the same map" in rot
+    _press_slider(page, ".rotation-slider", "ArrowRight", 30)
+    rot2 = _wait_text(page.locator(".hh-rotation-metrics"), lambda s: "rotated by 30°" in s, timeout=30)
+    assert "the same map" in rot2 and "|cos(d₁, d₁')| = 0.866" in rot2
+    _wait_for_canvases(page, 6, 30, "the training tab rendered too few plots")
+
+    page.locator(".bk-tab", has_text="Faces").click()
+    face = _wait_text(page.locator(".hh-face-metrics"), lambda s: "PSNR" in s, timeout=120)
+    assert "rank 10" in face and "dB" in face
+    page.screenshot(path=str(tmp_path / "householder_faces.png"), full_page=True)
     log.check()
     page.close()
 
@@ -598,7 +644,8 @@ def _assert_inert(page, log, title):
 
 
 @pytest.mark.parametrize("app, param", [("heat_geodesics", "dataset"), ("positional_encodings", "graph"),
-                                        ("eigenspace", "layer"), ("latent_directions", "method")])
+                                        ("eigenspace", "layer"), ("latent_directions", "method"),
+                                        ("householder", "singular_values")])
 def test_markup_in_the_url_is_shown_as_text(server, browser, app, param):
     from urllib.parse import quote
 

@@ -100,15 +100,16 @@ def test_readme_lists_every_dashboards_url_parameters():
     import re
     from pathlib import Path
 
-    from spectral_explorer.explorers import (EigenspaceExplorer, HeatGeodesicExplorer, LatentDirectionsExplorer,
-                                             PositionalEncodingExplorer)
+    from spectral_explorer.explorers import (EigenspaceExplorer, HeatGeodesicExplorer, HouseholderExplorer,
+                                             LatentDirectionsExplorer, PositionalEncodingExplorer)
     from spectral_explorer.explorers.training import CycleCountTrainer
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     expected = {"heat_geodesics": set(HeatGeodesicExplorer.url_params),
                 "positional_encodings": set(PositionalEncodingExplorer.url_params) | set(CycleCountTrainer.url_params),
                 "eigenspace": set(EigenspaceExplorer.url_params),
-                "latent_directions": set(LatentDirectionsExplorer.url_params)}
+                "latent_directions": set(LatentDirectionsExplorer.url_params),
+                "householder": set(HouseholderExplorer.url_params)}
     for name, params in expected.items():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `/{name}` |"))
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))

@@ -9,9 +9,10 @@ from ._common import dashboard_page
 from ._notebook import notebook_setup
 from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
+from .householder import HouseholderExplorer
 from .latent_directions import LatentDirectionsExplorer
 from .positional_encodings import PositionalEncodingExplorer
 from .training import CycleCountTrainer
 
 __all__ = ["Explorer", "Job", "EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer",
-           "LatentDirectionsExplorer", "CycleCountTrainer", "dashboard_page", "notebook_setup"]
+           "LatentDirectionsExplorer", "HouseholderExplorer", "CycleCountTrainer", "dashboard_page", "notebook_setup"]

@@ -206,3 +206,25 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     slider.value = to_widget(getattr(explorer, name))
     link_two_way(explorer, name, slider, apply, to_widget=to_widget, event="value_throttled")
     return slider
+
+
+def train_buttons(explorer, css_prefix: str = "train", running=None):
+    """``(start, pause)`` buttons for a long training job: ▶ train calls
+    ``explorer.start(block=False)``, the toggle ``explorer.set_paused(value)``; they follow the
+    explorer's ``busy`` and ``paused`` (``running()``, default ``explorer.busy``, says whether
+    the training itself runs).  CSS classes ``<css_prefix>-start`` and ``<css_prefix>-pause``."""
+    running = running or (lambda: explorer.busy)
+    start = pn.widgets.Button(label="▶ train", color="success", css_classes=[f"{css_prefix}-start"], width=110)
+    pause = pn.widgets.Toggle(label="pause", color="warning", css_classes=[f"{css_prefix}-pause"], width=110,
+                              disabled=True)
+    start.on_click(lambda *_: explorer.start(block=False))
+    pause.param.watch(lambda e: explorer.set_paused(e.new), "value")
+
+    def state(*_):
+        pause.disabled = not running()
+        start.disabled = running()
+        if not explorer.busy and pause.value:
+            pause.value = False
+        pause.label = "▶ resume" if explorer.paused else "pause"
+    explorer.param.watch(state, ["busy", "paused"])
+    return start, pause

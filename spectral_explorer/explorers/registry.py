@@ -7,7 +7,7 @@ that builds the servable page for one session.  The explorer classes are importe
 factories, so importing this module does not import the explorers.
 
 >>> [d.name for d in DASHBOARDS]
-['heat_geodesics', 'positional_encodings', 'eigenspace', 'latent_directions']
+['heat_geodesics', 'positional_encodings', 'eigenspace', 'latent_directions', 'householder']
 >>> get("eigenspace").title
 'Eigenspace projections'
 >>> asset_path(get("eigenspace").thumbnail).is_file()
@@ -132,6 +132,16 @@ edits with a second attribute projected out. The faces come from a pretrained 64
 gan-face-generate), the digits from a small diffusion model trained in this project; everything runs offline.
 """
 
+HOUSEHOLDER_INTRO = """
+**Low-rank orthogonal maps from Householder reflections** (Song et al., *Householder Projector for Unsupervised
+Latent Semantics Discovery*, ICCV 2023). Products of reflections H = I − 2vvᵀ/‖v‖² are orthogonal whatever the
+v's, so P = U<sub>r</sub> S V<sub>r</sub>ᵀ built from them keeps exactly orthonormal frames while it trains.
+Build a frame mirror by mirror, see a rank-r map as rotate / scale / rotate; train a small generator on a world
+of ellipses with known factors and watch whether the projector's directions become disentangled, then rotate its
+frames: with equal singular values the map stays the same while the directions turn. On the face DCGAN, the first
+layer (100 → 8192) becomes a rank-r projector, fine-tuned without data.
+"""
+
 
 def heat_geodesics_page():
     """The heat-geodesics dashboard for one session."""
@@ -164,6 +174,14 @@ def latent_directions_page():
     from .latent_directions import LatentDirectionsExplorer
 
     return _page("Latent directions", LATENT_INTRO, LatentDirectionsExplorer())
+
+
+def householder_page():
+    """The Householder-projector dashboard for one session (``?m1=30&rank=3&singular_values=fixed``)."""
+    _session_setup()
+    from .householder import HouseholderExplorer
+
+    return _page("Householder projectors", HOUSEHOLDER_INTRO, HouseholderExplorer())
 
 
 def _warm_heat_geodesics():
@@ -211,6 +229,12 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         "Slide a real GAN face along SeFa and GANSpace directions in σ units; find the Jacobian directions of "
         "one image; explore the h-space of a small diffusion model of digits (PCs, supervised edits, projection).",
         "thumb_latent_directions.png", latent_directions_page, _warm_latent_directions),
+    Dashboard(
+        "householder", "Householder projectors",
+        "Build orthogonal frames mirror by mirror; train a generator live with a low-rank Householder projector "
+        "on a world of ellipses with known factors; rotate its frames (same map, other directions); compress "
+        "the face DCGAN's first layer.",
+        "thumb_householder.png", householder_page, None),
 )
 
 
@@ -265,7 +289,7 @@ def get(name: str) -> Dashboard:
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    KeyError: "no dashboard named 'nope'; one of heat_geodesics, positional_encodings, eigenspace, latent_directions"
+    KeyError: "no dashboard named 'nope'; one of heat_geodesics, positional_encodings, eigenspace, latent_directions, householder"
     """
     for d in DASHBOARDS:
         if d.name == name:

@@ -27,13 +27,42 @@ from .. import substructures
 from .. import viz
 from ..progress import subrange
 from ._base import Explorer
+from ._widgets import train_buttons
 
-__all__ = ["CycleCountTrainer"]
+__all__ = ["CycleCountTrainer", "TrainingExplorer"]
 
 _COLUMNS = ["epoch", "loss", "test_mae", "ood_mae", "seconds", "encoding"]
 
 
-class CycleCountTrainer(Explorer):
+class TrainingExplorer(Explorer):
+    """Base of an explorer whose :meth:`start` runs one long job of kind ``"train"``: the
+    ``paused`` state, :meth:`set_paused`, :meth:`stop` and :attr:`training`."""
+
+    paused = param.Boolean(default=False, precedence=-1, doc="True while the training run is paused.")
+    _train_version = param.Integer(default=0, precedence=-1, doc="Bumped when records or results arrive.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.param.watch(lambda e: None if e.new else setattr(self, "paused", False), "busy")
+
+    @property
+    def training(self) -> bool:
+        """True while a run is under way."""
+        return self.running("train")
+
+    def set_paused(self, paused: bool = True):
+        """Pause (or resume) the running training within a batch."""
+        self.pause("train", paused)
+        self.paused = bool(paused) and self.training
+
+    def stop(self, wait: bool = False):
+        """Cancel the training run (it stops within a batch)."""
+        self.cancel("train", wait=wait)
+        if wait:
+            self.wait("train")
+
+
+class CycleCountTrainer(TrainingExplorer):
     """Train a GIN on cycle counting with each chosen encoding, live (one job at a time)."""
 
     train_encodings = param.ListSelector(default=list(spe_mod.ENCODINGS), objects=list(spe_mod.ENCODINGS), doc="""
@@ -44,8 +73,6 @@ class CycleCountTrainer(Explorer):
         rewired) sets have a quarter as many.""")
     hidden = param.Integer(default=32, bounds=(8, 256), doc="Width of the GIN and of the encoders.")
     train_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the data sets and of the training.")
-    paused = param.Boolean(default=False, precedence=-1, doc="True while the training run is paused.")
-    _train_version = param.Integer(default=0, precedence=-1, doc="Bumped when records or results arrive.")
 
     url_params = ("train_encodings", "epochs", "train_graphs", "hidden", "train_seed")
 
@@ -55,12 +82,6 @@ class CycleCountTrainer(Explorer):
         self.history: list[dict] = []
         self.results: list[dict] = []
         self._buffer = None
-        self.param.watch(lambda e: None if e.new else setattr(self, "paused", False), "busy")
-
-    @property
-    def training(self) -> bool:
-        """True while a run is under way."""
-        return self.running("train")
 
     # ------------------------------------------------------------------ the job
     def _datasets(self):
@@ -117,17 +138,6 @@ class CycleCountTrainer(Explorer):
                  self._done, text="starting …", on_records=self._on_records,
                  background=None if block is None else not block)
 
-    def set_paused(self, paused: bool = True):
-        """Pause (or resume) the running training within a batch."""
-        self.pause("train", paused)
-        self.paused = bool(paused) and self.training
-
-    def stop(self, wait: bool = False):
-        """Cancel the training run (it stops within a batch)."""
-        self.cancel("train", wait=wait)
-        if wait:
-            self.wait("train")
-
     # ------------------------------------------------------------------ views
     def buffer(self):
         """The ``hv.streams.Buffer`` the curves stream from (created on first use)."""
@@ -158,19 +168,7 @@ class CycleCountTrainer(Explorer):
         p = self.param
         choose = pn.widgets.CheckButtonGroup.from_param(p.train_encodings, button_type="primary",
                                                         button_style="outline", name="encodings")
-        start = pn.widgets.Button(label="▶ train", color="success", css_classes=["train-start"], width=110)
-        pause = pn.widgets.Toggle(label="pause", color="warning", css_classes=["train-pause"], width=110,
-                                  disabled=True)
-        start.on_click(lambda *_: self.start(block=False))
-        pause.param.watch(lambda e: self.set_paused(e.new), "value")
-
-        def state(*_):
-            pause.disabled = not self.busy
-            start.disabled = self.busy
-            if not self.busy and pause.value:
-                pause.value = False
-            pause.label = "▶ resume" if self.paused else "pause"
-        self.param.watch(state, ["busy", "paused"])
+        start, pause = train_buttons(self, "train")
         sizes = pn.Row(*[self.int_input(k, width=170, sizing_mode=None)
                          for k in ("epochs", "train_graphs", "hidden", "train_seed")])
         return pn.Column(choose, sizes, pn.Row(start, pause), sizing_mode="stretch_width")
