@@ -82,17 +82,19 @@ def _np(x) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- eigenspace
-def _eora_weighted_error(dW, C_fit, C_eval, rank):
-    """EoRA fitted on ``C_fit`` (numpy: eigh + SVD), error ‖(ΔW − BA) C_eval^½‖_F."""
-    lam, Q = np.linalg.eigh(C_fit)
-    lam = np.clip(lam, 0.0, None)
-    M = dW @ Q @ np.diag(np.sqrt(lam))
-    U, S, Vt = np.linalg.svd(M, full_matrices=False)
+def _eora_product(dW, C, rank):
+    """EoRA's B A from numpy (eigh of C, SVD of ΔW Q Λ^½): B = U S^½, A = S^{−½} Uᵀ ΔW, so
+    B A = U_r U_rᵀ ΔW (no Λ^{−½}; singular values that are zero to rounding are dropped)."""
+    lam, Q = np.linalg.eigh(C)
+    U, S, _ = np.linalg.svd(dW @ Q @ np.diag(np.sqrt(np.clip(lam, 0.0, None))), full_matrices=False)
     keep = S[:rank] > S[0] * 1e-12 if S.size else np.zeros(0, bool)
-    Ur, Sr = U[:, :rank][:, keep], S[:rank][keep]
-    # A = S^{-1/2} Uᵀ ΔW, B = U S^{1/2}  (so no Λ^{-1/2})
-    BA = Ur @ (Ur.T @ dW)
-    return _weighted(dW - BA, C_eval)
+    Ur = U[:, :rank][:, keep]
+    return Ur @ (Ur.T @ dW)
+
+
+def _eora_weighted_error(dW, C_fit, C_eval, rank):
+    """EoRA fitted on ``C_fit``, error ‖(ΔW − BA) C_eval^½‖_F."""
+    return _weighted(dW - _eora_product(dW, C_fit, rank), C_eval)
 
 
 def _weighted(R, C):
@@ -119,12 +121,6 @@ def _eig1(answer):
     angle = np.degrees(np.arccos(min(1.0, abs(float(qs[0] @ qs[1])))))
     ok = abs(float(answer["energy"]) - energy) < 1e-3 and abs(float(answer["angle_deg"]) - angle) < 0.1
     return ok, f"energy {energy:.4f}, angle {angle:.1f}°"
-
-
-def _eora_product(dW, C, rank):
-    lam, Q = np.linalg.eigh(C)
-    U = np.linalg.svd(dW @ Q @ np.diag(np.sqrt(np.clip(lam, 0.0, None))), full_matrices=False)[0][:, :rank]
-    return U @ (U.T @ dW)
 
 
 @_exercise("eigenspace_projections", 2, "{'identity': d(C = I), 'sample': d(C = XᵀX)} with d(C) = "
@@ -170,7 +166,7 @@ def _layer_ratios(W, gram, held_gram, rank):
 def _eig4(answer, W, gram, held_gram, rank=32):
     ratios = _layer_ratios(W, gram, held_gram, int(rank))
     best = min(ratios, key=ratios.get)
-    return str(answer) == best, f"EoRA/none: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
+    return str(answer) == best, "EoRA/none: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
 
 
 @_exercise("eigenspace_projections", 5, "fraction of ‖ΔW‖_F² in ΔW's top-32 singular values "
