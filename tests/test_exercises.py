@@ -36,13 +36,10 @@ def case(nb, n):
 # ----------------------------------------------------------------------------- eigenspace
 @case("eigenspace_projections", 1)
 def _e1():
-    q, energy = [], None
-    for seed in (0, 1):
-        X = torch.from_numpy(anisotropic_toy(400, anisotropy=1.0, angle=30.0, seed=seed)[0])
-        ev, Q = es.gram_eigh(X.T @ X)
-        q.append(Q[:, :1])
-        energy = energy if energy is not None else float(es.energy_captured(ev)[0])
-    angle = float(np.degrees(es.principal_angles(q[0], q[1]).numpy().max()))
+    grams = [torch.from_numpy(X.T @ X) for X, _ in (anisotropic_toy(400, 1.0, 30.0, seed) for seed in (0, 1))]
+    (ev0, Q0), (_, Q1) = (es.gram_eigh(C) for C in grams)
+    energy = float(es.energy_captured(ev0)[0])
+    angle = float(np.degrees(es.principal_angles(Q0[:, :1], Q1[:, :1]).numpy().max()))
     return {"energy": energy, "angle_deg": angle}, {"energy": energy, "angle_deg": angle + 5}, {}
 
 
@@ -217,7 +214,8 @@ def _l1():
 def _l2():
     A = _A()
     V = torch.linalg.svd(A.double(), full_matrices=False)[2][:3]
-    return -2.0 * V, torch.randn(3, 12, generator=torch.Generator().manual_seed(1)), dict(A=A)
+    right = -2.0 * V[:2] + 0.01 * torch.randn(2, 12, generator=torch.Generator().manual_seed(1), dtype=F64)
+    return right, V[[1, 0]], dict(A=A, n_samples=3000)
 
 
 @case("latent_directions", 3)
