@@ -305,7 +305,7 @@ hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "singular value σ�
 # rank text pairs the same way?); `top1_nn_agreement` — fraction of texts whose nearest other
 # text (by cosine) is the same for both models. All three are 1 for a perfect copy.
 #
-# *Timing (2 shared CPU cores): loading MiniLM and collecting the Grams takes about 10 s in
+# *Timing (2 shared CPU cores): loading MiniLM and collecting the Grams takes 10–12 s in
 # quick mode (16 + 16 texts, 5 layers); full mode embeds 8× more texts through every layer,
 # estimated 1–2 minutes.*
 
@@ -377,8 +377,8 @@ vz.rank_error_plot(SWEEP, {"SVD": by_method["svd"], "EoRA": by_method["eora"], "
 # **Per-layer error.** For each layer, the relative output error on the *held-out* inputs,
 # $\|(\Delta W - BA)C_\text{held}^{1/2}\|_F / \|W C_\text{held}^{1/2}\|_F$, with the correction
 # fitted on the calibration Gram. EoRA's advantage survives the change of data because the
-# activation eigenspaces are stable across texts. *Timing: about 25 s in quick mode (5 layers);
-# full mode has 36 layers, estimated 3 minutes.*
+# activation eigenspaces are stable across texts. *Timing: 5–30 s in quick mode (5 layers; two
+# runs on the shared 2-core machine); full mode has 36 layers, estimated 1–3 minutes.*
 
 
 # %%
@@ -517,7 +517,7 @@ for seed in (0, 1):
     ev_i, Q_i = es.gram_eigh(Xi.T @ Xi)
     q1s.append(Q_i[:, :1])
     energy1 = energy1 if energy1 is not None else float(es.energy_captured(ev_i)[0])
-angle1 = float(np.degrees(es.principal_angles(q1s[0], q1s[1]).max()))
+angle1 = float(np.degrees(es.principal_angles(q1s[0], q1s[1]).numpy().max()))
 print(f"energy of q₁ {energy1:.4f}, turn between seeds {angle1:.1f}°")
 assert check_exercise("eigenspace_projections", 1, {"energy": energy1, "angle_deg": angle1})
 
