@@ -80,8 +80,8 @@ print(f"spectral_explorer {spectral_explorer.__version__}; QUICK={QUICK}")
 # ## 0. The one idea in one picture
 #
 # 300 two-dimensional activations $x$ (grey), stretched along a 30° axis, go through a layer
-# whose 2×2 weight error is $\Delta W$. We may add a rank-1 correction $BA$: it reproduces
-# $\Delta W$ exactly on *one* input direction and nothing across it. Plain SVD picks the
+# whose 2×2 weight error is $\Delta W$. We may add a rank-1 correction $BA$: it can reproduce
+# $\Delta W$ exactly on only *one* input direction. Plain SVD picks the
 # direction where $\Delta W$ itself is largest (dashed red), blind to the data. EoRA picks the
 # direction where $\Delta W x$ is largest *on the data* (solid blue) — almost the data's long
 # axis. The middle panel shows what is left of the output error on every sample; the bars on the
