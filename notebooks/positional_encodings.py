@@ -452,9 +452,9 @@ hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding",
 # %% [markdown]
 # **What to expect — and what not.** Stability is not accuracy. A stable encoding promises
 # that a small change of the graph changes its output a little; it does not promise the
-# lowest error. RWPE, which reads no eigenvectors at all, is often the most accurate here
-# (return probabilities *are* closed-walk counts, close to cycle counts), and can have the
-# lowest OOD error — SPE's advantage is that its error does not blow up on graphs with
+# lowest error. RWPE, which reads no eigenvectors at all, can have the lowest OOD error (its
+# return probabilities count closed walks, which are close to cycle counts; the cell below
+# prints this run's winner) — SPE's advantage is that its output does not jump on graphs with
 # (nearly) repeated eigenvalues. In quick mode the numbers are a smoke run; only the full run
 # (exercise 6, several seeds) separates real differences from seed noise.
 
