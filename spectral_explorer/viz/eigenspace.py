@@ -109,7 +109,7 @@ def toy_residual_plot(residuals: dict, size=380):
                                                    legend_position="bottom_left", show_grid=True))
 
 
-def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F", ylabel="error (output units, summed over samples)", width=300, height=380):
+def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F", ylabel="Frobenius norm over all samples (output units)", width=300, height=380):
     """Bars of one error value per method."""
     data = [(k, float(v)) for k, v in errors.items()]
     return hv.Bars(data, "method", ylabel).opts(
