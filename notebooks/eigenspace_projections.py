@@ -128,10 +128,12 @@ axes = hv.Segments([(0, 0, float(scale[i] * Q2[0, i]), float(scale[i] * Q2[1, i]
                    ["x₁ (input units)", "x₂ (input units)", "x1", "y1"]).opts(color="black", line_width=3)
 hv.Layout([
     (hv.Points(X2.numpy(), ["x₁ (input units)", "x₂ (input units)"], label="activations").opts(alpha=0.4)
-     * hv.Points(X2_proj.numpy(), ["x₁ (input units)", "x₂ (input units)"], label="projection on q₁").opts(color="red", size=3)
+     * hv.Points(X2_proj.numpy(), ["x₁ (input units)", "x₂ (input units)"], label="projection on q₁").opts(
+         color="red", size=3)
      * axes).opts(title="data, eigenvectors (±2σ) and projection", width=420, height=380,
                   data_aspect=1, legend_position="bottom_right"),
-    hv.Bars([(f"λ{i + 1}", float(v)) for i, v in enumerate(evals2)], "eigenvalue", "λ = energy ‖X q‖² (input units²)").opts(
+    hv.Bars([(f"λ{i + 1}", float(v)) for i, v in enumerate(evals2)], "eigenvalue",
+            "λ = energy ‖X q‖² (input units²)").opts(
         width=250, height=380, title="spectrum of XᵀX"),
 ])
 

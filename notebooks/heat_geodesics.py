@@ -323,7 +323,8 @@ pd.DataFrame(rows).round(4)
 lam = np.linspace(0, 2, 400)
 t_num = 2.0  # small t, the regime Varadhan asks for
 curves = [
-    hv.Curve((lam, np.abs(heat_filter(lam, t_num, m)) + 1e-300), "eigenvalue λ of L (0…2)", "|filter(λ)| (gain)", label=m)
+    hv.Curve((lam, np.abs(heat_filter(lam, t_num, m)) + 1e-300), "eigenvalue λ of L (0…2)", "|filter(λ)| (gain)",
+             label=m)
     for m in ("exact", "chebyshev", "euler")
 ]
 hv.Overlay(curves).opts(logy=True, width=500, height=300, legend_position="bottom_left",
@@ -681,7 +682,8 @@ assert check_exercise("heat_geodesics", 1, ans1, L=L, truth_row=truth[source], s
 
 # %% [markdown]
 # The region the fit uses ($H > 10^{-8}$, printed) grows with $t$: in time $t$ heat travels
-# about $t$ hops, and beyond $k \approx t$ hops the Poisson tail $k\log(k/et)$ takes over. The slope is not the same for the three $t$: away from the limit $t \to 0$ the
+# about $t$ hops, and beyond $k \approx t$ hops the Poisson tail $k\log(k/et)$ takes over.
+# The slope is not the same for the three $t$: away from the limit $t \to 0$ the
 # conversion between graph units and true units still depends on $t$ — Varadhan's formula is
 # a limit, not an identity at finite $t$.
 
@@ -691,7 +693,8 @@ import torch  # noqa: E402
 
 H32 = heat_kernel(L, t_num, method="exact", dtype=torch.float32).numpy()
 ans2 = float(np.finfo(np.float32).eps * np.abs(H32).max())
-print(f"noise level ≈ {ans2:.1e}; entries ≤ 0: {(H32 <= 0).mean():.1%} (float64: {numerics.loc['exact', 'entries <= 0']})")
+print(f"noise level ≈ {ans2:.1e}; entries ≤ 0: {(H32 <= 0).mean():.1%} "
+      f"(float64: {numerics.loc['exact', 'entries <= 0']})")
 assert check_exercise("heat_geodesics", 2, ans2, H32=H32)
 
 # %%

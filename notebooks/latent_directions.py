@@ -243,7 +243,8 @@ vz.image_grid(cap["x0"][:16], title="DDIM samples", width=640, scale=2)
 pca = ld.hspace_pca(cap["h"], k=5, mode="per_timestep")
 r = pca["explained_ratio"].numpy()
 vz.curves({f"PC{i + 1}": r[:, i] for i in range(3)}, x=np.arange(r.shape[0]),
-          title="explained variance per step (0 = noisiest)", xlabel="DDIM step", ylabel="explained variance (fraction)")
+          title="explained variance per step (0 = noisiest)", xlabel="DDIM step",
+          ylabel="explained variance (fraction)")
 
 # %% [markdown]
 # Per-class mean PC scores (in σ): if PC1 separates classes, it mostly encodes **identity**.

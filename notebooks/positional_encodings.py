@@ -309,8 +309,8 @@ spe = SPE(m=4, d_out=4).double().eval()
 lam_grid = torch.linspace(0, 2, 201, dtype=torch.float64)[:, None]
 with torch.no_grad():
     phi = spe.phi(lam_grid)
-display(hv.Overlay([hv.Curve((lam_grid[:, 0], phi[:, l]), "eigenvalue λ (normalized Laplacian, 0…2)", "weight φ_ℓ(λ)",
-                             label=f"φ{l + 1}") for l in range(4)])
+display(hv.Overlay([hv.Curve((lam_grid[:, 0], phi[:, l]), "eigenvalue λ (normalized Laplacian, 0…2)",
+                             "weight φ_ℓ(λ)", label=f"φ{l + 1}") for l in range(4)])
         .opts(width=500, height=260, legend_position="right", title="a soft partition of [0, 2]"))
 
 w_all, V_all = full_eig(C16)
@@ -338,8 +338,8 @@ print(f"SPE, relabelled nodes       : max |SPE(πG) − π SPE(G)| = {float((out
 lollipop = nx.lollipop_graph(5, 6)
 rw = random_walk_pe(lollipop, 8)
 print("C16, all nodes equal:", bool(torch.allclose(random_walk_pe(C16, 8), random_walk_pe(C16, 8)[0].expand(16, 8))))
-hv.HeatMap([(t + 1, i, float(rw[i, t])) for i in range(rw.shape[0]) for t in range(8)], ["step t (walk length)", "node"],
-           "P(return) (probability)"
+hv.HeatMap([(t + 1, i, float(rw[i, t])) for i in range(rw.shape[0]) for t in range(8)],
+           ["step t (walk length)", "node"], "P(return) (probability)"
            ).opts(cmap="viridis", width=420, height=300, colorbar=True, tools=["hover"],
                   title="RWPE of a lollipop graph (clique 0–4, tail 5–10)")
 
@@ -515,7 +515,8 @@ readout = widgets.HTML()
 
 def basis_view(theta):
     W = rotate(V16, theta)
-    return hv.Overlay([hv.Curve((np.arange(16), W[:, j]), "node", "entry of the unit eigenvector", label=f"v{j + 1} rotated")
+    return hv.Overlay([hv.Curve((np.arange(16), W[:, j]), "node", "entry of the unit eigenvector",
+                                label=f"v{j + 1} rotated")
                        for j in range(2)]).opts(width=480, height=260, ylim=(-0.4, 0.4), legend_position="right")
 
 

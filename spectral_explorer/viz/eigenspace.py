@@ -20,7 +20,8 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-__all__ = ["TOY_CAPTION", "toy_kept_directions", "toy_data_plot", "toy_residual_plot", "error_bars", "gram_spectrum_plot", "delta_energy_plot",
+__all__ = ["TOY_CAPTION", "toy_kept_directions", "toy_data_plot", "toy_residual_plot", "error_bars",
+           "gram_spectrum_plot", "delta_energy_plot",
            "rank_error_plot", "pissa_plot", "METHOD_COLORS"]
 
 METHOD_COLORS = {"none": "#7f7f7f", "SVD": "#d62728", "EoRA": "#1f77b4"}
@@ -97,19 +98,21 @@ def toy_residual_plot(residuals: dict, size=380):
     """Output residuals ``(ΔW − BA) x`` of every sample, per method, with a 2σ ellipse each."""
     lim = max(float(np.abs(r).max()) for r in residuals.values()) * 1.05 or 1.0
     layers = []
+    ky1, ky2 = "y₁ (output units)", "y₂ (output units)"
     for name, R in residuals.items():
         R = np.asarray(R, float)
         c = METHOD_COLORS.get(name, "#2ca02c")
         ex, ey = _ellipse(R.T @ R / R.shape[0])
-        layers.append(hv.Scatter((R[:, 0], R[:, 1]), "y₁ (output units)", "y₂ (output units)", label=f"{name} residual").opts(
+        layers.append(hv.Scatter((R[:, 0], R[:, 1]), ky1, ky2, label=f"{name} residual").opts(
             color=c, alpha=0.35, size=3))
-        layers.append(hv.Curve((ex, ey), "y₁ (output units)", "y₂ (output units)", label=f"{name} 2σ ellipse").opts(color=c, line_width=2))
+        layers.append(hv.Curve((ex, ey), ky1, ky2, label=f"{name} 2σ ellipse").opts(color=c, line_width=2))
     return hv.Overlay(layers).opts(hv.opts.Overlay(width=size, height=size, xlim=(-lim, lim), ylim=(-lim, lim),
                                                    title="output error (ΔW − BA)x per sample",
                                                    legend_position="bottom_left", show_grid=True))
 
 
-def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F", ylabel="Frobenius norm over all samples (output units)", width=300, height=380):
+def error_bars(errors: dict, title="output error ‖X(ΔW − BA)ᵀ‖_F",
+               ylabel="Frobenius norm over all samples (output units)", width=300, height=380):
     """Bars of one error value per method."""
     data = [(k, float(v)) for k, v in errors.items()]
     return hv.Bars(data, "method", ylabel).opts(
@@ -129,7 +132,8 @@ def gram_spectrum_plot(evals, energy, k=None, width=430, height=300):
     spec = hv.Curve((idx[keep], ev[keep]), "index k (descending)", "eigenvalue λ_k of XᵀX (Σ over tokens)").opts(
         logy=True, width=width, height=height, color="#1f77b4", title=title, tools=["hover"],
         show_grid=True, xlim=(0, ev.size + 1))
-    en = hv.Curve((idx, np.asarray(energy, float)), "index k (descending)", "energy captured Σ_{i≤k}λ_i / Σλ").opts(
+    en = hv.Curve((idx, np.asarray(energy, float)), "index k (descending)",
+                  "energy captured Σ_{i≤k}λ_i / Σλ").opts(
         width=width, height=height, color="#ff7f0e", title="energy captured by top-k eigenvectors",
         tools=["hover"], show_grid=True, ylim=(0, 1.02))
     if k is not None:
@@ -145,7 +149,8 @@ def delta_energy_plot(s_plain, s_eig, k=None, width=430, height=300):
                       (s_eig, "ΔW Q Λ^½ (eigenspace, EoRA)", METHOD_COLORS["EoRA"])):
         s2 = np.asarray(s, float) ** 2
         cum = np.cumsum(s2) / max(s2.sum(), 1e-300)
-        curves.append(hv.Curve((np.arange(1, cum.size + 1), cum), "rank (number of singular values)", "fraction of error energy Σσ²", label=lab)
+        curves.append(hv.Curve((np.arange(1, cum.size + 1), cum), "rank (number of singular values)",
+                               "fraction of error energy Σσ²", label=lab)
                       .opts(color=c, line_width=2))
     out = hv.Overlay(curves)
     if k is not None:
@@ -161,7 +166,8 @@ def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabe
     els = []
     for name, err in errors.items():
         c = METHOD_COLORS.get(name, "#2ca02c")
-        els.append(hv.Curve((ranks, np.asarray(err, float)), "rank r of BA", ylabel, label=name).opts(color=c, line_width=2))
+        els.append(hv.Curve((ranks, np.asarray(err, float)), "rank r of BA", ylabel, label=name).opts(
+            color=c, line_width=2))
         els.append(hv.Scatter((ranks, np.asarray(err, float)), "rank r of BA", ylabel, label=name).opts(color=c, size=6,
                                                                                             tools=["hover"]))
     out = hv.Overlay(els)
