@@ -372,7 +372,7 @@ by_method = {m: sweep[sweep["method"] == m].sort_values("rank")["mean_cosine"].t
 none_cos = float(sweep.loc[sweep["method"] == "none", "mean_cosine"].iloc[0])
 assert (by_method["eora"] >= by_method["svd"] - 1e-3).all()
 vz.rank_error_plot(SWEEP, {"SVD": by_method["svd"], "EoRA": by_method["eora"], "none": [none_cos] * len(SWEEP)},
-                   ylabel="mean cosine", title="held-out mean cosine vs rank (3-bit RTN)",
+                   ylabel="mean cosine (1 = same embeddings)", title="held-out mean cosine vs rank (3-bit RTN)",
                    legend_position="bottom_right")
 
 # %% [markdown]

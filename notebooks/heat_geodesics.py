@@ -203,6 +203,7 @@ xs = np.linspace(0, d2.max(), 50)
  * hv.Curve((xs, icept_v + slope_v * xs), "true geodesic distance²", "−4t log H_t(source, ·)",
             label="line fitted near the source").opts(color="black", line_dash="dashed")
  ).opts(width=560, height=340, ylim=(0, 1.3 * y_series.max()), legend_position="top_left",
+        xlabel="true geodesic distance² (data units²)", ylabel="−4t log H_t(source, ·) (dimensionless)",
         title=f"Varadhan at t = {t_v:g}: exact kernel, one source")
 
 # %% [markdown]
@@ -248,7 +249,7 @@ read = {
 plots = []
 for name, dist in read.items():
     s_ = np.polyfit(np.log(truth[source][mask]), np.log(dist[mask]), 1)[0]
-    plots.append(hv.Scatter((truth[source], dist), "true geodesic distance", "estimate (graph units)")
+    plots.append(hv.Scatter((truth[source], dist), "true geodesic distance (data units)", "estimate (graph units)")
                  .opts(size=3, width=330, height=280, title=f"{name}\nlog-log slope {s_:.2f}"))
 hv.Layout(plots).cols(2)
 
@@ -390,7 +391,8 @@ sweep = pd.DataFrame(sweep)
 hv.Overlay([hv.Curve(g, "t", "spearman", label=m) * hv.Scatter(g, "t", "spearman")
             for m, g in sweep.groupby("method")]).opts(
     hv.opts.Curve(logx=True, width=520, height=300), hv.opts.Scatter(logx=True, size=6),
-    hv.opts.Overlay(legend_position="bottom_right", title="distance quality vs diffusion time"))
+    hv.opts.Overlay(legend_position="bottom_right", title="distance quality vs diffusion time",
+                    xlabel="diffusion time t", ylabel="row-mean Spearman ρ vs truth"))
 
 # %% [markdown]
 # ## 6. Choosing $t$: the knee of the entropy curve
@@ -485,7 +487,8 @@ def sigma_view(sigma):
     D = heat_geodesic_distances(L, hge.t_, sigma=sigma, method="euler")
     Y = classical_mds(D, 2)
     return hv.Points((Y[:, 0], Y[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
-        color="c", cmap="viridis", size=3, width=380, height=300,
+        color="c", cmap="viridis", size=3, width=380, height=300, xlabel="MDS dim 1 (distance units)",
+        ylabel="MDS dim 2 (distance units)",
         title=f"σ = {sigma:g}: Spearman {row_spearman(D, truth):.3f}")
 
 
@@ -513,7 +516,7 @@ def heat_view(t):
     rho = pd.Series(d).corr(pd.Series(truth[source]), method="spearman")
     readout.value = f"<b>t = {t:.3g}</b>: Spearman of one heat column vs the truth = {rho:.4f}"
     return hv.Points((ds.latent[:, 0], ds.latent[:, 1], np.log10(np.maximum(u, 1e-300))),
-                     ["arc length", "height"], ["log10 heat"]).opts(
+                     ["arc length (data units)", "height (data units)"], ["log10 heat"]).opts(
         color="log10 heat", cmap="inferno", size=4, width=420, height=280, colorbar=True, title=f"heat at t = {t:.3g}")
 
 
