@@ -332,7 +332,7 @@ hv.Overlay(curves).opts(logy=True, width=500, height=300, legend_position="botto
                         title=f"exp(−tλ) and its approximations, t = {t_num:g}")
 
 # %% [markdown]
-# *Timing: the next cell takes about 8 s in quick mode; estimated about a minute in full mode.*
+# *Timing: the next cell takes 2–8 s in quick mode, about 11 s in full mode (measured).*
 #
 # Now the whole kernel on our graph, three ways. We count the entries that are at the
 # rounding floor ($\le 10^{-15}$) or not even positive ($\le 0$), and score the resulting
@@ -377,8 +377,8 @@ hv.Overlay(hists).opts(width=520, height=300, legend_position="top_left")
 # %% [markdown]
 # How does this play out over $t$? For large $t$ the kernel is well resolved for every
 # method; as $t$ shrinks — the regime Varadhan's law asks for — exact and Chebyshev lose the
-# far entries first. *Timing (2 shared CPU cores): about 12 s in quick mode (N = 400, 5 times);
-# full mode (N = 1500, 8 times) is estimated at a few minutes (all-pairs kernels scale like N³).*
+# far entries first. *Timing (2 shared CPU cores): 3–12 s in quick mode (N = 400, 5 times);
+# about 2 minutes in full mode (N = 1500, 8 times; measured).*
 
 # %%
 t_grid = np.geomspace(1.0, 200.0, 5 if QUICK else 8)
@@ -447,6 +447,8 @@ hv.Layout(panels).cols(2)
 # `run_method(name, X, W)` runs each method of `METHODS` — the graph methods on the same
 # alpha-decay graph; Isomap, UMAP and t-SNE build their own neighbourhoods from the points —
 # and returns a `MethodResult` with distances, a 2-D embedding and the wall time.
+# *Timing (2 shared CPU cores): 3–7 s in quick mode (no t-SNE, no UMAP); 2.5 minutes in full
+# mode (measured).*
 
 # %%
 # t-SNE and UMAP are the slowest on two CPU cores; the quick mode skips them
@@ -668,7 +670,8 @@ print(ipy_metrics.value)
 # ## Solutions
 #
 # Each solution computes its answer with the notebook's tools, then runs the check (which must
-# pass). *Timing: about 3 s in quick mode (N = 400), about 40 s in full mode (N = 1500).*
+# pass). *Timing: about 1 s in quick mode (N = 400), about 70 s in full mode (N = 1500; measured).
+# The whole notebook: about 1–1.5 minutes in quick mode, about 8 minutes in full mode.*
 
 # %%
 # 1. the slope of −4t log H against d² near the source, for three times
