@@ -222,8 +222,8 @@ vz.image_grid(torch.cat([diff / diff.abs().max(), gan(z0[None] + 3 * V)]).reshap
 # DDIM turns it into a deterministic sampler (25 steps here). Its bottleneck — the output of the
 # middle block, a 96×4×4 tensor — is the **h-space**. We sample digits, record h at every step,
 # and label every sample with a logistic-regression classifier trained on the real digits.
-# *Timing: the next cell takes about 15 s in quick mode (64 samples × 25 steps); full mode
-# samples 512, estimated 1–2 minutes.*
+# *Timing (2 shared CPU cores): the next cell takes about 15 s in quick mode (64 samples × 25
+# steps) and about 40 s in full mode (512 samples; measured).*
 
 # %%
 info_ckpt = dd.checkpoint_info()
@@ -353,8 +353,9 @@ ex.panel()
 # ## Solutions
 #
 # Each solution computes its answer with the library, then runs the check (which must pass).
-# *Timing (2 shared CPU cores): about 10 s in quick mode; in full mode exercise 2's GANSpace on
-# 20 000 latents dominates (about as long as section 3, estimated 20 s).*
+# *Timing (2 shared CPU cores): about 10 s in quick mode, about 20 s in full mode (measured;
+# exercise 2's GANSpace on 20 000 latents dominates). The whole notebook: about 70 s in quick
+# mode, about 2 minutes in full mode.*
 
 # %%
 # 1. SeFa's eigenvalues without normalisation = σ²(A)
