@@ -307,9 +307,9 @@ hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "singular value σ�
 # rank text pairs the same way?); `top1_nn_agreement` — fraction of texts whose nearest other
 # text (by cosine) is the same for both models. All three are 1 for a perfect copy.
 #
-# *Timing (2 shared CPU cores): loading MiniLM and collecting the Grams takes 10–12 s in
-# quick mode (16 + 16 texts, 5 layers); full mode embeds 8× more texts through every layer,
-# estimated 1–2 minutes.*
+# *Timing (2 shared CPU cores, measured): loading MiniLM and collecting the Grams takes 10–12 s
+# in quick mode (16 + 16 texts, 5 layers), about 40 s in full mode (128 + 128 texts, 36 layers).
+# The whole notebook: about 1.5 minutes in quick mode, about 12 minutes in full mode.*
 
 # %%
 t0 = time.perf_counter()
@@ -354,8 +354,8 @@ hv.Bars(fid.melt("method", ["mean_cosine", "spearman", "top1_nn_agreement"], "me
                       ylabel="value (1 = same as the original)")
 
 # %% [markdown]
-# *Timing: the comparison above takes about 10 s in quick mode, the sweep below about 15 s;
-# in full mode (36 layers, 128 held-out texts) each is estimated at several minutes.*
+# *Timing (measured): the comparison above takes about 10 s in quick mode and 2.5 minutes in
+# full mode (36 layers, 128 held-out texts); the sweep below about 15 s and 5 minutes.*
 #
 # **Model-level error against rank.** How much rank does each method need? Both SVD and EoRA
 # are truncations of one SVD (of $\Delta W$, resp. $\Delta W Q\Lambda^{1/2}$), so
@@ -379,8 +379,8 @@ vz.rank_error_plot(SWEEP, {"SVD": by_method["svd"], "EoRA": by_method["eora"], "
 # **Per-layer error.** For each layer, the relative output error on the *held-out* inputs,
 # $\|(\Delta W - BA)C_\text{held}^{1/2}\|_F / \|W C_\text{held}^{1/2}\|_F$, with the correction
 # fitted on the calibration Gram. EoRA's advantage survives the change of data because the
-# activation eigenspaces are stable across texts. *Timing: 5–30 s in quick mode (5 layers; two
-# runs on the shared 2-core machine); full mode has 36 layers, estimated 1–3 minutes.*
+# activation eigenspaces are stable across texts. *Timing (measured): 5–30 s in quick mode (5
+# layers; two runs on the shared 2-core machine), about 3 minutes in full mode (36 layers).*
 
 
 # %%
