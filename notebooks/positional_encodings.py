@@ -404,9 +404,9 @@ print(f"same span of v1..v4 as the loop (graphs with separated eigenvalues): max
 #
 # In quick mode the data and training are tiny (a smoke run): the numbers mean nothing. The
 # full table is `spectral-explorer reproduce positional-encodings` (minutes on a CPU).
-# *Timing (2 shared CPU cores): the training cell below takes about 40 s in quick mode (5
-# encodings × 3 epochs on 48 graphs); full mode trains 12 epochs on 300 graphs — by the
-# measured cost per graph and epoch, about 15–20 minutes.*
+# *Timing (2 shared CPU cores, measured): the training cell below takes 20–40 s in quick mode
+# (5 encodings × 3 epochs on 48 graphs); in full mode (12 epochs on 300 graphs) one training
+# takes about 50 s for `lappe` and 100 s for `spe`, about 5 minutes for all five.*
 
 # %%
 train_set, test_set, ood_set = cycle_count_datasets(quick=True, seed=0, n_train=N_TRAIN, n_test=N_TEST, n_ood=N_OOD)
@@ -598,8 +598,9 @@ ex.angle = 0.0
 #    with `model=model`). Then rerun the stability sweep with it
 #    (`spe_fn=lambda w, V: model.pe(w[None].float(), V[None].float())[0].double()`, under
 #    `torch.no_grad()`). Does training make SPE less stable? Why does a steep φ hurt?
-# 6. **Which encoding generalises?** *(Full mode: about 20 minutes on 2 CPU cores; quick mode:
-#    under a minute, and meaningless.)* Train `lappe` and `spe` with `train(...)` on the data
+# 6. **Which encoding generalises?** *(Full mode: about 7–8 minutes on 2 CPU cores — six
+#    trainings of 50 s (`lappe`) or 100 s (`spe`), measured; quick mode: under a minute, and
+#    meaningless.)* Train `lappe` and `spe` with `train(...)` on the data
 #    sets of section 10 for seeds 0, 1, 2 and collect the final epoch's OOD MAE as rows
 #    `{"encoding", "seed", "ood_mae"}`. Answer `True` if the difference of the mean OOD
 #    errors is larger than the seed-to-seed spread (the larger sample standard deviation).
@@ -696,8 +697,7 @@ assert check_exercise("positional_encodings", 5, ans5, model=spe_model)
 
 # %%
 # 6. with the notebook's data sets: quick mode one epoch each (about 15 s, a smoke run); full mode
-#    EPOCHS = 12 on 300 training graphs, 6 trainings: about 20 minutes (scaled from the measured
-#    cost per graph and epoch).
+#    EPOCHS = 12 on 300 training graphs, 6 trainings: about 7–8 minutes (measured per training).
 t0 = time.perf_counter()
 rows6 = [{"encoding": enc, "seed": sd,
           "ood_mae": train(enc, train_set, test_set, ood_set, epochs=1 if QUICK else EPOCHS, seed=sd)[-1]["ood_mae"]}
