@@ -18,7 +18,13 @@
 #
 # A classroom walkthrough of *"EoRA: Training-free Compensation for Compressed LLM with
 # Eigenspace Low-Rank Approximation"* (and of PiSSA's split of a weight's spectrum) with the
-# `spectral_explorer` library.
+# `spectral_explorer` library. Terms in **bold** or `code` that are new to you (Gram, RTN, 2:4,
+# `top1_nn_agreement`, …) are in the [glossary](GLOSSARY.md).
+#
+# **The one idea** (section 0 shows it in one picture): a compressed layer makes an error
+# $\Delta W$; a small rank-$r$ correction $BA$ can only undo part of it, so spend the rank on the
+# input directions the layer actually *sees*. EoRA does exactly that: it takes the SVD of
+# $\Delta W$ after stretching the input space by the data's standard deviations.
 #
 # **Learning goals.** After this notebook you can
 #
@@ -34,7 +40,8 @@
 #    docstrings and compare none / SVD / EoRA on held-out embedding fidelity and per-layer error.
 #
 # Everything runs offline on a laptop CPU. Set `SPECTRAL_EXPLORER_QUICK=1` before starting
-# Jupyter for a small, fast version (the tests run the notebook that way). The full table
+# Jupyter for a small, fast version (the tests run the notebook that way). Slow cells say how long
+# they take. The exercises at the end have check cells (`check_exercise`) and worked solutions. The full table
 # (3 compressions × 6 ranks × 3 methods, all 36 layers) comes from
 # `spectral-explorer reproduce eigenspace`.
 
@@ -58,6 +65,7 @@ from spectral_explorer.calibration import (collect_grams, compensate, compress_w
 from spectral_explorer.minilm import (calibration_split, embed, load_minilm, stdlib_docstrings,
                                       tokenize_batches)
 from spectral_explorer.viz import eigenspace as vz
+from spectral_explorer.exercises import check_exercise
 from spectral_explorer.explorers import notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
@@ -69,14 +77,40 @@ rng = np.random.default_rng(0)
 print(f"spectral_explorer {spectral_explorer.__version__}; QUICK={QUICK}")
 
 # %% [markdown]
+# ## 0. The one idea in one picture
+#
+# 300 two-dimensional activations $x$ (grey), stretched along a 30° axis, go through a layer
+# whose 2×2 weight error is $\Delta W$. We may add a rank-1 correction $BA$: it can reproduce
+# $\Delta W$ exactly on only *one* input direction. Plain SVD picks the
+# direction where $\Delta W$ itself is largest (dashed red), blind to the data. EoRA picks the
+# direction where $\Delta W x$ is largest *on the data* (solid blue) — almost the data's long
+# axis. The middle panel shows what is left of the output error on every sample; the bars on the
+# right total it. The rest of the notebook explains why (sections 1–3) and then does the same
+# to a real sentence encoder (section 5).
+
+# %%
+toy = es.toy_compensation(*anisotropic_toy(300, anisotropy=8.0, angle=30.0, seed=0), rank=1)
+kept = vz.toy_kept_directions(toy["evals"], toy["Q"], toy["A"]["SVD"], toy["A"]["EoRA"])
+deg = {k: float(np.degrees(np.arctan2(v[1], v[0])) % 180) for k, v in
+       {"data axis": toy["Q"][:, 0], **kept}.items()}
+print("directions (degrees): " + ", ".join(f"{k} {v:.1f}" for k, v in deg.items()))
+print({k: round(v, 3) for k, v in toy["errors"].items()}, "(output error ‖X(ΔW − BA)ᵀ‖_F)")
+(vz.toy_data_plot(toy["X"], toy["evals"], toy["Q"], toy["A"]["SVD"], toy["A"]["EoRA"], size=330)
+ + vz.toy_residual_plot(toy["residuals"], size=330) + vz.error_bars(toy["errors"], height=330)
+ ).opts(shared_axes=False)
+
+# %% [markdown]
 # ## 1. Eigenspaces of activations on a 2-D toy
 #
-# Stack $n$ activation vectors as the rows of $X \in \mathbb{R}^{n\times d}$. The Gram matrix
+# Stack $n$ activation vectors as the rows of $X \in \mathbb{R}^{n\times d}$. The **Gram matrix**
 # $C = X^\top X$ (the covariance times $n$ when the data are centred) is symmetric positive
 # semi-definite, so $C = Q \Lambda Q^\top$ with orthonormal eigenvectors $Q$ and eigenvalues
 # $\lambda_1 \ge \dots \ge \lambda_d \ge 0$. Since $\|X q_i\|^2 = \lambda_i$, the eigenvalue is
 # the **energy** of the data along $q_i$: the top-$k$ eigenspace captures
-# $\sum_{i\le k}\lambda_i / \sum_i \lambda_i$ of $\|X\|_F^2$ — this is PCA.
+# $\sum_{i\le k}\lambda_i / \sum_i \lambda_i$ of $\|X\|_F^2$. This is PCA **of the
+# uncentred data**: PCA proper subtracts the mean first and diagonalises the covariance. EoRA
+# wants the uncentred Gram, because a layer's output error $(\Delta W - BA)x$ depends on $x$
+# itself, mean included. (The toy's mean is ≈ 0, so here the two coincide.)
 
 # %%
 n = 400
@@ -91,13 +125,15 @@ print("‖X q_i‖² = λ_i:", torch.allclose((X2 @ Q2).pow(2).sum(0), evals2))
 X2_proj = es.project_topk(X2, Q2, 1, reconstruct=True)  # projection onto the top eigenspace
 scale = 2 * torch.sqrt(evals2 / n)
 axes = hv.Segments([(0, 0, float(scale[i] * Q2[0, i]), float(scale[i] * Q2[1, i])) for i in range(2)],
-                   ["x", "y", "x1", "y1"]).opts(color="black", line_width=3)
+                   ["x₁ (input units)", "x₂ (input units)", "x1", "y1"]).opts(color="black", line_width=3)
 hv.Layout([
-    (hv.Points(X2.numpy(), ["x", "y"], label="activations").opts(alpha=0.4)
-     * hv.Points(X2_proj.numpy(), ["x", "y"], label="projection on q₁").opts(color="red", size=3)
+    (hv.Points(X2.numpy(), ["x₁ (input units)", "x₂ (input units)"], label="activations").opts(alpha=0.4)
+     * hv.Points(X2_proj.numpy(), ["x₁ (input units)", "x₂ (input units)"], label="projection on q₁").opts(
+         color="red", size=3)
      * axes).opts(title="data, eigenvectors (±2σ) and projection", width=420, height=380,
                   data_aspect=1, legend_position="bottom_right"),
-    hv.Bars([(f"λ{i + 1}", float(v)) for i, v in enumerate(evals2)], "eigenvalue", "energy").opts(
+    hv.Bars([(f"λ{i + 1}", float(v)) for i, v in enumerate(evals2)], "eigenvalue",
+            "λ = energy ‖X q‖² (input units²)").opts(
         width=250, height=380, title="spectrum of XᵀX"),
 ])
 
@@ -132,7 +168,7 @@ for m in sizes:
     angles.append(float(es.principal_angles(Qm[:, :2], plane).max()))
 Z = es.project_topk(X3, Q3, 2)
 hv.Layout([
-    hv.Points(Z.numpy(), ["coordinate on q₁", "coordinate on q₂"]).opts(
+    hv.Points(Z.numpy(), ["coordinate on q₁ (input units)", "coordinate on q₂ (input units)"]).opts(
         width=380, height=340, alpha=0.5, title="3-D points projected on the top-2 eigenspace"),
     hv.Curve((sizes, np.degrees(angles)), "samples n", "largest principal angle (°)").opts(
         logx=True, logy=True, width=380, height=340, title="estimated vs true plane"),
@@ -148,6 +184,10 @@ hv.Layout([
 # $$\min_{\operatorname{rank}(BA)\le r}\ \|(\Delta W - BA)X^\top\|_F^2
 #   = \|(\Delta W - BA)\, C^{1/2}\|_F^2,\qquad C = \textstyle\sum X^\top X = Q\Lambda Q^\top .$$
 #
+# Here $C = \sum X^\top X$ is the **uncentred Gram** of all calibration inputs: the sum runs
+# over batches, $X$ being one batch's tokens (rows) × input features (columns). (The equality
+# holds because $\|MX^\top\|_F^2 = \operatorname{tr}(MX^\top XM^\top) = \|MC^{1/2}\|_F^2$.)
+#
 # **EoRA** projects $\Delta W$ into the eigenspace of $C$, scaled by its energy, and truncates
 # there:
 #
@@ -159,6 +199,11 @@ hv.Layout([
 # $C \succ 0$) this is the optimum of the weighted problem: the minimal error is
 # $\sqrt{\sum_{i>r}\sigma_i^2}$. **Plain SVD** is the special case $C = I$ — it treats every
 # input direction as equally likely, wasting rank on directions the activations never use.
+#
+# Which input directions does $BA$ fit? $BA\,u = \Delta W u$ exactly for $u = Q\Lambda^{1/2}v_j$
+# ($j \le r$): these are the blue lines of section 0. The rows of $A$ themselves are
+# $\propto Q\Lambda^{-1/2}v_j$ — *covectors* (they read an input, $a\cdot x$), pointing
+# elsewhere; $u = C\,a$ converts one into the other.
 
 # %%
 d_in, d_out, r = 12, 10, 3
@@ -195,6 +240,8 @@ print("best of 200 random rank-r corrections:", round(rand, 4))
 # plain SVD is EoRA with C = I
 B_i, A_i = es.eora_compensation(dW, torch.eye(d_in, dtype=torch.float64), r)
 print("EoRA with C = I equals plain SVD:", torch.allclose(B_i @ A_i, B_svd @ A_svd, atol=1e-12))
+# ... and with C = c·I for any c > 0; but a *sample* Gram of isotropic data is never exactly c·I
+# (exercise 2), so there EoRA and SVD differ slightly.
 
 # %% [markdown]
 # The error as a function of the rank: EoRA reaches the weighted optimum at every rank, and
@@ -212,9 +259,11 @@ for k in range(0, min(d_out, d_in) + 1):
 curve = pd.DataFrame(rows)
 hv.Layout([
     hv.Overlay([hv.Curve(curve[curve.method == m], "rank", "weighted", label=m) for m in ("SVD", "EoRA")]).opts(
-        title="‖(ΔW − BA) C^½‖_F (what the layer's output sees)", width=400, height=320, logy=True),
+        title="‖(ΔW − BA) C^½‖_F (what the layer's output sees)", width=400, height=320, logy=True,
+        xlabel="rank r of BA", ylabel="weighted error (output units)"),
     hv.Overlay([hv.Curve(curve[curve.method == m], "rank", "plain", label=m) for m in ("SVD", "EoRA")]).opts(
-        title="‖ΔW − BA‖_F (plain)", width=400, height=320),
+        title="‖ΔW − BA‖_F (plain)", width=400, height=320, xlabel="rank r of BA",
+        ylabel="plain error (weight units)"),
 ])
 
 # %% [markdown]
@@ -233,7 +282,7 @@ print("W = BA + W_res:", torch.allclose(Bp @ Ap + W_res, W_toy))
 sv = torch.linalg.svdvals(W_toy)
 print(f"energy of the principal rank-8 part: {float(sv[:8].pow(2).sum() / sv.pow(2).sum()):.3f}; "
       f"‖W_res‖₂ = σ₉ = {float(torch.linalg.matrix_norm(W_res, 2)):.3f} vs {float(sv[8]):.3f}")
-hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "σᵢ(W)").opts(
+hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "singular value σᵢ(W)").opts(
     logy=True, width=500, height=300, title="PiSSA trains the first r singular directions") \
     * hv.VLine(8.5).opts(color="red", line_dash="dashed")
 
@@ -241,11 +290,26 @@ hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "σᵢ(W)").opts(
 # ## 5. MiniLM: compress, calibrate, compensate
 #
 # all-MiniLM-L6-v2 (a 6-layer sentence encoder, packaged with the project, loaded offline)
-# has 36 encoder `nn.Linear` layers. We quantise them to **3 bits** per weight
-# (round-to-nearest, one scale per output channel), collect the input Gram of every layer
+# has 36 encoder `nn.Linear` layers. We quantise them to **3 bits** per weight by **RTN**
+# (round-to-nearest: each weight is rounded to the nearest of $2^3 = 8$ evenly spaced levels,
+# with one scale per output channel, i.e. per row of $W$ — compression `rtn3`; `rtn4` uses 16
+# levels; `rtn3g64` uses one scale per group of 64 consecutive inputs of a row, which follows
+# the weights more closely; `prune24` is **2:4 semi-structured pruning**: in every block of 4
+# consecutive weights of a row the 2 smallest in magnitude are set to 0, a pattern sparse
+# tensor cores run fast). We collect the input Gram of every layer
 # on a few **calibration** docstrings (once — every method and rank reuses them) and compare
 # the embeddings of **held-out** docstrings with those of the original model. In quick mode
 # only the first block's layers are compressed, so every number is closer to 1.
+#
+# The fidelity metrics compare the compressed model's held-out sentence embeddings with the
+# original's: `mean_cosine` — mean cosine between the two embeddings of each text;
+# `spearman` — rank correlation of all pairwise cosine similarities (does the compressed model
+# rank text pairs the same way?); `top1_nn_agreement` — fraction of texts whose nearest other
+# text (by cosine) is the same for both models. All three are 1 for a perfect copy.
+#
+# *Timing (2 shared CPU cores, measured): loading MiniLM and collecting the Grams takes 10–12 s
+# in quick mode (16 + 16 texts, 5 layers), about 40 s in full mode (128 + 128 texts, 36 layers).
+# The whole notebook: about 1.5 minutes in quick mode, about 12 minutes in full mode.*
 
 # %%
 t0 = time.perf_counter()
@@ -269,7 +333,8 @@ print("e.g.", calib[0][:100], "…")
 spec = {name: es.gram_eigh(grams[name])[0] for name in LAYERS[:4]}
 hv.Overlay([hv.Curve((np.arange(1, len(v) + 1), es.energy_captured(v).numpy()), "k", "energy captured",
                      label=name.replace("encoder.layer.", "L")) for name, v in spec.items()]).opts(
-    logx=True, width=600, height=320, legend_position="bottom_right", title="energy of the top-k eigenspace of XᵀX")
+    logx=True, width=600, height=320, legend_position="bottom_right", title="energy of the top-k eigenspace of XᵀX",
+    xlabel="k (number of eigenvectors)", ylabel="energy captured (fraction of trace)")
 
 # %%
 RANK = 32
@@ -285,9 +350,13 @@ fid = pd.DataFrame(results)
 display(fid)
 assert fid.set_index("method").loc["eora", "mean_cosine"] >= fid.set_index("method").loc["none", "mean_cosine"]
 hv.Bars(fid.melt("method", ["mean_cosine", "spearman", "top1_nn_agreement"], "metric"), ["metric", "method"],
-        "value").opts(width=650, height=320, title=f"held-out fidelity, 3-bit RTN, rank {RANK}", ylim=(0, 1.05))
+        "value").opts(width=650, height=320, title=f"held-out fidelity, 3-bit RTN, rank {RANK}", ylim=(0, 1.05),
+                      ylabel="value (1 = same as the original)")
 
 # %% [markdown]
+# *Timing (measured): the comparison above takes about 10 s in quick mode and 2.5 minutes in
+# full mode (36 layers, 128 held-out texts); the sweep below about 15 s and 5 minutes.*
+#
 # **Model-level error against rank.** How much rank does each method need? Both SVD and EoRA
 # are truncations of one SVD (of $\Delta W$, resp. $\Delta W Q\Lambda^{1/2}$), so
 # `fidelity_vs_rank` factorises every layer once at the largest rank and slices the factors
@@ -303,14 +372,15 @@ by_method = {m: sweep[sweep["method"] == m].sort_values("rank")["mean_cosine"].t
 none_cos = float(sweep.loc[sweep["method"] == "none", "mean_cosine"].iloc[0])
 assert (by_method["eora"] >= by_method["svd"] - 1e-3).all()
 vz.rank_error_plot(SWEEP, {"SVD": by_method["svd"], "EoRA": by_method["eora"], "none": [none_cos] * len(SWEEP)},
-                   ylabel="mean cosine", title="held-out mean cosine vs rank (3-bit RTN)",
+                   ylabel="mean cosine (1 = same embeddings)", title="held-out mean cosine vs rank (3-bit RTN)",
                    legend_position="bottom_right")
 
 # %% [markdown]
 # **Per-layer error.** For each layer, the relative output error on the *held-out* inputs,
 # $\|(\Delta W - BA)C_\text{held}^{1/2}\|_F / \|W C_\text{held}^{1/2}\|_F$, with the correction
 # fitted on the calibration Gram. EoRA's advantage survives the change of data because the
-# activation eigenspaces are stable across texts.
+# activation eigenspaces are stable across texts. *Timing (measured): 5–30 s in quick mode (5
+# layers; two runs on the shared 2-core machine), about 3 minutes in full mode (36 layers).*
 
 
 # %%
@@ -329,7 +399,7 @@ def layer_errors(name, rank, compression="rtn3"):
 
 per_layer = pd.DataFrame([{"layer": n.replace("encoder.layer.", "L"), "method": m, "rel_error": v}
                           for n in LAYERS for m, v in layer_errors(n, RANK).items()])
-hv.Bars(per_layer, ["layer", "method"], "rel_error").opts(
+hv.Bars(per_layer, ["layer", "method"], "rel_error").opts(ylabel="relative output error (‖·‖_F ratio)",
     width=900, height=340, xrotation=90, title=f"held-out relative output error per layer (rank {RANK})")
 
 # %% [markdown]
@@ -342,13 +412,14 @@ hv.Bars(per_layer, ["layer", "method"], "rel_error").opts(
 
 # %%
 layer_w = pn.widgets.Select(name="layer", options=LAYERS, value=LAYERS[0])
-comp_w = pn.widgets.RadioButtonGroup(name="compression", options=["rtn3", "rtn4", "prune24"], value="rtn3")
+comp_w = pn.widgets.RadioButtonGroup(name="compression", options=["rtn3", "rtn4", "rtn3g64", "prune24"],
+                                     value="rtn3")
 rank_w = pn.widgets.IntSlider(name="rank", start=1, end=128, value=RANK)
 
 
 def layer_view(layer, compression, rank):
     e = layer_errors(layer, rank, compression)
-    return hv.Bars(list(e.items()), "method", "held-out relative error").opts(
+    return hv.Bars(list(e.items()), "method", "held-out relative error (‖·‖_F ratio)").opts(
         width=420, height=300, title=f"{layer.replace('encoder.layer.', 'L')} · {compression} · r={rank}")
 
 
@@ -371,7 +442,8 @@ def update_toy(change=None):
     sel = curve[curve["rank"] == k].set_index("method")
     toy_readout.value = (f"weighted error — SVD <b>{sel.loc['SVD', 'weighted']:.4f}</b>, "
                          f"EoRA <b>{sel.loc['EoRA', 'weighted']:.4f}</b>")
-    toy_pane.object = hv.Bars(sel.reset_index()[["method", "weighted"]], "method", "weighted").opts(
+    toy_pane.object = hv.Bars(sel.reset_index()[["method", "weighted"]], "method",
+                              ("weighted", "weighted error ‖(ΔW − BA)C^½‖_F")).opts(
         width=350, height=260, title=f"toy, rank {k}")
 
 
@@ -382,8 +454,8 @@ widgets.VBox([toy_rank_w, toy_readout, pn.ipywidget(toy_pane)])
 # %% [markdown]
 # ### 6c. `EigenspaceExplorer`
 #
-# The same story as a dashboard (`panel serve apps/eigenspace.py`): a 2-D toy whose
-# anisotropy and angle you drag, then MiniLM layer by layer (spectra, error vs rank, PiSSA)
+# The same story as a dashboard (`panel serve apps/eigenspace.py`): the 2-D toy of section 0,
+# whose anisotropy and angle you drag, then MiniLM layer by layer (spectra, error vs rank, PiSSA)
 # and the model-level fidelity against rank on demand. MiniLM stages start only when you switch them on in the
 # live dashboard, so displaying it here is cheap.
 
@@ -398,17 +470,125 @@ ex.panel()
 # %% [markdown]
 # ## Exercises
 #
-# 1. In section 1, change the anisotropy from 5.0 to 1.0. What happens to the energy
-#    captured by $q_1$, and how stable is $q_1$ between two samples (principal angle)?
-# 2. In section 3 make the activations isotropic (`evals_true = torch.ones(d_in)`). Show that
-#    EoRA and SVD now coincide, and explain with the formula for $A$.
-# 3. Fit the EoRA correction on a Gram from *different* data (e.g. `sample_plane`-like inputs
-#    in another subspace). How much of its advantage over SVD remains on the original inputs?
-# 4. Repeat the rank sweep of section 5 with `compression="rtn4"` and `"prune24"`. For
-#    which compression does compensation help most? At which rank does SVD reach EoRA's
-#    rank-4 fidelity? Compare with
-#    `spectral-explorer reproduce eigenspace --quick`.
-# 5. PiSSA: for a MiniLM weight, plot $\sigma_i(W)$ and $\sigma_i(\Delta W)$ after 3-bit RTN.
-#    Is the quantisation error low-rank? What does that imply for plain-SVD compensation?
-# 6. Layer-sequential EoRA (`compensate(..., layer_sequential=True)`) recollects each layer's
-#    Gram on the *compressed* model's activations. Does it beat one-shot EoRA at rank 32?
+# Each exercise ends with a check: call `check_exercise("eigenspace_projections", n, answer, ...)`;
+# it recomputes the reference independently (numpy, not the library's solver), prints ✓ or ✗
+# with a hint, and returns `True`/`False`. Worked solutions are in the last section — try first.
+#
+# 1. **Isotropic toy.** In section 1 change the anisotropy from 5.0 to 1.0 (keep n = 400, angle
+#    30°, seed 0). What fraction of the energy does $q_1$ capture, and by how many degrees does
+#    $q_1$ turn when you redraw the sample with seed 1? Answer
+#    `{"energy": ..., "angle_deg": ...}`. What does that say about $q_1$ of isotropic data?
+# 2. **When do EoRA and SVD coincide?** Take `X, dW = anisotropic_toy(300, anisotropy=1.0,
+#    angle=0.0, seed=0)` (an isotropic *distribution*) and rank 1. Compute the relative
+#    difference $d(C) = \|B_eA_e - B_sA_s\|_F/\|B_sA_s\|_F$ between EoRA with Gram $C$ and plain
+#    SVD, for $C = I$ and for the sample Gram $C = X^\top X$. Answer
+#    `{"identity": d(I), "sample": d(XᵀX)}`. Explain with the formula for $A$ why only the true
+#    covariance ($C = cI$) makes them coincide.
+# 3. **A Gram from other data.** Fit the EoRA correction of section 3 on the Gram `C_other` of
+#    inputs with the same spectrum but another random eigenbasis, then measure its weighted error
+#    on the original `Ct`. Answer: EoRA's error divided by plain SVD's (rank `r`). Check with
+#    `check_exercise(..., 3, answer, dW=dW, C=Ct, C_fit=C_other, rank=r)`. How much of the
+#    advantage remains?
+# 4. **Which compression gains most?** For the layer `LAYERS[0]` at rank 32, compute with
+#    `layer_errors` the ratio of EoRA's held-out error to the uncorrected error for `"rtn3"`,
+#    `"rtn4"` and `"prune24"`. Answer: the compression with the smallest ratio. Check with
+#    `W=`, `gram=grams[LAYERS[0]]`, `held_gram=held_grams[LAYERS[0]]`.
+# 5. **Is a quantisation error low-rank?** For the same layer, the fraction of
+#    $\|\Delta W\|_F^2$ held by the top 32 singular values of the 3-bit RTN error $\Delta W$.
+#    Compare with $W$'s own fraction (PiSSA's premise). What does that imply for plain-SVD
+#    compensation, and why can EoRA still help? Check with `W=`.
+#
+# **Project (open, no check).** Layer-sequential EoRA (`compensate(..., layer_sequential=True)`)
+# recollects each layer's Gram on the *compressed* model's activations. Does it beat one-shot
+# EoRA at rank 32? (Full mode: about as long as the section-5 comparison per method.)
+
+# %%
+# your answers here, e.g.
+# check_exercise("eigenspace_projections", 1, {"energy": 0.5, "angle_deg": 0.0})
+
+# %% [markdown]
+# ## Solutions
+#
+# Each solution computes its answer with the library, then runs the check (which must pass).
+
+# %%
+# 1. energy of q₁ and its turn between two samples of isotropic data
+q1s, energy1 = [], None
+for seed in (0, 1):
+    Xi = torch.from_numpy(anisotropic_toy(400, anisotropy=1.0, angle=30.0, seed=seed)[0])
+    ev_i, Q_i = es.gram_eigh(Xi.T @ Xi)
+    q1s.append(Q_i[:, :1])
+    energy1 = energy1 if energy1 is not None else float(es.energy_captured(ev_i)[0])
+angle1 = float(np.degrees(es.principal_angles(q1s[0], q1s[1]).numpy().max()))
+print(f"energy of q₁ {energy1:.4f}, turn between seeds {angle1:.1f}°")
+assert check_exercise("eigenspace_projections", 1, {"energy": energy1, "angle_deg": angle1})
+
+# %% [markdown]
+# About half the energy, and $q_1$ points anywhere: with $\lambda_1 \approx \lambda_2$ the
+# eigenvector is decided by sampling noise, so it is not a property of the data.
+
+# %%
+# 2. EoRA vs SVD: exact covariance vs sample Gram
+Xs, dWs = (torch.from_numpy(a) for a in anisotropic_toy(300, anisotropy=1.0, angle=0.0, seed=0))
+Bs, As = es.svd_compensation(dWs, 1)
+
+
+def rel_diff(C):
+    Be, Ae = es.eora_compensation(dWs, C, 1)
+    return float(torch.linalg.norm(Be @ Ae - Bs @ As) / torch.linalg.norm(Bs @ As))
+
+
+ans2 = {"identity": rel_diff(torch.eye(2, dtype=torch.float64)), "sample": rel_diff(Xs.T @ Xs)}
+print(ans2)
+assert check_exercise("eigenspace_projections", 2, ans2)
+
+# %% [markdown]
+# With $C = cI$: $Q\Lambda^{1/2} = \sqrt c\,Q$ is a scaled rotation, so the SVD of
+# $\Delta W Q\Lambda^{1/2}$ has the same truncation as that of $\Delta W$ and $BA$ is identical.
+# A sample Gram of 300 isotropic points has eigenvalues that differ by a few percent
+# (section 1), so EoRA weights the two directions differently and `allclose` fails — the
+# statement "anisotropy 1 ⇒ EoRA = SVD" holds for the true covariance only.
+
+# %%
+# 3. EoRA fitted on a Gram with another eigenbasis
+g = torch.Generator().manual_seed(7)
+Q_other = torch.linalg.qr(torch.randn(d_in, d_in, dtype=torch.float64, generator=g)).Q
+X_other = torch.randn(2000, d_in, dtype=torch.float64, generator=g) * evals_true.sqrt() @ Q_other.T
+C_other = X_other.T @ X_other
+B_o, A_o = es.eora_compensation(dW, C_other, r)
+ans3 = es.compensation_error(dW, B_o, A_o, Ct) / es.compensation_error(dW, B_svd, A_svd, Ct)
+print(f"EoRA fitted on other data / SVD = {ans3:.3f} (EoRA on the right data / SVD = "
+      f"{err['EoRA'] / err['SVD']:.3f})")
+assert check_exercise("eigenspace_projections", 3, ans3, dW=dW, C=Ct, C_fit=C_other, rank=r)
+
+# %% [markdown]
+# The advantage is gone (the ratio is near or above 1): EoRA spends its rank on the directions
+# *its* Gram says are busy. That is why the calibration texts must resemble the real inputs.
+
+# %%
+# 4. which compression gains most from EoRA at rank 32 (layer LAYERS[0])
+name0 = LAYERS[0]
+ratios4 = {c: (lambda e: e["eora"] / e["none"])(layer_errors(name0, 32, c)) for c in ("rtn3", "rtn4", "prune24")}
+ans4 = min(ratios4, key=ratios4.get)
+print({k: round(v, 3) for k, v in ratios4.items()}, "→", ans4)
+W0 = model.get_submodule(name0).weight
+assert check_exercise("eigenspace_projections", 4, ans4, W=W0, gram=grams[name0], held_gram=held_grams[name0])
+
+# %%
+# 5. energy of the top-32 singular values: quantisation error vs weight
+W0d = W0.detach().to(torch.float64)
+s_dw = torch.linalg.svdvals(W0d - compress_weight(W0d, "rtn3").to(torch.float64))
+s_w = torch.linalg.svdvals(W0d)
+ans5 = float(s_dw[:32].pow(2).sum() / s_dw.pow(2).sum())
+print(f"top-32 energy: ΔW {ans5:.3f} vs W {float(s_w[:32].pow(2).sum() / s_w.pow(2).sum()):.3f} "
+      f"(a flat spectrum would give {32 / len(s_dw):.3f})")
+assert check_exercise("eigenspace_projections", 5, ans5, W=W0)
+
+# %% [markdown]
+# Compare the three printed fractions. The rounding error is *partly* structured — its top 32
+# directions hold more than a flat spectrum would (rows with large weights get large rounding
+# steps) — but less concentrated than $W$ itself, and most of its energy is spread over the
+# remaining directions: a rank-32 plain SVD can remove at most the printed fraction. EoRA does
+# better because the *inputs* are far from isotropic: weighted by $C^{1/2}$, the part of
+# $\Delta W$ that matters concentrates in fewer directions (the "where the compression error
+# lives" plot of the dashboard).

@@ -18,7 +18,8 @@
 #
 # A classroom walkthrough of *"A Heat Diffusion Perspective on Geodesic Preserving
 # Dimensionality Reduction"* (Huguet et al., NeurIPS 2023) with the `spectral_explorer`
-# library.
+# library. Terms such as heat kernel, resolvent, Varadhan's formula, screened law, Harnack
+# σ and classical MDS are in the [glossary](GLOSSARY.md).
 #
 # **Learning goals.** After this notebook you can
 #
@@ -39,7 +40,8 @@
 #
 # Everything runs on a laptop CPU. Set the environment variable
 # `SPECTRAL_EXPLORER_QUICK=1` before starting Jupyter for a small, fast version (the tests
-# run the notebook that way).
+# run the notebook that way). Slow cells say how long they take; the exercises at the end have
+# check cells (`check_exercise`) and worked solutions.
 
 # %%
 import os
@@ -63,6 +65,7 @@ from spectral_explorer.heat_geodesic import heat_geodesic_distances, select_t_en
 from spectral_explorer.laplacian import laplacian
 from spectral_explorer.mds import classical_mds
 from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
+from spectral_explorer.exercises import check_exercise
 from spectral_explorer.explorers import notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
@@ -91,9 +94,11 @@ print(ds.X.shape, truth.shape, f"max geodesic distance {truth.max():.1f}")
 
 opts = dict(color="c", cmap="viridis", size=4, width=300, height=300, tools=["hover"])
 hv.Layout([
-    hv.Points((ds.X[:, 0], ds.X[:, 2], ds.color), ["x", "z"], ["c"], label="roll seen from the side").opts(**opts),
-    hv.Points((ds.X[:, 0], ds.X[:, 1], ds.color), ["x", "y"], ["c"], label="roll seen from above").opts(**opts),
-    hv.Points((ds.latent[:, 0], ds.latent[:, 1], ds.color), ["arc length", "height"], ["c"],
+    hv.Points((ds.X[:, 0], ds.X[:, 2], ds.color), ["x (data units)", "z (data units)"], ["c"],
+              label="roll seen from the side").opts(**opts),
+    hv.Points((ds.X[:, 0], ds.X[:, 1], ds.color), ["x (data units)", "y (data units)"], ["c"],
+              label="roll seen from above").opts(**opts),
+    hv.Points((ds.latent[:, 0], ds.latent[:, 1], ds.color), ["arc length (data units)", "height (data units)"], ["c"],
               label="unrolled (ground truth)").opts(**opts),
 ]).cols(3)
 
@@ -129,7 +134,7 @@ for t in (2.0, 20.0, 200.0):
     u = heat_kernel(L, t, spike, method="euler").numpy().ravel()
     heat_plots.append(
         hv.Points((ds.latent[:, 0], ds.latent[:, 1], np.log10(np.maximum(u, 1e-300))),
-                  ["arc length", "height"], ["log10 heat"], label=f"t = {t:g}")
+                  ["arc length (data units)", "height (data units)"], ["log10 heat"], label=f"t = {t:g}")
         .opts(color="log10 heat", cmap="inferno", size=4, width=300, height=250, colorbar=True)
     )
 hv.Layout(heat_plots).cols(3)
@@ -198,6 +203,7 @@ xs = np.linspace(0, d2.max(), 50)
  * hv.Curve((xs, icept_v + slope_v * xs), "true geodesic distance²", "−4t log H_t(source, ·)",
             label="line fitted near the source").opts(color="black", line_dash="dashed")
  ).opts(width=560, height=340, ylim=(0, 1.3 * y_series.max()), legend_position="top_left",
+        xlabel="true geodesic distance² (data units²)", ylabel="−4t log H_t(source, ·) (dimensionless)",
         title=f"Varadhan at t = {t_v:g}: exact kernel, one source")
 
 # %% [markdown]
@@ -243,7 +249,7 @@ read = {
 plots = []
 for name, dist in read.items():
     s_ = np.polyfit(np.log(truth[source][mask]), np.log(dist[mask]), 1)[0]
-    plots.append(hv.Scatter((truth[source], dist), "true geodesic distance", "estimate (graph units)")
+    plots.append(hv.Scatter((truth[source], dist), "true geodesic distance (data units)", "estimate (graph units)")
                  .opts(size=3, width=330, height=280, title=f"{name}\nlog-log slope {s_:.2f}"))
 hv.Layout(plots).cols(2)
 
@@ -288,7 +294,8 @@ pd.DataFrame(rows).round(4)
 # On this uniformly sampled roll σ barely changes the *ranking* of distances (Spearman);
 # the slope shows the offset: without the self term every distance carries the point's
 # self-distance, which flattens the growth (slope well below 1). The volume correction
-# matters even more when the sampling density varies — exercise 4 builds such a data set.
+# matters even more when the sampling density varies — project (a) at the end builds such a
+# data set.
 
 # %% [markdown]
 # ## 5. Why entries of $H_t$ near 0 make $\log H_t$ noise
@@ -317,13 +324,16 @@ pd.DataFrame(rows).round(4)
 lam = np.linspace(0, 2, 400)
 t_num = 2.0  # small t, the regime Varadhan asks for
 curves = [
-    hv.Curve((lam, np.abs(heat_filter(lam, t_num, m)) + 1e-300), "λ", "|filter(λ)|", label=m)
+    hv.Curve((lam, np.abs(heat_filter(lam, t_num, m)) + 1e-300), "eigenvalue λ of L (0…2)", "|filter(λ)| (gain)",
+             label=m)
     for m in ("exact", "chebyshev", "euler")
 ]
 hv.Overlay(curves).opts(logy=True, width=500, height=300, legend_position="bottom_left",
                         title=f"exp(−tλ) and its approximations, t = {t_num:g}")
 
 # %% [markdown]
+# *Timing: the next cell takes 2–8 s in quick mode, about 11 s in full mode (measured).*
+#
 # Now the whole kernel on our graph, three ways. We count the entries that are at the
 # rounding floor ($\le 10^{-15}$) or not even positive ($\le 0$), and score the resulting
 # distances against the truth (each kernel read with its own law: `formula="auto"`).
@@ -367,7 +377,8 @@ hv.Overlay(hists).opts(width=520, height=300, legend_position="top_left")
 # %% [markdown]
 # How does this play out over $t$? For large $t$ the kernel is well resolved for every
 # method; as $t$ shrinks — the regime Varadhan's law asks for — exact and Chebyshev lose the
-# far entries first.
+# far entries first. *Timing (2 shared CPU cores): 3–12 s in quick mode (N = 400, 5 times);
+# about 2 minutes in full mode (N = 1500, 8 times; measured).*
 
 # %%
 t_grid = np.geomspace(1.0, 200.0, 5 if QUICK else 8)
@@ -380,7 +391,8 @@ sweep = pd.DataFrame(sweep)
 hv.Overlay([hv.Curve(g, "t", "spearman", label=m) * hv.Scatter(g, "t", "spearman")
             for m, g in sweep.groupby("method")]).opts(
     hv.opts.Curve(logx=True, width=520, height=300), hv.opts.Scatter(logx=True, size=6),
-    hv.opts.Overlay(legend_position="bottom_right", title="distance quality vs diffusion time"))
+    hv.opts.Overlay(legend_position="bottom_right", title="distance quality vs diffusion time",
+                    xlabel="diffusion time t", ylabel="row-mean Spearman ρ vs truth"))
 
 # %% [markdown]
 # ## 6. Choosing $t$: the knee of the entropy curve
@@ -394,7 +406,8 @@ hv.Overlay([hv.Curve(g, "t", "spearman", label=m) * hv.Scatter(g, "t", "spearman
 
 # %%
 t_knee, t_entropy_grid, entropy = select_t_entropy(L)
-(hv.Curve((t_entropy_grid, entropy), "t", "mean entropy").opts(logx=True, width=520, height=300)
+(hv.Curve((t_entropy_grid, entropy), "diffusion time t", "mean entropy of the heat columns").opts(
+    logx=True, width=520, height=300)
  * hv.VLine(t_knee).opts(color="red", line_dash="dashed")).opts(title=f"knee at t ≈ {t_knee:.1f}")
 
 # %% [markdown]
@@ -423,7 +436,8 @@ for title, est in (("default (screened law)", shape_est), ("rank_faithful() (hea
     E = pairwise_distances(est.embedding_)
     score = (f"ρ {row_spearman(E, truth):.3f} · r {row_pearson(E, truth):.3f} · "
              f"slope {loglog_slope(est.distances_, truth):.2f}")
-    panels.append(hv.Points((est.embedding_[:, 0], est.embedding_[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
+    panels.append(hv.Points((est.embedding_[:, 0], est.embedding_[:, 1], ds.color),
+                            ["MDS dim 1 (distance units)", "MDS dim 2 (distance units)"], ["c"]).opts(
         color="c", cmap="viridis", size=4, width=380, height=300, title=f"{title}\n{score}"))
 hv.Layout(panels).cols(2)
 
@@ -433,6 +447,8 @@ hv.Layout(panels).cols(2)
 # `run_method(name, X, W)` runs each method of `METHODS` — the graph methods on the same
 # alpha-decay graph; Isomap, UMAP and t-SNE build their own neighbourhoods from the points —
 # and returns a `MethodResult` with distances, a 2-D embedding and the wall time.
+# *Timing (2 shared CPU cores): 3–7 s in quick mode (no t-SNE, no UMAP); 2.5 minutes in full
+# mode (measured).*
 
 # %%
 # t-SNE and UMAP are the slowest on two CPU cores; the quick mode skips them
@@ -473,7 +489,8 @@ def sigma_view(sigma):
     D = heat_geodesic_distances(L, hge.t_, sigma=sigma, method="euler")
     Y = classical_mds(D, 2)
     return hv.Points((Y[:, 0], Y[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
-        color="c", cmap="viridis", size=3, width=380, height=300,
+        color="c", cmap="viridis", size=3, width=380, height=300, xlabel="MDS dim 1 (distance units)",
+        ylabel="MDS dim 2 (distance units)",
         title=f"σ = {sigma:g}: Spearman {row_spearman(D, truth):.3f}")
 
 
@@ -501,7 +518,7 @@ def heat_view(t):
     rho = pd.Series(d).corr(pd.Series(truth[source]), method="spearman")
     readout.value = f"<b>t = {t:.3g}</b>: Spearman of one heat column vs the truth = {rho:.4f}"
     return hv.Points((ds.latent[:, 0], ds.latent[:, 1], np.log10(np.maximum(u, 1e-300))),
-                     ["arc length", "height"], ["log10 heat"]).opts(
+                     ["arc length (data units)", "height (data units)"], ["log10 heat"]).opts(
         color="log10 heat", cmap="inferno", size=4, width=420, height=280, colorbar=True, title=f"heat at t = {t:.3g}")
 
 
@@ -610,30 +627,102 @@ print(ipy_metrics.value)
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Varadhan's limit.** In section 3, redraw the plot for `t_v` ∈ {2, 10, 50}. How far
-#    from the source does the straight part reach each time (measure it as the largest $d$
-#    where the series stays within 10 % of the fitted line)? Explain the trend with the
-#    graph's Poisson tail.
-# 2. **Precision.** Recompute the table of section 5 with `t_num = 0.5` and `t_num = 50`.
-#    Then compute the exact kernel in `float32` (`import torch`, then
-#    `heat_kernel(L, t_num, method="exact", dtype=torch.float32)`): at what level do entries
-#    become noise now, and what happens to the Spearman?
+# Each exercise ends with a check: `check_exercise("heat_geodesics", n, answer, ...)`
+# recomputes the reference independently (scipy's `expm`/`expm_multiply` or a dense numpy
+# solve, not the library's kernels), prints ✓ or ✗ with a hint, and returns `True`/`False`.
+# Worked solutions are in the last section — try first.
+#
+# 1. **Varadhan's limit.** In section 3, redo the fit for `t_v` ∈ {2, 10, 50}: the slope of the
+#    line through the near pairs ($H > 10^{-8}$) of $-4t\log H_t$ against $d^2$. Answer
+#    `{2.0: ..., 10.0: ..., 50.0: ...}`; check with `L=L, truth_row=truth[source],
+#    source=source`. How far from the source does the straight part reach each time? Explain
+#    the trend with the graph's Poisson tail.
+# 2. **Precision.** Compute the exact kernel in `float32`: `import torch`, then
+#    `H32 = heat_kernel(L, t_num, method="exact", eig=None, dtype=torch.float32).numpy()`.
+#    Below which level are its entries noise? Answer the level (a number; its order of magnitude
+#    counts); check with `H32=H32`. What happens to the Spearman?
 # 3. **Euler steps and laws.** Backward Euler with $K$ steps is `heat_kernel(L, t,
-#    method="euler", order=K)`. For $K$ = 1, 2, 16 measure `loglog_slope` and `row_spearman`
-#    of `heat_geodesic_distances(L, 10.0, 1.0, method="euler", order=K, formula=f)` for
-#    `f` = "screened" and "varadhan". Which law suits which $K$, and why (hint: the filter
-#    $(1+t\lambda/K)^{-K}$ tends to $e^{-t\lambda}$ as $K$ grows)?
-# 4. **Harnack σ under uneven sampling.** Build a Swiss roll whose density varies (e.g.
-#    keep each point with probability proportional to its angle `ds.color`, using index
-#    selection on `ds.X` and on `truth`). Compare σ = 0 and σ = 1 with `row_spearman` and
-#    `loglog_slope`. Where does the volume correction help?
-# 5. **Noise and shortcuts.** Call the roll *short-circuited* when the row-mean Spearman of
-#    the `shortest_path` distances against the truth drops below 0.95 (a graph edge then
-#    joins two layers). With `run_method("shortest_path", X)` on `data.swiss_roll(N,
-#    noise=s, seed=SEED)`, find the smallest noise `s` (steps of 0.1) at which that
-#    happens for `knn=8`. At that noise and at 1.0, which method in `METHODS` has the
-#    highest embedding Pearson? Back your answer with numbers.
-# 6. **Another manifold.** Switch to `data.sphere(N, cap=np.pi / 2)` (a hemisphere) or
-#    `data.tree` (both have ground truth) and rerun sections 6–8. Does the entropy knee from
-#    `select_t_entropy` still give a good $t$? Compare with the best $t$ of a sweep like the
-#    one in section 5.
+#    method="euler", order=K)`. For $K$ = 1 and 16 measure `loglog_slope` of
+#    `heat_geodesic_distances(L, 10.0, 1.0, method="euler", order=K, formula=f)` against the
+#    truth for `f` = "screened" and "varadhan". Answer `{1: {"screened": ..., "varadhan": ...},
+#    16: {...}}`; check with `L=L, truth=truth`. Which way does each slope move from $K = 1$ to
+#    16, and why (hint: the filter $(1+t\lambda/K)^{-K}$ tends to $e^{-t\lambda}$ as $K$
+#    grows)?
+# 4. **The self-distance σ removes.** With σ = 0 every point sits at distance
+#    $\sqrt{-4t\log H_t(i,i)}$ from itself (section 4). Answer the mean of that self-distance
+#    over all points for the exact kernel at $t = 10$; check with `L=L`. Compare it with the
+#    median true geodesic distance: is the offset negligible?
+#
+# **Projects (open, no check).** (a) *Harnack σ under uneven sampling*: build a Swiss roll whose
+# density varies (keep each point with probability proportional to `ds.color`) and compare
+# σ = 0 and σ = 1 with `row_spearman` and `loglog_slope`. (b) *Noise and shortcuts*: find the
+# smallest noise at which `run_method("shortest_path", X)` short-circuits the roll (Spearman
+# below 0.95) for `knn=8`, and which method in `METHODS` then keeps the highest embedding
+# Pearson (full mode: about a minute per noise level without t-SNE and UMAP). (c) *Another
+# manifold*: `data.sphere(N, cap=np.pi / 2)` or `data.tree`, rerun sections 6–8: does the
+# entropy knee still give a good $t$?
+
+# %%
+# your answers here, e.g.
+# check_exercise("heat_geodesics", 4, 1.0, L=L)
+
+# %% [markdown]
+# ## Solutions
+#
+# Each solution computes its answer with the notebook's tools, then runs the check (which must
+# pass). *Timing: about 1 s in quick mode (N = 400), about 70 s in full mode (N = 1500; measured).
+# The whole notebook: about 1–1.5 minutes in quick mode, about 8 minutes in full mode.*
+
+# %%
+# 1. the slope of −4t log H against d² near the source, for three times
+t0 = time.perf_counter()
+ans1, reach1 = {}, {}
+for t_ex in (2.0, 10.0, 50.0):
+    lh = log_heat_column(t_ex, source)
+    near_ex = lh > np.log(1e-8)
+    ans1[t_ex] = float(np.polyfit(d2[near_ex], -4 * t_ex * lh[near_ex], 1)[0])
+    reach1[t_ex] = float(truth[source][near_ex].max())
+print("slopes", {t: round(v, 3) for t, v in ans1.items()}, "| farthest pair with H > 1e-8:",
+      {t: round(v, 1) for t, v in reach1.items()}, f"of {truth[source].max():.1f} ({time.perf_counter() - t0:.1f} s)")
+assert check_exercise("heat_geodesics", 1, ans1, L=L, truth_row=truth[source], source=source)
+
+# %% [markdown]
+# The region the fit uses ($H > 10^{-8}$, printed) grows with $t$: in time $t$ heat travels
+# about $t$ hops, and beyond $k \approx t$ hops the Poisson tail $k\log(k/et)$ takes over.
+# The slope is not the same for the three $t$: away from the limit $t \to 0$ the
+# conversion between graph units and true units still depends on $t$ — Varadhan's formula is
+# a limit, not an identity at finite $t$.
+
+# %%
+# 2. float32: the rounding floor moves up to ~1e-7 of the largest entries
+import torch  # noqa: E402
+
+H32 = heat_kernel(L, t_num, method="exact", dtype=torch.float32).numpy()
+ans2 = float(np.finfo(np.float32).eps * np.abs(H32).max())
+print(f"noise level ≈ {ans2:.1e}; entries ≤ 0: {(H32 <= 0).mean():.1%} "
+      f"(float64: {numerics.loc['exact', 'entries <= 0']})")
+assert check_exercise("heat_geodesics", 2, ans2, H32=H32)
+
+# %%
+# 3. the log-log slopes of both readings, one and sixteen Euler steps
+t0 = time.perf_counter()
+ans3 = {K: {f: loglog_slope(heat_geodesic_distances(L, 10.0, 1.0, method="euler", order=K, formula=f), truth)
+            for f in ("screened", "varadhan")} for K in (1, 16)}
+print({K: {f: round(v, 2) for f, v in s_.items()} for K, s_ in ans3.items()}, f"({time.perf_counter() - t0:.1f} s)")
+assert check_exercise("heat_geodesics", 3, ans3, L=L, truth=truth)
+
+# %% [markdown]
+# With one step (the resolvent) the screened reading has a slope near 1 and the heat-law
+# reading about half of it ($\sqrt d$-like). With 16 steps the kernel approaches $e^{-tL}$,
+# whose $-\log H$ grows faster than $d$ (like $d^2$ near the source): the screened reading
+# now over-shoots (slope above 1) and the heat-law reading rises towards 1 — at $t = 10$ it
+# does not reach it: Varadhan's law is a small-$t$ law (section 3), and small $t$ meets the
+# rounding floor (section 5). Neither reading is "right" for every kernel; the printed slopes
+# tell which one is closer for this graph and $t$.
+
+# %%
+# 4. the self-distance that σ = 1 removes
+h_diag = np.clip(np.diag(heat_kernel(L, 10.0, method="exact", eig=eig).numpy()), 1e-300, None)
+ans4 = float(np.mean(np.sqrt(np.maximum(-4 * 10.0 * np.log(h_diag), 0.0))))
+print(f"mean self-distance {ans4:.2f} (graph units) vs median true distance {np.median(truth):.2f} (data units)")
+assert check_exercise("heat_geodesics", 4, ans4, L=L)

@@ -20,7 +20,8 @@
 # latent space — SeFa (Shen & Zhou, CVPR 2021), GANSpace (Härkönen et al., NeurIPS 2020) and
 # the h-space of diffusion models (Kwon et al.; Haas et al., FG 2024) — on two real models that
 # run offline on a CPU: a pretrained 64×64 DCGAN of faces (package `gan-face-generate`) and a
-# small diffusion model of handwritten digits trained in this project.
+# small diffusion model of handwritten digits trained in this project. Terms such as SeFa,
+# GANSpace, h-space, σ units, DDIM and principal angles are in the [glossary](GLOSSARY.md).
 #
 # **Learning goals.** After this notebook you can
 #
@@ -37,7 +38,8 @@
 #    **projected out**.
 #
 # Set `SPECTRAL_EXPLORER_QUICK=1` before starting Jupyter for a small, fast version (the tests
-# run the notebook that way). The full measurements come from
+# run the notebook that way). Slow cells say how long they take; the exercises at the end have
+# check cells (`check_exercise`) and worked solutions. The full measurements come from
 # `spectral-explorer reproduce latent-directions`.
 
 # %%
@@ -53,6 +55,7 @@ import spectral_explorer
 from spectral_explorer import digits_diffusion as dd
 from spectral_explorer import latent_directions as ld
 from spectral_explorer.eigenspace import principal_angles
+from spectral_explorer.exercises import check_exercise
 from spectral_explorer.explorers import notebook_setup
 from spectral_explorer.face_dcgan import face_dcgan, sample_latents
 from spectral_explorer.viz import latent as vz
@@ -142,7 +145,7 @@ U = gs.directions / gs.directions.norm(dim=1, keepdim=True)
 cos = (d_sefa.double() @ U.double().T).abs()
 print("|cos(SeFa i, GANSpace i)|:", np.round(cos.diagonal()[:5].numpy(), 3))
 hv.Bars([(str(i + 1), float(v)) for i, v in enumerate(gs.explained_ratio)], "component",
-        "explained variance").opts(title="GANSpace spectrum", width=380, height=240)
+        "explained variance (fraction of total)").opts(title="GANSpace spectrum", width=380, height=240)
 
 # %% [markdown]
 # **Both are eigenspace projections.** SeFa diagonalises $A^\top A$ (how the *weights* stretch
@@ -204,7 +207,7 @@ print("exact SVD:      ", np.round(Se.numpy(), 3))
 print("|cos| with the exact vectors:", np.round((V @ Ve.T).abs().diagonal().numpy(), 6))
 hist = np.asarray(info["history"])
 vz.curves({f"s{i + 1}": hist[:, i] for i in range(3)}, title="power-iteration convergence",
-          xlabel="iteration", ylabel="singular value")
+          xlabel="power iteration", ylabel="singular value of J (pixel change per unit z)")
 
 # %%
 with torch.no_grad():
@@ -219,6 +222,8 @@ vz.image_grid(torch.cat([diff / diff.abs().max(), gan(z0[None] + 3 * V)]).reshap
 # DDIM turns it into a deterministic sampler (25 steps here). Its bottleneck — the output of the
 # middle block, a 96×4×4 tensor — is the **h-space**. We sample digits, record h at every step,
 # and label every sample with a logistic-regression classifier trained on the real digits.
+# *Timing (2 shared CPU cores): the next cell takes about 15 s in quick mode (64 samples × 25
+# steps) and about 40 s in full mode (512 samples; measured).*
 
 # %%
 info_ckpt = dd.checkpoint_info()
@@ -238,7 +243,8 @@ vz.image_grid(cap["x0"][:16], title="DDIM samples", width=640, scale=2)
 pca = ld.hspace_pca(cap["h"], k=5, mode="per_timestep")
 r = pca["explained_ratio"].numpy()
 vz.curves({f"PC{i + 1}": r[:, i] for i in range(3)}, x=np.arange(r.shape[0]),
-          title="explained variance per step (0 = noisiest)", xlabel="step", ylabel="ratio")
+          title="explained variance per step (0 = noisiest)", xlabel="DDIM step",
+          ylabel="explained variance (fraction)")
 
 # %% [markdown]
 # Per-class mean PC scores (in σ): if PC1 separates classes, it mostly encodes **identity**.
@@ -308,31 +314,104 @@ ex.panel()
 # %% [markdown]
 # ## Exercises (with checks)
 #
-# Each exercise ends with a check you can run; it prints `True` when your answer is right.
+# Each exercise ends with a check: `check_exercise("latent_directions", n, answer, ...)`
+# recomputes the reference independently (numpy's SVD instead of the library's solvers),
+# prints ✓ or ✗ with a hint, and returns `True`/`False`. Worked solutions are in the last
+# section — try first.
 #
 # 1. **SeFa without normalisation.** With `normalize=False`, SeFa's eigenvalues are the squared
-#    singular values of $A$. Compute them with `torch.linalg.svdvals` and check:
-#    `np.allclose(ld.sefa_directions(A, k=5, normalize=False)[1].numpy(), (torch.linalg.svdvals(A.double())[:5] ** 2).numpy(), rtol=1e-4)`.
+#    singular values of $A$. Answer the top 5 from `ld.sefa_directions(A, k=5,
+#    normalize=False)`; check with `A=A`.
 # 2. **Linear GANSpace = SeFa.** Replace `gan.first_block` by the linear map `lambda z: z @ A.T`
-#    (no BatchNorm, no ReLU) and rerun section 3 with `normalize=False` in SeFa. Check that the
-#    top-3 |cos| are all above 0.99.
-# 3. **σ units.** Why is σ = 1 for every SeFa direction but not for GANSpace's mapped directions?
-#    Check numerically: `(sample_latents(5000, seed=9) @ d_sefa[0]).std()` is close to 1.
-# 4. **Power iteration speed.** The convergence rate of subspace iteration for the k-th vector is
-#    $(\sigma_{k+p+1}/\sigma_k)^2$ per step with block size k + p. Rerun section 4 with
-#    `oversample=0` and `oversample=5` and compare `info["iterations"]`.
-# 5. **Time windows.** Edit along h-space PC1 only in the first 5 steps (`window=(0, 4)`) and only
-#    in the last 5 (`window=(20, 24)`). Which changes the class, which only the style? Check: the
-#    mean absolute pixel change of the early window is larger.
-# 6. **Projection.** Project the ink direction (`dd.ink`) out instead of slant. Does the a → b
-#    success rate survive? Check that $d^\perp \cdot \hat s_t = 0$ at every step:
-#    `((d_perp * slant_dir).sum(-1).abs() < 1e-3 * d_ab.norm(dim=-1) * slant_dir.norm(dim=-1)).all()`.
+#    (no BatchNorm, no ReLU) and rerun GANSpace (`ld.ganspace_directions`, section 3). Answer
+#    its top-2 directions (`.directions[:2]`); the check compares them with the right singular
+#    vectors of $A$ up to the sampling error of `N_GANSPACE` latents (`A=A,
+#    n_samples=N_GANSPACE`). Why must they agree for infinitely many samples? Why does the
+#    third direction agree worse (look at SeFa's eigenvalues 3 and 4 in exercise 1)?
+# 3. **σ units.** Why is σ = 1 for every SeFa direction but not for GANSpace's mapped
+#    directions? With `zs = sample_latents(5000, seed=9)`, answer
+#    `{"sefa": (zs @ d_sefa[0]).std(), "ganspace": (zs @ gs.directions[0]).std()}`; check with
+#    `ganspace_direction=gs.directions[0]`.
+# 4. **Power iteration speed.** Subspace iteration with block size $k + p$ converges for the
+#    $k$-th vector like $(\sigma_{k+p+1}/\sigma_k)^2$ per step. Form the full Jacobian at `z0`
+#    (`torch.func.jacfwd(f)(z0).reshape(-1, 100)`: 100 forward-mode products, about 3 s) and answer the
+#    factor for $k = 3$ and $p = 0$, $p = 5$: `{0: ..., 5: ...}`; check with `jacobian=J`. Then
+#    compare `info["iterations"]` of section 4 rerun with `oversample=0` and `oversample=5`.
+# 5. **Time windows.** Edit along h-space PC1 (+2σ) only in the first 5 steps (`window=(0, 4)`)
+#    and only in the last 5 (`window=(20, 24)`) for the 8 samples `xT`. Answer `(early, late)`:
+#    the mean absolute pixel change against the unedited samples. Which changes the class,
+#    which only the style?
+# 6. **Projection.** Build the ink direction like the slant direction (top vs bottom quarter of
+#    `dd.ink`) and project it out of $d_{a\to b}$ instead of slant. Answer $d^\perp$; check with
+#    `d=d_ab, s=ink_dir`. Does the a → b success rate survive?
 
 # %%
-# check of exercise 1 (and of the identity behind it)
-print(np.allclose(ld.sefa_directions(A, k=5, normalize=False)[1].numpy(),
-                  (torch.linalg.svdvals(A.double())[:5] ** 2).numpy(), rtol=1e-4))
-# check of exercise 3
-print(abs(float((sample_latents(5000, seed=9) @ d_sefa[0].float()).std()) - 1) < 0.05)
-# check of exercise 6
-print(bool(((d_perp * slant_dir).sum(-1).abs() < 1e-3 * d_ab.norm(dim=-1) * slant_dir.norm(dim=-1)).all()))
+# your answers here, e.g.
+# check_exercise("latent_directions", 1, [1.0, 1.0, 1.0, 1.0, 1.0], A=A)
+
+# %% [markdown]
+# ## Solutions
+#
+# Each solution computes its answer with the library, then runs the check (which must pass).
+# *Timing (2 shared CPU cores): about 10 s in quick mode, about 20 s in full mode (measured;
+# exercise 2's GANSpace on 20 000 latents dominates). The whole notebook: about 70 s in quick
+# mode, about 2 minutes in full mode.*
+
+# %%
+# 1. SeFa's eigenvalues without normalisation = σ²(A)
+ans1 = ld.sefa_directions(A, k=5, normalize=False)[1].numpy()
+print(np.round(ans1, 1))
+assert check_exercise("latent_directions", 1, ans1, A=A)
+
+# %%
+# 2. GANSpace of the linear first layer
+gs_lin = ld.ganspace_directions(lambda zz: zz @ A.T, n_samples=N_GANSPACE, k=3, seed=0, device="cpu")
+V_A = torch.linalg.svd(A.double(), full_matrices=False)[2][:3]
+U_lin = gs_lin.directions.double() / gs_lin.directions.double().norm(dim=1, keepdim=True)
+print("|cos| with A's right singular vectors 1–3:", np.round((U_lin * V_A).sum(1).abs().numpy(), 4))
+assert check_exercise("latent_directions", 2, gs_lin.directions[:2], A=A, n_samples=N_GANSPACE)
+
+# %% [markdown]
+# For $y = Az$ with $z \sim \mathcal N(0, I)$ the covariance of $y$ is $AA^\top = U\Sigma^2U^\top$;
+# its top eigenvectors $u_j$ map back by least squares to $A^+u_j \propto v_j$, the right singular
+# vectors of $A$ — SeFa's directions without row normalisation. With $N$ samples the sample
+# covariance of $z$ is $I$ only up to errors of order $\sqrt{d/N}$, so the agreement is
+# approximate; it is worst for the third direction because $\sigma_3^2 \approx \sigma_4^2$
+# (exercise 1): a small eigengap lets sampling noise mix the two directions.
+
+# %%
+# 3. σ units: the std of z·u is ‖u‖
+zs = sample_latents(5000, seed=9)
+ans3 = {"sefa": float((zs @ d_sefa[0].float()).std()), "ganspace": float((zs @ gs.directions[0].float()).std())}
+print({k: round(v, 3) for k, v in ans3.items()}, "‖u₁‖ =", round(float(gs.directions[0].norm()), 3))
+assert check_exercise("latent_directions", 3, ans3, ganspace_direction=gs.directions[0])
+
+# %%
+# 4. the predicted convergence factors from the exact singular values
+J = torch.func.jacfwd(f)(z0).reshape(-1, 100)
+s_J = torch.linalg.svdvals(J.double())
+ans4 = {p: float((s_J[3 + p] / s_J[2]) ** 2) for p in (0, 5)}
+iters = {p: ld.jacobian_directions(f, z0, k=3, tol=1e-6, n_iter=100, oversample=p, return_info=True)[2]["iterations"]
+         for p in (0, 5)}
+print("factors", {p: round(v, 3) for p, v in ans4.items()}, "iterations", iters)
+assert check_exercise("latent_directions", 4, ans4, jacobian=J)
+
+# %%
+# 5. an edit early vs late in the trajectory
+pc1 = 2.0 * pca["sigmas"][:, :1] * pca["components"][:, 0]
+early = ld.hspace_edit(model, xT, pc1, window=(0, 4))
+late = ld.hspace_edit(model, xT, pc1, window=(20, 24))
+ans5 = (float((early - cap["x0"][:8]).abs().mean()), float((late - cap["x0"][:8]).abs().mean()))
+print(f"mean |Δpixel| early {ans5[0]:.3f}, late {ans5[1]:.3f}; classes early {predict(early)[0]}, "
+      f"late {predict(late)[0]}, original {labels[:8]}")
+assert check_exercise("latent_directions", 5, ans5)
+
+# %%
+# 6. project the ink direction out instead of slant
+ink_v = dd.ink(cap["x0"]).numpy()
+lo_i, hi_i = np.quantile(ink_v, [0.25, 0.75])
+ink_dir = ld.supervised_direction(cap["h"], np.where(ink_v >= hi_i, 1, np.where(ink_v <= lo_i, 0, -1)), 0, 1)
+d_perp_ink = ld.remove_direction(d_ab, ink_dir)
+hit = (predict(ld.hspace_edit(model, cap["x_T"][idx], d_perp_ink))[0] == b).mean()
+print(f"{a} → {b} with ink projected out: classified as {b}: {hit:.0%}")
+assert check_exercise("latent_directions", 6, d_perp_ink, d=d_ab, s=ink_dir)

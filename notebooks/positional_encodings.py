@@ -18,6 +18,8 @@
 #
 # A classroom walkthrough of *"On the Stability of Expressive Positional Encodings for Graph
 # Neural Networks"* (Huang et al., ICLR 2024, "SPE") with the `spectral_explorer` library.
+# Terms such as LapPE, RWPE, SignNet, SPE, eigengap and projector are in the
+# [glossary](GLOSSARY.md).
 #
 # **Learning goals.** After this notebook you can
 #
@@ -36,7 +38,8 @@
 #
 # Everything runs on a laptop CPU. Set `SPECTRAL_EXPLORER_QUICK=1` before starting Jupyter
 # for a small, fast version (the tests run the notebook that way). The paper-size tables come
-# from `spectral-explorer reproduce positional-encodings`.
+# from `spectral-explorer reproduce positional-encodings`. Slow cells say how long they take;
+# the exercises at the end have check cells (`check_exercise`) and worked solutions.
 
 # %%
 import math
@@ -60,8 +63,9 @@ from spectral_explorer.positional_encodings import (
     laplacian_pe_eig, normalized_laplacian, pe_stability, random_walk_pe, signnet_features,
     sinusoidal_cycle_coefficients, sinusoidal_pe)
 from spectral_explorer.reproduce.positional_encodings import run_stability, spe_encoder
-from spectral_explorer.spe import ENCODINGS, SPE
+from spectral_explorer.spe import ENCODINGS, SPE, SignNetPE
 from spectral_explorer.substructures import count_cycles, cycle_count_datasets, random_graphs, train
+from spectral_explorer.exercises import check_exercise
 from spectral_explorer.explorers import notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
@@ -158,8 +162,9 @@ print("max |projector(permuted graph) − permuted projector| =", f"{float((P_b 
 #
 # Ambiguity is about *exactly* repeated eigenvalues; instability is its consequence for
 # *nearly* repeated ones. Add $\varepsilon = 10^{-6}$ to the weight of one edge of $C_{16}$:
-# each eigenvalue pair splits by about $10^{-6}$, and the solver must now pick the one basis
-# that diagonalises the perturbed graph — which has nothing to do with the basis it picked
+# each eigenvalue pair splits — by much *less* than $\varepsilon$ (the change is spread over
+# 16 nodes; the computed splits are printed below) — and the solver must now pick the one basis
+# that diagonalises the perturbed graph, which has nothing to do with the basis it picked
 # before. Here is $V_0^\top V_1$ on the first eigenspace (identity = nothing moved):
 
 # %%
@@ -175,20 +180,50 @@ print("V_beforeᵀ V_after =\n", overlap.round(4))
 print(f"λ_1, λ_2 after: {lam_after.numpy()}, split {float(lam_after[1] - lam_after[0]):.1e}; "
       f"the basis turned by about {abs(angle):.0f}°")
 
+
+def pair_splits(eps, n=16):
+    """λ_2i − λ_2i−1 of every eigenvalue pair of C_n after adding eps to edge (0, 1)."""
+    Ae = as_adjacency(named_graph("cycle", n=n)).clone()
+    Ae[0, 1] += eps
+    Ae[1, 0] += eps
+    w = torch.linalg.eigvalsh(normalized_laplacian(Ae)).numpy()
+    return np.array([w[2 * i] - w[2 * i - 1] for i in range(1, n // 2)])
+
+
+splits = pair_splits(eps)
+print(f"at ε = {eps:.0e} the {len(splits)} pairs split by {splits.min():.1e} to {splits.max():.1e} "
+      f"(ε/n = {eps / 16:.1e}): ε·O(1/n), not ε")
+
 # %% [markdown]
 # `pe_stability` turns this into a number: $\|\mathrm{PE}(G') - \mathrm{PE}(G)\|_F \,/\,
 # \|L(G') - L(G)\|_F$, for the raw eigenvectors, the hard eigenspace projectors, the projector
-# onto the span of all $k$ vectors, and an SPE network (here untrained, with fixed random
-# weights). `run_stability` sweeps $\varepsilon$ (one edge weight) and adds random edge flips;
-# it is the stability table of `spectral-explorer reproduce positional-encodings`.
+# onto the span of all $k$ vectors, and an **SPE** network. SPE is defined in section 6; for now:
+# a network that reads the eigenvectors only through outer products $v_jv_j^\top$ weighted by
+# smooth functions $\varphi(\lambda_j)$ of the eigenvalues. Two caveats for reading the curve:
+# here SPE is untrained (fixed random weights) and it is fed the **full spectrum** (all 16
+# eigenpairs), while `raw`, `projectors` and `subspace` read $k = 8$ vectors — not a
+# like-for-like comparison. SPE's stability bound is proportional to the Lipschitz constant of
+# $\varphi$ (a trained, steep $\varphi$ is less stable: exercise 5), and an SPE truncated to
+# the first $k$ eigenpairs also pays $1/(\lambda_{k+1} - \lambda_k)$, like `subspace`.
+# `run_stability` sweeps $\varepsilon$ (one edge weight) and adds random edge flips; it is the
+# stability table of `spectral-explorer reproduce positional-encodings`.
 
 # %%
 stab = pd.DataFrame(run_stability(quick=True))
 sweep = stab[stab["mode"] == "edge_weight"]
 display(sweep[["eps", "delta_L", "raw", "projectors", "subspace", "spe", "eigengap"]])
-hv.Overlay([hv.Curve((sweep["eps"], sweep[c]), "ε (edge weight change)", "‖ΔPE‖ / ‖ΔL‖", label=c)
+hv.Overlay([hv.Curve((sweep["eps"], sweep[c]), "ε (change of one edge weight)", "‖ΔPE‖_F / ‖ΔL‖_F (ratio)",
+                     label=c if c != "spe" else "spe (full spectrum)")
             .opts(logx=True, logy=True) for c in ("raw", "projectors", "subspace", "spe")]
-           ).opts(width=600, height=320, legend_position="right", title="C16, k = 8")
+           ).opts(width=600, height=320, legend_position="right", title="C16, k = 8 (SPE: all 16 eigenpairs)")
+
+# %%
+# where the hard projectors jump: the first ε whose largest pair split exceeds the tolerance 1e-6
+jump = pd.DataFrame({"eps": sweep["eps"].to_numpy(), "largest split": [pair_splits(e).max() for e in sweep["eps"]],
+                     "projectors": sweep["projectors"].to_numpy()})
+eps_jump = float(jump.loc[jump["largest split"] > 1e-6, "eps"].min())
+print(f"projectors jump at ε = {eps_jump:.0e} (largest split {pair_splits(eps_jump).max():.1e} > tol 1e-6)")
+jump
 
 # %% [markdown]
 # Read the plot:
@@ -198,8 +233,12 @@ hv.Overlay([hv.Curve((sweep["eps"], sweep[c]), "ε (edge weight change)", "‖Δ
 # * **subspace**: the projector onto $\mathrm{span}(v_1..v_8)$ is stable, with a constant of
 #   about $1/\text{eigengap}$ (Davis–Kahan): $\lambda_9 - \lambda_8 \approx 0.38$ is not small.
 # * **projectors** per eigenspace: stable while the split stays below the grouping tolerance
-#   ($10^{-6}$), then they jump — a rank-2 projector suddenly becomes two rank-1 ones.
-# * **spe**: flat, small, independent of $\varepsilon$: stability by construction (section 6).
+#   ($10^{-6}$), then they jump — a rank-2 projector suddenly becomes two rank-1 ones. Because
+#   the split is about $\varepsilon/n$, not $\varepsilon$, the jump comes only at the
+#   $\varepsilon$ printed above (near $10^{-5}$), not at $10^{-6}$.
+# * **spe**: flat, small, independent of $\varepsilon$ — for *these* random weights, reading the
+#   full spectrum (the caveats above): stability by construction, with a constant set by
+#   $\varphi$ (section 6).
 #
 # Random edge flips (a bigger, discrete change) give moderate ratios for everyone:
 
@@ -270,7 +309,8 @@ spe = SPE(m=4, d_out=4).double().eval()
 lam_grid = torch.linspace(0, 2, 201, dtype=torch.float64)[:, None]
 with torch.no_grad():
     phi = spe.phi(lam_grid)
-display(hv.Overlay([hv.Curve((lam_grid[:, 0], phi[:, l]), "λ", "φ_ℓ(λ)", label=f"φ{l + 1}") for l in range(4)])
+display(hv.Overlay([hv.Curve((lam_grid[:, 0], phi[:, l]), "eigenvalue λ (normalized Laplacian, 0…2)",
+                             "weight φ_ℓ(λ)", label=f"φ{l + 1}") for l in range(4)])
         .opts(width=500, height=260, legend_position="right", title="a soft partition of [0, 2]"))
 
 w_all, V_all = full_eig(C16)
@@ -298,7 +338,8 @@ print(f"SPE, relabelled nodes       : max |SPE(πG) − π SPE(G)| = {float((out
 lollipop = nx.lollipop_graph(5, 6)
 rw = random_walk_pe(lollipop, 8)
 print("C16, all nodes equal:", bool(torch.allclose(random_walk_pe(C16, 8), random_walk_pe(C16, 8)[0].expand(16, 8))))
-hv.HeatMap([(t + 1, i, float(rw[i, t])) for i in range(rw.shape[0]) for t in range(8)], ["step t", "node"], "P(return)"
+hv.HeatMap([(t + 1, i, float(rw[i, t])) for i in range(rw.shape[0]) for t in range(8)],
+           ["step t (walk length)", "node"], "P(return) (probability)"
            ).opts(cmap="viridis", width=420, height=300, colorbar=True, tools=["hover"],
                   title="RWPE of a lollipop graph (clique 0–4, tail 5–10)")
 
@@ -318,7 +359,8 @@ for m, Cm in enumerate(coeffs, 1):
     print(f"m = {m}: Cmᵀ Cm / (n/2) = {(Cm.T @ Cm / 8).numpy().round(6).tolist()}, det sign {np.sign(float(torch.det(Cm))):+.0f}")
 geo = sinusoidal_pe(64, 8)  # the usual geometric frequency ladder, for comparison
 hv.Layout([
-    hv.Overlay([hv.Curve((np.arange(16), S[:, j]), "node t", "value", label=f"channel {j}") for j in range(4)])
+    hv.Overlay([hv.Curve((np.arange(16), S[:, j]), "node t (position on the cycle)", "sin / cos value (amplitude 1)",
+                         label=f"channel {j}") for j in range(4)])
     .opts(width=380, height=250, title="sinusoids with ω = 2πm/16 (cycle eigenvectors)", show_legend=False),
     hv.Image(geo.T.numpy(), bounds=(0, 0, 64, 8), kdims=["position", "channel"]).opts(
         cmap="RdBu_r", width=380, height=250, title="Transformer PE, geometric ladder"),
@@ -362,6 +404,9 @@ print(f"same span of v1..v4 as the loop (graphs with separated eigenvalues): max
 #
 # In quick mode the data and training are tiny (a smoke run): the numbers mean nothing. The
 # full table is `spectral-explorer reproduce positional-encodings` (minutes on a CPU).
+# *Timing (2 shared CPU cores, measured): the training cell below takes 20–40 s in quick mode
+# (5 encodings × 3 epochs on 48 graphs); in full mode (12 epochs on 300 graphs) one training
+# takes about 50 s for `lappe` and 100 s for `spe`, about 5 minutes for all five.*
 
 # %%
 train_set, test_set, ood_set = cycle_count_datasets(quick=True, seed=0, n_train=N_TRAIN, n_test=N_TEST, n_ood=N_OOD)
@@ -373,7 +418,8 @@ buffer = hv.streams.Buffer(pd.DataFrame({"epoch": [], "test_mae": [], "ood_mae":
 
 
 def curves(data):
-    groups = {enc: hv.Curve(data[data["encoding"] == enc], "epoch", "test_mae") for enc in ENCODINGS}
+    groups = {enc: hv.Curve(data[data["encoding"] == enc], "epoch", ("test_mae", "test MAE (standardised counts)"))
+              for enc in ENCODINGS}
     return hv.NdOverlay(groups, kdims="encoding").opts(
         hv.opts.Curve(width=600, height=320, tools=["hover"]), hv.opts.NdOverlay(legend_position="right"))
 
@@ -399,8 +445,23 @@ for enc in ENCODINGS:
 # %%
 results = pd.DataFrame([{"encoding": e, "test": h[-1]["test_mae"], "OOD": h[-1]["ood_mae"]}
                         for e, h in histories.items()])
-hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding", "set"], "MAE").opts(
+hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding", "set"],
+        ("MAE", "MAE (standardised cycle counts)")).opts(
     width=600, height=300, tools=["hover"], title="final errors (lower is better)")
+
+# %% [markdown]
+# **What to expect — and what not.** Stability is not accuracy. A stable encoding promises
+# that a small change of the graph changes its output a little; it does not promise the
+# lowest error. RWPE, which reads no eigenvectors at all, can have the lowest OOD error (its
+# return probabilities count closed walks, which are close to cycle counts; the cell below
+# prints this run's winner) — SPE's advantage is that its output does not jump on graphs with
+# (nearly) repeated eigenvalues. In quick mode the numbers are a smoke run; only the full run
+# (exercise 6, several seeds) separates real differences from seed noise.
+
+# %%
+best_ood = results.loc[results["OOD"].idxmin(), "encoding"]
+print(f"lowest OOD error in this run: {best_ood} ({results['OOD'].min():.3f}); "
+      f"spe: {float(results.loc[results['encoding'] == 'spe', 'OOD'].iloc[0]):.3f}")
 
 # %% [markdown]
 # ## 11. Interactive: how far does a perturbation move each encoding?
@@ -423,7 +484,7 @@ spe_fn = spe_encoder(0)
 def stability_bars(graph, k, eps):
     r = pe_stability(GRAPHS[graph], k, eps, spe_fn=spe_fn)
     data = [(c, max(r[c], 1e-12)) for c in ("raw", "projectors", "subspace", "spe")]
-    return hv.Bars(data, "encoding", "‖ΔPE‖ / ‖ΔL‖").opts(
+    return hv.Bars(data, "encoding", "‖ΔPE‖_F / ‖ΔL‖_F (ratio)").opts(
         logy=True, ylim=(1e-4, 1e10), width=480, height=300, tools=["hover"],
         title=f"{graph}, k={k}, ε={eps:.0e}, eigengap {r['eigengap']:.3f}")
 
@@ -454,7 +515,8 @@ readout = widgets.HTML()
 
 def basis_view(theta):
     W = rotate(V16, theta)
-    return hv.Overlay([hv.Curve((np.arange(16), W[:, j]), "node", "value", label=f"v{j + 1} rotated")
+    return hv.Overlay([hv.Curve((np.arange(16), W[:, j]), "node", "entry of the unit eigenvector",
+                                label=f"v{j + 1} rotated")
                        for j in range(2)]).opts(width=480, height=260, ylim=(-0.4, 0.4), legend_position="right")
 
 
@@ -503,20 +565,144 @@ ex.angle = 0.0
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Multiplicities.** Compute the spectrum of the Petersen graph and of a $4\times4$ torus
-#    (`nx.grid_2d_graph(4, 4, periodic=True)`). Predict from the multiplicities how many
-#    real parameters the eigensolver is free to choose for $k = 4$ LapPE.
-# 2. **Eigengap.** Rerun `pe_stability` on the path $P_{16}$ (simple eigenvalues) for
-#    $\varepsilon = 10^{-6}$. Is the raw ratio still huge? Relate it to the smallest gap between
-#    consecutive eigenvalues among $\lambda_1..\lambda_{k+1}$.
-# 3. **Tolerance.** Sweep the `tol` argument of `pe_stability` for $C_{16}$ at
-#    $\varepsilon = 10^{-4}$. For which `tol` are the hard projectors stable? What goes wrong
-#    with a large `tol` on a graph whose eigenvalues are genuinely close but distinct?
-# 4. **SignNet is not enough.** Using `SignNetPE` from `spectral_explorer.spe`, show that
-#    rotating the first eigenspace of $C_{16}$ changes its output, while `SPE` does not.
-# 5. **SPE's Lipschitz constant.** Train an SPE (section 10, full mode) and rerun the stability
-#    sweep with its weights (`spe_fn=lambda w, V: model.pe(w[None], V[None])[0]`). Does
-#    training make it less stable? Why could a large φ slope hurt?
-# 6. **Which encoding generalises?** With the full settings, compare the OOD error of `lappe`
-#    and `spe` over three seeds (`spectral_explorer.substructures.compare_encodings`). Is the
-#    difference larger than the seed-to-seed spread?
+# Each exercise ends with a check: `check_exercise("positional_encodings", n, answer, ...)`
+# recomputes the reference independently (numpy, not the library's solver), prints ✓ or ✗ with
+# a hint, and returns `True`/`False`. Worked solutions are in the last section — try first.
+#
+# 1. **Multiplicities.** Compute the spectrum of the normalized Laplacian of the Petersen graph
+#    (`nx.petersen_graph()`) and of the $4\times4$ torus (`nx.grid_2d_graph(4, 4,
+#    periodic=True)`). Answer the multiplicities in ascending order of eigenvalue,
+#    `{"petersen": [...], "torus": [...]}`. From them: how many real parameters (rotation
+#    angles) is the eigensolver free to choose for $k = 4$ LapPE of the torus?
+# 2. **Eigengap.** The path $P_{16}$ has simple eigenvalues. Answer the smallest gap
+#    $\lambda_{j+1}-\lambda_j$ among $\lambda_1..\lambda_9$ (i.e. for $k = 8$). Then rerun
+#    `pe_stability(named_graph("path", n=16), 8, 1e-6)`: is the raw ratio still huge? How does
+#    it relate to that gap?
+# 3. **Tolerance.** Perturb edge (0, 1) of $C_{16}$ by $\varepsilon = 10^{-4}$ (as in section 3).
+#    Answer the largest split of the first four eigenvalue pairs: the hard projectors keep the
+#    pairs grouped only for `tol` above it — confirm by sweeping the `tol` argument of
+#    `pe_stability`. What goes wrong with a large `tol` on a graph whose eigenvalues are
+#    genuinely close but distinct?
+# 4. **SignNet is not enough.** `SignNetPE` from `spectral_explorer.spe` has the signature
+#    `SignNetPE(k=8, d_out=16, hidden=32, use_evals=True)` and is called like SPE:
+#    `net(evals, evecs)` with the full spectrum, `evals` of shape `(n,)` ascending and `evecs`
+#    `(n, n)` (columns), returning `(n, d_out)`; it reads the first `k` eigenpairs (λ₀
+#    included). Build `SignNetPE(k=3).double().eval()` and an SPE, rotate the first eigenspace
+#    of $C_{16}$ (columns 1–2 of `V_all`, section 6) by 1 rad and answer
+#    `(signnet_change, spe_change)`, the max absolute changes of the two outputs.
+# 5. **SPE's Lipschitz constant.** Train an SPE and get the model back:
+#    `history, model = train("spe", train_set, test_set, ood_set, epochs=EPOCHS, seed=0,
+#    return_model=True)`; the encoder is `model.pe` (an `SPE`, float32) and its φ is
+#    `model.pe.phi`, applied to a column of eigenvalues `(m, 1)`. Answer the largest slope
+#    $|\Delta\varphi|/\Delta\lambda$ of the trained φ on a grid of 2001 points of $[0, 2]$ (check
+#    with `model=model`). Then rerun the stability sweep with it
+#    (`spe_fn=lambda w, V: model.pe(w[None].float(), V[None].float())[0].double()`, under
+#    `torch.no_grad()`). Does training make SPE less stable? Why does a steep φ hurt?
+# 6. **Which encoding generalises?** *(Full mode: about 7–8 minutes on 2 CPU cores — six
+#    trainings of 50 s (`lappe`) or 100 s (`spe`), measured; quick mode: under a minute, and
+#    meaningless.)* Train `lappe` and `spe` with `train(...)` on the data
+#    sets of section 10 for seeds 0, 1, 2 and collect the final epoch's OOD MAE as rows
+#    `{"encoding", "seed", "ood_mae"}`. Answer `True` if the difference of the mean OOD
+#    errors is larger than the seed-to-seed spread (the larger sample standard deviation).
+#    Check with `rows=rows`.
+
+# %%
+# your answers here, e.g.
+# check_exercise("positional_encodings", 1, {"petersen": [1, 5, 4], "torus": [1, 2, 3]})
+
+# %% [markdown]
+# ## Solutions
+#
+# Each solution computes its answer with the library, then runs the check (which must pass).
+
+# %%
+# 1. multiplicities
+def multiplicities(G):
+    lam = torch.linalg.eigvalsh(normalized_laplacian(as_adjacency(G))).numpy()
+    return [b - a for a, b in eigenvalue_groups(lam, tol=1e-8)]
+
+
+ans1 = {"petersen": multiplicities(nx.petersen_graph()), "torus": multiplicities(nx.grid_2d_graph(4, 4, periodic=True))}
+print(ans1)
+assert check_exercise("positional_encodings", 1, ans1)
+
+# %% [markdown]
+# $k = 4$ LapPE of the torus takes $v_1..v_4$: exactly the 4-dimensional eigenspace of
+# $\lambda = 0.5$. Any rotation of it, $O(4)$, is an equally valid answer: $4\cdot3/2 = 6$ free
+# angles (plus a reflection). Petersen's $k = 4$ takes 4 of a 5-dimensional eigenspace: the
+# choice of a 4-D subspace (4 parameters) and of its basis (6 more).
+
+# %%
+# 2. eigengap of the path
+lam_p, _ = laplacian_pe_eig(named_graph("path", n=16), 9)
+ans2 = float(np.diff(lam_p.numpy()).min())
+r_path = pe_stability(named_graph("path", n=16), 8, 1e-6)
+print(f"smallest gap {ans2:.4f}; raw ratio {r_path['raw']:.1f} (C16: {sweep['raw'].max():.1e})")
+assert check_exercise("positional_encodings", 2, ans2)
+
+# %% [markdown]
+# With simple eigenvalues the raw eigenvectors are stable (no rotation is free), with a
+# constant bounded by about $1/\text{gap}$ (Davis–Kahan): the printed ratio is small, many
+# orders of magnitude below $C_{16}$'s.
+
+# %%
+# 3. the largest split at ε = 1e-4, and the tolerance sweep
+ans3 = float(pair_splits(1e-4)[:4].max())
+for tol in (1e-6, 1e-5, 1e-4, 1e-3):
+    print(f"tol {tol:.0e}: projectors ratio {pe_stability(C16, 8, 1e-4, tol=tol)['projectors']:.2e}")
+print(f"largest split {ans3:.2e}")
+assert check_exercise("positional_encodings", 3, ans3)
+
+# %% [markdown]
+# Above the split the pairs stay grouped and the projectors are stable. But a large `tol`
+# also merges eigenvalues that are genuinely distinct: the "projector" then mixes two
+# eigenspaces and stops being a function of the graph's actual eigenspaces.
+
+# %%
+# 4. SignNet vs SPE under a rotation inside the first eigenspace
+torch.manual_seed(0)
+signnet = SignNetPE(k=3).double().eval()
+V_rot = V_all.clone()
+V_rot[:, 1:3] = rotate(V_all[:, 1:3], 1.0)
+with torch.no_grad():
+    ans4 = (float((signnet(w_all, V_all) - signnet(w_all, V_rot)).abs().max()),
+            float((spe(w_all, V_all) - spe(w_all, V_rot)).abs().max()))
+print(f"SignNet changes by {ans4[0]:.2e}, SPE by {ans4[1]:.1e}")
+assert check_exercise("positional_encodings", 4, ans4)
+
+# %%
+# 5. the trained φ's Lipschitz constant, and stability with the trained SPE
+t0 = time.perf_counter()
+_, spe_model = train("spe", train_set, test_set, ood_set, epochs=EPOCHS, seed=0, return_model=True)
+grid = torch.linspace(0, 2, 2001)[:, None]
+with torch.no_grad():
+    phi_t = spe_model.pe.phi(grid).double().numpy()
+ans5 = float((np.abs(np.diff(phi_t, axis=0)) / (2 / 2000)).max())
+
+
+def trained_spe(w, V):
+    with torch.no_grad():
+        return spe_model.pe(w[None].float(), V[None].float())[0].double()
+
+
+r_trained = pe_stability(C16, 8, 1e-6, spe_fn=trained_spe)
+print(f"largest φ slope {ans5:.3g}; SPE stability ratio trained {r_trained['spe']:.3g} vs untrained "
+      f"{float(sweep['spe'].iloc[0]):.3g} ({time.perf_counter() - t0:.1f} s)")
+assert check_exercise("positional_encodings", 5, ans5, model=spe_model)
+
+# %% [markdown]
+# The bound on $\|\Delta \mathrm{SPE}\|$ is proportional to φ's Lipschitz constant: training
+# that makes φ steep (to tell nearby eigenvalues apart) makes SPE less stable. It stays bounded —
+# no $1/\varepsilon$ blow-up — which is the point.
+
+# %%
+# 6. with the notebook's data sets: quick mode one epoch each (about 15 s, a smoke run); full mode
+#    EPOCHS = 12 on 300 training graphs, 6 trainings: about 7–8 minutes (measured per training).
+t0 = time.perf_counter()
+rows6 = [{"encoding": enc, "seed": sd,
+          "ood_mae": train(enc, train_set, test_set, ood_set, epochs=1 if QUICK else EPOCHS, seed=sd)[-1]["ood_mae"]}
+         for enc in ("lappe", "spe") for sd in (0, 1, 2)]
+ood6 = pd.DataFrame(rows6).groupby("encoding")["ood_mae"].agg(["mean", "std"])
+ans6 = bool(abs(ood6.loc["lappe", "mean"] - ood6.loc["spe", "mean"]) > ood6["std"].max())
+print(ood6.round(3), f"\ndifference larger than the spread: {ans6} ({time.perf_counter() - t0:.1f} s)")
+assert check_exercise("positional_encodings", 6, ans6, rows=rows6)

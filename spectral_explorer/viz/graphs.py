@@ -119,7 +119,7 @@ def eigenvalue_plot(evals, groups=None, selected=None, *, tol: float = 1e-6, tit
     pad = 0.04 * max(1.0, float(lam.max() - lam.min()) if lam.size else 1.0)
     return hv.Overlay(layers).opts(
         title=title, width=width, height=height, show_grid=True, legend_position="top_left",
-        xlabel="index i", ylabel="eigenvalue λ_i",
+        xlabel="index i (ascending)", ylabel="eigenvalue λ_i of the normalized Laplacian (0…2)",
         ylim=(float(lam.min()) - pad if lam.size else 0, float(lam.max()) + pad if lam.size else 2),
         xlim=(-0.5, lam.size - 0.5), toolbar="above")
 
@@ -158,7 +158,8 @@ def stability_plot(eps, ratios: dict, current=None, *, title: str = "‖ΔPE‖ 
     if current is not None:
         layers.append(hv.VLine(float(current)).opts(color="black", line_dash="dashed", line_width=1.5))
     return hv.Overlay(layers).opts(logx=True, logy=True, width=width, height=height, show_grid=True, title=title,
-                                   legend_position="right", toolbar="above")
+                                   legend_position="right", toolbar="above",
+                                   xlabel="ε (change of one edge weight)", ylabel="‖ΔPE‖_F / ‖ΔL‖_F (ratio)")
 
 
 def channels_image(M, title: str = "", xlabel: str = "channel", cmap: str = "RdBu_r", width: int = 300,
@@ -217,6 +218,7 @@ def training_curves(df, metric: str = "test_mae", *, encodings=None, title: str 
                       .opts(color=ENCODING_COLORS.get(str(enc)), line_width=2.5, tools=["hover"]))
     if not layers:
         layers = [hv.Curve([], "epoch", metric)]
-    return hv.Overlay(layers).opts(title=title or metric, width=width, height=height,
+    unit = " (standardised cycle counts)" if "mae" in str(metric) else ""
+    return hv.Overlay(layers).opts(title=title or metric, width=width, height=height, ylabel=f"{metric}{unit}",
                                    logy=logy and (have or encodings is not None),
                                    show_grid=True, legend_position="top_right", toolbar="above", framewise=True)

@@ -35,4 +35,5 @@ def kernel_histogram(kernels: dict, bins: int = 60, lo: float = -40.0, title: st
             fill_alpha=0.35, line_color=_COLORS.get(name, "gray"), fill_color=_COLORS.get(name, "gray")))
     vline = hv.VLine(-15.0).opts(color="gray", line_dash="dotted")
     return hv.Overlay(els + [vline]).opts(title=title, width=620, height=330, legend_position="top_left",
-                                          show_grid=True, framewise=True)
+                                          show_grid=True, framewise=True, xlabel="log10 H_t(i, j) (kernel entry)",
+                                          ylabel="number of entries")

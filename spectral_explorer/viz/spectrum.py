@@ -29,7 +29,7 @@ def spectrum_plot(evals, t: float, order: int = 30, lmax: float = 2.0, euler_ste
     ev = np.asarray(evals, dtype=np.float64)
     ev = ev[(ev >= 0) & (ev <= lmax)]
     common = dict(logy=True, width=430, height=300, show_grid=True, legend_position="bottom_left",
-                  tools=["hover"], ylim=(_FLOOR, 2.0), framewise=True)
+                  tools=["hover"], ylim=(_FLOOR, 2.0), framewise=True, xlabel="eigenvalue λ of L")
     neg = cheb <= 0
     curves = (
         hv.Curve((lam, exact), "λ", "filter", label="exp(−tλ)").opts(color="black", line_width=2.5)
@@ -40,12 +40,13 @@ def spectrum_plot(evals, t: float, order: int = 30, lmax: float = 2.0, euler_ste
         * hv.Curve((lam, euler), "λ", "filter", label=f"Euler K={euler_steps}").opts(color="#1f77b4")
         * hv.Scatter((ev, np.clip(np.exp(-t * ev), _FLOOR, None)), "λ", "filter",
                      label=f"eigenvalues ({ev.size})").opts(color="black", size=4, alpha=0.6)
-    ).opts(title=f"heat filter, t = {t:g}", **common)
+    ).opts(title=f"heat filter, t = {t:g}", ylabel="filter value g(λ) (gain, log)", **common)
     err = (
         hv.Curve((lam, np.clip(np.abs(cheb - exact), _FLOOR, None)), "λ", "abs error",
                  label="Chebyshev").opts(color="#d62728")
         * hv.Curve((lam, np.clip(np.abs(euler - exact), _FLOOR, None)), "λ", "abs error",
                    label="Euler").opts(color="#1f77b4")
         * hv.HLine(np.finfo(np.float64).eps).opts(color="gray", line_dash="dotted")
-    ).opts(title="approximation error (dotted: machine ε)", **{**common, "ylim": (_FLOOR, 10.0)})
+    ).opts(title="approximation error (dotted: machine ε)", ylabel="|g(λ) − exp(−tλ)| (absolute, log)",
+           **{**common, "ylim": (_FLOOR, 10.0)})
     return (curves + err).opts(shared_axes=False)

@@ -1,0 +1,271 @@
+"""Exercise checks: a right answer (computed with the library, as the notebooks' solutions do)
+passes, a wrong one fails with a hint, a malformed one fails without raising."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+
+from spectral_explorer import eigenspace as es
+from spectral_explorer import latent_directions as ld
+from spectral_explorer.calibration import compress_weight
+from spectral_explorer.data import anisotropic_toy, swiss_roll
+from spectral_explorer.eigen import eigenvalue_groups
+from spectral_explorer.exercises import EXERCISES, check_exercise
+from spectral_explorer.graphs import alpha_decay_graph
+from spectral_explorer.heat import heat_kernel
+from spectral_explorer.heat_geodesic import heat_geodesic_distances
+from spectral_explorer.laplacian import laplacian
+from spectral_explorer.metrics import loglog_slope
+from spectral_explorer.positional_encodings import as_adjacency, laplacian_pe_eig, normalized_laplacian
+from spectral_explorer.spe import SPE
+
+F64 = torch.float64
+CASES = {}   # (notebook, n) -> (right answer, wrong answer, data)
+
+
+def case(nb, n):
+    def deco(fn):
+        CASES[(nb, n)] = fn
+        return fn
+    return deco
+
+
+# ----------------------------------------------------------------------------- eigenspace
+@case("eigenspace_projections", 1)
+def _e1():
+    grams = [torch.from_numpy(X.T @ X) for X, _ in (anisotropic_toy(400, 1.0, 30.0, seed) for seed in (0, 1))]
+    (ev0, Q0), (_, Q1) = (es.gram_eigh(C) for C in grams)
+    energy = float(es.energy_captured(ev0)[0])
+    angle = float(np.degrees(es.principal_angles(Q0[:, :1], Q1[:, :1]).numpy().max()))
+    return {"energy": energy, "angle_deg": angle}, {"energy": energy, "angle_deg": angle + 5}, {}
+
+
+@case("eigenspace_projections", 2)
+def _e2():
+    X, D = (torch.from_numpy(a) for a in anisotropic_toy(300, anisotropy=1.0, angle=0.0, seed=0))
+    Bs, As = es.svd_compensation(D, 1)
+
+    def d(C):
+        Be, Ae = es.eora_compensation(D, C, 1)
+        return float(torch.linalg.norm(Be @ Ae - Bs @ As) / torch.linalg.norm(Bs @ As))
+    right = {"identity": d(torch.eye(2, dtype=F64)), "sample": d(X.T @ X)}
+    return right, {"identity": right["identity"], "sample": 0.0}, {}
+
+
+def _gram(n, d, seed):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, dtype=F64, generator=g) * torch.logspace(1, -1, d, dtype=F64)
+    return X.T @ X
+
+
+@case("eigenspace_projections", 3)
+def _e3():
+    dW = torch.randn(6, 8, dtype=F64, generator=torch.Generator().manual_seed(0))
+    C, C_fit = _gram(200, 8, 1), _gram(200, 8, 2)
+    ratio = es.compensation_error(dW, *es.eora_compensation(dW, C_fit, 2), C) / \
+        es.compensation_error(dW, *es.svd_compensation(dW, 2), C)
+    return ratio, ratio * 1.1, dict(dW=dW, C=C, C_fit=C_fit, rank=2)
+
+
+@case("eigenspace_projections", 4)
+def _e4():
+    W = torch.randn(24, 32, dtype=F64, generator=torch.Generator().manual_seed(3))
+    gram, held = _gram(300, 32, 4), _gram(300, 32, 5)
+    ratios = {}
+    for comp in ("rtn3", "rtn4", "prune24"):
+        dW = W - compress_weight(W, comp).to(F64)
+        zero = (torch.zeros(24, 0, dtype=F64), torch.zeros(0, 32, dtype=F64))
+        ratios[comp] = es.compensation_error(dW, *es.eora_compensation(dW, gram, 8), held) / \
+            es.compensation_error(dW, *zero, held)
+    best = min(ratios, key=ratios.get)
+    wrong = max(ratios, key=ratios.get)
+    return best, wrong, dict(W=W, gram=gram, held_gram=held, rank=8)
+
+
+@case("eigenspace_projections", 5)
+def _e5():
+    W = torch.randn(40, 64, dtype=F64, generator=torch.Generator().manual_seed(6))
+    s = torch.linalg.svdvals(W - compress_weight(W, "rtn3").to(F64))
+    frac = float(s[:8].pow(2).sum() / s.pow(2).sum())
+    return frac, frac + 0.05, dict(W=W, rank=8)
+
+
+# ----------------------------------------------------------------------------- positional encodings
+def _mult(G):
+    lam = torch.linalg.eigvalsh(normalized_laplacian(as_adjacency(G))).numpy()
+    return [b - a for a, b in eigenvalue_groups(lam, tol=1e-8)]
+
+
+@case("positional_encodings", 1)
+def _p1():
+    right = {"petersen": _mult(nx.petersen_graph()), "torus": _mult(nx.grid_2d_graph(4, 4, periodic=True))}
+    return right, {"petersen": right["petersen"], "torus": [1, 4, 6, 5]}, {}
+
+
+@case("positional_encodings", 2)
+def _p2():
+    lam, _ = laplacian_pe_eig(nx.path_graph(16), 9)
+    gap = float(np.diff(lam.numpy()).min())
+    return gap, float(lam[1] - lam[0]) * 2, {}
+
+
+@case("positional_encodings", 3)
+def _p3():
+    A = as_adjacency(nx.cycle_graph(16)).clone()
+    A[0, 1] += 1e-4
+    A[1, 0] += 1e-4
+    w = torch.linalg.eigvalsh(normalized_laplacian(A)).numpy()
+    split = max(w[2 * i] - w[2 * i - 1] for i in range(1, 5))
+    return split, 1e-4, {}
+
+
+@case("positional_encodings", 4)
+def _p4():
+    return (0.1, 1e-13), (1e-9, 1e-13), {}
+
+
+class _Model:
+    def __init__(self):
+        torch.manual_seed(0)
+        self.pe = SPE(m=3, d_out=2).eval()
+
+
+@case("positional_encodings", 5)
+def _p5():
+    model = _Model()
+    with torch.no_grad():
+        phi = model.pe.phi(torch.linspace(0, 2, 2001)[:, None]).double().numpy()
+    lip = float((np.abs(np.diff(phi, axis=0)) / 0.001).max())
+    return lip, lip * 1.5, dict(model=model)
+
+
+@case("positional_encodings", 6)
+def _p6():
+    rows = [{"encoding": e, "seed": s, "ood_mae": m + 0.01 * s}
+            for e, m in (("lappe", 1.0), ("spe", 0.5)) for s in range(3)]
+    return True, False, dict(rows=rows)
+
+
+# ----------------------------------------------------------------------------- heat geodesics
+@pytest.fixture(scope="module")
+def roll():
+    ds = swiss_roll(150, noise=0.0, seed=0)
+    L = laplacian(alpha_decay_graph(ds.X, knn=6, decay=40.0), "normalized")
+    return ds, L, ds.geodesic_distances()
+
+
+@case("heat_geodesics", 1)
+def _h1(roll):
+    ds, L, truth = roll
+    src = int(np.argmin(ds.color))
+    eig = np.linalg.eigh(L.toarray())
+    d2 = truth[src] ** 2
+    right = {}
+    for t in (2.0, 10.0, 50.0):
+        spike = np.zeros(L.shape[0])
+        spike[src] = 1.0
+        h = heat_kernel(L, t, spike, method="exact", eig=eig).numpy().ravel()
+        near = h > 1e-8
+        right[t] = float(np.polyfit(d2[near], -4 * t * np.log(h[near]), 1)[0])
+    return right, {t: v * 1.1 for t, v in right.items()}, dict(L=L, truth_row=truth[src], source=src)
+
+
+@case("heat_geodesics", 2)
+def _h2(roll):
+    _, L, _ = roll
+    H32 = heat_kernel(L, 2.0, method="exact", dtype=torch.float32).numpy()
+    level = float(np.finfo(np.float32).eps * np.abs(H32).max())
+    return level, 1e-16, dict(H32=H32)
+
+
+@case("heat_geodesics", 3)
+def _h3(roll):
+    _, L, truth = roll
+    right = {K: {f: loglog_slope(heat_geodesic_distances(L, 10.0, 1.0, method="euler", order=K, formula=f), truth)
+                 for f in ("screened", "varadhan")} for K in (1, 16)}
+    wrong = {K: {"screened": v["varadhan"], "varadhan": v["screened"]} for K, v in right.items()}
+    return right, wrong, dict(L=L, truth=truth)
+
+
+@case("heat_geodesics", 4)
+def _h4(roll):
+    _, L, _ = roll
+    h = np.diag(heat_kernel(L, 10.0, method="exact").numpy())
+    mean = float(np.mean(np.sqrt(np.maximum(-4 * 10.0 * np.log(h), 0.0))))
+    return mean, mean * 1.01, dict(L=L)
+
+
+# ----------------------------------------------------------------------------- latent directions
+def _A():
+    return torch.randn(60, 12, generator=torch.Generator().manual_seed(7)) * torch.linspace(3, 0.5, 12)
+
+
+@case("latent_directions", 1)
+def _l1():
+    A = _A()
+    ev = ld.sefa_directions(A, k=5, normalize=False)[1].numpy()
+    return ev, ev * 1.01, dict(A=A)
+
+
+@case("latent_directions", 2)
+def _l2():
+    A = _A()
+    V = torch.linalg.svd(A.double(), full_matrices=False)[2][:3]
+    right = -2.0 * V[:2] + 0.01 * torch.randn(2, 12, generator=torch.Generator().manual_seed(1), dtype=F64)
+    return right, V[[1, 0]], dict(A=A, n_samples=3000)
+
+
+@case("latent_directions", 3)
+def _l3():
+    u = torch.tensor([3.0, 4.0])
+    return {"sefa": 1.01, "ganspace": 5.05}, {"sefa": 1.0, "ganspace": 1.0}, dict(ganspace_direction=u)
+
+
+@case("latent_directions", 4)
+def _l4():
+    J = torch.randn(50, 12, generator=torch.Generator().manual_seed(2), dtype=F64)
+    s = torch.linalg.svdvals(J)
+    right = {p: float((s[3 + p] / s[2]) ** 2) for p in (0, 5)}
+    return right, {0: right[5], 5: right[0]}, dict(jacobian=J)
+
+
+@case("latent_directions", 5)
+def _l5():
+    return (0.3, 0.1), (0.1, 0.3), {}
+
+
+@case("latent_directions", 6)
+def _l6():
+    g = torch.Generator().manual_seed(4)
+    d, s = torch.randn(25, 16, generator=g), torch.randn(25, 16, generator=g)
+    return ld.remove_direction(d, s), d, dict(d=d, s=s)
+
+
+def test_every_exercise_has_a_test_case():
+    assert set(CASES) == set(EXERCISES)
+    for nb in ("heat_geodesics", "positional_encodings", "eigenspace_projections", "latent_directions"):
+        assert sum(k[0] == nb for k in EXERCISES) >= 4, nb
+
+
+@pytest.mark.parametrize("key", sorted(CASES), ids=[f"{a}-{b}" for a, b in sorted(CASES)])
+def test_right_answer_passes_wrong_answer_fails(key, request, capsys):
+    fn = CASES[key]
+    args = [request.getfixturevalue("roll")] if "roll" in fn.__code__.co_varnames[:fn.__code__.co_argcount] else []
+    right, wrong, data = fn(*args)
+    assert check_exercise(*key, right, **data) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and f"exercise {key[1]}" in out
+    assert check_exercise(*key, wrong, **data) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and "Hint:" in out
+
+
+def test_malformed_answer_fails_without_raising_and_unknown_exercise_is_refused(capsys):
+    assert check_exercise("positional_encodings", 1, "not a dict") is False
+    assert "could not read the answer" in capsys.readouterr().out
+    assert check_exercise("latent_directions", 5, (1.0,)) is False
+    with pytest.raises(KeyError, match="checked ones"):
+        check_exercise("heat_geodesics", 99, 0)
