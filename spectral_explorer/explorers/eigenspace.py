@@ -602,12 +602,7 @@ class EigenspaceExplorer(Explorer):
         sw = {"sizing_mode": "stretch_width"}
         toy_text = pn.pane.Markdown(self.toy_markdown, css_classes=["eig-toy-metrics"], **sw)
         toy = pn.Column(
-            pn.pane.Markdown(
-                "A rank-1 correction **B A** of a 2×2 weight error ΔW reads the input along one direction "
-                "(the row of A, dashed red for SVD, blue for EoRA). Plain SVD picks the direction where "
-                "**ΔW** is largest; EoRA picks the one where **ΔW x is largest on the data**, i.e. it does "
-                "the SVD of ΔW Q Λ^½ in the eigenbasis of XᵀX. With anisotropic activations EoRA's residual "
-                "cloud (right) is much tighter, although its plain ‖ΔW − BA‖_F is larger.", **sw),
+            pn.pane.Markdown(vz.TOY_CAPTION, **sw),
             toy_text, pn.pane.HoloViews(self.view_toy(), linked_axes=False), **sw)
         layer_tab = pn.Column(
             pn.pane.Markdown(self.layer_markdown, css_classes=["eig-layer-metrics"], **sw),
