@@ -69,10 +69,12 @@ def reject_foreign_hosts(tornado_app, hosts: set[str]) -> None:
 
 
 def serve_apps() -> dict:
-    """URL path -> page factory for every dashboard in the registry, and the gallery at ``/``."""
+    """URL path -> page factory for every dashboard in the registry, the gallery at ``/`` and
+    the glossary at ``/glossary``."""
     from .explorers import registry
 
-    return {"/": registry.index_page, **{d.name: d.factory for d in registry.DASHBOARDS}}
+    return {"/": registry.index_page, "glossary": registry.glossary_page,
+            **{d.name: d.factory for d in registry.DASHBOARDS}}
 
 
 def _child_pids() -> list[int]:
@@ -156,7 +158,7 @@ def _serve(args):
 
     pn.config.global_loading_spinner = True
     apps = serve_apps()
-    titles = {"/": "spectral_explorer"}
+    titles = {"/": "spectral_explorer", "glossary": "Glossary"}
     from .explorers import registry
 
     titles.update({d.name: d.title for d in registry.DASHBOARDS})

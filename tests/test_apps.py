@@ -196,7 +196,31 @@ def test_index_is_a_gallery_of_every_dashboard(server, browser, tmp_path):
 
 
 def _names():
-    return [""] + [d.name for d in _dashboards()]
+    return ["", "glossary"] + [d.name for d in _dashboards()]
+
+
+def test_glossary_page_typesets_its_formulas_offline_and_every_dashboard_links_it(server, browser, tmp_path):
+    """/glossary shows the packaged glossary with its formulas typeset by the locally served
+    KaTeX (nothing requested from another host); a dashboard's introduction links to it."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    log = PageLog(page)
+    page.goto(server + "/glossary", wait_until="networkidle")
+    body = page.locator(".glossary")
+    body.wait_for(timeout=20000)
+    _wait_text(body, lambda s: "Varadhan" in s and "Householder" in s)
+    deadline = time.time() + 20
+    while page.locator(".glossary .katex").count() < 20 and time.time() < deadline:
+        time.sleep(0.2)
+    assert page.locator(".glossary .katex").count() >= 20, "the glossary's formulas were not typeset"
+    assert "\\lambda" not in _text(body), "raw TeX shows in the glossary"
+    page.screenshot(path=str(tmp_path / "glossary.png"))
+    log.check()
+    page.goto(server + f"/{_dashboards()[0].name}", wait_until="networkidle")
+    link = page.locator("a[href='./glossary']").first
+    link.wait_for(timeout=20000)
+    link.click()
+    page.wait_for_url("**/glossary", timeout=20000)
+    page.close()
 
 
 @pytest.mark.parametrize("name", _names())

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import panel as pn
+
 from spectral_explorer.explorers import registry
 from spectral_explorer.explorers.registry import DASHBOARDS, Dashboard, asset_path, get
 
@@ -27,7 +29,7 @@ def test_names_are_unique_slugs_with_title_description_and_thumbnail():
 
 def test_apps_folder_holds_one_entry_point_per_registered_dashboard_and_the_index():
     apps = {p.stem for p in (REPO / "apps").glob("*.py") if not p.name.startswith("_")}
-    assert apps == {*registry.names(), "index"}
+    assert apps == {*registry.names(), "index", "glossary"}
     for d in DASHBOARDS:
         text = (REPO / "apps" / f"{d.name}.py").read_text()
         assert f'get("{d.name}")' in text and ".servable(" in text
@@ -114,3 +116,11 @@ def test_readme_lists_every_dashboards_url_parameters():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `/{name}` |"))
         listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
         assert listed == params, (name, listed ^ params)
+
+
+def test_the_glossary_served_and_the_notebooks_glossary_are_the_same_text():
+    """The dashboards serve the packaged glossary at /glossary; JupyterLab opens only files below
+    notebooks/, so the notebooks link an identical copy (after editing one: copy it over the other)."""
+    assert registry.GLOSSARY.read_text(encoding="utf-8") == (REPO / "notebooks" / "GLOSSARY.md").read_text(encoding="utf-8")
+    intro = registry.dashboard_page("t", "An intro.", pn.pane.Markdown("x")).main[0].object
+    assert intro.endswith("[glossary](./glossary).")

@@ -222,13 +222,20 @@ def _frozen_build(server_doc):
     return build
 
 
-def dashboard_page(title: str, intro: str, body, max_width: str = "1700px"):
-    """The page every dashboard is served in: a title bar, an introduction and the body.
+#: appended to every dashboard's introduction: the served glossary page (``/glossary``)
+GLOSSARY_LINK = "Terms and notation: [glossary](./glossary)."
+
+
+def dashboard_page(title: str, intro: str, body, max_width: str = "1700px", glossary: bool = True):
+    """The page every dashboard is served in: a title bar, an introduction (ending with a link
+    to the glossary page unless ``glossary=False``) and the body.
 
     Bootstrap is bundled with Panel and served locally; unlike the Fast, Material and
     Vanilla designs it requests no Google web fonts, so the page works offline.
     """
     serve_styles_locally()
+    if glossary:
+        intro = f"{intro.rstrip()} {GLOSSARY_LINK}"
     page = pn.template.BootstrapTemplate(
         title=title,
         sidebar=[],

@@ -394,6 +394,49 @@ def index_page():
                           max_width="1100px")
 
 
+#: the glossary shared by the dashboards (``/glossary``) and the notebooks (``notebooks/GLOSSARY.md``,
+#: an identical copy, since JupyterLab opens only files below its notebook folder)
+GLOSSARY = ASSETS / "glossary.md"
+
+
+def markdown_with_math(text: str) -> str:
+    r"""Markdown with ``$…$`` / ``$$…$$`` formulas as HTML whose formulas KaTeX's auto-render
+    typesets (what JupyterLab does with the same file): the formulas are set aside before the
+    Markdown is parsed — so ``_``, ``*`` and table pipes inside them stay TeX — and put back
+    HTML-escaped.
+
+    >>> out = markdown_with_math("| a | $\|v\|_2 * x_1 < y$ |\n|---|---|\n| **b** | c |")
+    >>> "<th>$\|v\|_2 * x_1 &lt; y$</th>" in out and "<td><strong>b</strong></td>" in out
+    True
+    """
+    import re
+
+    from markdown_it import MarkdownIt
+
+    formulas: list[str] = []
+
+    def set_aside(m):
+        formulas.append(html.escape(m.group(0), quote=False))
+        return f"@@math{len(formulas) - 1}@@"   # text Markdown leaves alone
+    protected = re.sub(r"\$\$.+?\$\$|\$[^$\n]+?\$", set_aside, text, flags=re.S)
+    out = MarkdownIt("commonmark", {"html": False}).enable("table").render(protected)
+    return re.sub(r"@@math(\d+)@@", lambda m: formulas[int(m.group(1))], out)
+
+
+def glossary_page():
+    """The glossary served at ``/glossary`` (every dashboard's introduction links it): the
+    packaged Markdown as HTML, its formulas typeset by KaTeX (bundled with Panel, served
+    locally)."""
+    pn.extension("katex", notifications=False)
+    text = markdown_with_math(GLOSSARY.read_text(encoding="utf-8"))
+    body = pn.pane.LaTeX(text, renderer="katex", sizing_mode="stretch_width", css_classes=["glossary"],
+                         stylesheets=["table {border-collapse: collapse; margin: 0.5em 0 1em}"
+                                      " th, td {border-bottom: 1px solid #ddd; padding: 4px 8px;"
+                                      " text-align: left; vertical-align: top}"])
+    return dashboard_page("Glossary", "Terms used across the dashboards and the notebooks "
+                          "([all dashboards](./)).", body, max_width="1100px", glossary=False)
+
+
 def load_model_classes():
     """Import every Bokeh model class a served page may contain (Panel's and HoloViews'), so a
     Bokeh client (``bokeh.client.pull_session``: load tests, scripted checks) can read the
