@@ -16,17 +16,14 @@ See :mod:`spectral_explorer.householder_study` for the protocol.
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .. import householder_study as hs
-from ..progress import subrange, text_printer
-from . import write_table
+from ..progress import subrange
+from . import run_target
 
 
 def verdict(summary: list[dict]) -> str:
@@ -92,14 +89,7 @@ def run(quick: bool = False, progress=None, cancel=None, meta: dict | None = Non
 
 
 def main(quick: bool = False, out: Path = Path("results")) -> None:
-    start = time.perf_counter()
-    torch.set_num_threads(1)
-    print(f"householder ({'quick' if quick else 'full'}) ...", flush=True)
-    meta = {"quick": quick}
-    rows = run(quick=quick, progress=text_printer(), meta=meta)
-    meta.update({"seconds": round(time.perf_counter() - start, 1), "python": sys.version.split()[0],
-                 "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine()})
-    df = write_table(rows, "householder", out, meta)
+    df, meta = run_target("householder", "householder", run, quick, out, threads=1)
     with np.printoptions(precision=4):
         for table in ("ellipses_summary", "faces"):
             sub = df[df["table"] == table].dropna(axis=1, how="all")

@@ -28,8 +28,6 @@ DDIM direction), as in Asyrp.
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -37,8 +35,8 @@ import numpy as np
 import torch
 
 from .. import latent_directions as ld
-from ..progress import checkpoint, text_printer
-from . import write_table
+from ..progress import checkpoint
+from . import run_target
 
 PAIRS = ((1, 7), (3, 8), (0, 6), (4, 9))
 ALPHAS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
@@ -256,14 +254,7 @@ def run(quick: bool = False, progress=None, cancel=None, meta: dict | None = Non
 
 
 def main(quick: bool = False, out: Path = Path("results")) -> None:
-    start = time.perf_counter()
-    torch.set_num_threads(min(torch.get_num_threads(), 2))
-    print(f"latent directions ({'quick' if quick else 'full'}) ...", flush=True)
-    meta = {"quick": quick}
-    rows = run(quick=quick, progress=text_printer(), meta=meta)
-    meta.update({"seconds": round(time.perf_counter() - start, 1), "python": sys.version.split()[0],
-                 "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine()})
-    df = write_table(rows, "latent_directions", out, meta)
+    df, meta = run_target("latent_directions", "latent directions", run, quick, out, threads=2)
     print(df.to_string(index=False))
     print("summary:", meta["summary"])
     print(f"wrote {Path(out) / 'latent_directions.json'} and .csv")
