@@ -15,8 +15,8 @@ def test_serve_binds_localhost_and_serves_every_registered_app():
     assert (args.address, args.port, args.num_procs) == ("127.0.0.1", 5123, 1)
     assert cli.websocket_origins(args) == ["localhost:5123", "127.0.0.1:5123"]
     apps = cli.serve_apps()
-    assert list(apps) == ["/", *registry.names()]
-    assert apps["/"] is registry.index_page
+    assert list(apps) == ["/", "glossary", *registry.names()]
+    assert apps["/"] is registry.index_page and apps["glossary"] is registry.glossary_page
     assert all(apps[d.name] is d.factory for d in registry.DASHBOARDS)
 
 

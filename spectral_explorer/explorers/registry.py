@@ -208,6 +208,14 @@ def _warm_latent_directions():
     LatentDirectionsExplorer()   # the face generator, SeFa and GANSpace directions
 
 
+def _warm_householder():
+    from .householder import HouseholderExplorer
+
+    # its default page computes only per-session 2-D frames (instant); its Faces tab reads the
+    # shared face generator (the same stage as latent directions')
+    HouseholderExplorer()._gan()
+
+
 DASHBOARDS: tuple[Dashboard, ...] = (
     Dashboard(
         "heat_geodesics", "Heat geodesics",
@@ -234,7 +242,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         "Build orthogonal frames mirror by mirror; train a generator live with a low-rank Householder projector "
         "on a world of ellipses with known factors; rotate its frames (same map, other directions); compress "
         "the face DCGAN's first layer.",
-        "thumb_householder.png", householder_page, None),
+        "thumb_householder.png", householder_page, _warm_householder),
 )
 
 
