@@ -143,7 +143,12 @@ def _readme_screenshot(page, name, height):
         out = registry.ASSETS / f"{name}.png"
         page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": 1600, "height": height})
         if name in registry.names():
-            registry.refresh_thumbnail(name)
+            # the thumbnail starts at the views: the top of the tab bar (below the intro, the
+            # tour panel and the scores, whose heights differ between dashboards)
+            tabs = page.locator(".bk-tabs-wrapper, .bk-header").first
+            box = tabs.bounding_box() if tabs.count() else None
+            y = int(box["y"]) - 4 if box else registry.VIEW_ORIGIN[1]
+            registry.refresh_thumbnail(name, (registry.VIEW_ORIGIN[0], max(0, y)))
 
 
 def _wait_for_url(page, part, timeout=20.0):

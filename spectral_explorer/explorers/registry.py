@@ -343,10 +343,11 @@ def make_thumbnail(screenshot: str | Path, out: str | Path, size: tuple[int, int
     return out
 
 
-def refresh_thumbnail(name: str) -> Path:
-    """Regenerate dashboard ``name``'s thumbnail from its screenshot ``assets/NAME.png``."""
+def refresh_thumbnail(name: str, origin: tuple[int, int] = VIEW_ORIGIN) -> Path:
+    """Regenerate dashboard ``name``'s thumbnail from its screenshot ``assets/NAME.png``, the
+    views taken from ``origin`` (x, y) in the screenshot."""
     d = get(name)
-    return make_thumbnail(ASSETS / f"{d.name}.png", ASSETS / d.thumbnail)
+    return make_thumbnail(ASSETS / f"{d.name}.png", ASSETS / d.thumbnail, origin=origin)
 
 
 _CARD_CSS = """
