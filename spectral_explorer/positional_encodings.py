@@ -56,6 +56,7 @@ import torch
 from ._validation import check_bool, check_choice, check_float, check_int, check_symmetric
 from .device import default_dtype, resolve_device
 from .eigen import fix_signs
+from .progress import checkpoint
 
 __all__ = [
     "as_adjacency",
@@ -70,6 +71,7 @@ __all__ = [
     "signnet_features",
     "batched_laplacian_eig",
     "batched_laplacian_pe",
+    "pe_stability_curve",
     "batched_random_walk_pe",
     "pe_stability",
     "PAD_EIGENVALUE",
@@ -1060,3 +1062,33 @@ def pe_stability(graph, k: int, eps: float = 1e-6, *, mode: str = "edge_weight",
     if spe_fn is not None:
         out["spe"] = ratio(torch.as_tensor(spe_fn(w0, V0)), torch.as_tensor(spe_fn(w1, V1)))
     return out
+
+
+def pe_stability_curve(graph, k: int, eps_grid: Sequence[float], *, tol: float = 1e-6,
+                       spe_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                       progress=None, cancel=None) -> dict:
+    """:func:`pe_stability` (one edge weight perturbed) at every ``eps`` of ``eps_grid``: the
+    ratios ``raw``, ``projectors``, ``subspace``, ``spe`` as float64 arrays over the grid, the
+    unperturbed ``eigengap`` and the number of nodes ``n``.  ``progress(fraction, text)`` /
+    ``cancel`` follow :mod:`spectral_explorer.progress`.
+
+    >>> import networkx as nx
+    >>> c = pe_stability_curve(nx.cycle_graph(16), 4, [1e-6, 1e-2])
+    >>> c["n"], c["raw"].shape, bool(c["raw"][0] > 100 * c["raw"][1])   # a repeated pair rotates
+    (16, (2,), True)
+    >>> pe_stability_curve(nx.cycle_graph(5), 4, [1e-3])
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be ≤ n − 2 = 3 on this graph (the eigengap λ_(k+1) − λ_k must exist), got k=4
+    """
+    A = as_adjacency(graph)
+    n = A.shape[0]
+    if int(k) > n - 2:
+        raise ValueError(f"k must be ≤ n − 2 = {n - 2} on this graph (the eigengap λ_(k+1) − λ_k must exist), "
+                         f"got k={int(k)}")
+    rows = []
+    for i, eps in enumerate(eps_grid):
+        checkpoint(cancel, progress, i / len(eps_grid), f"ε sweep: ε = {float(eps):.0e}")
+        rows.append(pe_stability(A, int(k), float(eps), tol=tol, spe_fn=spe_fn))
+    return {name: np.array([r[name] for r in rows], dtype=np.float64)
+            for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"], "n": n}

@@ -41,6 +41,7 @@ from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import viz
+from ..progress import subrange
 from ._tour import tour_param
 from ._base import Explorer, log_slider, message
 from .training import CycleCountTrainer
@@ -57,14 +58,14 @@ EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
 ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
 #: graphs whose stability curves the "Six graphs (ε sweep)" tab shows side by side
 STABILITY_GRAPHS = ("cycle", "path", "grid", "hypercube", "karate_club", "random_regular")
-#: axis labels with units / normalisation (by the dimension names the viz module uses)
-_UNITS = {"ε": "ε (added to one edge weight; weights are 1)", "‖ΔPE‖/‖ΔL‖": "‖ΔPE‖_F / ‖ΔL‖_F",
-          "λ": "eigenvalue λ_i (normalized Laplacian, 0…2)", "index": "index i",
+#: the sinusoid plots' axis labels with units / normalisation (by the viz module's dimension names)
+_UNITS = {"λ": "eigenvalue λ_i (normalized Laplacian, 0…2)", "index": "index i",
           "value": "value (sinusoids in [−1, 1]; eigenvectors of unit norm)"}
 
 
 def _units(el):
     return el.redim.label(**_UNITS)
+
 _GRAPH_CORE = ("graph", "n", "rows", "dim", "branching", "height", "degree", "p", "p_out", "blocks", "rewire", "seed")
 _ALL = _GRAPH_CORE + ("encoding", "index", "flip_sign", "angle", "tol", "rw_steps", "sin_dim", "sin_base")
 
@@ -290,32 +291,35 @@ class PositionalEncodingExplorer(Explorer):
             return model.double().eval()
         return self._stage("spe_model", (int(self.spe_seed),), build, shared=True)
 
-    def _stability_at(self, eps):
-        g = self._graph()
-        n = g["n"]
-        k = int(self.stab_k)
-        if k > n - 2:
-            raise ValueError(f"stab_k must be ≤ n − 2 = {n - 2} on this graph (the eigengap λ_(k+1) − λ_k must "
-                             f"exist), got stab_k={k}")
+    def _spe_fn(self):
+        """The shared SPE network as ``spe_fn(evals, evecs)`` for the stability measures."""
         model = self._spe_model()
 
         def spe_fn(w, V):
             with torch.no_grad():
                 return model(w, V)
-        return pe.pe_stability(torch.as_tensor(g["A"]), k, float(eps), tol=float(self.tol), spe_fn=spe_fn)
+        return spe_fn
+
+    def _stab_k(self, n=None):
+        """``stab_k``, checked against this graph (or one of ``n`` nodes): λ_(k+1) − λ_k must exist."""
+        n, k = self._graph()["n"] if n is None else n, int(self.stab_k)
+        if k > n - 2:
+            raise ValueError(f"stab_k must be ≤ n − 2 = {n - 2} on this graph (the eigengap λ_(k+1) − λ_k must "
+                             f"exist), got stab_k={k}")
+        return k
+
+    def _stability_at(self, eps):
+        return pe.pe_stability(torch.as_tensor(self._graph()["A"]), self._stab_k(), float(eps), tol=float(self.tol),
+                               spe_fn=self._spe_fn())
 
     def _stab_key(self):
         return self._graph_key() + (int(self.stab_k), int(self.spe_seed), float(self.tol))
 
     def _stability_curve(self, job=None):
         def build():
-            rows = []
-            for i, e in enumerate(EPS_GRID):
-                if job is not None:
-                    job.checkpoint(i / len(EPS_GRID), f"ε sweep: ε = {e:.0e}")
-                rows.append(self._stability_at(e))
-            return {name: np.array([r[name] for r in rows], dtype=np.float64)
-                    for name in ("raw", "projectors", "subspace", "spe")} | {"eigengap": rows[0]["eigengap"]}
+            return pe.pe_stability_curve(torch.as_tensor(self._graph()["A"]), self._stab_k(), EPS_GRID,
+                                         tol=float(self.tol), spe_fn=self._spe_fn(),
+                                         progress=job.progress if job else None, cancel=job.cancel if job else None)
         return self._stage("stability_curve", self._stab_key(), build, shared=True)
 
     def _graphs_key(self):
@@ -327,27 +331,15 @@ class PositionalEncodingExplorer(Explorer):
         parameters, ``stab_k``, ``tol`` and SPE network: ``{graph: curves dict}`` or, for a graph the
         sweep does not apply to (e.g. ``stab_k`` > n − 2), ``{graph: error message}``.  Shared."""
         def build():
-            model = self._spe_model()
-
-            def spe_fn(w, V):
-                with torch.no_grad():
-                    return model(w, V)
             out = {}
             for gi, name in enumerate(STABILITY_GRAPHS):
                 try:
                     G = graphs.named_graph(name, max_nodes=MAX_NODES, **{p: getattr(self, p) for p in GRAPH_PARAMS[name]})
-                    A = torch.as_tensor(nx.to_numpy_array(G, weight=None))
-                    k = int(self.stab_k)
-                    if k > A.shape[0] - 2:
-                        raise ValueError(f"stab_k={k} > n − 2 = {A.shape[0] - 2}")
-                    rows = []
-                    for i, e in enumerate(EPS_GRID):
-                        if job is not None:
-                            job.checkpoint((gi + i / len(EPS_GRID)) / len(STABILITY_GRAPHS), f"ε sweep on {name}")
-                        rows.append(pe.pe_stability(A, k, float(e), tol=float(self.tol), spe_fn=spe_fn))
-                    out[name] = {key: np.array([r[key] for r in rows], dtype=np.float64)
-                                 for key in ("raw", "projectors", "subspace", "spe")} | {
-                        "eigengap": rows[0]["eigengap"], "n": A.shape[0]}
+                    A = nx.to_numpy_array(G, weight=None)
+                    out[name] = pe.pe_stability_curve(
+                        A, self._stab_k(len(A)), EPS_GRID, tol=float(self.tol), spe_fn=self._spe_fn(),
+                        progress=subrange(job.progress, gi / len(STABILITY_GRAPHS), (gi + 1) / len(STABILITY_GRAPHS))
+                        if job else None, cancel=job.cancel if job else None)
                 except ValueError as exc:
                     out[name] = message(exc)
             return out
@@ -374,16 +366,7 @@ class PositionalEncodingExplorer(Explorer):
             if hit is None or hit[0] != self._graphs_key():
                 return hv.Layout([hv.Curve([], "ε", "‖ΔPE‖/‖ΔL‖").opts(
                     title="computing the ε sweeps …" if self.running("stability_graphs") else "", width=300, height=260)])
-            plots = []
-            for i, (name, c) in enumerate(hit[1].items()):
-                if isinstance(c, str):
-                    plots.append(hv.Curve([], "ε", "‖ΔPE‖/‖ΔL‖").opts(title=f"{name}: {c}", width=300, height=260))
-                    continue
-                el = _units(viz.stability_plot(EPS_GRID, {k: c[k] for k in ("raw", "projectors", "subspace", "spe")},
-                                               title=f"{name} (n = {c['n']}, gap {c['eigengap']:.2g})", width=300,
-                                               height=260))
-                plots.append(el.opts(show_legend=(i == 0), legend_position="bottom_left"))
-            return hv.Layout(plots).cols(3).opts(shared_axes=False)
+            return viz.stability_grid(EPS_GRID, hit[1])
         return self._guard(fn, "stability across graphs", width=300, height=260)
 
     def _stability(self):
@@ -613,12 +596,12 @@ class PositionalEncodingExplorer(Explorer):
             names = ("raw", "projectors", "subspace", "spe")
             if self._sweep_pending():   # the same curves, empty: a DynamicMap keeps one structure
                 empty = {k: np.full(len(EPS_GRID), np.nan) for k in names}
-                return _units(viz.stability_plot(EPS_GRID, empty, current=float(self.eps), width=640, height=380,
-                                                 title="‖ΔPE‖/‖ΔL‖ vs ε: computing the ε sweep …"))
+                return viz.stability_plot(EPS_GRID, empty, current=float(self.eps), width=640, height=380,
+                                          title="‖ΔPE‖/‖ΔL‖ vs ε: computing the ε sweep …")
             c = self._stability_curve()
-            return _units(viz.stability_plot(EPS_GRID, {k: c[k] for k in names}, current=float(self.eps),
-                                             title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
-                                             width=640, height=380))
+            return viz.stability_plot(EPS_GRID, {k: c[k] for k in names}, current=float(self.eps),
+                                      title=f"‖ΔPE‖/‖ΔL‖ vs ε (k = {self.stab_k}, eigengap {c['eigengap']:.3g})",
+                                      width=640, height=380)
         return self._guard(fn, "stability")
 
     def view_stability(self):

@@ -21,6 +21,7 @@ import numpy as np
 from ..eigen import eigenvalue_groups
 
 __all__ = ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "projector_image", "stability_plot",
+           "stability_grid",
            "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]
 
 #: one colour per encoding kind (stable across plots and runs)
@@ -160,6 +161,28 @@ def stability_plot(eps, ratios: dict, current=None, *, title: str = "‖ΔPE‖ 
     return hv.Overlay(layers).opts(logx=True, logy=True, width=width, height=height, show_grid=True, title=title,
                                    legend_position="right", toolbar="above",
                                    xlabel="ε (change of one edge weight)", ylabel="‖ΔPE‖_F / ‖ΔL‖_F (ratio)")
+
+
+def stability_grid(eps, curves: dict, *, cols: int = 3, width: int = 300, height: int = 260) -> hv.Layout:
+    """Small multiples: one :func:`stability_plot` per graph, side by side.  ``curves[name]`` is a
+    dict of ratio arrays (``raw``, ``projectors``, ``subspace``, ``spe``) with the graph's ``n``
+    and ``eigengap`` — or a message (str) shown as the empty panel's title; only the first
+    panel shows the legend.
+
+    >>> c = {"raw": [1e5, 1e3], "projectors": [1.0, 1.0], "subspace": [1.0, 1.0], "spe": [1.0, 1.0],
+    ...      "n": 16, "eigengap": 0.15}
+    >>> len(stability_grid([1e-6, 1e-4], {"cycle": c, "path": "stab_k too large"}))
+    2
+    """
+    plots = []
+    for i, (name, c) in enumerate(curves.items()):
+        if isinstance(c, str):
+            plots.append(hv.Curve([], "ε", "‖ΔPE‖/‖ΔL‖").opts(title=f"{name}: {c}", width=width, height=height))
+            continue
+        el = stability_plot(eps, {k: c[k] for k in ("raw", "projectors", "subspace", "spe")}, width=width,
+                            height=height, title=f"{name} (n = {c['n']}, gap {c['eigengap']:.2g})")
+        plots.append(el.opts(show_legend=(i == 0), legend_position="bottom_left"))
+    return hv.Layout(plots).cols(cols).opts(shared_axes=False)
 
 
 def channels_image(M, title: str = "", xlabel: str = "channel", cmap: str = "RdBu_r", width: int = 300,
