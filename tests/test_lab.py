@@ -160,13 +160,17 @@ _JS_OUTPUTS = """() => {
   }));
 }"""
 
-# canvases, also inside the (open) shadow roots of Bokeh views, per code cell
-_JS_CANVASES = """() => {
+# JavaScript: count(root) = the canvases under root, also inside (open) shadow roots of Bokeh views
+_JS_COUNT = """
   const count = root => {
     let n = root.querySelectorAll('canvas').length;
     for (const e of root.querySelectorAll('*')) if (e.shadowRoot) n += count(e.shadowRoot);
     return n;
   };
+"""
+
+# canvases per code cell
+_JS_CANVASES = """() => {""" + _JS_COUNT + """
   const panel = window.jupyterapp.shell.currentWidget;
   return panel.content.widgets.filter(w => w.model.type === 'code').map(w => count(w.node));
 }"""
@@ -322,12 +326,7 @@ _JS_CLASSIC_STATE = """() => {
   };
 }"""
 
-_JS_CLASSIC_CELLS = """() => {
-  const count = root => {
-    let n = root.querySelectorAll('canvas').length;
-    for (const e of root.querySelectorAll('*')) if (e.shadowRoot) n += count(e.shadowRoot);
-    return n;
-  };
+_JS_CLASSIC_CELLS = """() => {""" + _JS_COUNT + """
   return Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c => ({
     source: c.get_text(), outputs: c.output_area.outputs, canvases: count(c.element[0]),
   }));
