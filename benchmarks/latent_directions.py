@@ -20,12 +20,17 @@ Usage::
 
     python benchmarks/latent_directions.py            # quality cases at full size (a few minutes)
     python benchmarks/latent_directions.py --quick    # smaller samples for the quality cases
+    python benchmarks/latent_directions.py --device cuda --skip-quality   # GPU timings
+
+With ``--device cuda`` every timed call ends with ``torch.cuda.synchronize()`` (the time until
+the result exists, not until the kernels are queued); the targets were set for the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -39,11 +44,15 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+_sync = lambda: None  # noqa: E731  (torch.cuda.synchronize under --device cuda)
+
+
 def timed(fn, repeats=5):
     out, times = None, []
     for _ in range(repeats):
         t = time.perf_counter()
         out = fn()
+        _sync()
         times.append(time.perf_counter() - t)
     return out, times
 
@@ -66,8 +75,15 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--device", default="cpu", help="torch device of the timed cases (default: cpu)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    # the explorer (face_slider) renders on the library's default device: make it this one
+    os.environ["SPECTRAL_EXPLORER_DEVICE"] = str(dev)
+    if dev.type == "cuda":
+        global _sync
+        _sync = torch.cuda.synchronize
 
     from spectral_explorer import latent_directions as ld
     from spectral_explorer.digits_diffusion import ddim_sample, load_digits_diffusion
@@ -75,12 +91,12 @@ def main(argv=None):
     from spectral_explorer.face_dcgan import face_dcgan, sample_latents
 
     records = []
-    gan = face_dcgan("cpu")
+    gan = face_dcgan(dev)
     _, t = timed(lambda: ld.sefa_directions(gan.sefa_weight, k=5), 20)
     records.append(rec("sefa", statistics.median(t), "<= 0.020 s", statistics.median(t) <= 0.020,
                        first_call_s=round(t[0], 5)))
 
-    res, t = timed(lambda: ld.ganspace_directions(gan.first_block, n_samples=20000, k=10, device="cpu"), 2)
+    res, t = timed(lambda: ld.ganspace_directions(gan.first_block, n_samples=20000, k=10, device=dev), 2)
     records.append(rec("ganspace_20k", min(t), "<= 10 s", min(t) <= 10, all_s=[round(x, 2) for x in t],
                        samples=20000, k=10, passes=3, max_residual_top5=round(max(res.residuals[:5]), 4)))
 
@@ -88,29 +104,31 @@ def main(argv=None):
     times = []
     for i in range(10):
         ex.c1 = 0.5 * (i + 1) * (-1) ** i
+        _sync()
         times.append(ex.timings["face"])
     records.append(rec("face_slider", statistics.median(times), "<= 0.100 s", statistics.median(times) <= 0.1,
                        max_s=round(max(times), 4), note="the explorer's face stage after a slider move"))
 
-    z = sample_latents(1, seed=3)[0]
+    z = sample_latents(1, seed=3, device=dev)[0]
     d, _ = ld.sefa_directions(gan.sefa_weight, k=1)
     alphas = np.linspace(-3, 3, 7)
     _, t = timed(lambda: ld.traversal_strip(gan, z, d.float(), alphas), 7)
     records.append(rec("traversal_strip", statistics.median(t), "<= 0.300 s", statistics.median(t) <= 0.3,
                        images=7))
 
-    model = load_digits_diffusion(device="cpu")
+    model = load_digits_diffusion(device=dev)
     with torch.no_grad():
-        _, t = timed(lambda: ddim_sample(model, n=1, n_steps=25, seed=1), 10)
+        _, t = timed(lambda: ddim_sample(model, n=1, n_steps=25, seed=1, device=dev), 10)
     records.append(rec("ddim25_one_digit", statistics.median(t), "<= 0.1 s", statistics.median(t) <= 0.1))
 
     f = lambda v: gan(v[None])[0]  # noqa: E731
     first = None
     times, iters = [], []
     for s in range(6):
-        zz = sample_latents(1, seed=100 + s)[0]
+        zz = sample_latents(1, seed=100 + s, device=dev)[0]
         t0 = time.perf_counter()
         _, _, info = ld.jacobian_directions(f, zz, k=3, tol=1e-4, n_iter=60, return_info=True)
+        _sync()
         dt = time.perf_counter() - t0
         if first is None:
             first = dt
@@ -121,7 +139,8 @@ def main(argv=None):
                        first_call_s=round(first, 3), iterations=iters, tol=1e-4))
 
     meta = {"quick": args.quick, "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": sys.version.split()[0], "machine": platform.machine(), "device": "cpu"}
+            "python": sys.version.split()[0], "machine": platform.machine(), "device": str(dev),
+            "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None}
     if not args.skip_quality:
         from spectral_explorer.reproduce import latent_directions as rl
         qmeta = {}

@@ -341,12 +341,14 @@ def _first_block_with(gan, proj, z):
 def finetune_face_projector(gan, proj: HouseholderProjector, steps: int, batch: int = 128, lr: float = 3e-4,
                             seed: int = 0, progress=None, cancel=None) -> list[float]:
     """Data-free fine-tuning: match the original first-block features (BatchNorm, ReLU) for
-    fresh z ~ N(0, I) (MSE); returns the loss per step."""
+    fresh z ~ N(0, I) (MSE), drawn on the CPU from ``seed`` (the same on every device); returns
+    the loss per step."""
     g = torch.Generator().manual_seed(int(seed))
+    dev = gan.sefa_weight.device
     opt = torch.optim.Adam([p for p in proj.parameters() if p.requires_grad], lr=lr)
     losses = []
     for i in range(steps):
-        z = torch.randn((batch, proj.in_features), generator=g)
+        z = torch.randn((batch, proj.in_features), generator=g).to(dev)
         with torch.no_grad():
             target = gan.first_block(z)
         loss = F.mse_loss(_first_block_with(gan, proj, z), target)
@@ -380,7 +382,7 @@ def face_fidelity(gan, ranks, steps: int, n_test: int, singular_values: str = "e
     and the projector's top-5 directions after fine-tuning."""
     from .face_dcgan import sample_latents
 
-    z = sample_latents(n_test, seed=4242)
+    z = sample_latents(n_test, seed=4242, device=gan.sefa_weight.device)
     ref_dirs = torch.linalg.svd(gan.sefa_weight.detach().double(), full_matrices=False)[2][:5]
     rows = []
     for i, r in enumerate(ranks):

@@ -139,7 +139,10 @@ def streaming_pca(batches, n_batches: int, k: int = 10, oversample: int = 10, n_
     k = check_int(k, "k", 1, D)
     dev = first.device
     work = first.dtype if first.is_floating_point() else torch.float32
-    acc = torch.float64 if dev.type == "cpu" else torch.float32
+    # accumulators and the small (D, k + p) algebra in float64 on every device: they cost O(D·l)
+    # next to the O(N·D·l) products (which run in the data's dtype), and the total variance
+    # sq/N − ‖μ‖² cancels badly in float32 when the mean is large
+    acc = torch.float64
     l = min(D, k + check_int(oversample, "oversample", 0))
     g = torch.Generator().manual_seed(int(seed))
     Q = torch.linalg.qr(torch.randn((D, l), generator=g, dtype=torch.float64).to(dev, acc))[0]

@@ -701,10 +701,27 @@ def _run_tasks(fn, tasks, n_threads: int, device: torch.device):
             return list(ex.map(fn, tasks))
 
 
+# Sizes (rows, inclusive) whose batched eigensolve a CUDA batch hands to the CPU's LAPACK, copies
+# both ways included: torch's CUDA solver batches only small matrices (a Jacobi batch up to 32
+# rows) and solves larger ones one by one.  benchmarks/small_eigh.py on an H100 (batch 256, 16
+# CPU threads): m = 32 takes 0.4 ms on the GPU; m = 33 takes 118-165 ms there and 26-29 ms on
+# the CPU, m = 64 190-206 vs 61-82 ms, m = 128 about even in float64; None: never.
+_CUDA_EIGH_ON_CPU: tuple[int, int] | None = (33, 128)
+
+
+def _batched_eigh(L: torch.Tensor):
+    """``torch.linalg.eigh`` of a (b, m, m) batch, on the CPU for the CUDA sizes above."""
+    rng = _CUDA_EIGH_ON_CPU
+    if L.device.type == "cuda" and L.shape[0] > 1 and rng is not None and rng[0] <= L.shape[-1] <= rng[1]:
+        w, V = torch.linalg.eigh(L.cpu())
+        return w.to(L.device), V.to(L.device)
+    return torch.linalg.eigh(L)
+
+
 def _eig_chunk(batch: _Batch, m: int, idx: np.ndarray, first: int, count: int):
     """Eigenpairs ``first .. first+count-1`` (clipped to m) of one chunk: (evals, evecs, ncols)."""
     A, mask = batch.load(m, idx)
-    w, V = torch.linalg.eigh(normalized_laplacian(A, mask))
+    w, V = _batched_eigh(normalized_laplacian(A, mask))
     stop = min(m, first + count)
     w, V = w[:, first:stop].clamp(0.0, 2.0), V[:, :, first:stop]
     if mask is not None:

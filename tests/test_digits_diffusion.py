@@ -43,7 +43,10 @@ def test_sampling_on_cuda_matches_cpu(model):
     if not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
     gpu = dd.load_digits_diffusion(device="cuda")
-    a = dd.ddim_sample(gpu, n=4, n_steps=10, seed=2)["x0"].cpu()
+    # PyTorch runs cuDNN convolutions in TF32 by default (10-bit mantissa), which over 10 DDIM
+    # steps moves pixels by up to ~0.1: the CUDA path itself is compared in full float32
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        a = dd.ddim_sample(gpu, n=4, n_steps=10, seed=2)["x0"].cpu()
     torch.testing.assert_close(a, dd.ddim_sample(model, n=4, n_steps=10, seed=2)["x0"], rtol=0, atol=2e-3)
     cap = ld.hspace_capture(gpu, n=8, seed=0, n_steps=5)
     assert cap["h"].device.type == "cpu" and cap["h"].shape[:2] == (5, 8)

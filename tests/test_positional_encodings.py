@@ -358,7 +358,10 @@ def test_batched_tiny_graphs_and_graph_likes():
 
 @pytest.mark.parametrize("dev", ["cpu", CUDA])
 def test_batched_on_device(dev):
-    graphs = _random_graphs(12, seed=2)
+    # plus two graphs each of 34 and 40 nodes: size buckets above 32 rows, whose eigensolve a
+    # CUDA batch hands to the CPU
+    graphs = _random_graphs(12, seed=2) + [nx.connected_watts_strogatz_graph(n, 4, 0.3, seed=s)
+                                           for n, s in ((34, 0), (34, 1), (40, 2), (40, 3))]
     adjs = [as_adjacency(g).to(dev) for g in graphs]
     pe, mask = batched_laplacian_pe(adjs, 6, dtype=torch.float64)
     rw, _ = batched_random_walk_pe(adjs, 8, dtype=torch.float64)

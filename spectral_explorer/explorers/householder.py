@@ -34,6 +34,7 @@ import torch
 
 from .. import householder as hh
 from .. import householder_study as hs
+from ..device import resolve_device
 from ..viz import householder as vh
 from ..viz import latent as vz
 from ._base import placeholder
@@ -337,7 +338,8 @@ class HouseholderExplorer(TrainingExplorer):
     # ------------------------------------------------------------------ faces
     def _gan(self):
         from ..face_dcgan import face_dcgan
-        return self._stage("gan", ("face_dcgan", "cpu"), lambda: face_dcgan("cpu"), shared=True)
+        dev = resolve_device(None)   # CUDA when present (SPECTRAL_EXPLORER_DEVICE overrides)
+        return self._stage("gan", ("face_dcgan", str(dev)), lambda: face_dcgan(dev), shared=True)
 
     def _face(self, job=None):
         key = (int(self.face_rank), int(self.face_steps), self.face_sv)
@@ -346,7 +348,7 @@ class HouseholderExplorer(TrainingExplorer):
             from ..face_dcgan import sample_latents
             gan = self._gan()
             proj = hs.face_projector(gan, int(self.face_rank), self.face_sv)
-            z = sample_latents(16, seed=4242)
+            z = sample_latents(16, seed=4242, device=gan.sefa_weight.device)
             before = hs.image_fidelity(gan, proj, z)
             kw = {} if job is None else {"progress": job.progress, "cancel": job.should_stop}
             losses = hs.finetune_face_projector(gan, proj, int(self.face_steps), **kw)
@@ -358,7 +360,7 @@ class HouseholderExplorer(TrainingExplorer):
         def build():
             from ..face_dcgan import sample_latents
             gan, f = self._gan(), self._face()
-            z = sample_latents(1, seed=int(self.face_seed))[0]
+            z = sample_latents(1, seed=int(self.face_seed), device=gan.sefa_weight.device)[0]
             ref = torch.linalg.svd(gan.sefa_weight.double(), full_matrices=False)[2][:3].float()
             dirs = hs.latent_directions_of(f["proj"], min(3, int(self.face_rank)))
             # the projector's frame carries a sign per column: align with the original for the picture
