@@ -11,6 +11,7 @@ ddim25_one_digit     DDIM, 25 steps, one digit                                  
 jacobian_top3        top-3 Jacobian directions of G at one z, power iteration  [<= 1 s]
                      (first call, with torch.func's one-time set-up, and warm)
 sefa_vs_random       image change per unit α of SeFa 1-3 / random directions    [>= 2x each]
+sefa_plain_vs_random the same for SeFa without row normalisation (A as is)     [>= 2x each]
 pc_class_change      class changes at ±1σ of h-space PCs 1-3 / random dirs      [>= 3x]
 
 Timings are medians of repeats (the first call of each is reported separately where it
@@ -149,7 +150,13 @@ def main(argv=None):
         local = s.get("sefa_top3_change_over_random_alpha0.1", [])
         ratios = s.get("sefa_top3_change_over_random_alpha2", [])
         records.append(rec("sefa_vs_random", None, ">= 2x each", bool(local) and min(local) >= 2,
-                           ratios_alpha_0_1=local, ratios_alpha_2=ratios))
+                           ratios_alpha_0_1=local, ratios_alpha_2=ratios,
+                           note="sefa_directions' default: rows of A normalised, as the reference code does"))
+        plain = s.get("sefa_plain_top3_change_over_random_alpha0.1", [])
+        records.append(rec("sefa_plain_vs_random", None, ">= 2x each", bool(plain) and min(plain) >= 2,
+                           ratios_alpha_0_1=plain, ratios_alpha_2=s.get("sefa_plain_top3_change_over_random_alpha2", []),
+                           note="normalize=False: A as is, the paper's max ‖A n‖ (directions 3 and 4 of the "
+                                "normalised variant nearly exchange)"))
         pc = s.get("pc_over_random_1sigma", [])
         records.append(rec("pc_class_change", None, ">= 3x", bool(pc) and min(pc) >= 3, ratios=pc,
                            pc_rates=s.get("pc_class_change_1sigma"), random_rate=s.get("random_class_change_1sigma")))

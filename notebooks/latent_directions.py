@@ -127,6 +127,22 @@ change_rand = ld.image_change_per_unit(gan, Z, ld.random_directions(8, 100, seed
 print("SeFa 1–5 / random:", np.round((change_sefa / change_rand.mean()).numpy(), 2))
 
 # %% [markdown]
+# The row normalisation is the reference code's choice, not part of the objective above. Without
+# it (`normalize=False`: $A$ as is) SeFa maximises exactly $\|A n\|$. The two variants share
+# most directions but not all; compare them, and their local rate of image change (a small α,
+# where the change is $\approx \alpha \|J n\|$), with random directions. The dashboard has the
+# same switch ("SeFa: rows of A normalised").
+
+# %%
+d_plain, ev_plain = ld.sefa_directions(A, k=5, normalize=False)
+print("|cos| of normalised and plain direction j:",
+      np.round((d_sefa.double() @ d_plain.double().T).abs().diagonal().numpy(), 2))
+rand_local = ld.image_change_per_unit(gan, Z, ld.random_directions(8, 100, seed=2), alpha=0.1).mean()
+for name, dirs in (("normalised", d_sefa), ("plain", d_plain)):
+    rate = ld.image_change_per_unit(gan, Z, dirs.float(), alpha=0.1) / rand_local
+    print(f"{name:10s} SeFa 1–5 / random at α = 0.1:", np.round(rate.numpy(), 2))
+
+# %% [markdown]
 # ## 3. GANSpace: PCA of activations, back to the latent
 #
 # Sample $N$ latents, collect the first block's activations $y_i = f(z_i) \in \mathbb{R}^{8192}$

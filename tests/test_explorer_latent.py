@@ -39,6 +39,24 @@ def test_a_slider_rerenders_only_the_face_and_the_face_is_the_edited_latent(ex):
     assert ex.error == ""
 
 
+def test_sefa_without_row_normalisation_uses_a_as_is(ex):
+    ex.param.update(method="sefa", seed=3, c1=0.0, c2=0.0, c3=0.0, k=5)
+    plain, ev = ld.sefa_directions(ex._gan().sefa_weight, k=8, normalize=False)
+    ex.sefa_normalize = False
+    try:
+        torch.testing.assert_close(ex._directions()["directions"], plain.float())
+        assert ex._directions()["spectrum"].tolist() == pytest.approx(ev.tolist())
+        # the paper's objective: direction 1 maximises ‖A n‖ over unit n (eigenvalue = ‖A d₁‖²)
+        A = ex._gan().sefa_weight.detach().double()
+        assert float((A @ plain[0].double()).norm() ** 2) == pytest.approx(float(ev[0]), rel=1e-6)
+        assert hv.render(ex.view_spectrum()).title.text == "SeFa: eigenvalues of AᵀA"
+    finally:
+        ex.sefa_normalize = True
+    normed, _ = ld.sefa_directions(ex._gan().sefa_weight, k=8)
+    torch.testing.assert_close(ex._directions()["directions"], normed.float())
+    assert ex.error == ""
+
+
 def test_the_grid_has_a_row_per_component_and_the_random_control(ex):
     ex.param.update(k=2, strip_alpha=2.0)
     s = ex._strip()

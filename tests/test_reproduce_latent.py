@@ -52,6 +52,8 @@ def test_rows_cover_every_measure(tiny):
     assert meta["classifier_held_out_accuracy"] >= 0.95 and meta["sefa_ms"] > 0
     s = rl.summary(rows)
     assert len(s["sefa_top3_change_over_random_alpha0.1"]) == 3 == len(s["sefa_top3_change_over_random_alpha2"])
+    assert len(s["sefa_plain_top3_change_over_random_alpha0.1"]) == 3
+    assert by[("image_change", "sefa_plain1", 2.0)] > by[("image_change", "random", 2.0)]
 
 
 def test_write_table(tiny, tmp_path):

@@ -63,6 +63,8 @@ def gan_rows(quick: bool = False, progress=None, cancel=None, meta: dict | None 
     t = time.perf_counter()
     d, ev = ld.sefa_directions(gan.sefa_weight, k=5)
     t_sefa = time.perf_counter() - t
+    # SeFa as the paper states it (A as is), beside the reference code's row normalisation
+    d_plain, _ = ld.sefa_directions(gan.sefa_weight, k=5, normalize=False)
     runs = {}
     for s in (0, 1, 2):
         t = time.perf_counter()
@@ -85,9 +87,10 @@ def gan_rows(quick: bool = False, progress=None, cancel=None, meta: dict | None 
         with torch.no_grad():
             rand = ld.image_change_per_unit(gan, Z, R, alpha=alpha)
             sefa_c = ld.image_change_per_unit(gan, Z, d.float(), alpha=alpha)
+            plain_c = ld.image_change_per_unit(gan, Z, d_plain.float(), alpha=alpha)
             gs_c = ld.image_change_per_unit(gan, Z, U[:5], alpha=alpha)
         base = float(rand.mean())
-        for name, vals in (("sefa", sefa_c), ("ganspace", gs_c)):
+        for name, vals in (("sefa", sefa_c), ("sefa_plain", plain_c), ("ganspace", gs_c)):
             for i, v in enumerate(vals.tolist()):
                 rows.append({"model": "dcgan", "measure": "image_change", "direction": f"{name}{i + 1}",
                              "alpha": alpha, "value": round(v, 5), "extra": f"ratio to random {v / base:.2f}"})
@@ -234,6 +237,9 @@ def summary(rows: list[dict]) -> dict:
         if rand:
             out[f"sefa_top3_change_over_random_alpha{alpha:g}"] = [
                 round(get[("image_change", f"sefa{i}", alpha)] / rand, 2) for i in (1, 2, 3)]
+            if ("image_change", "sefa_plain1", alpha) in get:
+                out[f"sefa_plain_top3_change_over_random_alpha{alpha:g}"] = [
+                    round(get[("image_change", f"sefa_plain{i}", alpha)] / rand, 2) for i in (1, 2, 3)]
     rnd = [get[k] for k in get if k[0] == "class_change" and k[1].startswith("random") and k[2] == 1.0]
     pcs = [get.get(("class_change", f"pc{i}", 1.0)) for i in (1, 2, 3)]
     if rnd and all(p is not None for p in pcs):
