@@ -466,6 +466,16 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
     href = _wait_for_url(page, "c1=")
     assert "c1=" in href and "seed=7" in href
 
+    # SeFa without row normalisation: other eigenvalues (the spectrum redraws), state in the URL
+    pixels = _canvas_pixels(page)
+    page.locator(".w-sefa-normalize input").click()
+    assert "sefa_normalize=false" in _wait_for_url(page, "sefa_normalize=false")
+    deadline = time.time() + 20
+    while _canvas_pixels(page) == pixels and time.time() < deadline:
+        time.sleep(0.25)
+    assert _canvas_pixels(page) != pixels, "the spectrum did not change with the normalisation"
+    log.check()
+
     _typed_is_rejected(page, "k", "99", "3", "k in 1…8")
     page.goto(server + "/latent_directions?method=nope&seed=3", wait_until="networkidle")
     msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)

@@ -370,7 +370,7 @@ class LatentDirectionsExplorer(Explorer):
         def fn():
             d = self._directions()
             title = ("GANSpace: explained variance" if self.method != "sefa" else
-                     "SeFa: eigenvalues of ÂᵀÂ (rows of A normalised)" if self.sefa_normalize else
+                     "SeFa: eigenvalues of ÂᵀÂ" if self.sefa_normalize else
                      "SeFa: eigenvalues of AᵀA")
             return vz.spectrum_bars(d["spectrum"], title, d["spectrum_label"])
         return self._guard(fn, "spectrum", width=360, height=240)
