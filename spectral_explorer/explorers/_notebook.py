@@ -17,6 +17,8 @@ Why a helper and not ``hv.extension("bokeh"); pn.extension()``:
   first render, every update and the design hooks go through) and, as a safety net, in a
   pre-processing hook over every model Panel renders — both only while ``pn.config.inline`` is on,
   so served dashboards are untouched.
+
+:func:`ipywidget` is ``pn.ipywidget`` for an object that code updates after display; see there.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from panel.io.resources import CDN_DIST, DIST_DIR, LOCAL_DIST
 from panel.reactive import Syncable
 from panel.viewable import Viewable
 
-__all__ = ["notebook_setup"]
+__all__ = ["ipywidget", "notebook_setup"]
 
 
 @lru_cache(maxsize=None)
@@ -98,3 +100,27 @@ def notebook_setup(*extensions: str, **config) -> None:
     # pn.extension then only adds Panel's comm manager and configuration (a small reload).
     hv.extension("bokeh", inline=True, logo=False)
     pn.extension(*extensions, inline=True, **config)
+
+
+def ipywidget(obj, **kwargs):
+    """``pn.ipywidget(obj, **kwargs)`` whose every front-end view shows the current state.
+
+    jupyter_bokeh's view draws the document as it was when the widget was built (its
+    ``render_bundle``) and then applies the Bokeh patches that arrive *while the view exists*.
+    Under Run All the classic notebook creates the view only after the next cells have run, so
+    an update made there (a slider moved from code) never reaches it: the plot stays at the
+    first value, and its layout events name models the kernel may have dropped since.  This
+    widget re-sends its current document each time a view appears (the ``_view_count`` that
+    ``pn.ipywidget`` turns on), so a late view starts from the present.  Update the displayed
+    object in place (a ``DynamicMap`` driven by a stream) rather than replacing it, so the
+    models the page holds stay the ones the kernel holds.
+    """
+    widget = pn.ipywidget(obj, **kwargs)
+
+    def resend(change):
+        if (change["new"] or 0) > (change["old"] or 0) and widget._document is not None:
+            widget.update_from_model(widget._model)   # the model as it is now; Panel's own
+            # watcher (registered first) has already re-rooted it if the last view had gone
+
+    widget.observe(resend, "_view_count")
+    return widget
