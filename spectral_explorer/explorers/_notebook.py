@@ -103,24 +103,35 @@ def notebook_setup(*extensions: str, **config) -> None:
 
 
 def ipywidget(obj, **kwargs):
-    """``pn.ipywidget(obj, **kwargs)`` whose every front-end view shows the current state.
+    """``pn.ipywidget(obj, **kwargs)`` that is right in every front-end, the classic notebook too.
 
-    jupyter_bokeh's view draws the document as it was when the widget was built (its
-    ``render_bundle``) and then applies the Bokeh patches that arrive *while the view exists*.
-    Under Run All the classic notebook creates the view only after the next cells have run, so
-    an update made there (a slider moved from code) never reaches it: the plot stays at the
-    first value, and its layout events name models the kernel may have dropped since.  This
-    widget re-sends its current document each time a view appears (the ``_view_count`` that
-    ``pn.ipywidget`` turns on), so a late view starts from the present.  Update the displayed
-    object in place (a ``DynamicMap`` driven by a stream) rather than replacing it, so the
-    models the page holds stay the ones the kernel holds.
+    jupyter_bokeh's front-end view draws the document as it was when the widget was built (its
+    ``render_bundle``) and then applies the Bokeh patches the kernel sends, each one a run of
+    comm messages (header, metadata, content, buffers) read by a small state machine in the
+    view.  Under Run All the classic notebook creates the view only after the next cells have
+    run: the patches sent before it are lost (the plot stays at its first value), and a view
+    created in the middle of a run reads every later patch out of step (it never redraws
+    again; ``UnknownReferenceError`` when the lost patches had replaced models).
+
+    This widget sends patches only while a view exists — the front-end counts its views in
+    ``_view_count``, which ``pn.ipywidget`` turns on — and re-sends its whole current document
+    when a view appears, so every view starts from the present and reads whole patches.
+    Update the displayed object in place (a ``DynamicMap`` driven by a stream) rather than
+    replacing it, so the page keeps the models the kernel holds and gets only new data.
     """
     widget = pn.ipywidget(obj, **kwargs)
+    send_patch = widget._document_patched
 
-    def resend(change):
+    def document_patched(event):
+        if widget._view_count is None or widget._view_count > 0:   # no view yet: nothing to tell
+            send_patch(event)
+
+    def view_appeared(change):
         if (change["new"] or 0) > (change["old"] or 0) and widget._document is not None:
-            widget.update_from_model(widget._model)   # the model as it is now; Panel's own
-            # watcher (registered first) has already re-rooted it if the last view had gone
+            # the document as it is now (Panel's own watcher, registered first, has already
+            # re-rooted it if the last view had gone)
+            widget.update_from_model(widget._model)
 
-    widget.observe(resend, "_view_count")
+    widget._document_patched = document_patched   # Bokeh dispatches document events here
+    widget.observe(view_appeared, "_view_count")
     return widget
