@@ -512,8 +512,9 @@ pn.Column(sigma_slider, pn.bind(sigma_view, sigma_slider))
 # the old one, which the kernel has dropped (`UnknownReferenceError`). And embed with
 # `spectral_explorer.explorers.ipywidget`, which is `pn.ipywidget` plus one fix: under Run All
 # the classic notebook draws the widget only after the next cells have moved the slider, and
-# jupyter_bokeh's view would show the first figure; this one re-sends the current figure when a
-# view appears.
+# jupyter_bokeh's view would miss those updates (or catch one halfway and read every later one
+# wrongly); this one sends updates only once a view exists and gives a new view the current
+# figure.
 
 # %%
 t_slider = widgets.FloatLogSlider(value=10.0, base=10, min=0, max=2.5, step=0.05, description="t",

@@ -511,9 +511,9 @@ print(stability_bars(graph_w.value, k_w.value, eps_w.value).opts.get().kwargs["t
 # The slider's observer sends $\theta$ to a HoloViews stream; the `DynamicMap` it drives
 # redraws the one plot in place (new data and title, no new plot), which keeps the kernel and
 # every front-end, the classic notebook included, talking about the same plot.
-# `spectral_explorer.explorers.ipywidget` is `pn.ipywidget` that also re-sends the current plot
-# when a view appears (under Run All the classic notebook draws it after the next cell has moved
-# the slider).
+# `spectral_explorer.explorers.ipywidget` is `pn.ipywidget` that sends updates only once a view
+# exists and gives a new view the current plot (under Run All the classic notebook draws the
+# widget after the next cell has moved the slider).
 
 # %%
 theta_w = widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, step=0.05, description="θ", continuous_update=False)
