@@ -400,6 +400,19 @@ _JS_CLASSIC_ASK = """(expr) => new Promise(resolve => {
 })"""
 
 
+def _shut_down_sessions(base, path):
+    """Stop the server's sessions (and kernels) for ``path``: the JupyterLab test of the same
+    notebook leaves its kernel running, with that page's widgets alive in it; the classic page
+    would attach to it and get messages for widgets it never opened ("Comm promise not found")."""
+    sessions = json.loads(urllib.request.urlopen(f"{base}/api/sessions", timeout=10).read())
+    for session in sessions:
+        if session.get("path") == path:
+            xsrf = "0123456789abcdef"   # the server's XSRF check: the same token as cookie and header
+            request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", method="DELETE",
+                                             headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+            urllib.request.urlopen(request, timeout=30).read()
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -426,6 +439,8 @@ def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     try:
         from nbclassic import nbclassic_path   # "/nbclassic" beside Notebook 7, else ""
+
+        _shut_down_sessions(base, nb_path.name)   # a kernel of its own, not the JupyterLab run's
 
         page.goto(f"{base}{nbclassic_path()}/notebooks/{nb_path.name}", wait_until="domcontentloaded")
         deadline = time.time() + 90
