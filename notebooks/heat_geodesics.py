@@ -66,7 +66,7 @@ from spectral_explorer.laplacian import laplacian
 from spectral_explorer.mds import classical_mds
 from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
 from spectral_explorer.exercises import check_exercise
-from spectral_explorer.explorers import notebook_setup
+from spectral_explorer.explorers import ipywidget, notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
@@ -502,9 +502,19 @@ pn.Column(sigma_slider, pn.bind(sigma_view, sigma_slider))
 # Some front-ends only speak ipywidgets (VS Code, Colab, Voilà). `pn.ipywidget(obj)` wraps
 # any Panel object as an ipywidget (this needs `jupyter_bokeh`), so it can sit in an
 # `ipywidgets.VBox` next to ordinary controls. Below, an `ipywidgets.FloatLogSlider` sets
-# the diffusion time; its observer updates a Panel HoloViews pane and an
-# `ipywidgets.HTML` read-out (the resolvent column read with the screened law). One Euler
-# solve per move keeps it snappy.
+# the diffusion time; its observer sends the new `t` to a HoloViews stream, and the
+# `DynamicMap` it drives redraws the heat plot *in place* (Bokeh sends the page new data and a
+# new title for the plot it already shows) and updates an `ipywidgets.HTML` read-out (the
+# resolvent column read with the screened law). One Euler solve per move keeps it snappy.
+#
+# Two details make this right in every front-end, the classic notebook included. Update in place
+# rather than replacing the pane's object: a new plot per move leaves the browser talking about
+# the old one, which the kernel has dropped (`UnknownReferenceError`). And embed with
+# `spectral_explorer.explorers.ipywidget`, which is `pn.ipywidget` plus one fix: under Run All
+# the classic notebook draws the widget only after the next cells have moved the slider, and
+# jupyter_bokeh's view would miss those updates (or catch one halfway and read every later one
+# wrongly); this one sends updates only once a view exists and gives a new view the current
+# figure.
 
 # %%
 t_slider = widgets.FloatLogSlider(value=10.0, base=10, min=0, max=2.5, step=0.05, description="t",
@@ -519,12 +529,14 @@ def heat_view(t):
     readout.value = f"<b>t = {t:.3g}</b>: Spearman of one heat column vs the truth = {rho:.4f}"
     return hv.Points((ds.latent[:, 0], ds.latent[:, 1], np.log10(np.maximum(u, 1e-300))),
                      ["arc length (data units)", "height (data units)"], ["log10 heat"]).opts(
-        color="log10 heat", cmap="inferno", size=4, width=420, height=280, colorbar=True, title=f"heat at t = {t:.3g}")
+        color="log10 heat", cmap="inferno", size=4, width=420, height=280, colorbar=True, framewise=True,
+        title=f"heat at t = {t:.3g}")
 
 
-heat_pane = pn.pane.HoloViews(heat_view(t_slider.value))
-t_slider.observe(lambda change: setattr(heat_pane, "object", heat_view(change["new"])), names="value")
-widgets.VBox([t_slider, readout, pn.ipywidget(heat_pane)])
+t_stream = hv.streams.Stream.define("DiffusionTime", t=t_slider.value)()
+heat_plot = hv.DynamicMap(heat_view, streams=[t_stream])   # one plot, redrawn in place
+t_slider.observe(lambda change: t_stream.event(t=change["new"]), names="value")
+widgets.VBox([t_slider, readout, ipywidget(heat_plot)])
 
 # %% [markdown]
 # Drag the slider — or let code drive it, which is also how you script a widget:

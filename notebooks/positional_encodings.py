@@ -66,7 +66,7 @@ from spectral_explorer.reproduce.positional_encodings import run_stability, spe_
 from spectral_explorer.spe import ENCODINGS, SPE, SignNetPE
 from spectral_explorer.substructures import count_cycles, cycle_count_datasets, random_graphs, train
 from spectral_explorer.exercises import check_exercise
-from spectral_explorer.explorers import notebook_setup
+from spectral_explorer.explorers import ipywidget, notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
@@ -506,7 +506,14 @@ print(stability_bars(graph_w.value, k_w.value, eps_w.value).opts.get().kwargs["t
 # `pn.ipywidget(...)` turns a Panel/HoloViews object into an ipywidget, so it can sit beside
 # plain `ipywidgets` controls (and work in front-ends that only speak ipywidgets). The slider
 # turns the basis of the first eigenspace of $C_{16}$ by $\theta$: the two encodings change
-# completely; the projector (right, a read-out of its change) does not move.
+# completely; the projector (the read-out above the plot gives its change) does not move.
+#
+# The slider's observer sends $\theta$ to a HoloViews stream; the `DynamicMap` it drives
+# redraws the one plot in place (new data and title, no new plot), which keeps the kernel and
+# every front-end, the classic notebook included, talking about the same plot.
+# `spectral_explorer.explorers.ipywidget` is `pn.ipywidget` that sends updates only once a view
+# exists and gives a new view the current plot (under Run All the classic notebook draws the
+# widget after the next cell has moved the slider).
 
 # %%
 theta_w = widgets.FloatSlider(value=0.0, min=0.0, max=math.pi, step=0.05, description="θ", continuous_update=False)
@@ -517,21 +524,23 @@ def basis_view(theta):
     W = rotate(V16, theta)
     return hv.Overlay([hv.Curve((np.arange(16), W[:, j]), "node", "entry of the unit eigenvector",
                                 label=f"v{j + 1} rotated")
-                       for j in range(2)]).opts(width=480, height=260, ylim=(-0.4, 0.4), legend_position="right")
+                       for j in range(2)]).opts(width=480, height=260, ylim=(-0.4, 0.4), legend_position="right",
+                                                title=f"basis turned by θ = {theta:.2f}")
 
 
 def on_theta(change=None):
     theta = theta_w.value
-    basis_pane.object = basis_view(theta)
+    theta_stream.event(theta=theta)
     dP = float((eigenspace_projectors(lam16, rotate(V16, theta))[0][1] - projs[0][1]).abs().max())
     dV = float((rotate(V16, theta) - V16).norm())
     readout.value = f"θ = {theta:.2f}: ‖ΔV‖_F = <b>{dV:.3f}</b>, max |ΔP| = <b>{dP:.1e}</b>"
 
 
-basis_pane = pn.pane.HoloViews(basis_view(0.0))
+theta_stream = hv.streams.Stream.define("Angle", theta=theta_w.value)()
+basis_plot = hv.DynamicMap(basis_view, streams=[theta_stream])   # one plot, redrawn in place
 theta_w.observe(on_theta, names="value")
 on_theta()
-widgets.VBox([theta_w, readout, pn.ipywidget(basis_pane)])
+widgets.VBox([theta_w, readout, ipywidget(basis_plot)])
 
 # %%
 theta_w.value = 1.0

@@ -12,7 +12,10 @@ Then it asserts that
   JavaScript, Panel's stylesheets and fonts all come from the page itself or the local server);
 - the values the notebook "sets back" at its end stay set back once the browser has answered
   (the stale-value race: live widgets echoing older values);
-- in the heat notebook, moving the Panel σ slider (keyboard, as a student would) redraws its plot.
+- in the heat notebook, moving the Panel σ slider (keyboard, as a student would) redraws its plot;
+- the plots that plain ipywidgets sliders drive through ``pn.ipywidget`` (heat §9b, positional
+  encodings §11b) show the value the notebook set last, and in the heat notebook one keyboard
+  step of that ipywidgets slider redraws it (also in the classic notebook).
 
 Skipped when Chromium, Playwright or JupyterLab is missing, unless ``CI`` is set (then it fails).
 With ``SPECTRAL_EXPLORER_LAB_SCREENSHOTS=<folder>`` it writes a full-page screenshot per notebook.
@@ -49,6 +52,13 @@ FINAL_STATE = {
     "heat_geodesics": "{'method': ex.method, 't': ex.t, 'ipy_method': ipy_method.value}",
     "positional_encodings": "{'angle': ex.angle, 'theta_w': theta_w.value}",
     "eigenspace_projections": "{'anisotropy': ex.anisotropy}",
+}
+#: the title the ``pn.ipywidget`` plot driven by plain ipywidgets shows once the notebook has moved
+#: its slider from code (heat §9b, positional encodings §11b): the page must show the kernel's
+#: present, also when the front-end drew the widget after that cell ran (the classic notebook)
+PLOT_TITLE = {
+    "heat_geodesics": "heat at t = 100",
+    "positional_encodings": "basis turned by θ = 1.00",
 }
 EXPECTED_STATE = {
     "heat_geodesics": {"method": "euler", "t": 2.0, "ipy_method": "euler"},
@@ -243,6 +253,49 @@ def _plot_png(cell):
             time.sleep(0.5)
 
 
+# JavaScript: the titles of the Bokeh figures whose views are on the page (Bokeh's view index)
+_JS_TITLES = """() => {
+  const out = [];
+  for (const view of Bokeh.index) {
+    const doc = view.model.document;
+    if (!doc || !document.body.contains(view.el)) continue;
+    for (const m of doc._all_models.values()) if (m.type === 'Title' && m.text) out.push(m.text);
+  }
+  return out;
+}"""
+
+
+def _check_plot_title(page, stem, title=None):
+    """The plot a notebook's ipywidgets slider drives shows the value the notebook set last."""
+    title = title or PLOT_TITLE.get(stem)
+    if title is None:
+        return
+    deadline = time.time() + 30
+    while True:
+        titles = page.evaluate(_JS_TITLES)
+        if title in titles:
+            return
+        assert time.time() < deadline, f"{stem}: no plot on the page shows {title!r}: {sorted(set(titles))}"
+        time.sleep(0.5)
+
+
+def _move_ipywidgets_slider(page, stem, handle_css, ask):
+    """Heat notebook, section 9b: one keyboard step of the ipywidgets t slider must redraw the
+    plot embedded with ``pn.ipywidget`` (its title follows the kernel's value)."""
+    if stem != "heat_geodesics":
+        return
+    handle = page.locator(handle_css)
+    assert handle.count() == 1, "the ipywidgets t slider was not found"
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    handle.press("ArrowRight")
+    deadline = time.time() + 30
+    while (t := ask("t_slider.value")) == 100.0:
+        assert time.time() < deadline, "a keyboard step of the ipywidgets t slider did not change it"
+        time.sleep(0.5)
+    _check_plot_title(page, stem, f"heat at t = {t:.3g}")
+
+
 def _move_sigma_slider(page):
     """Heat notebook, section 9a: one keyboard step of the Panel σ slider must redraw its plot."""
     cell = page.locator(".jp-CodeCell").filter(has_text="sigma_slider = pn.widgets.FloatSlider")
@@ -294,8 +347,15 @@ def test_notebook_runs_offline_in_jupyterlab(lab, browser, nb_path):
         for bad in ("Failed to create view", "Error displaying widget", "Failed to load model class"):
             assert bad not in body, f"{nb_path.name}: a widget error box: {bad!r}"
 
+        _check_plot_title(page, nb_path.stem)
+        _move_ipywidgets_slider(page, nb_path.stem, '.jp-CodeCell:has-text("t_slider = widgets.FloatLogSlider")'
+                                ' .jp-Cell-outputArea .widget-slider .noUi-handle', lambda e: _ask(page, e))
         if nb_path.stem == "heat_geodesics":
             _move_sigma_slider(page)
+        _wait_idle(page, 60)
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(page.evaluate(_JS_OUTPUTS))
+                  for o in c["outputs"] if o.get("output_type") == "error"]
+        assert not errors, f"{nb_path.name}: errors after moving the sliders {errors}"
 
         shots = os.environ.get("SPECTRAL_EXPLORER_LAB_SCREENSHOTS")
         if shots:
@@ -340,6 +400,19 @@ _JS_CLASSIC_ASK = """(expr) => new Promise(resolve => {
 })"""
 
 
+def _shut_down_sessions(base, path):
+    """Stop the server's sessions (and kernels) for ``path``: the JupyterLab test of the same
+    notebook leaves its kernel running, with that page's widgets alive in it; the classic page
+    would attach to it and get messages for widgets it never opened ("Comm promise not found")."""
+    sessions = json.loads(urllib.request.urlopen(f"{base}/api/sessions", timeout=10).read())
+    for session in sessions:
+        if session.get("path") == path:
+            xsrf = "0123456789abcdef"   # the server's XSRF check: the same token as cookie and header
+            request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", method="DELETE",
+                                             headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+            urllib.request.urlopen(request, timeout=30).read()
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -347,17 +420,7 @@ def _classic_font(url: str) -> bool:
     return "/static/nbclassic/components/MathJax/fonts/" in url
 
 
-#: known defect in the classic notebook only: a ``pn.ipywidget`` cell whose pane's object is
-#: replaced from an ipywidgets callback gets events from jupyter_bokeh's classic front-end that
-#: reference models the kernel's document does not hold (``UnknownReferenceError`` printed in the
-#: cell; JupyterLab is clean).  Strict: the test tells when it is fixed.
-_CLASSIC_KNOWN = {"heat_geodesics", "positional_encodings"}
-
-
-@pytest.mark.parametrize("nb_path", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        strict=True, reason="classic notebook: pn.ipywidget object replacement → UnknownReferenceError (jupyter_bokeh)"))
-    if p.stem in _CLASSIC_KNOWN else p for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
     """The same notebook in nbclassic, when it is installed (an optional front-end: ``pip install
     nbclassic`` and ``jupyter nbclassic-extension enable --py jupyter_bokeh --sys-prefix``): Run
@@ -376,6 +439,8 @@ def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     try:
         from nbclassic import nbclassic_path   # "/nbclassic" beside Notebook 7, else ""
+
+        _shut_down_sessions(base, nb_path.name)   # a kernel of its own, not the JupyterLab run's
 
         page.goto(f"{base}{nbclassic_path()}/notebooks/{nb_path.name}", wait_until="domcontentloaded")
         deadline = time.time() + 90
@@ -408,6 +473,14 @@ def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
         body = page.evaluate("() => document.body.innerText")
         for bad in ("Failed to create view", "Error displaying widget", "Failed to load model class"):
             assert bad not in body, f"{nb_path.name}: a widget error box: {bad!r}"
+        _check_plot_title(page, nb_path.stem)
+        _move_ipywidgets_slider(page, nb_path.stem, '.code_cell:has-text("t_slider = widgets.FloatLogSlider")'
+                                ' .output_area .widget-slider .noUi-handle',
+                                lambda e: json.loads(ast.literal_eval(page.evaluate(_JS_CLASSIC_ASK, e))))
+        _wait_idle(page, 60, state_js=_JS_CLASSIC_STATE)
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(page.evaluate(_JS_CLASSIC_CELLS))
+                  for o in c["outputs"] if o.get("output_type") == "error"]
+        assert not errors, f"{nb_path.name}: errors after moving the t slider {errors}"
         print(f"{nb_path.name} (classic): plots in {len(plot_cells)} cells")
         log.check()
         assert all(_classic_font(f.split(" ", 1)[1]) for f in failed), f"{nb_path.name}: failed responses {failed}"

@@ -6,7 +6,7 @@ These import Panel and HoloViews (the compute modules never do)."""
 
 from ._base import Explorer, Job
 from ._common import dashboard_page
-from ._notebook import notebook_setup
+from ._notebook import ipywidget, notebook_setup
 from .eigenspace import EigenspaceExplorer
 from .heat_geodesics import HeatGeodesicExplorer
 from .householder import HouseholderExplorer
@@ -15,4 +15,5 @@ from .positional_encodings import PositionalEncodingExplorer
 from .training import CycleCountTrainer
 
 __all__ = ["Explorer", "Job", "EigenspaceExplorer", "HeatGeodesicExplorer", "PositionalEncodingExplorer",
-           "LatentDirectionsExplorer", "HouseholderExplorer", "CycleCountTrainer", "dashboard_page", "notebook_setup"]
+           "LatentDirectionsExplorer", "HouseholderExplorer", "CycleCountTrainer", "dashboard_page", "ipywidget",
+           "notebook_setup"]

@@ -17,6 +17,8 @@ Why a helper and not ``hv.extension("bokeh"); pn.extension()``:
   first render, every update and the design hooks go through) and, as a safety net, in a
   pre-processing hook over every model Panel renders — both only while ``pn.config.inline`` is on,
   so served dashboards are untouched.
+
+:func:`ipywidget` is ``pn.ipywidget`` for an object that code updates after display; see there.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from panel.io.resources import CDN_DIST, DIST_DIR, LOCAL_DIST
 from panel.reactive import Syncable
 from panel.viewable import Viewable
 
-__all__ = ["notebook_setup"]
+__all__ = ["ipywidget", "notebook_setup"]
 
 
 @lru_cache(maxsize=None)
@@ -98,3 +100,38 @@ def notebook_setup(*extensions: str, **config) -> None:
     # pn.extension then only adds Panel's comm manager and configuration (a small reload).
     hv.extension("bokeh", inline=True, logo=False)
     pn.extension(*extensions, inline=True, **config)
+
+
+def ipywidget(obj, **kwargs):
+    """``pn.ipywidget(obj, **kwargs)`` that is right in every front-end, the classic notebook too.
+
+    jupyter_bokeh's front-end view draws the document as it was when the widget was built (its
+    ``render_bundle``) and then applies the Bokeh patches the kernel sends, each one a run of
+    comm messages (header, metadata, content, buffers) read by a small state machine in the
+    view.  Under Run All the classic notebook creates the view only after the next cells have
+    run: the patches sent before it are lost (the plot stays at its first value), and a view
+    created in the middle of a run reads every later patch out of step (it never redraws
+    again; ``UnknownReferenceError`` when the lost patches had replaced models).
+
+    This widget sends patches only while a view exists — the front-end counts its views in
+    ``_view_count``, which ``pn.ipywidget`` turns on — and re-sends its whole current document
+    when a view appears, so every view starts from the present and reads whole patches.
+    Update the displayed object in place (a ``DynamicMap`` driven by a stream) rather than
+    replacing it, so the page keeps the models the kernel holds and gets only new data.
+    """
+    widget = pn.ipywidget(obj, **kwargs)
+    send_patch = widget._document_patched
+
+    def document_patched(event):
+        if widget._view_count is None or widget._view_count > 0:   # no view yet: nothing to tell
+            send_patch(event)
+
+    def view_appeared(change):
+        if (change["new"] or 0) > (change["old"] or 0) and widget._document is not None:
+            # the document as it is now (Panel's own watcher, registered first, has already
+            # re-rooted it if the last view had gone)
+            widget.update_from_model(widget._model)
+
+    widget._document_patched = document_patched   # Bokeh dispatches document events here
+    widget.observe(view_appeared, "_view_count")
+    return widget
