@@ -66,7 +66,7 @@ from spectral_explorer.minilm import (calibration_split, embed, load_minilm, std
                                       tokenize_batches)
 from spectral_explorer.viz import eigenspace as vz
 from spectral_explorer.exercises import check_exercise
-from spectral_explorer.explorers import notebook_setup
+from spectral_explorer.explorers import ipywidget, notebook_setup
 
 notebook_setup()  # HoloViews + Panel, every script and stylesheet inline (works offline)
 
@@ -428,28 +428,29 @@ pn.Column(pn.Row(layer_w, comp_w, rank_w), pn.bind(layer_view, layer_w, comp_w, 
 # %% [markdown]
 # ### 6b. A plain ipywidgets control
 #
-# The toy of section 3 with an `ipywidgets` slider for the rank; `pn.ipywidget(...)` embeds a
-# Panel/HoloViews pane among ipywidgets.
+# The toy of section 3 with an `ipywidgets` slider for the rank. The slider's observer sends the
+# rank to a `hv.streams.Stream` that drives one `hv.DynamicMap` (the plot is redrawn in place),
+# and `ipywidget(...)` from `spectral_explorer.explorers` — `pn.ipywidget` that shows every
+# front-end view the current figure — embeds it among the ipywidgets.
 
 # %%
 toy_rank_w = widgets.IntSlider(value=r, min=0, max=min(d_in, d_out), description="rank", continuous_update=False)
 toy_readout = widgets.HTML()
-toy_pane = pn.pane.HoloViews()
 
 
-def update_toy(change=None):
-    k = toy_rank_w.value
+def toy_view(k):
     sel = curve[curve["rank"] == k].set_index("method")
     toy_readout.value = (f"weighted error — SVD <b>{sel.loc['SVD', 'weighted']:.4f}</b>, "
                          f"EoRA <b>{sel.loc['EoRA', 'weighted']:.4f}</b>")
-    toy_pane.object = hv.Bars(sel.reset_index()[["method", "weighted"]], "method",
-                              ("weighted", "weighted error ‖(ΔW − BA)C^½‖_F")).opts(
-        width=350, height=260, title=f"toy, rank {k}")
+    return hv.Bars(sel.reset_index()[["method", "weighted"]], "method",
+                   ("weighted", "weighted error ‖(ΔW − BA)C^½‖_F")).opts(
+        width=350, height=260, title=f"toy, rank {k}", framewise=True)
 
 
-toy_rank_w.observe(update_toy, names="value")
-update_toy()
-widgets.VBox([toy_rank_w, toy_readout, pn.ipywidget(toy_pane)])
+toy_stream = hv.streams.Stream.define("ToyRank", k=toy_rank_w.value)()
+toy_plot = hv.DynamicMap(toy_view, streams=[toy_stream])   # one plot, redrawn in place
+toy_rank_w.observe(lambda change: toy_stream.event(k=change["new"]), names="value")
+widgets.VBox([toy_rank_w, toy_readout, ipywidget(toy_plot)])
 
 # %% [markdown]
 # ### 6c. `EigenspaceExplorer`

@@ -594,7 +594,7 @@ ex.view_spectrum()
 # %% [markdown]
 # ### 10b. The explorer as an ipywidget, beside plain ipywidgets controls
 #
-# `pn.ipywidget(...)` turns Panel/HoloViews objects into an ipywidget. Plain
+# `ipywidget(...)` (section 9b) turns Panel/HoloViews objects into an ipywidget. Plain
 # `ipywidgets` controls below set the explorer's parameters; the views (a Panel object,
 # embedded) and an `ipywidgets.HTML` metric read-out follow. This is how the explorer
 # lives in a front-end that only speaks ipywidgets.
@@ -622,7 +622,7 @@ ipy_sigma.observe(lambda c: setattr(ex, "sigma", float(c["new"])), names="value"
 ex.param.watch(show_metrics, ["t", "method", "sigma"])  # runs after the explorer recomputes
 show_metrics()
 
-explorer_widget = pn.ipywidget(pn.Column(pn.Row(ex.view_heat(), ex.view_distances()), ex.view_embeddings()))
+explorer_widget = ipywidget(pn.Column(pn.Row(ex.view_heat(), ex.view_distances()), ex.view_embeddings()))
 widgets.VBox([widgets.HBox([ipy_t, ipy_sigma]), ipy_method, ipy_metrics, explorer_widget])
 
 # %% [markdown]

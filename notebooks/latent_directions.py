@@ -56,7 +56,7 @@ from spectral_explorer import digits_diffusion as dd
 from spectral_explorer import latent_directions as ld
 from spectral_explorer.eigenspace import principal_angles
 from spectral_explorer.exercises import check_exercise
-from spectral_explorer.explorers import notebook_setup
+from spectral_explorer.explorers import ipywidget, notebook_setup
 from spectral_explorer.face_dcgan import face_dcgan, sample_latents
 from spectral_explorer.viz import latent as vz
 
@@ -178,30 +178,34 @@ print("principal angles (degrees):", np.round(np.degrees(angles.numpy()), 1))
 # %% [markdown]
 # ### Sliders in σ units
 #
-# An `ipywidgets` slider per component; the face is a HoloViews pane embedded as an ipywidget.
+# An `ipywidgets` slider per component. Their observers send the edit to a `hv.streams.Stream`
+# that drives one `hv.DynamicMap` of the face (redrawn in place), embedded among the ipywidgets
+# with `ipywidget(...)` from `spectral_explorer.explorers` (`pn.ipywidget` whose every
+# front-end view shows the current face).
 
 # %%
-face_pane = pn.pane.HoloViews(vz.image_grid(faces[:1], width=200, scale=2))
 comp_w = widgets.Dropdown(options=[("SeFa", "sefa"), ("GANSpace", "ganspace")], value="sefa", description="method")
 sliders = [widgets.FloatSlider(value=0.0, min=-5, max=5, step=0.5, description=f"comp {j + 1}",
                                continuous_update=False) for j in range(3)]
 
 
-def render(*_):
-    if comp_w.value == "sefa":
+def face_view(method, coefs):
+    if method == "sefa":
         D, sig = d_sefa[:3].float(), torch.ones(3)
     else:
         D, sig = gs.directions[:3].float(), gs.sigmas[:3].float()
-    coefs = torch.tensor([s.value for s in sliders])
-    zz = z[0] + (coefs * sig) @ D
+    zz = z[0] + (torch.tensor(coefs) * sig) @ D
     with torch.no_grad():
-        face_pane.object = vz.image_grid(gan(zz[None]), width=200, scale=2)
+        return vz.image_grid(gan(zz[None]), width=200, scale=2,
+                             title=f"{method} " + ", ".join(f"{c:+g}σ" for c in coefs))
 
 
+edit = hv.streams.Stream.define("FaceEdit", method="sefa", coefs=(0.0, 0.0, 0.0))()
+face_plot = hv.DynamicMap(face_view, streams=[edit])   # one plot, redrawn in place
 for w in [comp_w, *sliders]:
-    w.observe(render, "value")
+    w.observe(lambda _: edit.event(method=comp_w.value, coefs=tuple(s.value for s in sliders)), "value")
 sliders[0].value = 2.0   # start with a visible edit
-widgets.HBox([widgets.VBox([comp_w, *sliders]), pn.ipywidget(face_pane)])
+widgets.HBox([widgets.VBox([comp_w, *sliders]), ipywidget(face_plot)])
 
 # %% [markdown]
 # ## 4. Directions for *this* image: the Jacobian

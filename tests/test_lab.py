@@ -270,7 +270,7 @@ def _check_plot_title(page, stem, title=None):
     title = title or PLOT_TITLE.get(stem)
     if title is None:
         return
-    deadline = time.time() + 30
+    deadline = time.time() + 60    # a loaded 2-core machine: the late view can take a while
     while True:
         titles = page.evaluate(_JS_TITLES)
         if title in titles:
