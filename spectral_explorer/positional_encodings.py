@@ -18,6 +18,7 @@ building blocks to see all of that:
 :func:`sinusoidal_pe`           Transformer sinusoidal encodings
 :func:`cycle_graph_eigvecs`     Laplacian eigenpairs of the cycle ``C_n``
 :func:`sinusoidal_cycle_coefficients`  sinusoids as exact combinations of cycle eigenvectors
+:func:`sinusoid_cycle_comparison`      those and the Transformer encoding against span(V)
 :func:`eigenspace_projectors`   hard grouping of eigenvalues → projectors ``Σ v vᵀ``
 :func:`signnet_features`        sign-invariant ``f(v) + f(−v)``
 :func:`batched_laplacian_eig`   one dense batched ``eigh`` for many small graphs
@@ -67,6 +68,7 @@ __all__ = [
     "sinusoidal_pe",
     "cycle_graph_eigvecs",
     "sinusoidal_cycle_coefficients",
+    "sinusoid_cycle_comparison",
     "eigenspace_projectors",
     "signnet_features",
     "batched_laplacian_eig",
@@ -472,6 +474,32 @@ def sinusoidal_cycle_coefficients(n: int, d: int, *, device=None, dtype=None):
     coeffs = Vb.mT @ Sb                             # (m, 2, 2)
     residual = float((Vb @ coeffs - Sb).abs().amax())
     return coeffs, S, V, residual
+
+
+def sinusoid_cycle_comparison(n: int, d: int, base: float = 10000.0) -> dict:
+    """Both sinusoidal encodings against the cycle's Laplacian eigenvectors, in float64 numpy.
+
+    Returns ``S``, ``V``, ``C`` and ``residual`` of :func:`sinusoidal_cycle_coefficients`;
+    ``recon`` (n, d), the sinusoids rebuilt block by block as ``V_m C_m``; the Transformer
+    encoding ``T`` = :func:`sinusoidal_pe` (n, d, ``base``), its least-squares fit ``T_fit``
+    in span(V) and how far it is from that span (``T_residual``, the largest entry of
+    ``T − T_fit``, and ``T_rel``, ‖T − T_fit‖ / ‖T‖): the geometric frequency ladder is not made
+    of cycle eigenvectors.
+
+    >>> c = sinusoid_cycle_comparison(12, 4)
+    >>> c["residual"] < 1e-12, c["recon"].shape, c["T_rel"] > 0.01
+    (True, (12, 4), True)
+    """
+    C, S, V, residual = sinusoidal_cycle_coefficients(n, d, device="cpu", dtype=torch.float64)
+    S, V, C = S.numpy(), V.numpy(), C.numpy()
+    recon = np.concatenate([V[:, 2 * m:2 * m + 2] @ C[m] for m in range(d // 2)], axis=1)
+    T = sinusoidal_pe(n, d, base=float(base), device="cpu", dtype=torch.float64).numpy()
+    coef, *_ = np.linalg.lstsq(V, T, rcond=None)
+    T_fit = V @ coef
+    t_res = T - T_fit
+    return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=T_fit,
+                T_residual=float(np.abs(t_res).max()),
+                T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
 
 
 # ----------------------------------------------------------------------------- projectors, SignNet

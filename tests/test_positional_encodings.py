@@ -21,6 +21,7 @@ from spectral_explorer.positional_encodings import (
     pe_stability,
     random_walk_pe,
     signnet_features,
+    sinusoid_cycle_comparison,
     sinusoidal_cycle_coefficients,
     sinusoidal_pe,
 )
@@ -191,6 +192,21 @@ def test_sinusoidal_pe_formula():
     np.testing.assert_allclose(pe[:, 0::2].numpy(), np.sin(t * w), atol=1e-12)
     np.testing.assert_allclose(pe[:, 1::2].numpy(), np.cos(t * w), atol=1e-12)
     assert sinusoidal_pe(5, 3, device="cpu").shape == (5, 3)
+
+
+def test_sinusoid_cycle_comparison_rebuilds_the_sinusoids_and_projects_the_transformer_ladder():
+    n, d = 24, 8
+    c = sinusoid_cycle_comparison(n, d, base=100.0)
+    np.testing.assert_allclose(c["recon"], c["S"], atol=1e-12)           # S = V blockdiag(C), block by block
+    V = c["V"]
+    np.testing.assert_allclose(V.T @ V, np.eye(d), atol=1e-12)
+    # the least-squares fit in span(V) is the orthogonal projection V Vᵀ T; what is left is ⟂ V
+    T = sinusoidal_pe(n, d, base=100.0, device="cpu", dtype=torch.float64).numpy()
+    np.testing.assert_allclose(c["T"], T, atol=0)
+    np.testing.assert_allclose(c["T_fit"], V @ V.T @ T, atol=1e-12)
+    np.testing.assert_allclose(V.T @ (T - c["T_fit"]), 0, atol=1e-12)
+    assert c["T_rel"] == pytest.approx(np.linalg.norm(T - V @ V.T @ T) / np.linalg.norm(T), rel=1e-10)
+    assert c["T_rel"] > 0.01                                              # the ladder is not the cycle's Fourier basis
 
 
 @pytest.mark.parametrize("n, d", [(16, 8), (17, 16), (40, 10)])

@@ -58,14 +58,6 @@ EPS_GRID = [float(f"{v:.3g}") for v in np.geomspace(1e-8, 1e-1, 8)]
 ENCODING_KINDS = ("lappe", "rwpe", "sinusoidal")
 #: graphs whose stability curves the "Six graphs (ε sweep)" tab shows side by side
 STABILITY_GRAPHS = ("cycle", "path", "grid", "hypercube", "karate_club", "random_regular")
-#: the sinusoid plots' axis labels with units / normalisation (by the viz module's dimension names)
-_UNITS = {"λ": "eigenvalue λ_i (normalized Laplacian, 0…2)", "index": "index i",
-          "value": "value (sinusoids in [−1, 1]; eigenvectors of unit norm)"}
-
-
-def _units(el):
-    return el.redim.label(**_UNITS)
-
 _GRAPH_CORE = ("graph", "n", "rows", "dim", "branching", "height", "degree", "p", "p_out", "blocks", "rewire", "seed")
 _ALL = _GRAPH_CORE + ("encoding", "index", "flip_sign", "angle", "tol", "rw_steps", "sin_dim", "sin_base")
 
@@ -374,16 +366,7 @@ class PositionalEncodingExplorer(Explorer):
 
     def _cycle(self):
         def build():
-            n, d = int(self.cycle_n), int(self.sin_dim)
-            C, S, V, residual = pe.sinusoidal_cycle_coefficients(n, d, device="cpu", dtype=torch.float64)
-            S, V, C = S.numpy(), V.numpy(), C.numpy()
-            recon = np.concatenate([V[:, 2 * m:2 * m + 2] @ C[m] for m in range(d // 2)], axis=1)
-            T = pe.sinusoidal_pe(n, d, base=float(self.sin_base), device="cpu", dtype=torch.float64).numpy()
-            coef, *_ = np.linalg.lstsq(V, T, rcond=None)       # the Transformer ladder in span(V)
-            t_res = T - V @ coef
-            return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=V @ coef,
-                        T_residual=float(np.abs(t_res).max()),
-                        T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
+            return pe.sinusoid_cycle_comparison(int(self.cycle_n), int(self.sin_dim), float(self.sin_base))
         return self._stage("cycle", (int(self.cycle_n), int(self.sin_dim), float(self.sin_base)), build, shared=True)
 
     def _compute(self, job=None):
@@ -626,28 +609,8 @@ class PositionalEncodingExplorer(Explorer):
     @param.depends("cycle_n", "sin_dim", "sin_base", "channel")
     def _cycle_plot(self):
         def fn():
-            c = self._cycle()
-            d = int(self.sin_dim)
-            ch = min(int(self.channel), d - 1)
-            m = ch // 2
-            left = viz.channels_image(c["S"], title=f"sinusoids, ω = 2πm/{self.cycle_n}", width=260)
-            mid = viz.channels_image(c["V"], title="cycle eigenvectors v_1..v_d", xlabel="eigenvector",
-                                     width=260)
-            curves = viz.channel_curves(
-                {f"sinusoid channel {ch}": c["S"][:, ch],
-                 f"V_{m} C_{m} (eigenvectors × 2×2)": c["recon"][:, ch],
-                 f"eigenvector {ch + 1}": c["V"][:, ch] * math.sqrt(self.cycle_n / 2),
-                 f"Transformer ch. {ch} (base {self.sin_base:g})": c["T"][:, ch],
-                 "its best fit in span(V)": c["T_fit"][:, ch]},
-                title=f"channel {ch}: residual {c['residual']:.1e} (cycle freq.), "
-                      f"{np.abs(c['T'][:, ch] - c['T_fit'][:, ch]).max():.2f} (Transformer)",
-                styles={f"V_{m} C_{m} (eigenvectors × 2×2)": dict(line_dash="dashed", color="black"),
-                        f"sinusoid channel {ch}": dict(color="#1f77b4", line_width=4, alpha=0.6),
-                        f"eigenvector {ch + 1}": dict(color="#ff7f0e"),
-                        f"Transformer ch. {ch} (base {self.sin_base:g})": dict(color="#2ca02c", alpha=0.8),
-                        "its best fit in span(V)": dict(color="#2ca02c", line_dash="dotted")},
-                width=640, height=330).opts(legend_position="right")
-            return _units(left + mid + curves).opts(shared_axes=False)
+            return viz.sinusoid_cycle_figure(self._cycle(), int(self.cycle_n), int(self.channel),
+                                             float(self.sin_base))
         return self._guard(fn, "sinusoids")
 
     def view_sinusoidal(self):

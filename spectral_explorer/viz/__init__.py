@@ -21,8 +21,10 @@ from .numerics import kernel_histogram
 
 __all__ = ["project_points", "to_3d", "manifold_scatter", "embedding_scatter", "spectrum_plot",
            "distance_scatter", "sample_pairs", "kernel_histogram"]
-from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_plot,
-                     graph_edges, graph_nodes, graph_plot, projector_image, stability_grid, stability_plot, training_curves)
+from .graphs import (ENCODING_COLORS, channel_curves, channels_image, eigenvalue_plot, graph_edges, graph_nodes,
+                     graph_plot, projector_image, sinusoid_cycle_figure, stability_grid, stability_plot,
+                     training_curves)
 
 __all__ += ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "projector_image",
-            "stability_plot", "stability_grid", "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]
+            "stability_plot", "stability_grid", "channels_image", "channel_curves", "sinusoid_cycle_figure",
+            "training_curves", "ENCODING_COLORS"]

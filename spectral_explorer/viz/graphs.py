@@ -218,6 +218,37 @@ def channel_curves(curves: dict, *, x=None, title: str = "", xlabel: str = "node
                                    legend_position="bottom_left", toolbar="above")
 
 
+#: the sinusoid figure's axis labels with units / normalisation (by the dimension names above)
+_CYCLE_UNITS = {"λ": "eigenvalue λ_i (normalized Laplacian, 0…2)", "index": "index i",
+                "value": "value (sinusoids in [−1, 1]; eigenvectors of unit norm)"}
+
+
+def sinusoid_cycle_figure(c: dict, n: int, channel: int, base: float) -> hv.Layout:
+    """A :func:`~spectral_explorer.positional_encodings.sinusoid_cycle_comparison` ``c`` of an
+    ``n``-cycle: the sinusoids and the cycle eigenvectors as images, and one ``channel`` as
+    curves — the sinusoid, its rebuild ``V_m C_m`` from the 2-D eigenspace, the eigenvector
+    (scaled by √(n/2)), the Transformer channel and its best fit in span(V)."""
+    d = c["S"].shape[1]
+    ch = min(int(channel), d - 1)
+    m = ch // 2
+    left = channels_image(c["S"], title=f"sinusoids, ω = 2πm/{n}", width=260)
+    mid = channels_image(c["V"], title="cycle eigenvectors v_1..v_d", xlabel="eigenvector", width=260)
+    rebuilt, transformer = f"V_{m} C_{m} (eigenvectors × 2×2)", f"Transformer ch. {ch} (base {base:g})"
+    curves = channel_curves(
+        {f"sinusoid channel {ch}": c["S"][:, ch], rebuilt: c["recon"][:, ch],
+         f"eigenvector {ch + 1}": c["V"][:, ch] * np.sqrt(n / 2), transformer: c["T"][:, ch],
+         "its best fit in span(V)": c["T_fit"][:, ch]},
+        title=f"channel {ch}: residual {c['residual']:.1e} (cycle freq.), "
+              f"{np.abs(c['T'][:, ch] - c['T_fit'][:, ch]).max():.2f} (Transformer)",
+        styles={rebuilt: dict(line_dash="dashed", color="black"),
+                f"sinusoid channel {ch}": dict(color="#1f77b4", line_width=4, alpha=0.6),
+                f"eigenvector {ch + 1}": dict(color="#ff7f0e"),
+                transformer: dict(color="#2ca02c", alpha=0.8),
+                "its best fit in span(V)": dict(color="#2ca02c", line_dash="dotted")},
+        width=640, height=330).opts(legend_position="right")
+    return (left + mid + curves).redim.label(**_CYCLE_UNITS).opts(shared_axes=False)
+
+
 def training_curves(df, metric: str = "test_mae", *, encodings=None, title: str = "", logy: bool = True,
                     width: int = 480, height: int = 320) -> hv.Overlay:
     """One curve of ``metric`` per ``encoding`` over ``epoch`` (a DataFrame with those columns).
