@@ -53,7 +53,6 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import scipy.sparse as sp
-from IPython.display import display
 from scipy.special import gammaln
 
 import spectral_explorer

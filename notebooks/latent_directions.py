@@ -48,7 +48,6 @@ import os
 import holoviews as hv
 import ipywidgets as widgets
 import numpy as np
-import panel as pn
 import torch
 
 import spectral_explorer
