@@ -33,7 +33,7 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import DENOISING, RANK_FAITHFUL, heat_denoise, heat_geodesic_distances
+from .heat_geodesic import DENOISING, RANK_FAITHFUL, heat_geodesic_distances, heat_graph
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
@@ -134,9 +134,11 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
     ``t``, ``sigma``, ``heat_method``, ``order`` and ``formula`` set ``heat_geodesic``
     (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`); ``heat_rank_faithful``
-    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`; ``heat_denoised`` smooths
-    ``X`` on ``W`` by :data:`~spectral_explorer.heat_geodesic.DENOISING` and builds its own
-    mutual graph on the smoothed points.  The diffusion-map and PHATE
+    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`; ``heat_denoised`` builds
+    its own graph from ``X``, ``knn`` and ``decay``
+    (:func:`~spectral_explorer.heat_geodesic.heat_graph` with
+    :data:`~spectral_explorer.heat_geodesic.DENOISING`: ``X`` heat-smoothed on the alpha-decay
+    graph, then a mutual graph on the smoothed points).  The diffusion-map and PHATE
     times default to :data:`PEER_TIME`.
     """
     tau_diffusion = PEER_TIME if tau_diffusion is None else tau_diffusion
@@ -153,9 +155,7 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
                                           device=device, return_info=True, formula=formula)
         Y = classical_mds(D, n_components, device=device)
     elif name == "heat_denoised":
-        Xs = heat_denoise(X, W, DENOISING["denoise"])
-        Wd = alpha_decay_graph(Xs, knn, decay, mutual=DENOISING["mutual"])
-        check_connected(Wd, f"the mutual kNN graph (knn={knn}) of the denoised points")
+        Wd, _ = heat_graph(X, knn, decay, DENOISING["mutual"], DENOISING["denoise"])
         D, info = heat_geodesic_distances(laplacian(Wd, "normalized"), t, sigma, heat_method, order,
                                           device=device, return_info=True, formula=formula)
         Y = classical_mds(D, n_components, device=device)

@@ -69,6 +69,7 @@ __all__ = [
     "RANK_FAITHFUL",
     "DENOISING",
     "heat_denoise",
+    "heat_graph",
     "resolve_formula",
 ]
 
@@ -122,6 +123,43 @@ def heat_denoise(X, W, s: float) -> np.ndarray:
         raise ValueError(f"the graph has {(d <= 0).sum()} isolated node(s); heat_denoise needs every degree > 0")
     A = (sp.diags(d * (1.0 + s)) - s * W).tocsc()
     return spla.splu(A).solve(d[:, None] * X)
+
+
+def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False, denoise: float = 0.0):
+    """The graph the heat geodesics run on, and the points it was built on: ``(W, points)``.
+
+    The alpha-decay graph of ``X`` (a plain kNN graph when ``decay`` is ``None``; only mutual
+    edges when ``mutual``).  With ``denoise = s > 0`` the points are first heat-smoothed on the
+    plain graph of ``X`` (:func:`heat_denoise`) and the graph is rebuilt on them; with
+    ``mutual=True`` that is the heavy-noise option of :meth:`HeatGeodesicEmbedding.denoising`.
+    Raises ``ValueError`` naming the graph when a graph is disconnected.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> W, P = heat_graph(X, knn=6)
+    >>> W.shape, bool(P is X)
+    ((100, 100), True)
+    >>> Wd, Pd = heat_graph(X, knn=6, mutual=True, denoise=3.0)
+    >>> bool(np.allclose(Pd, heat_denoise(X, W, 3.0)))
+    True
+    """
+    denoise = check_float(denoise, "denoise", 0.0)
+    if mutual and decay is None:
+        raise ValueError("mutual=True needs the alpha-decay graph (decay not None)")
+
+    def graph(points, mutual):
+        if decay is None:
+            return knn_graph(points, knn)
+        return alpha_decay_graph(points, knn, decay, mutual=mutual)
+
+    if denoise > 0:   # smooth the points on the plain graph, then rebuild on them
+        W = graph(X, False)
+        check_connected(W, f"the kNN graph (knn={knn})")
+        X = heat_denoise(X, W, denoise)
+    W = graph(X, bool(mutual))
+    check_connected(W, f"the {'mutual ' if mutual else ''}kNN graph (knn={knn})"
+                       f"{' of the denoised points' if denoise > 0 else ''}")
+    return W, X
 
 
 def resolve_formula(formula: str, method: str) -> str:
@@ -529,18 +567,7 @@ class HeatGeodesicEmbedding:
         m = self._validate(n)
         timings = {}
         t0 = time.perf_counter()
-        def graph(points, mutual):
-            if self.decay is None:
-                return knn_graph(points, self.knn)
-            return alpha_decay_graph(points, self.knn, self.decay, mutual=mutual)
-
-        if self.denoise > 0:   # smooth the points on the plain graph, then rebuild on them
-            W = graph(X, False)
-            check_connected(W, f"the kNN graph (knn={self.knn})")
-            X = heat_denoise(X, W, self.denoise)
-        W = graph(X, bool(self.mutual))
-        check_connected(W, f"the {'mutual ' if self.mutual else ''}kNN graph (knn={self.knn})"
-                           f"{' of the denoised points' if self.denoise > 0 else ''}")
+        W, X = heat_graph(X, self.knn, self.decay, bool(self.mutual), self.denoise)
         self.points_ = X
         L = laplacian(W, self.laplacian)
         timings["graph"] = time.perf_counter() - t0
