@@ -50,7 +50,7 @@ def test_bad_input_is_reported_and_recovers():
     assert "knn must be smaller than the number of points n=150, got knn=180" in ex.error
     ex.knn = 5
     assert ex.error == ""
-    assert ex._cache["graph"][0][-2] == 5  # the graph was rebuilt for the good value
+    assert ex._cache["graph"][0][-3] == 5  # the graph was rebuilt for the good value
     assert np.isfinite(ex.metrics["heat_spearman"])
 
 
@@ -85,3 +85,40 @@ def test_t_player_echo_of_the_nearest_frame_keeps_t():
     assert ex.t == 2.0
     player.value = player.value + 1        # the next frame
     assert ex.t == T_GRID[player.value] == 2.51
+
+
+def _r2(Y, y):
+    """Share of the variance of ``y`` explained by an affine function of the embedding ``Y``."""
+    A = np.column_stack([Y, np.ones(len(Y))])
+    resid = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    return 1.0 - (resid ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+
+def test_tour_heavy_noise_step_restores_the_order_not_the_shape():
+    """The tour's heavy-noise step, as its answer states it: at noise 1.0 the default graph folds
+    the roll; ``denoise = 3`` (heat-smoothed points, mutual graph) restores the order along the
+    roll, for heat geodesics and for shortest paths on the same graph, but not its height (the
+    embedding is a band: the roll's arc length is read off it linearly, its height is not); the
+    graph is the library's ``heat_graph``."""
+    from spectral_explorer import data
+    from spectral_explorer.heat_geodesic import heat_graph
+
+    e = HeatGeodesicExplorer(threaded=False)
+    steps = e.tour_steps()
+    n = next(i for i, s in enumerate(steps, 1) if s.values.get("denoise", 0) > 0)
+    e.apply_tour_step(n)
+    assert e.error == "" and e.noise == 1.0 and e.denoise == 3.0
+    smoothed = e.metrics["embedding_spearman"]
+    sp_smoothed = e._compare_result("shortest_path")["embedding_spearman"]
+    ds = data.swiss_roll(1000, noise=1.0, seed=42)
+    W, _ = heat_graph(ds.X, 8, 40.0, mutual=True, denoise=3.0)
+    assert (e._graph()["W"] != W).nnz == 0
+    length, height = ds.latent.T
+    assert _r2(e.embedding, length) > 0.9 and _r2(e.embedding, height) < 0.5
+    e.denoise = 0.0
+    folded = e.metrics["embedding_spearman"]
+    sp_folded = e._compare_result("shortest_path")["embedding_spearman"]
+    assert folded < 0.5 and sp_folded < 0.5
+    assert smoothed > 0.9 and sp_smoothed > 0.9
+    # every other step sets denoise back to 0, so going back through the tour is faithful
+    assert all(s.values["denoise"] == 0.0 for s in steps if s is not steps[n - 1])
