@@ -18,6 +18,9 @@ for the distances and for the embedding's distances, against the ground-truth ge
 the row-mean Spearman ρ (ranks), the row-mean Pearson r and the log-log slope over the middle
 60 % of pairs (shape: 1 = proportional), the precision of the 10 nearest neighbours, and the
 wall time.  The printed summary pivots the embedding's ρ, r and slope by case.
+
+The authors' own package, ``heatgeo`` (an optional peer, not a dependency), is measured on
+the same samples by ``benchmarks/heatgeo_peer.py``; the README has its table.
 """
 
 from __future__ import annotations
