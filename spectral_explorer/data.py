@@ -41,6 +41,10 @@ class Dataset:
     color : (n,) ground-truth intrinsic coordinate (or class label) for colouring.
     latent : (n, q) noiseless intrinsic coordinates, or ``None``.
     clean : (n, ambient_dim) noiseless points, or ``None``.
+    flat_axes : names of the ``latent`` coordinates when they are isometric (a flat manifold:
+        the geodesics are Euclidean distances in them, as for the swiss roll's arc length and
+        height); empty otherwise.  An embedding that keeps the shape maps them back linearly
+        (:func:`~spectral_explorer.metrics.axis_r2`).
     """
 
     name: str
@@ -50,6 +54,7 @@ class Dataset:
     clean: np.ndarray | None = None
     _truth: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     params: dict = field(default_factory=dict)
+    flat_axes: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -117,7 +122,7 @@ def swiss_roll(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: i
     X, clean = _ambient(clean, ambient_dim, noise, rng)
     latent = np.column_stack([swiss_roll_arc_length(t), h])
     return Dataset("swiss_roll", X, t, latent, clean, _euclid_truth(latent),
-                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim), ("arc length", "height"))
 
 
 def s_curve(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None) -> Dataset:
@@ -130,7 +135,7 @@ def s_curve(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int 
     X, clean = _ambient(clean, ambient_dim, noise, rng)
     latent = np.column_stack([t, y])
     return Dataset("s_curve", X, t, latent, clean, _euclid_truth(latent),
-                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim))
+                   dict(n=n, noise=noise, seed=seed, ambient_dim=ambient_dim), ("arc length", "height"))
 
 
 def sphere(n: int = 1000, noise: float = 0.0, seed: int = 42, ambient_dim: int | None = None,

@@ -3,7 +3,12 @@ for every point, compare its row of distances with the ground-truth row, then av
 
 Spearman's ρ sees only ranks: it is blind to any monotone distortion (``√d`` scores 1).  The
 *shape* is measured by the row-mean Pearson r and by :func:`loglog_slope`, the slope of
-``log estimate`` against ``log truth`` (1 when distances are proportional to the truth)."""
+``log estimate`` against ``log truth`` (1 when distances are proportional to the truth).
+
+All three are averages over pairs, so the manifold's longest direction dominates them: a
+swiss-roll embedding that keeps the order along the roll but has lost its height (a band, not
+a rectangle) still scores ρ ≈ r ≈ 0.93.  On a flat manifold :func:`axis_r2` asks, axis by axis,
+whether the embedding maps back to the true coordinates."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import torch
 from scipy.stats import rankdata
 
 __all__ = ["row_spearman", "row_pearson", "knn_precision", "loglog_slope", "distance_metrics", "embedding_metrics",
-           "pairwise_distances"]
+           "pairwise_distances", "axis_r2"]
 
 
 def _pair(D, T, name="D"):
@@ -129,3 +134,35 @@ def embedding_metrics(Y, T, rows=None) -> dict:
     E = pairwise_distances(Y, rows=rows)
     s = None if rows is None else np.asarray(rows, dtype=np.int64)
     return {"spearman": row_spearman(E, T, s), "pearson": row_pearson(E, T, s), "slope": loglog_slope(E, T, s)}
+
+
+def axis_r2(Y, latent) -> np.ndarray:
+    """For each true coordinate (column of ``latent``, shape (n, q)), the share of its variance
+    that the best affine function of the embedding ``Y`` (n, k) explains: R² in [0, 1].
+
+    Meaningful when ``latent`` holds isometric coordinates of a flat manifold
+    (:attr:`~spectral_explorer.data.Dataset.flat_axes`): an embedding that keeps the shape
+    is then an affine image of them and scores 1 on every axis, while one that has lost a
+    direction scores ≈ 0 on it, however well its distances rank (row-mean ρ is dominated by the
+    longest axis).  Affine, not a rigid or similarity fit, so every axis counts equally.
+
+    >>> rng = np.random.default_rng(0)
+    >>> U = rng.random((200, 2)) * [89.0, 21.0]          # a swiss roll's (arc length, height)
+    >>> Y = U @ np.array([[0.0, 2.0], [-1.0, 0.5]]) + 3.0  # rotated, sheared, moved
+    >>> np.round(axis_r2(Y, U), 6).tolist()
+    [1.0, 1.0]
+    >>> band = np.column_stack([U[:, 0], rng.normal(size=200)])   # the height is lost
+    >>> r = axis_r2(band, U); bool(r[0] > 0.999 and r[1] < 0.1)
+    True
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    U = np.asarray(latent, dtype=np.float64)
+    if Y.ndim != 2 or U.ndim != 2 or Y.shape[0] != U.shape[0]:
+        raise ValueError(f"Y and latent must be 2-D with the same number of rows, got {Y.shape} and {U.shape}")
+    A = np.column_stack([Y, np.ones(Y.shape[0])])
+    coef, *_ = np.linalg.lstsq(A, U, rcond=None)
+    resid = ((U - A @ coef) ** 2).sum(axis=0)
+    total = ((U - U.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1.0 - resid / total, np.nan)
+    return np.clip(r2, 0.0, 1.0)

@@ -49,6 +49,10 @@ def test_reproduce_quick_writes_json_and_csv(tmp_path, capsys):
     # heat geodesics on the lightly noisy swiss roll: the method's home ground
     row = df[(df.method == "heat_geodesic") & (df.dataset == "swiss_roll") & (df.noise == 0.1)]
     assert float(row.spearman.iloc[0]) > 0.95
+    # and it keeps the roll's shape: both true axes (arc length, height) map back linearly;
+    # the sphere cap has no flat axes to fit
+    assert float(row.embedding_axis_r2_min.iloc[0]) > 0.9
+    assert df[df.dataset == "sphere"].embedding_axis_r2_min.isna().all()
     assert "heat_geodesic" in capsys.readouterr().out
 
 

@@ -115,6 +115,10 @@ def test_tour_heavy_noise_step_restores_the_order_not_the_shape():
     assert (e._graph()["W"] != W).nnz == 0
     length, height = ds.latent.T
     assert _r2(e.embedding, length) > 0.9 and _r2(e.embedding, height) < 0.5
+    # the page's "true axes" score is that fit
+    axes = e.metrics["axis_r2"]
+    assert axes["arc length"] == pytest.approx(_r2(e.embedding, length)) and axes["height"] < 0.5
+    assert f"arc length {axes['arc length']:.2f}, height {axes['height']:.2f}" in e._metrics_markdown()
     e.denoise = 0.0
     folded = e.metrics["embedding_spearman"]
     sp_folded = e._compare_result("shortest_path")["embedding_spearman"]

@@ -248,6 +248,10 @@ class HeatGeodesicExplorer(Explorer):
                            embedding_spearman=metrics.row_spearman(De, T, self_index=rows),
                            embedding_pearson=metrics.row_pearson(De, T, self_index=rows),
                            embedding_slope=metrics.loglog_slope(De, T, self_index=rows))
+            ds = dat["ds"]
+            if ds.flat_axes:   # a flat manifold: does the embedding map back to each true axis?
+                r2 = metrics.axis_r2(self._embedding(), ds.latent)
+                out["axis_r2"] = {name: float(v) for name, v in zip(ds.flat_axes, r2)}
             return out
         return self._stage("metrics", self._dist_key(), build, shared=True)
 
@@ -594,7 +598,10 @@ class HeatGeodesicExplorer(Explorer):
         return (f"**Spearman ρ** (ranks) heat-geodesic **{m['heat_spearman']:.4f}**, embedding "
                 f"**{m['embedding_spearman']:.4f}** · **Pearson r** (shape) heat {m['heat_pearson']:.4f}, "
                 f"embedding {m['embedding_pearson']:.4f} · **log-log slope** of the distances "
-                f"{m['heat_slope']:.2f} (1 = proportional) · entries ≤ 0: {m['nonpositive_entries']}")
+                f"{m['heat_slope']:.2f} (1 = proportional)"
+                + (" · **true axes** in the embedding (R², 1 = kept): "
+                   + ", ".join(f"{k} {v:.2f}" for k, v in m["axis_r2"].items()) if "axis_r2" in m else "")
+                + f" · entries ≤ 0: {m['nonpositive_entries']}")
 
     def _t_player(self):
         """Play t through T_GRID (and follow t when it is set elsewhere)."""
