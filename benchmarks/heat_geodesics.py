@@ -18,7 +18,10 @@ landmark  n=4000, 256 farthest-point landmarks [<= 1 s, Spearman within 0.01 of 
 large     n=100000, landmarks="auto" (256) [<= 120 s, peak RSS <= 8 GB]
 
 Every record also reports the row-mean Pearson and the log-log slope (middle 60 % of pairs) of
-the distances and of the embedding, beside Spearman: ranks and shape.
+the distances and of the embedding, beside Spearman: ranks and shape.  ``axis_r2_embedding``
+gives, per true axis of the roll (arc length, height), the R² of its best affine fit from the
+embedding (:func:`spectral_explorer.metrics.axis_r2`).  A band that has lost the height scores
+≈ 0 on that axis, however high its ρ.
 
 Output: one JSON document on stdout, a list of records (one per case); progress on stderr.
 
@@ -127,7 +130,7 @@ def run_case(case: dict, device: str | None) -> dict:
     import torch
 
     from spectral_explorer import HeatGeodesicEmbedding, data
-    from spectral_explorer.metrics import loglog_slope, pairwise_distances, row_pearson, row_spearman
+    from spectral_explorer.metrics import axis_r2, loglog_slope, pairwise_distances, row_pearson, row_spearman
 
     n = case["n"]
     ds = data.swiss_roll(n, noise=case["noise"], seed=case["seed"])
@@ -224,6 +227,8 @@ def run_case(case: dict, device: str | None) -> dict:
         "spearman_embedding": sp_emb,
         "pearson_embedding": pe_emb,
         "slope_embedding": sl_emb,
+        # the roll's true axes (arc length, height) read back linearly from the whole embedding
+        "axis_r2_embedding": dict(zip(ds.flat_axes, np.round(axis_r2(est.embedding_, ds.latent), 4).tolist())),
         "spearman_embedding_cols": int(emb_cols.size),
     }
 
