@@ -21,9 +21,8 @@ without harming clean data.  Candidates (each followed by the default heat geode
 ``kept if mutual k'``  the default graph with its own weights, minus the edges whose endpoints are
                        not mutual k'-neighbours once the points are heat-smoothed (s = 3): the
                        option's pruning without its coordinates.  On the seed-42 roll at noise 1.0
-                       (n = 2000) k' = 12, 13, 14, 15 give ρ 0.74, 0.59, 0.48, 0.47 (seeds 0, 1, 7
-                       at k' = 14: 0.72, 0.64, 0.69), at a cost of 0.001–0.006 elsewhere (0.004 on
-                       the clean roll at n = 1000, below 0.99): all-or-nothing again, so not adopted
+                       (n = 2000) k' = 12, 13, 14, 15 give ρ 0.74, 0.59, 0.48, 0.47, at a cost of
+                       up to 0.005 on the other cases: all-or-nothing again, so not adopted
 ``oracle``             the default graph minus its true cross-sheet edges (rolls only; a ceiling)
 =====================  ====================================================================
 
@@ -123,8 +122,7 @@ def candidates(ds):
         "twicing s=3 + mutual": smoothed(lambda X, W: twicing(X, W, 3.0), True),
         "heat s=3 + mutual (denoising())": smoothed(lambda X, W: heat_denoise(X, W, 3.0), True),
         "heat s=10 + mutual": smoothed(lambda X, W: heat_denoise(X, W, 10.0), True),
-        "kept if mutual k'=12 after heat s=3": lambda: kept_if_mutual(base(), 12),
-        "kept if mutual k'=15 after heat s=3": lambda: kept_if_mutual(base(), 15),
+        **{f"kept if mutual k'={k} after heat s=3": (lambda k=k: kept_if_mutual(base(), k)) for k in (12, 13, 14, 15)},
     }
     if ds.name == "swiss_roll":
         def oracle():

@@ -146,7 +146,7 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     check_choice(name, "name", METHODS)
     X = check_points(X, min_samples=3)
     start = time.perf_counter()
-    if W is None and name not in ("tsne", "umap", "isomap"):
+    if W is None and name not in ("tsne", "umap", "isomap", "heat_denoised"):
         W = alpha_decay_graph(X, knn, decay)
         check_connected(W, f"the kNN graph (knn={knn})")
     info = {}

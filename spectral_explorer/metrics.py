@@ -138,7 +138,8 @@ def embedding_metrics(Y, T, rows=None) -> dict:
 
 def axis_r2(Y, latent) -> np.ndarray:
     """For each true coordinate (column of ``latent``, shape (n, q)), the share of its variance
-    that the best affine function of the embedding ``Y`` (n, k) explains: R² in [0, 1].
+    that the best affine function of the embedding ``Y`` (n, k) explains: R² in [0, 1] (NaN
+    for a constant axis, which has no variance to explain).
 
     Meaningful when ``latent`` holds isometric coordinates of a flat manifold
     (:attr:`~spectral_explorer.data.Dataset.flat_axes`): an embedding that keeps the shape
@@ -159,6 +160,9 @@ def axis_r2(Y, latent) -> np.ndarray:
     U = np.asarray(latent, dtype=np.float64)
     if Y.ndim != 2 or U.ndim != 2 or Y.shape[0] != U.shape[0]:
         raise ValueError(f"Y and latent must be 2-D with the same number of rows, got {Y.shape} and {U.shape}")
+    for name, a in (("Y", Y), ("latent", U)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} has {int((~np.isfinite(a)).sum())} non-finite value(s)")
     A = np.column_stack([Y, np.ones(Y.shape[0])])
     coef, *_ = np.linalg.lstsq(A, U, rcond=None)
     resid = ((U - A @ coef) ** 2).sum(axis=0)

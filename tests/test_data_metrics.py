@@ -141,6 +141,8 @@ def test_axis_r2_matches_scikit_learn_and_sees_a_lost_axis():
     np.testing.assert_allclose(axis_r2(Y, U), expected, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="same number of rows"):
         axis_r2(Y[:10], U)
+    with pytest.raises(ValueError, match="latent has 1 non-finite"):
+        axis_r2(Y, np.where(np.arange(600).reshape(300, 2) == 7, np.nan, U))
 
     ds = data.swiss_roll(600, noise=0.1, seed=1)
     assert ds.flat_axes == ("arc length", "height") and data.sphere(200).flat_axes == ()

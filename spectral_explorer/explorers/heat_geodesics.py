@@ -80,8 +80,10 @@ class HeatGeodesicExplorer(Explorer):
         Heat smoothing s of the points before the graph is built (the heavy-noise option,
         HeatGeodesicEmbedding.denoising): 0 = off; s > 0 moves every point to its heat average
         (I + sL_rw)⁻¹X on the kNN graph and keeps only the mutual edges of the graph rebuilt on
-        the smoothed points. It unfolds a roll whose sheets the noise has joined (noise ≈ 1) and
-        costs a little on clean data; s ≈ 3 suits n ≈ 1000–2000.""")
+        the smoothed points. On a roll whose sheets the noise has joined (noise ≈ 1) it restores
+        the order along the roll, not its height; on clean data it costs shape (the roll's
+        height: R² 0.38 against 0.97 at n = 2000). s ≈ 3 suits n ≈ 1000–2000. The comparisons
+        run on the same graph (shortest paths measure its edges on the original points).""")
     t = param.Number(default=10.0, bounds=(0.5, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
         steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
