@@ -280,3 +280,36 @@ def test_a_student_moving_back_to_an_earlier_value_is_a_move_not_an_echo():
         assert ex.t == 39.9
         student(lo + 160 * 0.01)      # t = 20, exactly: 2 · 10^(100 steps of 0.01)
         assert ex.t == 20.0
+
+
+def test_log_slider_label_shows_the_value_in_effect_not_the_grid_point():
+    """t = 50 is not a grid point (the grid is anchored at the default t = 2, step 0.01: the
+    handle sits at 50.2): the slider's formatter is told the value in effect and where the
+    handle shows it, so its label reads 50; a value moved to another grid point is told too;
+    exponents are written as JavaScript's toExponential writes them."""
+    from spectral_explorer.explorers._base import log_slider
+
+    ex = Diffusion(t=2.0)
+    slider = log_slider(ex, "t", "t", "t-slider")
+    fmt = slider.format
+    assert fmt.args == {"pos": slider.value, "text": "2"}
+    ex.t = 50.0
+    assert abs(10 ** slider.value - 50.0) > 0.1                    # the handle's grid point
+    assert fmt.args == {"pos": slider.value, "text": "50"}         # … labelled with the value in effect
+    assert "Math.abs(tick - pos)" in fmt.code and "? text :" in fmt.code
+    with param.edit_constant(slider):
+        slider.value_throttled = slider.value + 0.05               # a student drags and releases
+    assert fmt.args["text"] == f"{ex.t:g}" and fmt.args["pos"] == slider.value
+
+    class Small(Explorer):
+        eps = param.Number(default=1e-6, bounds=(1e-9, 1.0))
+
+        def main(self):
+            return pn.pane.Markdown("eps")
+    small = Small()
+    s2 = log_slider(small, "eps", "eps", "eps-slider", step=0.05, fmt="toExponential")
+    assert s2.format.args["text"] == "1.0e-6"
+    small.eps = 3.25e-5
+    assert s2.format.args["text"] == "3.25e-5"
+    small.eps = 2000e-6
+    assert s2.format.args["text"] == "2.0e-3"

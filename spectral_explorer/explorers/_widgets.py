@@ -175,7 +175,11 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     (the parameter gets the slider's value rounded to ``digits`` significant digits; a value set
     in code or the URL moves the slider; a stale position echoed by the page is dropped, see
     :class:`EchoGuard`).  ``fmt``: the JS number format of its ticks
-    (``toPrecision`` or ``toExponential``)."""
+    (``toPrecision`` or ``toExponential``).
+
+    Its label shows the value in effect (t = 50, not the grid point 10^1.70 = 50.1 that the
+    handle snaps to: the tick formatter is told the value in effect and its position); while a
+    student drags, the label follows the handle."""
     from bokeh.models import CustomJSTickFormatter
 
     p = explorer.param[name]
@@ -184,17 +188,33 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     # opens with is shown as itself (t = 10, not 9.98); start stays within the bounds
     anchor = float(np.log10(p.default)) if p.default else lo
     lo = anchor - np.floor((anchor - lo) / step + 1e-9) * step
-    code = ("return Number((10 ** tick).toPrecision(3)).toString()" if fmt == "toPrecision"
-            else "return (10 ** tick).toExponential(1)")
+    code_default = ("Number((10 ** tick).toPrecision(3)).toString()" if fmt == "toPrecision"
+                    else "(10 ** tick).toExponential(1)")
     kw.setdefault("sizing_mode", "stretch_width")
-    slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
-                                    value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
-                                    format=CustomJSTickFormatter(code=code), **kw)
     def to_widget(value):
         # the page snaps the handle to start + k·step and reports that position back: push the
         # snapped position, so the echo is recognised as one (not a move to a rounded t)
         k = round((float(np.log10(value)) - lo) / step)
         return float(min(hi, lo + k * step))
+
+    def shown(value):
+        # the position of the value in effect is labelled with that value, every other one (a
+        # drag, the ticks) with its own; written as the JavaScript formats write numbers
+        if fmt == "toPrecision":
+            text = f"{value:g}"
+        else:
+            mantissa, exponent = f"{value:.2e}".split("e")
+            mantissa = mantissa.rstrip("0")
+            text = f"{mantissa}{'0' if mantissa.endswith('.') else ''}e{int(exponent):+d}"
+        return dict(pos=to_widget(value), text=text)
+
+    formatter = CustomJSTickFormatter(code=f"return Math.abs(tick - pos) < {step / 4!r} ? text : ({code_default})",
+                                      args=shown(getattr(explorer, name)))
+    slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
+                                    value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
+                                    format=formatter, **kw)
+    # before the slider follows the value (link_two_way below), so its new title uses these
+    explorer.param.watch(lambda event: setattr(formatter, "args", shown(event.new)), name)
 
     def apply(position, show):
         current = getattr(explorer, name)
