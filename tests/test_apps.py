@@ -812,16 +812,23 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
             time.sleep(0.25)
         assert visible.count() >= 5, "the Across anisotropy tab drew too few plots"
         log.check()
-    if name == "heat_geodesics" and os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
-        # the README's tour screenshot: step 3 revealed (its Distances tab shows the bent curve)
+    if name == "heat_geodesics":
+        # step 3 revealed (its Distances tab shows the bent curve; the README's tour screenshot):
+        # the button sets t = 50, and the t slider shows 50, not its handle's grid point 50.1
         page.goto(server + f"/{name}?tour=3", wait_until="networkidle")
         _wait_text(page.locator(".tour-header"), lambda s: "Step 3 of" in s, timeout=60)
         page.locator(".tour-reveal button").click()
         _wait_text(page.locator(".tour-answer"), lambda s: "Answer" in s, timeout=30)
         page.get_by_text("scaled by its maximum").first.wait_for(timeout=30000)
-        page.mouse.move(5, 5)                # no button tooltip over the panel
-        time.sleep(3.0)
-        _readme_screenshot(page, "tour_heat_geodesics", 1050)
+        title = page.locator(".t-slider .bk-slider-title")
+        deadline = time.time() + 20
+        while not re.search(r": 50(?![.\d])", title.inner_text()) and time.time() < deadline:
+            time.sleep(0.25)
+        assert re.search(r": 50(?![.\d])", title.inner_text()), title.inner_text()
+        if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+            page.mouse.move(5, 5)                # no button tooltip over the panel
+            time.sleep(3.0)
+            _readme_screenshot(page, "tour_heat_geodesics", 1050)
     # a bad step number (both kinds, on two dashboards: the check is the base's, a page load costs seconds)
     bad = {"heat_geodesics": "99", "positional_encodings": "abc"}.get(name)
     if bad is not None:

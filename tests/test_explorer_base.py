@@ -291,15 +291,17 @@ def test_log_slider_label_shows_the_value_in_effect_not_the_grid_point():
 
     ex = Diffusion(t=2.0)
     slider = log_slider(ex, "t", "t", "t-slider")
-    fmt = slider.format
-    assert fmt.args == {"pos": slider.value, "text": "2"}
+    assert slider.format.args == {"pos": slider.value, "text": "2"}
     ex.t = 50.0
-    assert abs(10 ** slider.value - 50.0) > 0.1                    # the handle's grid point
-    assert fmt.args == {"pos": slider.value, "text": "50"}         # … labelled with the value in effect
-    assert "Math.abs(tick - pos)" in fmt.code and "? text :" in fmt.code
+    assert abs(10 ** slider.value - 50.0) > 0.1                        # the handle's grid point
+    assert slider.format.args == {"pos": slider.value, "text": "50"}   # … labelled with the value in effect
+    assert "Math.abs(tick - pos)" in slider.format.code and "? text :" in slider.format.code
+    title = slider.name
+    ex.t = 50.1                       # the same grid point: the title changes, so the page redraws the label
+    assert slider.format.args["text"] == "50.1" and slider.name != title and slider.name.strip("\u200b") == "t"
     with param.edit_constant(slider):
-        slider.value_throttled = slider.value + 0.05               # a student drags and releases
-    assert fmt.args["text"] == f"{ex.t:g}" and fmt.args["pos"] == slider.value
+        slider.value_throttled = slider.value + 0.05                   # a student drags and releases
+    assert slider.format.args["text"] == f"{ex.t:g}" and slider.format.args["pos"] == slider.value
 
     class Small(Explorer):
         eps = param.Number(default=1e-6, bounds=(1e-9, 1.0))

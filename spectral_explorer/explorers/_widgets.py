@@ -208,13 +208,22 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
             text = f"{mantissa}{'0' if mantissa.endswith('.') else ''}e{int(exponent):+d}"
         return dict(pos=to_widget(value), text=text)
 
-    formatter = CustomJSTickFormatter(code=f"return Math.abs(tick - pos) < {step / 4!r} ? text : ({code_default})",
-                                      args=shown(getattr(explorer, name)))
+    def formatter(value):
+        return CustomJSTickFormatter(code=f"return Math.abs(tick - pos) < {step / 4!r} ? text : ({code_default})",
+                                     args=shown(value))
+
     slider = pn.widgets.FloatSlider(name=label, start=float(lo), end=float(hi), step=step,
                                     value=float(np.log10(getattr(explorer, name))), css_classes=[css_class],
-                                    format=formatter, **kw)
-    # before the slider follows the value (link_two_way below), so its new title uses these
-    explorer.param.watch(lambda event: setattr(formatter, "args", shown(event.new)), name)
+                                    format=formatter(getattr(explorer, name)), **kw)
+
+    def tell_formatter(event):
+        # a new formatter (a change of the widget, sent in order with the value that follows);
+        # the page draws the label again when the value or the title changes, not the
+        # formatter: alternate an invisible character in the title for a value that stays on
+        # the same grid point
+        slider.format = formatter(event.new)
+        slider.name = label if slider.name != label else label + "\u200b"
+    explorer.param.watch(tell_formatter, name)   # before link_two_way below: the format goes first
 
     def apply(position, show):
         current = getattr(explorer, name)
