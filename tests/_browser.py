@@ -58,17 +58,37 @@ class PageLog:
         page.on("pageerror", self._page_error)
         page.on("requestfailed", self._failed)
         page.on("request", self._request)
+        self._page, self._inflight = page, set()
+        page.on("requestfinished", lambda r: self._inflight.discard(r))
 
     def _page_error(self, e):
         stack = "\n    ".join((getattr(e, "stack", "") or "").splitlines()[:8])
         self.errors.append(f"page error: {e}" + (f"\n    {stack}" if stack else ""))
 
+    def settle(self, quiet: float = 0.5, timeout: float = 20.0):
+        """Wait until the page has had no request in flight for ``quiet`` seconds (at most
+        ``timeout``): call it before sending the page elsewhere, so that a stylesheet the page
+        asked for late (Panel loads a component's theme when it first draws it) is not cut by
+        the navigation and reported as a failed request."""
+        import time
+
+        deadline = time.time() + timeout
+        calm_since = time.time()
+        while time.time() < deadline:
+            self._page.wait_for_timeout(100)        # lets Playwright deliver the page's events
+            if self._inflight:
+                calm_since = time.time()
+            elif time.time() - calm_since >= quiet:
+                return
+
     def _request(self, r):
+        self._inflight.add(r)
         host = urlparse(r.url).hostname
         if r.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
             self.external.append(r.url)
 
     def _failed(self, r):
+        self._inflight.discard(r)
         if not self._ignore_failed(r.url):
             self.errors.append(f"request failed: {r.url} {r.failure}")
 

@@ -221,6 +221,7 @@ def test_glossary_page_typesets_its_formulas_offline_and_every_dashboard_links_i
     assert "\\lambda" not in _text(body), "raw TeX shows in the glossary"
     page.screenshot(path=str(tmp_path / "glossary.png"))
     log.check()
+    log.settle()
     page.goto(server + f"/{_dashboards()[0].name}", wait_until="networkidle")
     link = page.locator("a[href='./glossary']").first
     link.wait_for(timeout=20000)
@@ -478,6 +479,7 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
     log.check()
 
     _typed_is_rejected(page, "k", "99", "3", "k in 1…8")
+    log.settle()
     page.goto(server + "/latent_directions?method=nope&seed=3", wait_until="networkidle")
     msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
     assert "method='nope'" in msg and "method one of sefa, ganspace" in msg and "seed" not in msg
@@ -697,6 +699,7 @@ def test_markup_in_the_url_is_shown_as_text(server, browser, app, param):
     page.goto(server + f"/{app}", wait_until="networkidle")
     title = page.title()
     for payload in XSS:
+        log.settle()                                    # the last page's late stylesheets, before leaving it
         page.goto(server + f"/{app}?{param}={quote(payload)}", wait_until="networkidle")
         msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s)
         assert payload.split(" ")[0] in msg            # shown, as text
@@ -717,6 +720,7 @@ def test_typed_values_out_of_range_or_emptied_are_rejected_in_every_dashboard(se
     page.locator(".w-dataset select").select_option("digits")     # no ground truth: plots still draw
     _wait_text(page.locator(".explorer-metrics"), lambda s: "no ground truth" in s, timeout=60)
 
+    log.settle()
     page.goto(server + "/positional_encodings", wait_until="networkidle")
     _wait_text(page.locator(".pe-ambiguity"), lambda s: "multiplicity" in s)
     for name, value, kept, allowed in (("n", "1000000000", "24", "n in 3…500"), ("n", "", "24", "n in 3…500"),
@@ -730,6 +734,7 @@ def test_typed_values_out_of_range_or_emptied_are_rejected_in_every_dashboard(se
                                        ("hidden", "1000000", "32", "hidden in 8…256")):
         _typed_is_rejected(page, name, value, kept, allowed)
 
+    log.settle()
     page.goto(server + "/eigenspace", wait_until="networkidle")
     _wait_text(page.locator(".eig-toy-metrics"), lambda s: "EoRA" in s)
     _typed_is_rejected(page, "toy_seed", "", "0", "toy_seed in 0…10000")
@@ -815,6 +820,7 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
     if name == "heat_geodesics":
         # step 3 revealed (its Distances tab shows the bent curve; the README's tour screenshot):
         # the button sets t = 50, and the t slider shows 50, not its handle's grid point 50.1
+        log.settle()
         page.goto(server + f"/{name}?tour=3", wait_until="networkidle")
         _wait_text(page.locator(".tour-header"), lambda s: "Step 3 of" in s, timeout=60)
         page.locator(".tour-reveal button").click()
@@ -832,6 +838,7 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
     # a bad step number (both kinds, on two dashboards: the check is the base's, a page load costs seconds)
     bad = {"heat_geodesics": "99", "positional_encodings": "abc"}.get(name)
     if bad is not None:
+        log.settle()
         page.goto(server + f"/{name}?tour={bad}", wait_until="networkidle")
         msg = _wait_text(page.locator(".explorer-error"), lambda s: "could not apply" in s, timeout=60)
         assert f"tour in 0…{len(steps)}" in msg and bad in msg
