@@ -222,7 +222,8 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
         # formatter: alternate an invisible character in the title for a value that stays on
         # the same grid point
         slider.format = formatter(event.new)
-        slider.name = label if slider.name != label else label + "\u200b"
+        if to_widget(event.new) == to_widget(event.old):
+            slider.name = label if slider.name != label else label + "\u200b"
     explorer.param.watch(tell_formatter, name)   # before link_two_way below: the format goes first
 
     def apply(position, show):
