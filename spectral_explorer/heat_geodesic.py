@@ -34,9 +34,14 @@ manifold (a swiss roll at noise 1.0: sheets 2π apart), a few dozen kNN edges jo
 and every graph distance — heat, shortest path, Isomap's — folds the roll.  The heat-based
 remedy is :func:`heat_denoise` (diffuse the *coordinates* with one backward-Euler heat step
 on the same graph, ``X ← (I + sL_rw)^{-1} X``) followed by a mutual alpha-decay graph on the
-smoothed points; :meth:`HeatGeodesicEmbedding.denoising` switches both on.  It is an option,
-not the default, because diffusion also pulls the sample inward at the manifold's borders and
-clumps it, which costs a little on clean data (see ``benchmarks/heat_noise_study.py``).
+smoothed points; :meth:`HeatGeodesicEmbedding.denoising` switches both on.  It cannot be on
+for every input, because diffusion also pulls the sample inward at the manifold's borders and
+clumps it, which costs shape on clean data (see ``benchmarks/heat_noise_study.py``).  So the
+default, ``denoise="auto"``, uses it only where the plain graph fails a test that needs no
+ground truth: a graph that short-circuits two sheets asks for a folded layout, so its 2-D
+embedding leaves a large share of its distances unexplained (Isomap's residual variance, 0.05
+to 0.35 against 0.001 to 0.005 on clean rolls).  Then the smoothed graphs are tried and the one
+whose layout explains its distances best is kept (``benchmarks/heat_auto_denoise.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from . import heat
 from .heat import HEAT_METHODS, chebyshev_coefficients, heat_kernel, _torch_sparse
 from .laplacian import LAPLACIAN_KINDS, laplacian
 from .mds import classical_mds, landmark_mds, smacof
+from .metrics import residual_variance
 
 __all__ = [
     "heat_geodesic_distances",
@@ -71,6 +77,9 @@ __all__ = [
     "heat_denoise",
     "heat_graph",
     "resolve_formula",
+    "AUTO_DENOISE_TIMES",
+    "AUTO_FLOOR",
+    "AUTO_GAIN",
 ]
 
 #: ``landmarks="auto"`` switches to landmark mode above this many points
@@ -90,6 +99,16 @@ RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadh
 #: the heavy-noise option (:meth:`HeatGeodesicEmbedding.denoising`): heat-diffuse the
 #: coordinates for time 3 (:func:`heat_denoise`), then a mutual alpha-decay graph on them
 DENOISING = dict(denoise=3.0, mutual=True)
+#: ``denoise="auto"`` (the default): smoothing times tried, in this order, when the plain
+#: graph's embedding leaves more than :data:`AUTO_FLOOR` of its distances' variance unexplained
+AUTO_DENOISE_TIMES = (3.0, 6.0, 12.0, 24.0)
+#: residual variance (``metrics.residual_variance``, 2-D) below which a graph needs no repair:
+#: clean or mildly noisy rolls score 0.001–0.005, a roll folded by short circuits 0.05–0.39
+AUTO_FLOOR = 0.02
+#: a smoothed graph replaces the plain one only if it divides the residual variance by this
+AUTO_GAIN = 3.0
+#: rows of the distance matrix on which ``denoise="auto"`` measures the residual variance
+AUTO_ROWS = 256
 
 
 def heat_denoise(X, W, s: float) -> np.ndarray:
@@ -125,14 +144,16 @@ def heat_denoise(X, W, s: float) -> np.ndarray:
     return spla.splu(A).solve(d[:, None] * X)
 
 
-def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False, denoise: float = 0.0):
+def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False, denoise: float = 0.0,
+               plain=None):
     """The graph the heat geodesics run on, and the points it was built on: ``(W, points)``.
 
     The alpha-decay graph of ``X`` (a plain kNN graph when ``decay`` is ``None``; only mutual
     edges when ``mutual``).  With ``denoise = s > 0`` the points are first heat-smoothed on the
     plain graph of ``X`` (:func:`heat_denoise`) and the graph is rebuilt on them; with
     ``mutual=True`` that is the heavy-noise option of :meth:`HeatGeodesicEmbedding.denoising`.
-    Raises ``ValueError`` naming the graph when a graph is disconnected.
+    ``plain`` may pass the plain graph of ``X`` when it is already built (it is what the
+    smoothing runs on).  Raises ``ValueError`` naming the graph when a graph is disconnected.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(100, 3))
@@ -153,7 +174,7 @@ def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False
         return alpha_decay_graph(points, knn, decay, mutual=mutual)
 
     if denoise > 0:   # smooth the points on the plain graph, then rebuild on them
-        W = graph(X, False)
+        W = graph(X, False) if plain is None else plain
         check_connected(W, f"the kNN graph (knn={knn})")
         X = heat_denoise(X, W, denoise)
     W = graph(X, bool(mutual))
@@ -380,6 +401,20 @@ class HeatGeodesicEmbedding:
     proportion to the geodesic and the embedding is the unrolled rectangle.  The former
     default is :meth:`rank_faithful`.
 
+    Heavy noise is handled by ``denoise="auto"`` (the default).  The plain alpha-decay graph
+    goes first.  If its 2-D classical layout leaves more than ``AUTO_FLOOR = 0.02`` of its
+    distances' variance unexplained (Isomap's *residual variance*,
+    :func:`~spectral_explorer.metrics.residual_variance`; a graph whose short circuits fold a
+    roll asks for a layout no plane can draw), the heavy-noise graph of :meth:`denoising` is
+    built for the smoothing times ``s`` in ``AUTO_DENOISE_TIMES = (3, 6, 12, 24)`` (stopping at
+    the first below the floor), and the one with the smallest residual variance replaces the
+    plain graph if it divides the plain graph's by ``AUTO_GAIN = 3``.  ``denoise_`` says which
+    was kept, ``denoise_report_`` what each scored.  Measured (``benchmarks/heat_auto_denoise.py``,
+    n = 2000): clean and mildly noisy data score 0.001–0.005 and cost nothing extra; rolls
+    folded by noise 0.6–1.0 score 0.05–0.35 and are repaired (seed-42 roll at noise 1.0: ρ 0.32
+    → 0.93); a sphere cap (curved, 0.04–0.05) tries the smoothed graphs, keeps the plain one
+    and pays about 2 s.  Set ``denoise=0`` for the plain graph always.
+
     Parameters
     ----------
     n_components : dimension of the embedding.
@@ -388,8 +423,9 @@ class HeatGeodesicEmbedding:
     decay : alpha-decay exponent; ``None`` builds an unweighted kNN graph.
     mutual : ``True`` keeps only mutual alpha-decay edges (see
         :func:`~spectral_explorer.graphs.alpha_decay_graph`); needs ``decay``.
-    denoise : diffusion time ``s ≥ 0`` of :func:`heat_denoise`, applied to the coordinates
-        before the graph is built (0, the default: off).  With ``mutual=True`` this is the
+    denoise : ``"auto"`` (default: the plain graph unless it folds, see above), or the
+        diffusion time ``s ≥ 0`` of :func:`heat_denoise`, applied to the coordinates before
+        the graph is built (0: off).  With ``mutual=True`` and ``s > 0`` this is the
         heavy-noise option :meth:`denoising`; see its docstring for the trade-off.
     t : diffusion time (> 0), or ``"auto"`` for the knee of the heat kernel's entropy.
     sigma : Harnack regularization σ ≥ 0 (default 1: every point at distance 0 from itself).
@@ -415,8 +451,14 @@ class HeatGeodesicEmbedding:
     landmarks_ : landmark indices, or ``None`` in all-pairs mode.
     t_ : the diffusion time used.
     graph_, laplacian_ : the affinity graph and its Laplacian (scipy sparse).
-    points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise > 0``).
-    timings_ : seconds spent per stage.
+    points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise_ > 0``).
+    denoise_, mutual_ : the smoothing time and graph in effect (``denoise="auto"`` chooses them).
+    residual_variance_ : 1 − r² between the distances and the 2-D layout's (on 256 rows, or
+        2048 rows to the landmarks) — Isomap's residual variance, the criterion of ``"auto"``.
+    denoise_report_ : with ``denoise="auto"``, ``{s: residual variance}`` for every graph tried
+        (``0``: the plain graph; NaN: the mutual graph fell apart); else ``None``.
+    timings_ : seconds spent per stage of the graph kept (``denoise_auto``: on the graphs tried
+        and not kept).
     heat_info_ : diagnostics of the kernel (entries ≤ 0 floored, smallest entry).
 
     Examples
@@ -430,7 +472,7 @@ class HeatGeodesicEmbedding:
 
     def __init__(self, n_components=2, knn=8, decay=40.0, t=10.0, sigma=1.0, method="euler",
                  order=None, formula="auto", laplacian="normalized", mds="classical", landmarks="auto",
-                 device=None, random_state=0, verbose=False, mutual=False, denoise=0.0):
+                 device=None, random_state=0, verbose=False, mutual=False, denoise="auto"):
         self.n_components = n_components
         self.knn = knn
         self.decay = decay
@@ -490,8 +532,9 @@ class HeatGeodesicEmbedding:
         hop lengths stop being uniform; on clean or mildly noisy data the embedding loses
         0.03–0.045 of ρ (n = 2000: clean roll 0.992 → 0.948, sphere cap 0.978 → 0.947, 10-D
         roll at noise 0.5 0.993 → 0.962; branches unchanged, 0.996).  Use it when the noise
-        is comparable to the gap between sheets (cross-sheet kNN edges, a folded embedding);
-        keep the default otherwise.  On the 3-D roll (n = 2000, seed 42) the crossover is
+        is comparable to the gap between sheets (cross-sheet kNN edges, a folded embedding),
+        and not otherwise; the default ``denoise="auto"`` makes that choice from the residual
+        variance, and picks ``s`` too (see the class docs).  On the 3-D roll (n = 2000, seed 42) the crossover is
         sharp: noise 0.25 and 0.5 leave the default graph without cross-sheet edges (ρ 0.991,
         0.990 against 0.978, 0.970 with the option); at 0.75 it has 21 and ρ falls to 0.659,
         where the option keeps 3 and gets 0.978.
@@ -501,7 +544,7 @@ class HeatGeodesicEmbedding:
         with n = 5000, s = 3 gives ρ 0.73 and s = 5.5–10 gives 0.97; with n = 20,000 (256
         landmarks) s = 3 gives 0.38, s = 7–10 gives 0.989, s = 14 0.78 and s = 30 0.50.  The
         outcome is all-or-nothing (the roll folds or it does not), so look at the embedding,
-        or sweep ``s``, before trusting one value.
+        or sweep ``s`` (what ``denoise="auto"`` does), before trusting one value.
 
         Smoothing only across the manifold (keeping each point's tangential offset) avoids the
         border cost but reaches only ρ 0.46–0.57 at noise 1.0 (``benchmarks/heat_noise_study.py``).
@@ -540,7 +583,11 @@ class HeatGeodesicEmbedding:
             check_float(self.decay, "decay", 0.0, low_inclusive=False)
         elif self.mutual:
             raise ValueError("mutual=True needs the alpha-decay graph (decay not None)")
-        check_float(self.denoise, "denoise", 0.0)
+        if isinstance(self.denoise, str):
+            if self.denoise != "auto":
+                raise ValueError(f"denoise must be a number ≥ 0 or 'auto', got {self.denoise!r}")
+        else:
+            check_float(self.denoise, "denoise", 0.0)
         if not (isinstance(self.t, str) and self.t == "auto"):
             if isinstance(self.t, str):
                 raise ValueError(f"t must be a positive number or 'auto', got {self.t!r}")
@@ -568,32 +615,90 @@ class HeatGeodesicEmbedding:
             print(f"[HeatGeodesicEmbedding] n={n}: {stage} done in {timings[stage]:.2f} s", flush=True)
 
     def fit(self, X, y=None):
-        """Build the graph, compute heat-geodesic distances and the embedding."""
+        """Build the graph, compute heat-geodesic distances and the embedding.
+
+        With ``denoise="auto"`` the plain graph goes first; only when its 2-D layout leaves
+        more than :data:`AUTO_FLOOR` of the distances' variance unexplained are the smoothing
+        times :data:`AUTO_DENOISE_TIMES` tried (see the class docs).
+        """
         X = check_points(X, "X", min_samples=3)
         n = X.shape[0]
         m = self._validate(n)
+        if isinstance(self.denoise, str):
+            fit, report, extra = self._fit_auto(X, m)
+        else:
+            fit, report, extra = self._fit_graph(X, m, bool(self.mutual), float(self.denoise)), None, 0.0
+        if report is not None and len(report) > 1:
+            fit["timings"]["denoise_auto"] = extra
+        self.points_ = fit["points"]
+        self.t_ = fit["t"]
+        if "t_grid" in fit:
+            self.t_grid_, self.entropy_ = fit["t_grid"], fit["entropy"]
+        self.landmarks_ = fit["sources"]
+        self.graph_, self.laplacian_ = fit["W"], fit["L"]
+        self.distances_, self.embedding_ = fit["D"], fit["Y"]
+        self.heat_info_ = fit["info"]
+        self.timings_ = fit["timings"]
+        self.denoise_ = fit["denoise"]
+        self.mutual_ = fit["mutual"]
+        self.residual_variance_ = fit["rv"]
+        self.denoise_report_ = report
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_auto(self, X, m):
+        """``denoise="auto"``: the plain graph, or the smoothed graph (mutual, heat-smoothed
+        points, :data:`AUTO_DENOISE_TIMES`) whose embedding explains its distances best, if it
+        divides the plain graph's residual variance by :data:`AUTO_GAIN`.  Returns the fit
+        kept, ``{s: residual variance}`` for every graph tried (NaN: disconnected) and the
+        seconds spent on the graphs not kept."""
+        start = time.perf_counter()
+        base = self._fit_graph(X, m, bool(self.mutual), 0.0)
+        report, best = {0.0: base["rv"]}, base
+        if base["rv"] > AUTO_FLOOR:
+            plain = None if self.mutual else base["W"]
+            for s in AUTO_DENOISE_TIMES:
+                try:
+                    cand = self._fit_graph(X, m, True, s, plain=plain)
+                except ValueError:      # the mutual graph of the smoothed points fell apart
+                    report[s] = float("nan")
+                    continue
+                report[s] = cand["rv"]
+                if self.verbose:
+                    print(f"[HeatGeodesicEmbedding] denoise='auto': s={s:g} residual variance "
+                          f"{cand['rv']:.4f} (plain graph {base['rv']:.4f})", flush=True)
+                if cand["rv"] * AUTO_GAIN <= base["rv"] and cand["rv"] < best["rv"]:
+                    best = cand
+                if cand["rv"] <= AUTO_FLOOR:
+                    break
+        return best, report, time.perf_counter() - start - sum(best["timings"].values())
+
+    def _fit_graph(self, X, m, mutual, denoise, plain=None):
+        """One graph → t → distances → MDS pass; returns its results and the residual
+        variance of the 2-D classical layout (on :data:`AUTO_ROWS` rows, or all rows to
+        the landmarks)."""
+        n = X.shape[0]
         timings = {}
+        out = {"denoise": denoise, "mutual": mutual}
         t0 = time.perf_counter()
-        W, X = heat_graph(X, self.knn, self.decay, bool(self.mutual), self.denoise)
-        self.points_ = X
+        W, P = heat_graph(X, self.knn, self.decay, mutual, denoise, plain=plain)
         L = laplacian(W, self.laplacian)
         timings["graph"] = time.perf_counter() - t0
         self._log("graph", timings, n)
 
         t0 = time.perf_counter()
         if isinstance(self.t, str):
-            self.t_, self.t_grid_, self.entropy_ = select_t_entropy(L, seed=self.random_state, device=self.device)
+            out["t"], out["t_grid"], out["entropy"] = select_t_entropy(L, seed=self.random_state, device=self.device)
         else:
-            self.t_ = float(self.t)
+            out["t"] = float(self.t)
         timings["select_t"] = time.perf_counter() - t0
         self._log("select_t", timings, n)
 
         t0 = time.perf_counter()
         sources = None
         if m is not None:
-            sources = farthest_point_landmarks(X, m, seed=self.random_state, device=self.device)
-        self.landmarks_ = sources
-        D, info = heat_geodesic_distances(L, self.t_, self.sigma, self.method, self.order, sources=sources,
+            sources = farthest_point_landmarks(P, m, seed=self.random_state, device=self.device)
+        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, self.order, sources=sources,
                                           device=self.device, return_info=True, formula=self.formula)
         timings["distances"] = time.perf_counter() - t0
         self._log("distances", timings, n)
@@ -601,19 +706,18 @@ class HeatGeodesicEmbedding:
         t0 = time.perf_counter()
         if sources is None:
             Y = classical_mds(D, self.n_components, device=self.device)
+            rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(AUTO_ROWS, n), replace=False))
+            rv = residual_variance(D[rows], Y[:, :2], rows=rows)
             if self.mds == "metric":
                 Y = smacof(D, self.n_components, init=Y, device=self.device)
         else:
             Y = landmark_mds(D, sources, self.n_components)
+            rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(8 * AUTO_ROWS, n), replace=False))
+            rv = residual_variance(D[rows], Y[:, :2], rows=rows, cols=sources)
         timings["mds"] = time.perf_counter() - t0
         self._log("mds", timings, n)
-
-        self.graph_, self.laplacian_ = W, L
-        self.distances_, self.embedding_ = D, Y
-        self.heat_info_ = info
-        self.timings_ = timings
-        self.n_features_in_ = X.shape[1]
-        return self
+        out.update(W=W, L=L, points=P, sources=sources, D=D, Y=Y, info=info, rv=rv, timings=timings)
+        return out
 
     def fit_transform(self, X, y=None):
         """Fit and return ``embedding_``."""

@@ -8,7 +8,10 @@ Spearman's ρ sees only ranks: it is blind to any monotone distortion (``√d`` 
 All three are averages over pairs, so the manifold's longest direction dominates them: a
 swiss-roll embedding that keeps the order along the roll but has lost its height (a band, not
 a rectangle) still scores ρ ≈ r ≈ 0.93.  On a flat manifold :func:`axis_r2` asks, axis by axis,
-whether the embedding maps back to the true coordinates."""
+whether the embedding maps back to the true coordinates.
+
+:func:`residual_variance` needs no ground truth: it asks how much of the distances an
+embedding was made from the embedding leaves unexplained (Isomap's criterion)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import torch
 from scipy.stats import rankdata
 
 __all__ = ["row_spearman", "row_pearson", "knn_precision", "loglog_slope", "distance_metrics", "embedding_metrics",
-           "pairwise_distances", "axis_r2"]
+           "pairwise_distances", "axis_r2", "residual_variance"]
 
 
 def _pair(D, T, name="D"):
@@ -116,6 +119,42 @@ def pairwise_distances(Y, rows=None, cols=None) -> np.ndarray:
     R = Y if rows is None else Y[np.asarray(rows)]
     C = Y if cols is None else Y[np.asarray(cols)]
     return torch.cdist(torch.as_tensor(R), torch.as_tensor(C)).numpy()
+
+
+def residual_variance(D, Y, rows=None, cols=None) -> float:
+    """Isomap's residual variance ``1 − r²`` (Tenenbaum, de Silva & Langford, 2000): ``r`` is
+    the Pearson correlation, over all pairs, between the distances ``D`` an embedding was made
+    from and the embedding's own Euclidean distances.  0 when the layout reproduces the
+    distances up to scale; near 0.3 when a graph that short-circuits a swiss roll's sheets asks
+    for a fold no 2-D layout can draw.  Needs no ground truth.
+
+    ``D`` holds the distances from the points ``rows`` (default: all) to the points ``cols``
+    (default: all) — a row block of an all-pairs matrix, or the n × m distances to landmarks
+    with ``cols`` the landmarks.  A point's pair with itself is left out.
+
+    >>> rng = np.random.default_rng(0)
+    >>> Y = rng.normal(size=(50, 2))
+    >>> D = pairwise_distances(Y)
+    >>> round(residual_variance(3.0 * D, Y), 12)      # same distances up to scale
+    0.0
+    >>> round(residual_variance(D[:, :5], Y, cols=np.arange(5)), 12)   # landmark block
+    0.0
+    >>> bool(residual_variance(D ** 0.5 + rng.random(D.shape), Y) > 0.05)
+    True
+    """
+    D = D.detach().cpu().double().numpy() if isinstance(D, torch.Tensor) else np.asarray(D, dtype=np.float64)
+    n = np.asarray(Y).shape[0]
+    r_idx = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    c_idx = np.arange(n) if cols is None else np.asarray(cols, dtype=np.int64)
+    if D.shape != (r_idx.size, c_idx.size):
+        raise ValueError(f"D must be {r_idx.size} × {c_idx.size} (rows × cols), got {D.shape}")
+    E = pairwise_distances(Y, rows=r_idx, cols=c_idx)
+    keep = r_idx[:, None] != c_idx[None, :]
+    a, b = D[keep], E[keep]
+    if a.size < 3 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    r = float(np.corrcoef(a, b)[0, 1])
+    return 1.0 - r * r
 
 
 def distance_metrics(D, T, k: int = 10, self_index=None) -> dict:

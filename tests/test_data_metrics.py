@@ -152,3 +152,36 @@ def test_axis_r2_matches_scikit_learn_and_sees_a_lost_axis():
     r = axis_r2(band, ds.latent)
     assert r[0] > 0.999 and r[1] < 0.05
     assert embedding_metrics(band, ds.geodesic_distances(np.arange(0, 600, 20)), rows=np.arange(0, 600, 20))["spearman"] > 0.85
+
+
+def test_residual_variance_against_scipy_and_on_a_folded_roll():
+    """``residual_variance`` is ``1 − r²`` of scipy's Pearson r over the pairs (self pairs left
+    out), for a row block and for a landmark block; it ignores scale, and it is large for the
+    distances of a graph that short-circuits a noisy swiss roll — a fold no 2-D layout draws —
+    and small for a clean roll's."""
+    from scipy.spatial.distance import pdist, squareform
+
+    from spectral_explorer import HeatGeodesicEmbedding
+    from spectral_explorer.metrics import residual_variance
+
+    rng = np.random.default_rng(4)
+    Y = rng.normal(size=(120, 2))
+    D = squareform(pdist(Y)) ** 1.3 + rng.random((120, 120))
+    rows, cols = np.arange(0, 120, 5), np.arange(3, 120, 11)
+    E = squareform(pdist(Y))
+    for r_idx, c_idx in ((rows, None), (None, cols), (rows, cols)):
+        ri = np.arange(120) if r_idx is None else r_idx
+        ci = np.arange(120) if c_idx is None else c_idx
+        keep = ri[:, None] != ci[None, :]
+        expected = 1.0 - pearsonr(D[np.ix_(ri, ci)][keep], E[np.ix_(ri, ci)][keep])[0] ** 2
+        got = residual_variance(D[np.ix_(ri, ci)], Y, rows=r_idx, cols=c_idx)
+        assert got == pytest.approx(expected, rel=1e-10)
+        assert residual_variance(7.0 * D[np.ix_(ri, ci)], Y, rows=r_idx, cols=c_idx) == pytest.approx(got, rel=1e-10)
+    assert residual_variance(E, Y) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="24 × 120"):
+        residual_variance(D, Y, rows=rows)
+
+    for noise, low, high in ((0.1, 0.0, 0.01), (1.0, 0.1, 1.0)):
+        ds = data.swiss_roll(600, noise=noise, seed=0)
+        est = HeatGeodesicEmbedding(denoise=0).fit(ds.X)
+        assert low <= residual_variance(est.distances_, est.embedding_) < high

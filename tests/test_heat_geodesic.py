@@ -8,7 +8,8 @@ from _geometry import flat_sheet
 from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
 from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
-from spectral_explorer.heat_geodesic import (DENOISING, estimate_heat_diagonal, farthest_point_landmarks,
+from spectral_explorer.heat_geodesic import (AUTO_DENOISE_TIMES, AUTO_FLOOR, AUTO_GAIN, DENOISING,
+                                             estimate_heat_diagonal, farthest_point_landmarks,
                                              heat_denoise, select_t_entropy)
 from spectral_explorer.laplacian import laplacian
 from spectral_explorer.metrics import embedding_metrics, loglog_slope, pairwise_distances, row_pearson, row_spearman
@@ -255,7 +256,7 @@ def test_heat_denoise_removes_noise_across_a_plane_and_keeps_it_in_place(rng):
 
 def test_denoised_mutual_graph_drops_the_edges_between_sheets(noisy_roll):
     ds = noisy_roll
-    default = HeatGeodesicEmbedding().fit(ds.X)
+    default = HeatGeodesicEmbedding(denoise=0).fit(ds.X)     # the plain graph
     mutual = alpha_decay_graph(ds.X, 8, 40.0, mutual=True)
     denoised = HeatGeodesicEmbedding.denoising().fit(ds.X)
     before = _cross_layer_edges(default.graph_, ds)
@@ -265,6 +266,49 @@ def test_denoised_mutual_graph_drops_the_edges_between_sheets(noisy_roll):
     T = ds.geodesic_distances()
     e0, e1 = (embedding_metrics(est.embedding_, T) for est in (default, denoised))
     assert e0["spearman"] < 0.5 and e1["spearman"] > 0.9 and e1["pearson"] > 0.9
+
+
+def test_auto_denoise_keeps_the_plain_graph_on_clean_data(rng):
+    ds = data.swiss_roll(600, noise=0.1, seed=0)
+    auto = HeatGeodesicEmbedding().fit(ds.X)
+    plain = HeatGeodesicEmbedding(denoise=0).fit(ds.X)
+    assert auto.get_params()["denoise"] == "auto"
+    assert auto.denoise_ == 0.0 and auto.mutual_ is False
+    assert list(auto.denoise_report_) == [0.0] and auto.denoise_report_[0.0] < AUTO_FLOOR
+    assert "denoise_auto" not in auto.timings_             # nothing else was tried
+    np.testing.assert_array_equal(auto.embedding_, plain.embedding_)
+    assert plain.denoise_report_ is None and plain.residual_variance_ == auto.residual_variance_
+
+
+def test_auto_denoise_repairs_a_roll_folded_by_noise(noisy_roll):
+    ds = noisy_roll
+    auto = HeatGeodesicEmbedding().fit(ds.X)
+    rep = auto.denoise_report_
+    assert rep[0.0] > 0.1                                   # the plain graph asks for a fold
+    assert auto.denoise_ in AUTO_DENOISE_TIMES and auto.mutual_ is True
+    assert rep[auto.denoise_] * AUTO_GAIN <= rep[0.0]
+    assert rep[auto.denoise_] == min(v for v in rep.values() if np.isfinite(v))
+    assert auto.residual_variance_ == rep[auto.denoise_]
+    # the same as asking for that graph by hand
+    same = HeatGeodesicEmbedding(denoise=auto.denoise_, mutual=True).fit(ds.X)
+    np.testing.assert_allclose(auto.embedding_, same.embedding_)
+    # and against the truth: the fold is gone
+    T = ds.geodesic_distances()
+    plain = HeatGeodesicEmbedding(denoise=0).fit(ds.X)
+    assert embedding_metrics(plain.embedding_, T)["spearman"] < 0.5
+    assert embedding_metrics(auto.embedding_, T)["spearman"] > 0.9
+    with pytest.raises(ValueError, match="'auto'"):
+        HeatGeodesicEmbedding(denoise="yes").fit(ds.X)
+
+
+def test_auto_denoise_in_landmark_mode():
+    ds = data.swiss_roll(1500, noise=1.0, seed=0)
+    auto = HeatGeodesicEmbedding(landmarks=128).fit(ds.X)
+    assert auto.landmarks_ is not None and auto.denoise_ > 0
+    assert auto.denoise_report_[0.0] > AUTO_GAIN * auto.residual_variance_
+    rows = np.arange(0, 1500, 7)
+    T = ds.geodesic_distances(rows)
+    assert embedding_metrics(auto.embedding_, T, rows=rows)["spearman"] > 0.9
 
 
 def test_mutual_graph_is_the_minimum_of_the_kernel_and_connected(rng):
