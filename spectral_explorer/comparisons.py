@@ -4,7 +4,8 @@ Every method returns a :class:`MethodResult` with an n×n distance matrix and a 
 ``n_components``-D) embedding, so tables and side-by-side views treat them alike.
 
 ``heat_geodesic``       heat-geodesic distances (the library default: one backward-Euler
-                       step read with the screened Varadhan law), classical MDS
+                       step read with the screened Varadhan law, classical MDS, and the
+                       heat-smoothed graph instead where the plain one folds: ``denoise="auto"``)
 ``heat_rank_faithful`` the former default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
 ``heat_denoised``      the heavy-noise option: coordinates heat-diffused for s = 3, a mutual
                        alpha-decay graph on them, then the default distances and MDS
@@ -33,7 +34,7 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import DENOISING, RANK_FAITHFUL, heat_geodesic_distances, heat_graph
+from .heat_geodesic import DENOISING, RANK_FAITHFUL, HeatGeodesicEmbedding, heat_geodesic_distances, heat_graph
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
@@ -128,12 +129,17 @@ def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int
 def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, decay: float = 40.0,
                t: float = 10.0, sigma: float = 1.0, heat_method: str = "euler", order: int | None = None,
                formula: str = "auto", tau_diffusion: float | None = None, tau_phate: int | None = None,
-               seed: int = 0, device=None) -> MethodResult:
+               seed: int = 0, device=None, denoise: float | str = "auto") -> MethodResult:
     """Run comparison method ``name`` (one of :data:`METHODS`) on points ``X``.
 
     ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
-    ``t``, ``sigma``, ``heat_method``, ``order`` and ``formula`` set ``heat_geodesic``
-    (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`); ``heat_rank_faithful``
+    ``t``, ``sigma``, ``heat_method``, ``order``, ``formula`` and ``denoise`` set
+    ``heat_geodesic`` (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`, all
+    pairs): with ``denoise="auto"`` it is that estimator, which builds its graph from ``X``,
+    ``knn`` and ``decay`` and replaces it with a heat-smoothed one where it folds (``info``
+    says which: ``denoise``, ``residual_variance``); with a number it runs on ``W``
+    (``denoise=0``) or on the graph of :func:`~spectral_explorer.heat_geodesic.heat_graph`
+    (``s > 0``, mutual).  ``heat_rank_faithful``
     uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`; ``heat_denoised`` builds
     its own graph from ``X``, ``knn`` and ``decay``
     (:func:`~spectral_explorer.heat_geodesic.heat_graph` with
@@ -146,11 +152,19 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     check_choice(name, "name", METHODS)
     X = check_points(X, min_samples=3)
     start = time.perf_counter()
-    if W is None and name not in ("tsne", "umap", "isomap", "heat_denoised"):
+    own_graph = ("tsne", "umap", "isomap", "heat_denoised") + (("heat_geodesic",) if denoise != 0 else ())
+    if W is None and name not in own_graph:
         W = alpha_decay_graph(X, knn, decay)
         check_connected(W, f"the kNN graph (knn={knn})")
     info = {}
-    if name == "heat_geodesic":
+    if name == "heat_geodesic" and (isinstance(denoise, str) or denoise > 0):
+        est = HeatGeodesicEmbedding(n_components=n_components, knn=knn, decay=decay, t=t, sigma=sigma,
+                                    method=heat_method, order=order, formula=formula, landmarks=None,
+                                    device=device, denoise=denoise, mutual=not isinstance(denoise, str))
+        est.fit(X)
+        D, Y = est.distances_, est.embedding_
+        info = {**est.heat_info_, "denoise": est.denoise_, "residual_variance": est.residual_variance_}
+    elif name == "heat_geodesic":
         D, info = heat_geodesic_distances(laplacian(W, "normalized"), t, sigma, heat_method, order,
                                           device=device, return_info=True, formula=formula)
         Y = classical_mds(D, n_components, device=device)

@@ -32,6 +32,9 @@ def test_heat_methods_match_the_estimator(sheet):
     np.testing.assert_allclose(shape.distances, HeatGeodesicEmbedding().fit(X).distances_, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(rank.distances, HeatGeodesicEmbedding.rank_faithful().fit(X).distances_,
                                rtol=1e-9, atol=1e-9)
+    assert shape.info["denoise"] == 0.0 and shape.info["residual_variance"] < 0.02   # a clean sheet
+    plain = run_method("heat_geodesic", X, W, denoise=0)
+    np.testing.assert_allclose(plain.distances, shape.distances, rtol=1e-9, atol=1e-9)
     denoised = run_method("heat_denoised", X, W)
     np.testing.assert_allclose(denoised.distances, HeatGeodesicEmbedding.denoising().fit(X).distances_,
                                rtol=1e-9, atol=1e-9)
