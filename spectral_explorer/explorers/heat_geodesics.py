@@ -83,7 +83,9 @@ class HeatGeodesicExplorer(Explorer):
         the smoothed points. On a roll whose sheets the noise has joined (noise ≈ 1) it restores
         the order along the roll, not its height; on clean data it costs shape (the roll's
         height: R² 0.38 against 0.97 at n = 2000). s ≈ 3 suits n ≈ 1000–2000. The comparisons
-        run on the same graph (shortest paths measure its edges on the original points).""")
+        run on the same graph (shortest paths measure its edges on the original points). The
+        library's default, HeatGeodesicEmbedding(denoise='auto'), smooths only where the plain
+        graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
     t = param.Number(default=10.0, bounds=(0.5, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
         steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
@@ -250,6 +252,9 @@ class HeatGeodesicExplorer(Explorer):
                            embedding_spearman=metrics.row_spearman(De, T, self_index=rows),
                            embedding_pearson=metrics.row_pearson(De, T, self_index=rows),
                            embedding_slope=metrics.loglog_slope(De, T, self_index=rows))
+            # no ground truth needed: how much of the distances the 2-D layout cannot draw
+            rows, Dh, _ = self._eval_distances()
+            out["residual_variance"] = metrics.residual_variance(Dh, self._embedding(), rows=rows)
             ds = dat["ds"]
             if ds.flat_axes:   # a flat manifold: does the embedding map back to each true axis?
                 r2 = metrics.axis_r2(self._embedding(), ds.latent)
@@ -595,15 +600,24 @@ class HeatGeodesicExplorer(Explorer):
             m = self.metrics
         except Exception:
             return ""
+        rv = m["residual_variance"]
+        fold = ""
+        if rv > heat_geodesic.AUTO_FLOOR and float(self.denoise) == 0:
+            fold = (f" — above {heat_geodesic.AUTO_FLOOR:g}: no plane draws these distances, as when noise "
+                    f"short-circuits a roll; the library default, denoise='auto', then tries heat-smoothed "
+                    f"graphs (s = 3–24) and keeps one if it cuts this by {heat_geodesic.AUTO_GAIN:g}×: "
+                    f"try the **denoise** slider")
+        rv_text = f" · **residual variance** {rv:.3f} (share of the distances the 2-D layout leaves out){fold}"
         if "heat_spearman" not in m:
-            return f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
+            return (f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
+                    + rv_text)
         return (f"**Spearman ρ** (ranks) heat-geodesic **{m['heat_spearman']:.4f}**, embedding "
                 f"**{m['embedding_spearman']:.4f}** · **Pearson r** (shape) heat {m['heat_pearson']:.4f}, "
                 f"embedding {m['embedding_pearson']:.4f} · **log-log slope** of the distances "
                 f"{m['heat_slope']:.2f} (1 = proportional)"
                 + (" · **true axes** in the embedding (R², 1 = kept): "
                    + ", ".join(f"{k} {v:.2f}" for k, v in m["axis_r2"].items()) if "axis_r2" in m else "")
-                + f" · entries ≤ 0: {m['nonpositive_entries']}")
+                + f" · entries ≤ 0: {m['nonpositive_entries']}" + rv_text)
 
     def _t_player(self):
         """Play t through T_GRID (and follow t when it is set elsewhere)."""
