@@ -20,7 +20,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from ._validation import check_float, check_int, check_points
 
-__all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths", "NAMED_GRAPHS",
+__all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths", "length_conductances", "NAMED_GRAPHS",
            "MAX_NAMED_NODES", "NAMED_GRAPH_DEFAULTS", "named_graph", "named_graph_layout"]
 
 
@@ -168,6 +168,34 @@ def edge_lengths(W: sp.spmatrix, X) -> sp.csr_matrix:
     lengths = np.maximum(lengths, 1e-12)
     E = sp.csr_matrix((lengths, (C.row, C.col)), shape=W.shape)
     return (E + E.T).tocsr()
+
+
+def length_conductances(W: sp.spmatrix, X, floor: float = 0.01) -> tuple[sp.csr_matrix, float]:
+    """The edges of ``W`` with conductances ``(ℓ̄/ℓ_ij)²`` — ``ℓ_ij`` the Euclidean length of
+    the edge, ``ℓ̄`` the median edge length — and ``ℓ̄``: ``(C, ℓ̄)``.
+
+    With these conductances the combinatorial Laplacian ``D − C`` is the finite-difference
+    Laplace–Beltrami operator of the sample in units of ``ℓ̄`` (on a uniform chain with spacing
+    ``h = ℓ̄`` it is ``−h²·d²/dx²``), so heat spreads at the speed the geometry sets instead of
+    one hop per step: the screened law then measures length, not hop counts.  Edges shorter
+    than ``floor·ℓ̄`` (duplicated points) count as that long, which caps a conductance at
+    ``floor⁻²``.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> X = np.array([[0.0], [0.5], [1.5]])
+    >>> W = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    >>> C, lbar = length_conductances(W, X)
+    >>> lbar, float(C[0, 1]), float(C[1, 2])     # median of 0.5 and 1.0; (0.75/0.5)², (0.75/1)²
+    (0.75, 2.25, 0.5625)
+    """
+    E = edge_lengths(W, X)
+    if E.nnz == 0:
+        raise ValueError("the graph has no edges")
+    lbar = float(np.median(E.data))
+    if not lbar > 0:
+        raise ValueError(f"the median edge length is {lbar}: the points are not distinct")
+    E.data = (lbar / np.maximum(E.data, floor * lbar)) ** 2
+    return E, lbar
 
 
 # ----------------------------------------------------------------------------- named graphs

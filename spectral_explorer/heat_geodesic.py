@@ -57,7 +57,7 @@ import torch
 from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import largest_eigenvalue
-from .graphs import alpha_decay_graph, check_connected, knn_graph
+from .graphs import alpha_decay_graph, check_connected, knn_graph, length_conductances
 from . import heat
 from .heat import HEAT_METHODS, chebyshev_coefficients, heat_kernel, _torch_sparse
 from .laplacian import LAPLACIAN_KINDS, laplacian
@@ -78,6 +78,9 @@ __all__ = [
     "heat_graph",
     "resolve_formula",
     "AUTO_DENOISE_TIMES",
+    "AFFINITY",
+    "WEIGHTS",
+    "resolve_laplacian",
     "AUTO_FLOOR",
     "AUTO_GAIN",
 ]
@@ -95,10 +98,15 @@ FORMULAS = ("auto", "screened", "varadhan")
 #: one step is the resolvent ``(I + tL)^{−1}``; read with the heat law ``√(−4t·log R)`` its
 #: distances keep the order of the true geodesics (row Spearman ≈ 0.99 on the swiss roll) but
 #: grow like ``√d``: the embedding bends into an arc.  Same cost as the default.
-RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadhan")
+RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadhan", weights="alpha", knn=8)
 #: the heavy-noise option (:meth:`HeatGeodesicEmbedding.denoising`): heat-diffuse the
 #: coordinates for time 3 (:func:`heat_denoise`), then a mutual alpha-decay graph on them
-DENOISING = dict(denoise=3.0, mutual=True)
+DENOISING = dict(denoise=3.0, mutual=True, weights="alpha", knn=8, t=10.0)
+#: edge weights of the graph the heat runs on (see :class:`HeatGeodesicEmbedding`)
+WEIGHTS = ("alpha", "length")
+#: the affinity graph (:meth:`HeatGeodesicEmbedding.affinity`): the alpha-decay graph with the
+#: normalized Laplacian, one backward-Euler step at t = 10 — the default before the metric graph
+AFFINITY = dict(weights="alpha", knn=8, t=10.0)
 #: ``denoise="auto"`` (the default): smoothing times tried, in this order, when the plain
 #: graph's embedding leaves more than :data:`AUTO_FLOOR` of its distances' variance unexplained
 AUTO_DENOISE_TIMES = (3.0, 6.0, 12.0, 24.0)
@@ -181,6 +189,19 @@ def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False
     check_connected(W, f"the {'mutual ' if mutual else ''}kNN graph (knn={knn})"
                        f"{' of the denoised points' if denoise > 0 else ''}")
     return W, X
+
+
+def resolve_laplacian(kind: str, weights: str = "alpha") -> str:
+    """``"auto"`` → ``"combinatorial"`` for metric conductances (``weights="length"``: the
+    Laplacian keeps the units of length), ``"normalized"`` for the alpha-decay affinities.
+
+    >>> resolve_laplacian("auto"), resolve_laplacian("auto", "length"), resolve_laplacian("random_walk", "length")
+    ('normalized', 'combinatorial', 'random_walk')
+    """
+    check_choice(weights, "weights", WEIGHTS)
+    if kind != "auto":
+        return check_choice(kind, "laplacian", LAPLACIAN_KINDS)
+    return "combinatorial" if weights == "length" else "normalized"
 
 
 def resolve_formula(formula: str, method: str) -> str:
@@ -336,7 +357,9 @@ def estimate_heat_diagonal(L, t, method="euler", order=None, n_probes: int = DIA
 def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=None):
     """Choose ``t`` at the knee of the heat kernel's entropy curve.
 
-    For each ``t`` in ``t_grid`` (log-spaced by default), the columns of ``H_t`` for a random
+    For each ``t`` in ``t_grid`` (24 log-spaced times by default: 1 to 200 for a Laplacian with
+    ``λ_max ≤ 2`` such as the normalized one, divided by ``λ_max/2`` above that, so the grid
+    spans the same range of diffusion relative to the fastest mode), the columns of ``H_t`` for a random
     set of ``n_probes`` nodes are normalized to probability distributions and their Shannon
     entropy averaged.  The entropy grows with ``t`` as heat spreads and saturates once it
     covers the graph; the knee (largest distance below the chord in ``(log t, entropy)``)
@@ -347,11 +370,13 @@ def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=N
     (t_knee, t_grid, entropy)
     """
     n = L.shape[0]
-    t_grid = np.geomspace(1.0, 200.0, 24) if t_grid is None else np.sort(np.asarray(t_grid, dtype=np.float64))
+    lmax = largest_eigenvalue(L)
+    # the same range of diffusion relative to the fastest mode: 1..200 for λ_max ≤ 2 (normalized)
+    scale = max(1.0, lmax / 2.0)
+    t_grid = np.geomspace(1.0, 200.0, 24) / scale if t_grid is None else np.sort(np.asarray(t_grid, dtype=np.float64))
     if t_grid.size < 3 or (t_grid <= 0).any():
         raise ValueError("t_grid must hold at least 3 positive times")
     dev = resolve_device(device)
-    lmax = largest_eigenvalue(L)
     a_max = t_grid.max() * lmax / 2
     order = int(a_max + 10 * np.sqrt(a_max) + 20)
     coeffs = torch.as_tensor(np.stack([chebyshev_coefficients(t, lmax, order) for t in t_grid]),
@@ -418,8 +443,9 @@ class HeatGeodesicEmbedding:
     Parameters
     ----------
     n_components : dimension of the embedding.
-    knn : neighbours for the alpha-decay graph (bandwidth = distance to the knn-th); the
-        default 8 suits ~1000+ points; use fewer for small or very curved samples.
+    knn : neighbours of the kNN graph (for the alpha-decay kernel also its bandwidth, the
+        distance to the knn-th); the default 10 suits ~1000+ points (:meth:`affinity` uses 8);
+        use fewer for small or very curved samples.
     decay : alpha-decay exponent; ``None`` builds an unweighted kNN graph.
     mutual : ``True`` keeps only mutual alpha-decay edges (see
         :func:`~spectral_explorer.graphs.alpha_decay_graph`); needs ``decay``.
@@ -427,13 +453,21 @@ class HeatGeodesicEmbedding:
         diffusion time ``s ≥ 0`` of :func:`heat_denoise`, applied to the coordinates before
         the graph is built (0: off).  With ``mutual=True`` and ``s > 0`` this is the
         heavy-noise option :meth:`denoising`; see its docstring for the trade-off.
-    t : diffusion time (> 0), or ``"auto"`` for the knee of the heat kernel's entropy.
+    t : diffusion time (> 0; default 2, in units of the median edge length squared on the
+        metric graph), or ``"auto"`` for the knee of the heat kernel's entropy.
     sigma : Harnack regularization σ ≥ 0 (default 1: every point at distance 0 from itself).
     method : kernel: ``"euler"`` (default, backward Euler), ``"chebyshev"``, ``"exact"``.
-    order : Euler steps / Chebyshev order (defaults 1 / 30).
+    order : Euler steps / Chebyshev order.  Default: 2 Euler steps on the metric graph, 1 on the
+        alpha-decay graph; Chebyshev 30, or on the metric graph enough terms for ``t·λ_max/2``.
     formula : ``"auto"`` (default: ``"screened"`` for Euler, ``"varadhan"`` for the heat
         kernel), ``"screened"`` or ``"varadhan"``; see the module docs.
-    laplacian : ``"normalized"`` (default), ``"combinatorial"`` or ``"random_walk"``.
+    laplacian : ``"auto"`` (default: ``"normalized"``, or ``"combinatorial"`` with
+        ``weights="length"``), ``"normalized"``, ``"combinatorial"`` or ``"random_walk"``.
+    weights : ``"length"`` (default: the kNN edges with metric conductances ``(ℓ̄/ℓ)²``,
+        :func:`~spectral_explorer.graphs.length_conductances`: heat moves at the speed the
+        geometry sets; ``t`` is in units of the median edge length squared) or ``"alpha"`` (the
+        alpha-decay affinities: heat moves one hop per unit of time, whatever the hop's length;
+        see :meth:`affinity`).
     mds : ``"classical"`` (default) or ``"metric"`` (SMACOF from the classical start).  On the
         swiss roll SMACOF does not improve on classical MDS of these distances (embedding
         Spearman 0.9905 against 0.9915, n = 1000) and costs 0.7 s more.
@@ -451,6 +485,8 @@ class HeatGeodesicEmbedding:
     landmarks_ : landmark indices, or ``None`` in all-pairs mode.
     t_ : the diffusion time used.
     graph_, laplacian_ : the affinity graph and its Laplacian (scipy sparse).
+    length_scale_ : ``ℓ̄``, the median edge length, with ``weights="length"`` (the distances are
+        multiplied by it, so they are in the units of ``X``); 1 otherwise.
     points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise_ > 0``).
     denoise_, mutual_ : the smoothing time and graph in effect (``denoise="auto"`` chooses them).
     residual_variance_ : 1 − r² between the distances and the 2-D layout's (on 256 rows, or
@@ -470,9 +506,9 @@ class HeatGeodesicEmbedding:
     (300, 2)
     """
 
-    def __init__(self, n_components=2, knn=8, decay=40.0, t=10.0, sigma=1.0, method="euler",
-                 order=None, formula="auto", laplacian="normalized", mds="classical", landmarks="auto",
-                 device=None, random_state=0, verbose=False, mutual=False, denoise="auto"):
+    def __init__(self, n_components=2, knn=10, decay=40.0, t=2.0, sigma=1.0, method="euler",
+                 order=None, formula="auto", laplacian="auto", mds="classical", landmarks="auto",
+                 device=None, random_state=0, verbose=False, mutual=False, denoise="auto", weights="length"):
         self.n_components = n_components
         self.knn = knn
         self.decay = decay
@@ -484,6 +520,7 @@ class HeatGeodesicEmbedding:
         self.order = order
         self.formula = formula
         self.laplacian = laplacian
+        self.weights = weights
         self.mds = mds
         self.landmarks = landmarks
         self.device = device
@@ -554,6 +591,24 @@ class HeatGeodesicEmbedding:
         """
         return cls(**{**DENOISING, **params})
 
+    @classmethod
+    def affinity(cls, **params):
+        """The affinity graph, the default before the metric graph: the alpha-decay graph (knn 8)
+        with the normalized Laplacian and one backward-Euler step at ``t = 10``, read with the
+        screened law (``denoise="auto"`` as the default).
+
+        Its heat moves one hop per unit of time, whatever the hop's length, so the distances
+        count hops: on a clean swiss roll the embedding keeps the rectangle (ρ 0.992, slope of
+        the distances 0.84), on the roll rotated into 10-D with noise 0.5 it stays behind
+        Isomap (0.993 against 0.997), because the noise varies the hops' lengths.  It is the
+        graph of the heat-geodesic paper and of PHATE, and what :meth:`rank_faithful` and
+        :meth:`denoising` use.
+
+        >>> HeatGeodesicEmbedding.affinity().get_params()["weights"]
+        'alpha'
+        """
+        return cls(**{**AFFINITY, **params})
+
     # scikit-learn style parameter access
     @classmethod
     def _param_names(cls):
@@ -573,6 +628,19 @@ class HeatGeodesicEmbedding:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"HeatGeodesicEmbedding({args})"
+
+    def _order(self, L=None, t=None):
+        """``order`` in effect: as given; else 2 Euler steps on the metric graph (they cancel
+        most of one step's logarithmic term), and for Chebyshev enough terms for ``t·λ_max/2``
+        (the metric graph's λ_max is tens, not 2); the method's default otherwise."""
+        if self.order is not None:
+            return self.order
+        if self.method == "euler" and self.weights == "length":
+            return 2
+        if self.method == "chebyshev" and self.weights == "length" and L is not None:
+            a = float(t) * largest_eigenvalue(L) / 2.0
+            return max(heat.DEFAULT_ORDER["chebyshev"], int(a + 10.0 * np.sqrt(a) + 20.0))
+        return None
 
     def _validate(self, n):
         check_int(self.n_components, "n_components", 1)
@@ -597,7 +665,8 @@ class HeatGeodesicEmbedding:
         check_choice(self.formula, "formula", FORMULAS)
         if self.order is not None:
             check_int(self.order, "order", 1, 10_000)
-        check_choice(self.laplacian, "laplacian", LAPLACIAN_KINDS)
+        check_choice(self.laplacian, "laplacian", ("auto",) + tuple(LAPLACIAN_KINDS))
+        check_choice(self.weights, "weights", WEIGHTS)
         check_choice(self.mds, "mds", ("classical", "metric"))
         lm = self.landmarks
         if lm is None or (isinstance(lm, str) and lm == "auto"):
@@ -636,6 +705,7 @@ class HeatGeodesicEmbedding:
             self.t_grid_, self.entropy_ = fit["t_grid"], fit["entropy"]
         self.landmarks_ = fit["sources"]
         self.graph_, self.laplacian_ = fit["W"], fit["L"]
+        self.length_scale_ = fit["length_scale"]
         self.distances_, self.embedding_ = fit["D"], fit["Y"]
         self.heat_info_ = fit["info"]
         self.timings_ = fit["timings"]
@@ -656,7 +726,7 @@ class HeatGeodesicEmbedding:
         base = self._fit_graph(X, m, bool(self.mutual), 0.0)
         report, best = {0.0: base["rv"]}, base
         if base["rv"] > AUTO_FLOOR:
-            plain = None if self.mutual else base["W"]
+            plain = None if self.mutual else base["W_alpha"]
             for s in AUTO_DENOISE_TIMES:
                 try:
                     cand = self._fit_graph(X, m, True, s, plain=plain)
@@ -682,7 +752,11 @@ class HeatGeodesicEmbedding:
         out = {"denoise": denoise, "mutual": mutual}
         t0 = time.perf_counter()
         W, P = heat_graph(X, self.knn, self.decay, mutual, denoise, plain=plain)
-        L = laplacian(W, self.laplacian)
+        out["W_alpha"] = W
+        scale = 1.0
+        if self.weights == "length":   # metric conductances, distances back in the units of X
+            W, scale = length_conductances(W, P)
+        L = laplacian(W, resolve_laplacian(self.laplacian, self.weights))
         timings["graph"] = time.perf_counter() - t0
         self._log("graph", timings, n)
 
@@ -698,8 +772,11 @@ class HeatGeodesicEmbedding:
         sources = None
         if m is not None:
             sources = farthest_point_landmarks(P, m, seed=self.random_state, device=self.device)
-        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, self.order, sources=sources,
+        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, self._order(L, out["t"]), sources=sources,
                                           device=self.device, return_info=True, formula=self.formula)
+        if scale != 1.0:
+            D *= scale
+        out["length_scale"] = scale
         timings["distances"] = time.perf_counter() - t0
         self._log("distances", timings, n)
 

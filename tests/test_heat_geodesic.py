@@ -335,3 +335,37 @@ def test_denoising_option_params_and_validation(rng):
         HeatGeodesicEmbedding(decay=None, mutual=True).fit(X)
     est = HeatGeodesicEmbedding(knn=6, denoise=2.0).fit(X)
     np.testing.assert_allclose(est.points_, heat_denoise(X, alpha_decay_graph(X, 6), 2.0))
+
+
+def test_metric_conductances_on_a_uniform_chain_give_the_screened_closed_form():
+    """On a chain of spacing h the conductances are all 1 (ℓ = ℓ̄ = h) and (I + tL)⁻¹ decays by
+    e^{−a} per edge with cosh a = 1 + 1/(2t) (the recurrence u_{j-1} + u_{j+1} = (2 + 1/t) u_j):
+    the screened distance grows by h·√t·a per edge, → h as t grows (the law measures length)."""
+    from spectral_explorer.graphs import length_conductances
+
+    n, h = 160, 0.37
+    X = (h * np.arange(n))[:, None]
+    C, lbar = length_conductances(knn_graph_path(n), X)
+    assert lbar == pytest.approx(h) and np.allclose(C.data, 1.0)
+    for t in (0.5, 4.0, 40.0):
+        D = heat_geodesic_distances(laplacian(C, "combinatorial"), t, 0.0, "euler", 1, sources=np.array([0]))
+        step = np.diff(h * D[:, 0])[10:60]            # interior, far from the chain's other end
+        np.testing.assert_allclose(step, h * np.sqrt(t) * np.arccosh(1 + 1 / (2 * t)), rtol=1e-9)
+    assert h * np.sqrt(40.0) * np.arccosh(1 + 1 / 80.0) == pytest.approx(h, rel=2e-3)
+
+
+def knn_graph_path(n):
+    return sp.diags([np.ones(n - 1), np.ones(n - 1)], [-1, 1], format="csr")
+
+
+def test_metric_default_distances_are_in_the_units_of_the_data(rng):
+    X = data.swiss_roll(500, noise=0.1, seed=3).X
+    a = HeatGeodesicEmbedding().fit(X)
+    b = HeatGeodesicEmbedding().fit(7.5 * X)
+    assert a.get_params()["weights"] == "length" and a.laplacian_.diagonal().max() > 2   # combinatorial
+    assert b.length_scale_ == pytest.approx(7.5 * a.length_scale_)
+    np.testing.assert_allclose(b.distances_, 7.5 * a.distances_, rtol=1e-8, atol=1e-8)
+    # the affinity graph counts hops: its distances do not change with the units
+    c, d = HeatGeodesicEmbedding.affinity().fit(X), HeatGeodesicEmbedding.affinity().fit(7.5 * X)
+    assert c.length_scale_ == 1.0 and c.get_params()["knn"] == 8
+    np.testing.assert_allclose(d.distances_, c.distances_, rtol=1e-8, atol=1e-8)
