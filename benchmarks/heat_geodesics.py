@@ -12,7 +12,8 @@ Cases (targets in brackets)
 quality   n=1000, seed 42, noise 0.1 [Spearman(distances_) >= 0.99; embedding row-mean Spearman >= 0.99
           and Pearson >= 0.985; log-log slope of distances_ in [0.8, 1.2]] and noise 1.0 [reported only:
           the default, ``denoise="auto"``, replaces the folded plain graph by a heat-smoothed one],
-          the latter also with the fixed heavy-noise option ``HeatGeodesicEmbedding.denoising()``
+          the latter also with the fixed heavy-noise option ``HeatGeodesicEmbedding.denoising()``,
+          the former also on the alpha-decay graph, ``HeatGeodesicEmbedding.affinity()`` [reported only]
 speed     n=4000 all pairs, default settings [<= 5 s]
 landmark  n=4000, 256 farthest-point landmarks [<= 1 s, Spearman within 0.01 of all pairs,
           both compared on the same rows and the same landmark columns]
@@ -56,8 +57,9 @@ FULL_METRIC_N = 4000        # up to this n the metrics use every row (and every 
 N_LANDMARKS = 256
 #: the estimator settings benchmarked (the documented defaults), pinned so that a change of the
 #: library's defaults does not silently change what is measured; drift is reported per record
-SETTINGS = dict(n_components=2, knn=8, decay=40.0, t=10.0, sigma=1.0, method="euler", order=None,
-                formula="auto", laplacian="normalized", mds="classical", random_state=0, denoise="auto")
+SETTINGS = dict(n_components=2, knn=10, decay=40.0, t=2.0, sigma=1.0, method="euler", order=None,
+                formula="auto", laplacian="auto", mds="classical", random_state=0, denoise="auto",
+                weights="length")
 
 
 # --------------------------------------------------------------------------------------
@@ -74,6 +76,8 @@ def build_cases(sizes, quick: bool):
         cases.append(dict(name="quality_noise0.1", n=QUALITY_N, noise=0.1, seed=42, landmarks="auto",
                           repeats=reps_small, targets={"spearman_distances_min": 0.99, "spearman_embedding_min": 0.99,
                                                        "pearson_embedding_min": 0.985, "slope_distances": (0.8, 1.2)}))
+        cases.append(dict(name="quality_noise0.1_affinity", n=QUALITY_N, noise=0.1, seed=42, landmarks="auto",
+                          repeats=reps_small, targets={}, params="AFFINITY"))
         cases.append(dict(name="quality_noise1.0", n=QUALITY_N, noise=1.0, seed=42, landmarks="auto",
                           repeats=reps_small, targets={}))
         cases.append(dict(name="quality_noise1.0_denoising", n=QUALITY_N, noise=1.0, seed=42, landmarks="auto",

@@ -3,12 +3,15 @@
 Every method returns a :class:`MethodResult` with an n×n distance matrix and a 2-D (or
 ``n_components``-D) embedding, so tables and side-by-side views treat them alike.
 
-``heat_geodesic``       heat-geodesic distances (the library default: one backward-Euler
-                       step read with the screened Varadhan law, classical MDS, and the
-                       heat-smoothed graph instead where the plain one folds: ``denoise="auto"``)
-``heat_rank_faithful`` the former default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
+``heat_geodesic``       the library default: its own kNN graph (knn 10) with metric
+                       conductances (ℓ̄/ℓ)², two backward-Euler steps read with the screened
+                       Varadhan law, classical MDS, and a heat-smoothed graph instead where
+                       that one folds (``denoise="auto"``)
+``heat_affinity``       the same on the alpha-decay graph (knn 8, one Euler step, t = 10): heat
+                       counts hops; the default before the metric graph
+``heat_rank_faithful`` the older default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
 ``heat_denoised``      the heavy-noise option: coordinates heat-diffused for s = 3, a mutual
-                       alpha-decay graph on them, then the default distances and MDS
+                       alpha-decay graph on them, then the affinity graph's distances and MDS
 ``diffusion_map``      Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
 ``phate``              PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
 ``shortest_path``      Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
@@ -16,8 +19,8 @@ Every method returns a :class:`MethodResult` with an n×n distance matrix and a 
 ``umap``               umap-learn's UMAP of the points; distances between embedded points
 ``tsne``               scikit-learn's t-SNE of the points; distances between embedded points
 
-The graph-based methods share the alpha-decay graph ``W``; Isomap, UMAP and t-SNE build
-their own neighbourhoods from the points, as their users would run them.
+The other graph-based methods share the alpha-decay graph ``W``; the heat estimators, Isomap,
+UMAP and t-SNE build their own neighbourhoods from the points, as their users would run them.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import DENOISING, RANK_FAITHFUL, HeatGeodesicEmbedding, heat_geodesic_distances, heat_graph
+from .heat_geodesic import AFFINITY, DENOISING, RANK_FAITHFUL, HeatGeodesicEmbedding, heat_geodesic_distances
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
@@ -42,8 +45,10 @@ from .metrics import pairwise_distances
 __all__ = ["METHODS", "MethodResult", "run_method", "diffusion_map", "phate_potential_distances",
            "shortest_path_distances", "isomap", "umap_embedding", "tsne_embedding"]
 
-METHODS = ("heat_geodesic", "heat_rank_faithful", "heat_denoised", "diffusion_map", "phate", "shortest_path",
+METHODS = ("heat_geodesic", "heat_affinity", "heat_rank_faithful", "heat_denoised", "diffusion_map", "phate", "shortest_path",
            "isomap", "umap", "tsne")
+#: heat methods that run the estimator on a graph of their own
+_HEAT_ESTIMATORS = ("heat_geodesic", "heat_affinity", "heat_denoised")
 #: diffusion-map and PHATE time (the former heat default, so their columns did not move)
 PEER_TIME = 50.0
 
@@ -127,52 +132,42 @@ def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int
 
 
 def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, decay: float = 40.0,
-               t: float = 10.0, sigma: float = 1.0, heat_method: str = "euler", order: int | None = None,
-               formula: str = "auto", tau_diffusion: float | None = None, tau_phate: int | None = None,
-               seed: int = 0, device=None, denoise: float | str = "auto") -> MethodResult:
+               t: float | None = None, sigma: float | None = None, heat_method: str | None = None,
+               order: int | None = None, formula: str | None = None, tau_diffusion: float | None = None,
+               tau_phate: int | None = None, seed: int = 0, device=None,
+               denoise: float | str | None = None) -> MethodResult:
     """Run comparison method ``name`` (one of :data:`METHODS`) on points ``X``.
 
-    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``).
-    ``t``, ``sigma``, ``heat_method``, ``order``, ``formula`` and ``denoise`` set
-    ``heat_geodesic`` (defaults as :class:`~spectral_explorer.HeatGeodesicEmbedding`, all
-    pairs): with ``denoise="auto"`` it is that estimator, which builds its graph from ``X``,
-    ``knn`` and ``decay`` and replaces it with a heat-smoothed one where it folds (``info``
-    says which: ``denoise``, ``residual_variance``); with a number it runs on ``W``
-    (``denoise=0``) or on the graph of :func:`~spectral_explorer.heat_geodesic.heat_graph`
-    (``s > 0``, mutual).  ``heat_rank_faithful``
-    uses :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL`; ``heat_denoised`` builds
-    its own graph from ``X``, ``knn`` and ``decay``
-    (:func:`~spectral_explorer.heat_geodesic.heat_graph` with
-    :data:`~spectral_explorer.heat_geodesic.DENOISING`: ``X`` heat-smoothed on the alpha-decay
-    graph, then a mutual graph on the smoothed points).  The diffusion-map and PHATE
-    times default to :data:`PEER_TIME`.
+    ``W`` is the shared alpha-decay graph (built from ``knn``/``decay`` when ``None``) of
+    ``heat_rank_faithful``, ``diffusion_map``, ``phate`` and ``shortest_path``.  The other heat
+    methods are :class:`~spectral_explorer.HeatGeodesicEmbedding` (all pairs) building their own
+    graph from ``X``, as a user would run them: ``heat_geodesic`` with the library defaults
+    (the metric graph, ``denoise="auto"``), ``heat_affinity`` with
+    :data:`~spectral_explorer.heat_geodesic.AFFINITY` (the alpha-decay graph, ``denoise="auto"``),
+    ``heat_denoised`` with :data:`~spectral_explorer.heat_geodesic.DENOISING`.  ``t``,
+    ``sigma``, ``heat_method``, ``order``, ``formula`` and ``denoise``, when given, override
+    their settings; ``info`` holds the kernel diagnostics, the smoothing kept (``denoise``) and
+    the residual variance.  ``heat_rank_faithful`` uses
+    :data:`~spectral_explorer.heat_geodesic.RANK_FAITHFUL` on ``W``.  The diffusion-map and
+    PHATE times default to :data:`PEER_TIME`.
     """
     tau_diffusion = PEER_TIME if tau_diffusion is None else tau_diffusion
     tau_phate = max(1, int(round(PEER_TIME))) if tau_phate is None else tau_phate
     check_choice(name, "name", METHODS)
     X = check_points(X, min_samples=3)
     start = time.perf_counter()
-    own_graph = ("tsne", "umap", "isomap", "heat_denoised") + (("heat_geodesic",) if denoise != 0 else ())
-    if W is None and name not in own_graph:
+    if W is None and name not in ("tsne", "umap", "isomap") + _HEAT_ESTIMATORS:
         W = alpha_decay_graph(X, knn, decay)
         check_connected(W, f"the kNN graph (knn={knn})")
     info = {}
-    if name == "heat_geodesic" and (isinstance(denoise, str) or denoise > 0):
-        est = HeatGeodesicEmbedding(n_components=n_components, knn=knn, decay=decay, t=t, sigma=sigma,
-                                    method=heat_method, order=order, formula=formula, landmarks=None,
-                                    device=device, denoise=denoise, mutual=not isinstance(denoise, str))
+    if name in _HEAT_ESTIMATORS:
+        preset = {"heat_geodesic": {}, "heat_affinity": AFFINITY, "heat_denoised": DENOISING}[name]
+        given = dict(t=t, sigma=sigma, method=heat_method, order=order, formula=formula, denoise=denoise)
+        est = HeatGeodesicEmbedding(**{**preset, **{k: v for k, v in given.items() if v is not None}},
+                                    n_components=n_components, landmarks=None, device=device)
         est.fit(X)
         D, Y = est.distances_, est.embedding_
         info = {**est.heat_info_, "denoise": est.denoise_, "residual_variance": est.residual_variance_}
-    elif name == "heat_geodesic":
-        D, info = heat_geodesic_distances(laplacian(W, "normalized"), t, sigma, heat_method, order,
-                                          device=device, return_info=True, formula=formula)
-        Y = classical_mds(D, n_components, device=device)
-    elif name == "heat_denoised":
-        Wd, _ = heat_graph(X, knn, decay, DENOISING["mutual"], DENOISING["denoise"])
-        D, info = heat_geodesic_distances(laplacian(Wd, "normalized"), t, sigma, heat_method, order,
-                                          device=device, return_info=True, formula=formula)
-        Y = classical_mds(D, n_components, device=device)
     elif name == "heat_rank_faithful":
         rf = RANK_FAITHFUL
         D, info = heat_geodesic_distances(laplacian(W, "normalized"), rf["t"], rf["sigma"], rf["method"],
