@@ -126,3 +126,24 @@ def test_tour_heavy_noise_step_restores_the_order_not_the_shape():
     assert smoothed > 0.9 and sp_smoothed > 0.9
     # every other step sets denoise back to 0, so going back through the tour is faithful
     assert all(s.values["denoise"] == 0.0 for s in steps if s is not steps[n - 1])
+
+
+def test_default_graph_is_the_librarys_metric_graph_and_the_switch_resets_the_euler_order():
+    """At its defaults (n = 1000, all pairs) the page computes what the library's default does on
+    the plain graph: the same distances, in the units of the data.  Switching ``weights``
+    resets the Euler order (2 steps on the metric graph, 1 on the alpha-decay graph)."""
+    from spectral_explorer import HeatGeodesicEmbedding, data
+
+    e = HeatGeodesicExplorer(threaded=False, compare=[])
+    assert (e.weights, e.knn, e.t, e.order) == ("length", 10, 2.0, 2)
+    ds = data.swiss_roll(1000, noise=0.1, seed=42)
+    est = HeatGeodesicEmbedding(denoise=0, landmarks=None).fit(ds.X)
+    np.testing.assert_allclose(e._distances()["D"], est.distances_, rtol=1e-8, atol=1e-8)
+    assert e.metrics["embedding_spearman"] > 0.99
+    e.weights = "alpha"
+    assert e.order == 1 and e.error == ""
+    hop = HeatGeodesicEmbedding.affinity(knn=10, t=2.0, denoise=0, landmarks=None).fit(ds.X)
+    np.testing.assert_allclose(e._distances()["D"], hop.distances_, rtol=1e-8, atol=1e-8)
+    e.method = "chebyshev"
+    e.weights = "length"
+    assert e.order == 30       # Chebyshev keeps its own default

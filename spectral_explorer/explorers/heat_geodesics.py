@@ -7,7 +7,7 @@ and read-only, so it is shared across sessions with the same parameters — ``sh
 
     data       (dataset, n, noise, seed)
     landmarks  data + (landmarks, n > LANDMARK_ABOVE)
-    graph      data + (knn, decay, denoise)          -> W, L, λ_max
+    graph      data + (weights, knn, decay, denoise) -> W, L, λ_max
     spectrum   graph                                 -> eigenvalues (lazy)
     distances  graph + landmarks + (t, sigma, method, order, formula)
     embedding  distances                             -> MDS / landmark MDS
@@ -32,7 +32,7 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import comparisons, data, heat, heat_geodesic, laplacian, mds, metrics
+from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
 from .. import eigen
 from .. import viz
 from ._base import Explorer, link_two_way, log_slider
@@ -53,7 +53,7 @@ MULTIPLE_TS = (2.0, 10.0, 50.0, 200.0)
 MULTIPLE_METHODS = ("euler", "chebyshev", "exact")
 
 _COMPARE = tuple(m for m in comparisons.METHODS if m != "heat_geodesic")
-_CORE = ("dataset", "n", "noise", "seed", "knn", "decay", "denoise", "t", "sigma", "method", "order", "formula",
+_CORE = ("dataset", "n", "noise", "seed", "weights", "knn", "decay", "denoise", "t", "sigma", "method", "order", "formula",
          "landmarks", "compare")
 
 
@@ -72,7 +72,15 @@ class HeatGeodesicExplorer(Explorer):
         farthest-point sources, landmark MDS) so that moving t stays interactive.""")
     noise = param.Number(default=0.1, bounds=(0.0, 2.0), step=0.05, doc="Standard deviation of the Gaussian noise.")
     seed = param.Integer(default=42, bounds=(0, 100_000), doc="Random seed of the data set.")
-    knn = param.Integer(default=8, bounds=(1, 200), doc="""
+    weights = param.ObjectSelector(default="length", objects=list(heat_geodesic.WEIGHTS), doc="""
+        Edge weights of the graph the heat runs on. 'length' (the library default): the kNN
+        edges with conductances (ℓ̄/ℓ)² and the combinatorial Laplacian, so heat spreads at the
+        speed the geometry sets and the screened law measures length (t in units of the median
+        edge length squared; two Euler steps). 'alpha': the alpha-decay affinities with the
+        normalized Laplacian, so heat moves one hop per unit of time and the distances count
+        hops (the graph of the paper and of PHATE; the tour's steps use it). Changing it resets
+        the Euler order (2 / 1).""")
+    knn = param.Integer(default=10, bounds=(1, 200), doc="""
         Neighbours of the alpha-decay graph (the bandwidth is the distance to the knn-th).
         Must be smaller than n; too small a value can disconnect the graph.""")
     decay = param.Number(default=40.0, bounds=(1.0, 100.0), step=1.0, doc="Alpha-decay exponent of the kernel.")
@@ -86,7 +94,7 @@ class HeatGeodesicExplorer(Explorer):
         run on the same graph (shortest paths measure its edges on the original points). The
         library's default, HeatGeodesicEmbedding(denoise='auto'), smooths only where the plain
         graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
-    t = param.Number(default=10.0, bounds=(0.5, 500.0), doc="""
+    t = param.Number(default=2.0, bounds=(0.5, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
         steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
     sigma = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.05, doc="""
@@ -95,7 +103,7 @@ class HeatGeodesicExplorer(Explorer):
     method = param.ObjectSelector(default="euler", objects=list(heat.HEAT_METHODS), doc="""
         Kernel: backward Euler (I + (t/K)L)^−K (positive, default), Chebyshev polynomial of
         exp(−tL), or exact eigendecomposition (n ≤ 2000). Changing it resets `order`.""")
-    order = param.Integer(default=1, bounds=(1, 200), doc="""
+    order = param.Integer(default=2, bounds=(1, 200), doc="""
         Backward-Euler steps K (method='euler', default 1) or Chebyshev order K
         (method='chebyshev', default 30); ignored by 'exact'.""")
     formula = param.ObjectSelector(default="auto", objects=list(heat_geodesic.FORMULAS), doc="""
@@ -121,7 +129,7 @@ class HeatGeodesicExplorer(Explorer):
         super().__init__(**params)
         self._last_compare_key = None
         self._multiples_on = False     # the small multiples are computed once their tab is opened
-        self.param.watch(self._on_method, "method")
+        self.param.watch(self._on_method, ["method", "weights"])
         self.param.watch(self._on_change, list(_CORE))
         # the first computation runs at once, also in a served page (the page opens with plots)
         self.run("compute", self._compute, self._publish, background=False)
@@ -132,7 +140,7 @@ class HeatGeodesicExplorer(Explorer):
         return (self.dataset, int(self.n), float(self.noise), int(self.seed))
 
     def _graph_key(self):
-        return self._data_key() + (int(self.knn), float(self.decay), float(self.denoise))
+        return self._data_key() + (self.weights, int(self.knn), float(self.decay), float(self.denoise))
 
     def _landmark_key(self):
         m = int(self.landmarks) if self.n > LANDMARK_ABOVE else None
@@ -174,9 +182,13 @@ class HeatGeodesicExplorer(Explorer):
             if self.knn >= n:
                 raise ValueError(f"knn must be smaller than the number of points n={n}, got knn={self.knn}")
             s = float(self.denoise)
-            W, _ = heat_geodesic.heat_graph(X, int(self.knn), float(self.decay), mutual=s > 0, denoise=s)
-            L = laplacian.laplacian(W, "normalized")
-            return dict(W=W, L=L, lmax=eigen.largest_eigenvalue(L))
+            W, P = heat_geodesic.heat_graph(X, int(self.knn), float(self.decay), mutual=s > 0, denoise=s)
+            scale = 1.0
+            W_alpha = W
+            if self.weights == "length":   # metric conductances; distances back in the units of X
+                W, scale = graphs.length_conductances(W, P)
+            L = laplacian.laplacian(W, heat_geodesic.resolve_laplacian("auto", self.weights))
+            return dict(W=W, W_alpha=W_alpha, L=L, lmax=eigen.largest_eigenvalue(L), scale=scale)
         return self._stage("graph", self._graph_key(), build, shared=True)
 
     def _eig(self):
@@ -213,6 +225,7 @@ class HeatGeodesicExplorer(Explorer):
             D, info = heat_geodesic.heat_geodesic_distances(
                 g["L"], float(self.t), float(self.sigma), self.method, order, sources=lm,
                 lmax=g["lmax"], eig=eig, return_info=True, formula=self.formula)
+            D = D * g["scale"]
             if not np.isfinite(D).all():
                 raise ValueError("heat-geodesic distances are not finite; try a larger t or another method")
             return dict(D=D, info=info, landmarks=lm)
@@ -265,7 +278,7 @@ class HeatGeodesicExplorer(Explorer):
     def _compare_result(self, name):
         def build():
             dat, g = self._data(), self._graph()
-            res = comparisons.run_method(name, dat["ds"].X, g["W"], knn=int(self.knn), decay=float(self.decay))
+            res = comparisons.run_method(name, dat["ds"].X, g["W_alpha"], knn=int(self.knn), decay=float(self.decay))
             out = {"result": res}
             if dat["truth"] is not None:
                 rows = dat["eval_rows"]
@@ -290,8 +303,8 @@ class HeatGeodesicExplorer(Explorer):
 
     def _multiples(self, job=None):
         """Embeddings for every ``MULTIPLE_TS`` × ``MULTIPLE_METHODS`` (each method at its default
-        order; 'exact' only up to ``EXACT_LIMIT`` points) on the current graph, with their
-        Spearman ρ against the ground truth: ``{(method, t): (Y, ρ or None)}``.  Deterministic, so
+        order, Euler with the graph's: 2 steps on the metric graph; 'exact' only up to
+        ``EXACT_LIMIT`` points) on the current graph, with their Spearman ρ against the ground truth: ``{(method, t): (Y, ρ or None)}``.  Deterministic, so
         shared across sessions; the graph and eigenpairs are taken under the lock, the dozen
         distance matrices are computed outside it (the other tabs stay responsive)."""
         with self._lock:
@@ -303,6 +316,7 @@ class HeatGeodesicExplorer(Explorer):
             methods = [m for m in MULTIPLE_METHODS if m != "exact" or self.n <= EXACT_LIMIT]
             eig = self._eig() if "exact" in methods else None
             sigma, formula = float(self.sigma), self.formula
+            euler_k = 2 if self.weights == "length" else 1     # the Euler order the graph's default uses
 
         def build():
             out = {}
@@ -311,8 +325,8 @@ class HeatGeodesicExplorer(Explorer):
                 if job is not None:
                     job.checkpoint(i / len(cells), f"small multiples: {method}, t = {t:g} ({i + 1}/{len(cells)})")
                 D = heat_geodesic.heat_geodesic_distances(
-                    g["L"], t, sigma, method, None if method == "exact" else heat.DEFAULT_ORDER[method], sources=lm,
-                    lmax=g["lmax"], eig=eig if method == "exact" else None, formula=formula)
+                    g["L"], t, sigma, method, None if method == "exact" else euler_k if method == "euler" else heat.DEFAULT_ORDER[method], sources=lm,
+                    lmax=g["lmax"], eig=eig if method == "exact" else None, formula=formula) * g["scale"]
                 if not np.isfinite(D).all():
                     out[(method, t)] = (None, None)
                     continue
@@ -339,8 +353,11 @@ class HeatGeodesicExplorer(Explorer):
 
     # ------------------------------------------------------------------ reactions
     def _on_method(self, event):
-        if event.new in heat.DEFAULT_ORDER and event.new != "exact":
-            self.order = heat.DEFAULT_ORDER[event.new]
+        """A new kernel or graph resets ``order`` to its default (two Euler steps on the metric graph)."""
+        if self.method == "euler":
+            self.order = 2 if self.weights == "length" else 1
+        elif self.method in heat.DEFAULT_ORDER and self.method != "exact":
+            self.order = heat.DEFAULT_ORDER[self.method]
 
     def _publish(self, changed):
         ckey = tuple(self.compare) + self._graph_key()
@@ -484,7 +501,9 @@ class HeatGeodesicExplorer(Explorer):
             order = int(self.order) if self.method == "chebyshev" else 30
             steps = int(self.order) if self.method == "euler" else 1
             return viz.spectrum_plot(self._spectrum(), float(self.t), order, g["lmax"], steps).redim.label(
-                **{"λ": "eigenvalue λ of the normalized Laplacian (0…2)", "filter": "filter value (1 at λ = 0)",
+                **{"λ": ("eigenvalue λ of the normalized Laplacian (0…2)" if self.weights == "alpha" else
+                         f"eigenvalue λ of the metric graph's Laplacian (0…{g['lmax']:.0f})"),
+                   "filter": "filter value (1 at λ = 0)",
                    "abs error": "|approximation − exp(−tλ)|"})
         return self._guard(fn, "spectrum")
 
