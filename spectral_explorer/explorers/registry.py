@@ -94,12 +94,13 @@ HEAT_INTRO = """
 **Heat diffusion → geodesic distances → embedding** (Huguet et al., *A Heat Diffusion Perspective on
 Geodesic Preserving Dimensionality Reduction*, NeurIPS 2023). Varadhan's formula
 −4t·log H<sub>t</sub>(x, y) → d(x, y)² turns the heat kernel of a kNN graph into distances that follow
-the manifold; its twin for one backward-Euler step, the resolvent (I + tL)<sup>−1</sup>, is the screened
-law −√t·log R<sub>t</sub>(x, y) → d(x, y) — the default here, so distances grow in proportion to the
-geodesic and MDS keeps the shape. Move **t** (or press play) to watch heat spread and the embedding
-change; tap a point to move the heat source; compare with the former rank-faithful default, shortest
-paths, Isomap, UMAP, diffusion maps, PHATE or t-SNE. Ground-truth geodesics give Spearman ρ (ranks),
-Pearson r and the log-log slope (shape).
+the manifold; its twin for backward-Euler steps, the resolvent (I + tL)<sup>−1</sup>, is the screened
+law −√t·log R<sub>t</sub>(x, y) → d(x, y), used here. By default the graph is *metric* (weights
+**length**: conductances (ℓ̄/ℓ)², so heat spreads at the speed the geometry sets and the law measures
+length); **alpha** is the paper's alpha-decay graph, whose heat counts hops. Move **t** (or press play)
+to watch heat spread and the embedding change; tap a point to move the heat source; compare with the
+alpha-decay graph, the rank-faithful option, shortest paths, Isomap, UMAP, diffusion maps, PHATE or
+t-SNE. Ground-truth geodesics give Spearman ρ (ranks), Pearson r and the log-log slope (shape).
 """
 
 PE_INTRO = """
