@@ -27,7 +27,8 @@
 #    "where the heat went";
 # 2. state Varadhan's formula $-4t\log H_t(x,y) \to d(x,y)^2$, see on a graph where it holds
 #    and where it bends, and state its twin for the resolvent (the *screened* law
-#    $-\sqrt{s}\log R_s(x,y) \to d(x,y)$) that the library's default uses;
+#    $-\sqrt{s}\log R_s(x,y) \to d(x,y)$) that the library's default uses, on a graph whose
+#    conductances make the heat measure length;
 # 3. write down the Harnack-regularized heat-geodesic distance and say what its σ term does;
 # 4. tell a distance with the right *ranks* (Spearman) from one with the right *shape*
 #    (Pearson, log-log slope), and why backward Euler with one step read with the heat law
@@ -218,7 +219,8 @@ xs = np.linspace(0, d2.max(), 50)
 #   entries are rounding noise (some negative, floored before the log), not heat.
 #
 # The library does not read $e^{-tL}$ this way by default. Its default kernel is backward
-# Euler with one step, and that kernel obeys a different law — section 3b.
+# Euler (one step on this graph, two on the metric graph of §7), and that kernel obeys a
+# different law — section 3b.
 
 # %% [markdown]
 # ### 3b. What backward Euler with one step computes, and its own law
@@ -253,10 +255,11 @@ for name, dist in read.items():
 hv.Layout(plots).cols(2)
 
 # %% [markdown]
-# That is the library's default: `method="euler"` with one step, `formula="screened"`
-# (chosen by `formula="auto"` for Euler kernels), $\sigma = 1$, $t = 10$. The former default
-# — the same kernel read with the heat law at $t = 50$, σ = 0 — is kept as
-# `HeatGeodesicEmbedding.rank_faithful()`: "rank-faithful, fastest"; section 7 puts the two
+# That is how the library reads its kernels: `method="euler"`, `formula="screened"` (chosen by
+# `formula="auto"` for Euler kernels), $\sigma = 1$. On this alpha-decay graph with one step and
+# $t = 10$ it is `HeatGeodesicEmbedding.affinity()`; the default runs the same law on a metric
+# graph (§7). The older default — the same kernel read with the heat law at $t = 50$, σ = 0 — is
+# kept as `HeatGeodesicEmbedding.rank_faithful()`: "rank-faithful, fastest"; section 7 puts the
 # embeddings side by side.
 
 # %% [markdown]
@@ -401,7 +404,8 @@ hv.Overlay([hv.Curve(g, "t", "spearman", label=m) * hv.Scatter(g, "t", "spearman
 # saturates once it covers the graph. The **entropy knee** is the $t$ where the curve,
 # drawn against $\log t$, lies farthest above the straight chord joining its two ends: the
 # bend between "still spreading" and "already everywhere". This is what
-# `HeatGeodesicEmbedding(t="auto")` uses (the default is a fixed $t = 10$).
+# `HeatGeodesicEmbedding(t="auto")` uses (the default is a fixed $t$: 2 on the estimator's metric graph of §7;
+# the alpha-decay graph of these sections uses $t = 10$).
 
 # %%
 t_knee, t_entropy_grid, entropy = select_t_entropy(L)
@@ -419,26 +423,40 @@ t_knee, t_entropy_grid, entropy = select_t_entropy(L)
 # $m \times m$ landmark distances, then every other point placed by triangulation from its
 # distances to the landmarks — $n \times m$ work instead of $n \times n$.
 #
-# Below, the default and the former default (`rank_faithful()`) on the same points. The
-# scores: row-mean Spearman (ranks) and Pearson (shape) of the embedding's distances against
-# the truth, and the log-log slope of the distances.
+# **The default graph is metric.** Sections 2–6 used the alpha-decay graph with the normalized
+# Laplacian: its heat moves one *hop* per unit of time, whatever the hop's length, so the distances
+# count hops. The estimator's default keeps the kNN edges but gives them **conductances**
+# $(\bar\ell/\ell_{ij})^2$ ($\ell_{ij}$ the edge's length, $\bar\ell$ the median edge length) and uses the
+# combinatorial Laplacian $D - C$. That is the finite-difference Laplace–Beltrami operator: on a
+# chain of spacing $h$ it is $-h^2\,d^2/dx^2$. Heat then spreads at the speed the geometry sets, and
+# the screened law measures *length*: on a uniform chain one Euler step gives $h\sqrt{t}\,
+# \operatorname{arccosh}(1 + 1/(2t))$ per edge, which tends to $h$. $t$ is in units of $\bar\ell^2$
+# (default 2), and the distances come back in the units of the data (`length_scale_` $= \bar\ell$).
+# Two Euler steps (the default on this graph) cancel most of the logarithmic term of one step's Green
+# function, so the distances grow in proportion to the geodesic. `affinity()` is the alpha-decay graph
+# (the default before), `rank_faithful()` the older one.
+#
+# Below, the three on the same points. The scores: row-mean Spearman (ranks) and Pearson (shape)
+# of the embedding's distances against the truth, and the log-log slope of the distances.
 
 # %%
-shape_est = HeatGeodesicEmbedding(n_components=2, knn=KNN).fit(ds.X)
+shape_est = HeatGeodesicEmbedding(n_components=2, knn=KNN).fit(ds.X)   # knn 10 suits 1000+ points; fewer here
+hop_est = HeatGeodesicEmbedding.affinity(n_components=2, knn=KNN).fit(ds.X)
 rank_est = HeatGeodesicEmbedding.rank_faithful(n_components=2, knn=KNN).fit(ds.X)
 hge = shape_est
 print("t_ =", round(hge.t_, 2), "| distances_", hge.distances_.shape, "| embedding_", hge.embedding_.shape)
 print("heat diagnostics:", hge.heat_info_)
 print("seconds per stage:", {k: round(v, 3) for k, v in hge.timings_.items()})
 panels = []
-for title, est in (("default (screened law)", shape_est), ("rank_faithful() (heat law on Euler K=1)", rank_est)):
+for title, est in (("default (metric graph)", shape_est), ("affinity() (alpha graph: hops)", hop_est),
+                   ("rank_faithful() (heat law on Euler K=1)", rank_est)):
     E = pairwise_distances(est.embedding_)
     score = (f"ρ {row_spearman(E, truth):.3f} · r {row_pearson(E, truth):.3f} · "
              f"slope {loglog_slope(est.distances_, truth):.2f}")
     panels.append(hv.Points((est.embedding_[:, 0], est.embedding_[:, 1], ds.color),
                             ["MDS dim 1 (distance units)", "MDS dim 2 (distance units)"], ["c"]).opts(
-        color="c", cmap="viridis", size=4, width=380, height=300, title=f"{title}\n{score}"))
-hv.Layout(panels).cols(2)
+        color="c", cmap="viridis", size=4, width=300, height=270, title=f"{title}\n{score}"))
+hv.Layout(panels).cols(3)
 
 # %% [markdown]
 # ## 8. Comparison with other methods on the same graph
@@ -485,7 +503,7 @@ hv.Layout([
 # On clean data it costs shape (below), so it cannot always be on. The default, `denoise="auto"`, decides without
 # any ground truth, from the **residual variance** (Isomap's criterion, `metrics.residual_variance`): $1 - r^2$
 # between the distances and the 2-D layout's own distances. A folded graph asks for distances that no plane can
-# draw, so its residual variance is large (0.05–0.35 on folded rolls, 0.001–0.005 on clean ones). Above 0.02 the
+# draw, so its residual variance is large (0.05–0.35 on folded rolls, 0.0007–0.005 on clean ones). Above 0.02 the
 # default tries the smoothed graph for $s$ = 3, 6, 12, 24 and keeps the one with the smallest residual variance,
 # if it cuts the plain graph's by at least 3×. `denoise=0` holds the estimator to the plain graph.
 #
@@ -495,12 +513,13 @@ hv.Layout([
 # - `axis_r2`: for each true axis of the flat roll (arc length, height), the share of its variance that the
 #   best affine map of the 2-D embedding explains. An embedding that keeps the shape scores 1 on both.
 #
-# *What to expect (full mode, 1500 points):* the plain graph folds (ρ ≈ 0.36, residual variance ≈ 0.28). The
-# option and the default (which keeps $s = 3$, residual variance 0.01) bring the order along the roll back
-# (ρ ≈ 0.98), but recover only part of the height (R² ≈ 0.4). ρ and r stay high anyway, because the roll's length
-# (89) dominates its height (21) in every average over pairs. With the quick mode's 400 points no smoothing cuts the
-# residual variance by 3× (best: 0.25 → 0.10 at $s = 12$), so the default keeps the plain graph and says so in
-# `denoise_report_`; the option's fixed $s = 3$ leaves the roll folded. *Timing: about 3 s.*
+# *What to expect (full mode, 1500 points):* the plain graph folds (ρ ≈ 0.43, residual variance ≈ 0.23). The
+# option (on the alpha-decay graph) and the default (which keeps $s = 3$ on its metric graph, residual variance
+# 0.008) bring the order along the roll back (ρ ≈ 0.98), but recover only part of the height (R² ≈ 0.43 and 0.50).
+# ρ and r stay high anyway, because the roll's length (89) dominates its height (21) in every average over pairs.
+# With the quick mode's 400 points no smoothing cuts the residual variance by 3× (best: 0.21 → 0.10 at $s = 12$),
+# so the default keeps the plain graph and says so in `denoise_report_`; the option's fixed $s = 3$ leaves the
+# roll folded. *Timing: about 5 s.*
 
 # %%
 noisy = data.swiss_roll(N, noise=1.0, seed=SEED)
@@ -524,16 +543,17 @@ print("denoise='auto' tried {s: residual variance}:", {s: round(v, 3) for s, v i
 hv.Layout(panels).cols(3)
 
 # %% [markdown]
-# Read the table against the pictures. The plain graph folds the roll: ρ is about 0.35, and neither axis can be
-# read off the embedding. In full mode the smoothed, mutual graph unfolds the roll's length, but not all of its
-# height: the picture is a band with strands rather than the rectangle of §7. (In quick mode the roll stays
+# Read the table against the pictures. The plain graph folds the roll: ρ is about 0.4, and neither axis can be
+# read off the embedding. In full mode the smoothed, mutual graphs unfold the roll's length, but not all of its
+# height: the pictures are bands, wider for the default, rather than the rectangle of §7. (In quick mode the roll stays
 # folded, as said above.)
 #
 # So ρ and r (averages over pairs dominated by the roll's length) call it a success, and only the per-axis R² and
 # the picture show the missing height. On clean data the option *costs* shape: diffusion also pulls the
-# sample's border inward, and on the clean roll of §7 the height's R² falls from about 0.93 to about 0.33 (full mode).
+# sample's border inward, and on the clean roll of §7 the height's R² falls from about 0.97 (the default; 0.93 on
+# the alpha-decay graph) to about 0.33 with the option (full mode).
 # That is why the default uses it only where the residual variance says the plain graph folds; on the clean roll
-# of §7 it is 0.002 and nothing else is tried.
+# of §7 it is 0.001 and nothing else is tried.
 #
 # The dashboard has it as the **denoise** slider, and step 7 of its guided tour walks through this case.
 
@@ -551,7 +571,7 @@ sigma_slider = pn.widgets.FloatSlider(name="σ (Harnack)", start=0.0, end=2.0, s
 
 
 def sigma_view(sigma):
-    D = heat_geodesic_distances(L, hge.t_, sigma=sigma, method="euler")
+    D = heat_geodesic_distances(L, 10.0, sigma=sigma, method="euler")   # the alpha graph of §2–6, t = 10
     Y = classical_mds(D, 2)
     return hv.Points((Y[:, 0], Y[:, 1], ds.color), ["dim 1", "dim 2"], ["c"]).opts(
         color="c", cmap="viridis", size=3, width=380, height=300, xlabel="MDS dim 1 (distance units)",
