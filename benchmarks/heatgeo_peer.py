@@ -16,9 +16,10 @@ by default) it runs
                             experiments sweep around them), 2-D: knn 10, τ = "auto" (entropy
                             knee over 10 times up to 200), order 30, no PCA (``--no-paper``
                             skips it)
-``ours``                    ``HeatGeodesicEmbedding()``, the library default (knn 8, decay 40,
-                            one backward-Euler step at t = 10 read with the screened law, σ = 1,
-                            classical MDS)
+``ours``                    ``HeatGeodesicEmbedding()``, the library default (the metric kNN
+                            graph, knn 10: conductances (ℓ̄/ℓ)², combinatorial Laplacian; two
+                            backward-Euler steps at t = 2 read with the screened law, σ = 1,
+                            classical MDS, ``denoise="auto"``)
 ==========================  ===================================================================
 
 Each row: row-mean Spearman / Pearson / log-log slope (middle 60 % of pairs) / P@10 of the

@@ -144,7 +144,8 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     graph from ``X``, as a user would run them: ``heat_geodesic`` with the library defaults
     (the metric graph, ``denoise="auto"``), ``heat_affinity`` with
     :data:`~spectral_explorer.heat_geodesic.AFFINITY` (the alpha-decay graph, ``denoise="auto"``),
-    ``heat_denoised`` with :data:`~spectral_explorer.heat_geodesic.DENOISING`.  ``t``,
+    ``heat_denoised`` with :data:`~spectral_explorer.heat_geodesic.DENOISING` (these two with
+    the caller's ``knn`` and ``decay``: the same neighbourhood as ``W``).  ``t``,
     ``sigma``, ``heat_method``, ``order``, ``formula`` and ``denoise``, when given, override
     their settings; ``info`` holds the kernel diagnostics, the smoothing kept (``denoise``) and
     the residual variance.  ``heat_rank_faithful`` uses
@@ -163,6 +164,8 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     if name in _HEAT_ESTIMATORS:
         preset = {"heat_geodesic": {}, "heat_affinity": AFFINITY, "heat_denoised": DENOISING}[name]
         given = dict(t=t, sigma=sigma, method=heat_method, order=order, formula=formula, denoise=denoise)
+        if name != "heat_geodesic":       # the alpha-decay graphs: the caller's neighbourhood
+            given.update(knn=knn, decay=decay)
         est = HeatGeodesicEmbedding(**{**preset, **{k: v for k, v in given.items() if v is not None}},
                                     n_components=n_components, landmarks=None, device=device)
         est.fit(X)

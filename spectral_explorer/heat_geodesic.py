@@ -46,8 +46,8 @@ for every input, because diffusion also pulls the sample inward at the manifold'
 clumps it, which costs shape on clean data (see ``benchmarks/heat_noise_study.py``).  So the
 default, ``denoise="auto"``, uses it only where the plain graph fails a test that needs no
 ground truth: a graph that short-circuits two sheets asks for a folded layout, so its 2-D
-embedding leaves a large share of its distances unexplained (Isomap's residual variance, 0.05
-to 0.35 against 0.001 to 0.005 on clean rolls, on either graph).  Then the smoothed graphs are tried and the one
+embedding leaves a large share of its distances unexplained (Isomap's residual variance; at
+n = 2000, 0.05 to 0.35 on folded rolls against 0.0007 to 0.005 on clean ones, on either graph).  Then the smoothed graphs are tried and the one
 whose layout explains its distances best is kept (``benchmarks/heat_auto_denoise.py``).
 """
 
@@ -105,7 +105,8 @@ FORMULAS = ("auto", "screened", "varadhan")
 #: one step is the resolvent ``(I + tL)^{−1}``; read with the heat law ``√(−4t·log R)`` its
 #: distances keep the order of the true geodesics (row Spearman ≈ 0.99 on the swiss roll) but
 #: grow like ``√d``: the embedding bends into an arc.  Same cost as the default.
-RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadhan", weights="alpha", knn=8)
+RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadhan", weights="alpha", knn=8,
+                     denoise=0.0)
 #: the heavy-noise option (:meth:`HeatGeodesicEmbedding.denoising`): heat-diffuse the
 #: coordinates for time 3 (:func:`heat_denoise`), then a mutual alpha-decay graph on them
 DENOISING = dict(denoise=3.0, mutual=True, weights="alpha", knn=8, t=10.0)
@@ -118,7 +119,7 @@ AFFINITY = dict(weights="alpha", knn=8, t=10.0)
 #: graph's embedding leaves more than :data:`AUTO_FLOOR` of its distances' variance unexplained
 AUTO_DENOISE_TIMES = (3.0, 6.0, 12.0, 24.0)
 #: residual variance (``metrics.residual_variance``, 2-D) below which a graph needs no repair:
-#: clean or mildly noisy rolls score 0.0007–0.005, a roll folded by short circuits 0.05–0.39
+#: clean or mildly noisy rolls score 0.0007–0.005, a roll folded by short circuits 0.05–0.35 (n = 2000)
 AUTO_FLOOR = 0.02
 #: a smoothed graph replaces the plain one only if it divides the residual variance by this
 AUTO_GAIN = 3.0
@@ -361,43 +362,61 @@ def estimate_heat_diagonal(L, t, method="euler", order=None, n_probes: int = DIA
     return _probe_diagonal(Z, HZ)
 
 
+#: ``select_t_entropy`` switches from one Chebyshev recursion to a factorization per ``t``
+#: when the recursion would need more terms than about this
+ENTROPY_CHEBYSHEV_LIMIT = 2000.0
+
+
 def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=None):
     """Choose ``t`` at the knee of the heat kernel's entropy curve.
 
-    For each ``t`` in ``t_grid`` (24 log-spaced times by default: 1 to 200 for a Laplacian with
-    ``λ_max ≤ 2`` such as the normalized one, divided by ``λ_max/2`` above that, so the grid
-    spans the same range of diffusion relative to the fastest mode), the columns of ``H_t`` for a random
+    For each ``t`` in ``t_grid`` (24 log-spaced times by default: 1 to 200 for the normalized
+    Laplacian, divided by the median of the diagonal for a combinatorial one — the median
+    weighted degree — so the grid spans the same range of diffusion per typical node), the columns of ``H_t`` for a random
     set of ``n_probes`` nodes are normalized to probability distributions and their Shannon
     entropy averaged.  The entropy grows with ``t`` as heat spreads and saturates once it
     covers the graph; the knee (largest distance below the chord in ``(log t, entropy)``)
-    separates local from global diffusion.  One Chebyshev recursion serves every ``t``.
+    separates local from global diffusion.  One Chebyshev recursion serves every ``t``; for a
+    stiff Laplacian (``t·λ_max/2`` above :data:`ENTROPY_CHEBYSHEV_LIMIT`, as on the metric graph,
+    whose λ_max is set by its closest pair of points) one backward-Euler step per ``t`` does.
 
     Returns
     -------
     (t_knee, t_grid, entropy)
     """
     n = L.shape[0]
-    lmax = largest_eigenvalue(L)
-    # the same range of diffusion relative to the fastest mode: 1..200 for λ_max ≤ 2 (normalized)
-    scale = max(1.0, lmax / 2.0)
+    L = sp.csr_matrix(L)
+    # the same range of diffusion per typical degree: 1..200 for the normalized Laplacian
+    # (diagonal 1); divided by the median diagonal for a combinatorial one (the metric graph)
+    scale = max(1.0, float(np.median(L.diagonal())))
     t_grid = np.geomspace(1.0, 200.0, 24) / scale if t_grid is None else np.sort(np.asarray(t_grid, dtype=np.float64))
     if t_grid.size < 3 or (t_grid <= 0).any():
         raise ValueError("t_grid must hold at least 3 positive times")
     dev = resolve_device(device)
-    a_max = t_grid.max() * lmax / 2
-    order = int(a_max + 10 * np.sqrt(a_max) + 20)
-    coeffs = torch.as_tensor(np.stack([chebyshev_coefficients(t, lmax, order) for t in t_grid]),
-                             dtype=torch.float64, device=dev)
     probes = np.random.default_rng(seed).choice(n, size=min(n_probes, n), replace=False)
-    B = torch.zeros(n, probes.size, dtype=torch.float64, device=dev)
-    B[torch.as_tensor(probes), torch.arange(probes.size)] = 1.0
-    Ls = _torch_sparse(L * (2.0 / lmax) - sp.eye(n, format="csr"), dev, torch.float64)
-    T0, T1 = B, Ls @ B
-    acc = coeffs[:, 0, None, None] * T0 + coeffs[:, 1, None, None] * T1
-    for k in range(2, order + 1):
-        T0, T1 = T1, 2.0 * (Ls @ T1) - T0
-        acc += coeffs[:, k, None, None] * T1
-    P = acc.clamp_min(0.0)
+    lmax = largest_eigenvalue(L)
+    a_max = t_grid.max() * lmax / 2
+    if a_max > ENTROPY_CHEBYSHEV_LIMIT:
+        # a stiff Laplacian (close points on the metric graph: λ_max in the hundreds or more)
+        # would need thousands of Chebyshev terms: the heat of one backward-Euler step per t
+        Bn = np.zeros((n, probes.size))
+        Bn[probes, np.arange(probes.size)] = 1.0
+        eye = sp.eye(n, format="csc")
+        acc = torch.as_tensor(np.stack([spla.splu((eye + t * L).tocsc()).solve(Bn) for t in t_grid]),
+                              dtype=torch.float64, device=dev)
+    else:
+        order = int(a_max + 10 * np.sqrt(a_max) + 20)
+        coeffs = torch.as_tensor(np.stack([chebyshev_coefficients(t, lmax, order) for t in t_grid]),
+                                 dtype=torch.float64, device=dev)
+        B = torch.zeros(n, probes.size, dtype=torch.float64, device=dev)
+        B[torch.as_tensor(probes), torch.arange(probes.size)] = 1.0
+        Ls = _torch_sparse(L * (2.0 / lmax) - sp.eye(n, format="csr"), dev, torch.float64)
+        T0, T1 = B, Ls @ B
+        acc = coeffs[:, 0, None, None] * T0 + coeffs[:, 1, None, None] * T1
+        for k in range(2, order + 1):
+            T0, T1 = T1, 2.0 * (Ls @ T1) - T0
+            acc += coeffs[:, k, None, None] * T1
+    P = acc.clamp_min(0.0)     # (times, nodes, probes)
     P = P / P.sum(dim=1, keepdim=True)
     ent = -(P * torch.log(P.clamp_min(_TINY))).sum(dim=1).mean(dim=1).cpu().numpy()
     x = np.log(t_grid)
@@ -437,8 +456,8 @@ class HeatGeodesicEmbedding:
     :meth:`affinity` is the alpha-decay graph of the paper, whose heat counts hops (the
     previous default: ρ 0.992 and 0.993 there); :meth:`rank_faithful` the one before.
 
-    Heavy noise is handled by ``denoise="auto"`` (the default).  The plain alpha-decay graph
-    goes first.  If its 2-D classical layout leaves more than ``AUTO_FLOOR = 0.02`` of its
+    Heavy noise is handled by ``denoise="auto"`` (the default).  The plain graph (metric or
+    alpha-decay, as ``weights`` says) goes first.  If its 2-D classical layout leaves more than ``AUTO_FLOOR = 0.02`` of its
     distances' variance unexplained (Isomap's *residual variance*,
     :func:`~spectral_explorer.metrics.residual_variance`; a graph whose short circuits fold a
     roll asks for a layout no plane can draw), the heavy-noise graph of :meth:`denoising` is
@@ -498,7 +517,8 @@ class HeatGeodesicEmbedding:
     embedding_ : (n, n_components) coordinates.
     landmarks_ : landmark indices, or ``None`` in all-pairs mode.
     t_ : the diffusion time used.
-    graph_, laplacian_ : the affinity graph and its Laplacian (scipy sparse).
+    graph_, laplacian_ : the graph the heat ran on (conductances with ``weights="length"``,
+        affinities with ``"alpha"``) and its Laplacian (scipy sparse).
     length_scale_ : ``ℓ̄``, the median edge length, with ``weights="length"`` (the distances are
         multiplied by it, so they are in the units of ``X``); 1 otherwise.
     points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise_ > 0``).
@@ -551,7 +571,8 @@ class HeatGeodesicEmbedding:
         every kernel entry positive.  What it does not: their *size*.  The resolvent decays
         exponentially with distance, so ``−4t·log R`` grows linearly and the estimate like
         ``√d`` (log-log slope ≈ 0.27); classical MDS of such distances bends a flat sheet into
-        an arc.  The default (screened law on the same kernel) costs the same.
+        an arc.  :meth:`affinity` (the screened law on the same kernel and graph) costs the
+        same; ``denoise`` is off (the residual-variance test is calibrated on the screened law).
 
         >>> HeatGeodesicEmbedding.rank_faithful(knn=6).get_params()["formula"]
         'varadhan'
@@ -562,7 +583,8 @@ class HeatGeodesicEmbedding:
     def denoising(cls, **params):
         """The heavy-noise option: heat-diffuse the coordinates for time 3
         (:func:`heat_denoise`, one backward-Euler step on the alpha-decay graph), then build a
-        *mutual* alpha-decay graph on the smoothed points and proceed as the default.
+        *mutual* alpha-decay graph on the smoothed points and proceed as :meth:`affinity`
+        (one Euler step at t = 10).
 
         Why: at heavy noise (swiss roll, noise 1.0: sheets 2π apart, kNN radius ≈ 2) outliers
         pushed between two sheets join them with ~100 kNN edges; every graph distance then
@@ -581,12 +603,13 @@ class HeatGeodesicEmbedding:
 
         What it costs: diffusion also pulls the border of the sample inward and clumps it, so
         hop lengths stop being uniform; on clean or mildly noisy data the embedding loses
-        0.03–0.045 of ρ (n = 2000: clean roll 0.992 → 0.948, sphere cap 0.978 → 0.947, 10-D
-        roll at noise 0.5 0.993 → 0.962; branches unchanged, 0.996).  Use it when the noise
+        0.03–0.045 of ρ against the plain alpha-decay graph (n = 2000: clean roll 0.992 → 0.948,
+        sphere cap 0.978 → 0.947, 10-D roll at noise 0.5 0.993 → 0.962; branches unchanged,
+        0.996).  Use it when the noise
         is comparable to the gap between sheets (cross-sheet kNN edges, a folded embedding),
         and not otherwise; the default ``denoise="auto"`` makes that choice from the residual
-        variance, and picks ``s`` too (see the class docs).  On the 3-D roll (n = 2000, seed 42) the crossover is
-        sharp: noise 0.25 and 0.5 leave the default graph without cross-sheet edges (ρ 0.991,
+        variance, and picks ``s`` too (see the class docs).  On the 3-D roll (n = 2000, seed
+        42) the crossover is sharp: noise 0.25 and 0.5 leave the alpha-decay graph without cross-sheet edges (ρ 0.991,
         0.990 against 0.978, 0.970 with the option); at 0.75 it has 21 and ρ falls to 0.659,
         where the option keeps 3 and gets 0.978.
 
@@ -646,14 +669,21 @@ class HeatGeodesicEmbedding:
     def _order(self, L=None, t=None):
         """``order`` in effect: as given; else 2 Euler steps on the metric graph (they cancel
         most of one step's logarithmic term), and for Chebyshev enough terms for ``t·λ_max/2``
-        (the metric graph's λ_max is tens, not 2); the method's default otherwise."""
+        (the metric graph's λ_max is set by its closest pair of points: hundreds or more, not
+        2); the method's default otherwise."""
         if self.order is not None:
             return self.order
         if self.method == "euler" and self.weights == "length":
             return 2
         if self.method == "chebyshev" and self.weights == "length" and L is not None:
-            a = float(t) * largest_eigenvalue(L) / 2.0
-            return max(heat.DEFAULT_ORDER["chebyshev"], int(a + 10.0 * np.sqrt(a) + 20.0))
+            lmax = largest_eigenvalue(L)
+            a = float(t) * lmax / 2.0
+            k = max(heat.DEFAULT_ORDER["chebyshev"], int(a + 10.0 * np.sqrt(a) + 20.0))
+            if k > 10_000:
+                raise ValueError(f"the Chebyshev kernel would need {k} terms at t = {t:g} on the metric graph "
+                                 f"(λ_max = {lmax:.3g}, set by its closest points); use method='euler' (the "
+                                 f"default) or weights='alpha'")
+            return k
         return None
 
     def _validate(self, n):
@@ -707,8 +737,13 @@ class HeatGeodesicEmbedding:
         X = check_points(X, "X", min_samples=3)
         n = X.shape[0]
         m = self._validate(n)
-        if isinstance(self.denoise, str):
+        if isinstance(self.denoise, str) and self.decay is not None and \
+                resolve_formula(self.formula, self.method) == "screened":
             fit, report, extra = self._fit_auto(X, m)
+        elif isinstance(self.denoise, str):
+            # "auto" needs the alpha-decay graph (its mutual version) and the screened law (the
+            # floor is calibrated on it; the heat law's √d distances never fit a plane): plain graph
+            fit, report, extra = self._fit_graph(X, m, bool(self.mutual), 0.0), None, 0.0
         else:
             fit, report, extra = self._fit_graph(X, m, bool(self.mutual), float(self.denoise)), None, 0.0
         if report is not None and len(report) > 1:
@@ -759,8 +794,8 @@ class HeatGeodesicEmbedding:
 
     def _fit_graph(self, X, m, mutual, denoise, plain=None):
         """One graph → t → distances → MDS pass; returns its results and the residual
-        variance of the 2-D classical layout (on :data:`AUTO_ROWS` rows, or all rows to
-        the landmarks)."""
+        variance of the 2-D classical layout (on :data:`AUTO_ROWS` rows, or 8 × that many
+        rows to the landmarks)."""
         n = X.shape[0]
         timings = {}
         out = {"denoise": denoise, "mutual": mutual}
@@ -798,13 +833,15 @@ class HeatGeodesicEmbedding:
         if sources is None:
             Y = classical_mds(D, self.n_components, device=self.device)
             rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(AUTO_ROWS, n), replace=False))
-            rv = residual_variance(D[rows], Y[:, :2], rows=rows)
+            Y2 = Y[:, :2] if self.n_components >= 2 else classical_mds(D, 2, device=self.device)
+            rv = residual_variance(D[rows], Y2, rows=rows)
             if self.mds == "metric":
                 Y = smacof(D, self.n_components, init=Y, device=self.device)
         else:
             Y = landmark_mds(D, sources, self.n_components)
             rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(8 * AUTO_ROWS, n), replace=False))
-            rv = residual_variance(D[rows], Y[:, :2], rows=rows, cols=sources)
+            Y2 = Y[:, :2] if self.n_components >= 2 else landmark_mds(D, sources, 2)
+            rv = residual_variance(D[rows], Y2, rows=rows, cols=sources)
         timings["mds"] = time.perf_counter() - t0
         self._log("mds", timings, n)
         out.update(W=W, L=L, points=P, sources=sources, D=D, Y=Y, info=info, rv=rv, timings=timings)

@@ -369,3 +369,22 @@ def test_metric_default_distances_are_in_the_units_of_the_data(rng):
     c, d = HeatGeodesicEmbedding.affinity().fit(X), HeatGeodesicEmbedding.affinity().fit(7.5 * X)
     assert c.length_scale_ == 1.0 and c.get_params()["knn"] == 8
     np.testing.assert_allclose(d.distances_, c.distances_, rtol=1e-8, atol=1e-8)
+
+
+def test_auto_denoise_scores_a_2d_layout_and_stays_off_where_its_test_does_not_apply():
+    ds = data.swiss_roll(600, noise=0.1, seed=0)
+    one = HeatGeodesicEmbedding(n_components=1).fit(ds.X)
+    assert one.embedding_.shape == (600, 1)
+    assert one.denoise_ == 0.0 and one.residual_variance_ < AUTO_FLOOR     # scored in 2-D, not 1-D
+    rank = HeatGeodesicEmbedding.rank_faithful().fit(ds.X)    # the heat law: √d never fits a plane
+    assert rank.denoise_ == 0.0 and rank.denoise_report_ is None
+    hop = HeatGeodesicEmbedding(decay=None, knn=8).fit(ds.X)  # the mutual graph needs alpha-decay
+    assert hop.denoise_report_ is None and hop.denoise_ == 0.0
+
+
+def test_entropy_knee_on_the_metric_graph_is_quick_and_sensible():
+    ds = data.swiss_roll(1000, noise=0.1, seed=42)
+    est = HeatGeodesicEmbedding(t="auto").fit(ds.X)
+    # the stiff metric Laplacian: the grid is scaled by the median degree, not by λ_max
+    assert est.t_grid_[0] < est.t_ < est.t_grid_[-1] and 0.05 < est.t_ < 20
+    assert embedding_metrics(est.embedding_, ds.geodesic_distances())["spearman"] > 0.99

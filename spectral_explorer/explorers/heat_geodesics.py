@@ -91,7 +91,8 @@ class HeatGeodesicExplorer(Explorer):
         the smoothed points. On a roll whose sheets the noise has joined (noise ≈ 1) it restores
         the order along the roll, not its height; on clean data it costs shape (the roll's
         height: R² 0.38 against 0.97 at n = 2000). s ≈ 3 suits n ≈ 1000–2000. The comparisons
-        run on the same graph (shortest paths measure its edges on the original points). The
+        run on the same neighbourhood (shortest paths measure its edges on the original points;
+        heat_affinity and heat_denoised rebuild their own graphs with the same knn). The
         library's default, HeatGeodesicEmbedding(denoise='auto'), smooths only where the plain
         graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
     t = param.Number(default=2.0, bounds=(0.5, 500.0), doc="""
@@ -104,8 +105,9 @@ class HeatGeodesicExplorer(Explorer):
         Kernel: backward Euler (I + (t/K)L)^−K (positive, default), Chebyshev polynomial of
         exp(−tL), or exact eigendecomposition (n ≤ 2000). Changing it resets `order`.""")
     order = param.Integer(default=2, bounds=(1, 200), doc="""
-        Backward-Euler steps K (method='euler', default 1) or Chebyshev order K
-        (method='chebyshev', default 30); ignored by 'exact'.""")
+        Backward-Euler steps K (method='euler', default 2 on the metric graph, 1 on the
+        alpha-decay graph) or Chebyshev order K (method='chebyshev', default 30; the metric
+        graph needs far more); ignored by 'exact'.""")
     formula = param.ObjectSelector(default="auto", objects=list(heat_geodesic.FORMULAS), doc="""
         Distance from the kernel: 'screened' = √(t/K)·(−log H + σ log ½(H_ii+H_jj)), Varadhan's
         law for a resolvent (Euler); 'varadhan' = √(−4t log H + …), the heat kernel's law;
@@ -115,7 +117,9 @@ class HeatGeodesicExplorer(Explorer):
     landmarks = param.Integer(default=200, bounds=(16, 1000), doc="""
         Landmarks (farthest-point sources) used in landmark mode, i.e. when n > 1000.""")
     compare = param.ListSelector(default=["shortest_path"], objects=list(_COMPARE), doc="""
-        Methods shown beside the heat-geodesic embedding (on the same graph).""")
+        Methods shown beside the heat-geodesic embedding: diffusion maps, PHATE and shortest paths
+        on the same alpha-decay graph; heat_affinity and heat_denoised with the same knn; Isomap,
+        UMAP and t-SNE on the points.""")
     source = param.Integer(default=0, bounds=(0, 4999), doc="""
         Node from which heat diffuses in the heat view (tap a point to choose it).""")
     azimuth = param.Number(default=-70.0, bounds=(-180.0, 180.0), step=5.0, doc="View azimuth (degrees).")
@@ -520,7 +524,7 @@ class HeatGeodesicExplorer(Explorer):
             B[rows, np.arange(rows.size)] = 1.0
             t = float(self.t)
             cheb_k = int(self.order) if self.method == "chebyshev" else 30
-            euler_k = int(self.order) if self.method == "euler" else 1
+            euler_k = int(self.order) if self.method == "euler" else (2 if self.weights == "length" else 1)
             out = {}
             if self.n <= EXACT_LIMIT:
                 out["exact"] = heat.heat_kernel(g["L"], t, B, "exact", eig=self._eig()).cpu().numpy()
@@ -730,8 +734,9 @@ class HeatGeodesicExplorer(Explorer):
                 "(Euler: screened, unless formula says otherwise)."), self.view_numerics())),
             ("t × method", pn.Column(pn.pane.Markdown(
                 "The same graph embedded at four diffusion times (columns: t = "
-                + ", ".join(f"{t:g}" for t in MULTIPLE_TS) + ") with each kernel (rows: backward Euler K = 1, "
-                "Chebyshev K = 30, exact eigendecomposition — n ≤ 2000 only), read with the current formula and σ; "
+                + ", ".join(f"{t:g}" for t in MULTIPLE_TS) + ") with each kernel (rows: backward Euler with the graph's "
+                "steps — 2 on the metric graph, 1 on the alpha-decay graph —, Chebyshev K = 30 (far too few for "
+                "the metric graph, whose λ_max is in the hundreds), exact eigendecomposition — n ≤ 2000 only), read with the current formula and σ; "
                 "ρ: row-mean Spearman of embedding distances against the true geodesics. Computed when this tab "
                 "opens (about ten seconds at n = 1000, once per graph for the whole server).",
                 css_classes=["heat-multiples-text"]),
