@@ -88,6 +88,7 @@ __all__ = [
     "AFFINITY",
     "WEIGHTS",
     "resolve_laplacian",
+    "weighted_laplacian",
     "AUTO_FLOOR",
     "AUTO_GAIN",
 ]
@@ -197,6 +198,27 @@ def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False
     check_connected(W, f"the {'mutual ' if mutual else ''}kNN graph (knn={knn})"
                        f"{' of the denoised points' if denoise > 0 else ''}")
     return W, X
+
+
+def weighted_laplacian(W, points, weights: str = "length", kind: str = "auto"):
+    """The graph the heat runs on and its Laplacian, from the alpha-decay graph ``W`` built on
+    ``points`` (:func:`heat_graph`): ``(C, L, scale)``.  With ``weights="length"`` ``C`` holds
+    the metric conductances of ``W``'s edges (:func:`~spectral_explorer.graphs.length_conductances`)
+    and ``scale`` is the median edge length, the factor that brings distances back to the units
+    of the points; with ``"alpha"`` ``C`` is ``W`` and ``scale`` 1.  ``kind`` as
+    :func:`resolve_laplacian`.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(60, 2))
+    >>> W, P = heat_graph(X, knn=6)
+    >>> C, L, scale = weighted_laplacian(W, P)
+    >>> bool(abs(L.sum(axis=1)).max() < 1e-9), scale > 0   # combinatorial: rows sum to 0
+    (True, True)
+    """
+    scale = 1.0
+    if check_choice(weights, "weights", WEIGHTS) == "length":
+        W, scale = length_conductances(W, points)
+    return W, laplacian(W, resolve_laplacian(kind, weights)), scale
 
 
 def resolve_laplacian(kind: str, weights: str = "alpha") -> str:
@@ -802,10 +824,7 @@ class HeatGeodesicEmbedding:
         t0 = time.perf_counter()
         W, P = heat_graph(X, self.knn, self.decay, mutual, denoise, plain=plain)
         out["W_alpha"] = W
-        scale = 1.0
-        if self.weights == "length":   # metric conductances, distances back in the units of X
-            W, scale = length_conductances(W, P)
-        L = laplacian(W, resolve_laplacian(self.laplacian, self.weights))
+        W, L, scale = weighted_laplacian(W, P, self.weights, self.laplacian)
         timings["graph"] = time.perf_counter() - t0
         self._log("graph", timings, n)
 

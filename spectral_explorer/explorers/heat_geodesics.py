@@ -32,7 +32,7 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import comparisons, data, graphs, heat, heat_geodesic, laplacian, mds, metrics
+from .. import comparisons, data, heat, heat_geodesic, mds, metrics
 from .. import eigen
 from .. import viz
 from ._base import Explorer, link_two_way, log_slider
@@ -186,12 +186,8 @@ class HeatGeodesicExplorer(Explorer):
             if self.knn >= n:
                 raise ValueError(f"knn must be smaller than the number of points n={n}, got knn={self.knn}")
             s = float(self.denoise)
-            W, P = heat_geodesic.heat_graph(X, int(self.knn), float(self.decay), mutual=s > 0, denoise=s)
-            scale = 1.0
-            W_alpha = W
-            if self.weights == "length":   # metric conductances; distances back in the units of X
-                W, scale = graphs.length_conductances(W, P)
-            L = laplacian.laplacian(W, heat_geodesic.resolve_laplacian("auto", self.weights))
+            W_alpha, P = heat_geodesic.heat_graph(X, int(self.knn), float(self.decay), mutual=s > 0, denoise=s)
+            W, L, scale = heat_geodesic.weighted_laplacian(W_alpha, P, self.weights)   # scale: units of X
             return dict(W=W, W_alpha=W_alpha, L=L, lmax=eigen.largest_eigenvalue(L), scale=scale)
         return self._stage("graph", self._graph_key(), build, shared=True)
 
