@@ -147,3 +147,21 @@ def test_default_graph_is_the_librarys_metric_graph_and_the_switch_resets_the_eu
     e.method = "chebyshev"
     e.weights = "length"
     assert e.order == 30       # Chebyshev keeps its own default
+
+
+def test_an_order_given_with_the_method_in_one_batch_stays():
+    """A served page applies the URL's values in one batch; the method watcher then runs after
+    ``order`` was set, and must not reset it (``?method=chebyshev&order=50``)."""
+    e = HeatGeodesicExplorer(n=200, knn=6, threaded=False, compare=[])
+    e.param.update(method="chebyshev", order=50)
+    assert e.order == 50
+    e.param.update(weights="alpha", method="euler", order=3)
+    assert e.order == 3
+    e.method = "chebyshev"            # a chosen order stays when the kernel changes
+    assert e.order == 3
+    e.order = 1                       # back at the alpha graph's Euler default: a new kernel resets it
+    e.method = "exact"
+    assert e.order == 1               # 'exact' has no order
+    e.method = "euler"
+    e.weights = "length"
+    assert e.order == 2

@@ -352,12 +352,20 @@ class HeatGeodesicExplorer(Explorer):
                                 *compare, job=job)
 
     # ------------------------------------------------------------------ reactions
-    def _on_method(self, event):
-        """A new kernel or graph resets ``order`` to its default (two Euler steps on the metric graph)."""
-        if self.method == "euler":
-            self.order = 2 if self.weights == "length" else 1
-        elif self.method in heat.DEFAULT_ORDER and self.method != "exact":
-            self.order = heat.DEFAULT_ORDER[self.method]
+    @staticmethod
+    def _default_order(method, weights):
+        if method == "euler":
+            return 2 if weights == "length" else 1
+        return heat.DEFAULT_ORDER.get(method) or None     # 'exact' has none
+
+    def _on_method(self, *events):
+        """A new kernel or graph resets ``order`` to its default (two Euler steps on the metric
+        graph), unless ``order`` was no longer the previous setting's default: an order set in
+        the same batch (a URL or tour step giving method and order together) stays."""
+        old = {"method": self.method, "weights": self.weights, **{e.name: e.old for e in events}}
+        new = self._default_order(self.method, self.weights)
+        if new is not None and int(self.order) == self._default_order(old["method"], old["weights"]):
+            self.order = new
 
     def _publish(self, changed):
         ckey = tuple(self.compare) + self._graph_key()
