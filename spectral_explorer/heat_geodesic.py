@@ -89,6 +89,7 @@ __all__ = [
     "WEIGHTS",
     "resolve_laplacian",
     "weighted_laplacian",
+    "default_order",
     "AUTO_FLOOR",
     "AUTO_GAIN",
 ]
@@ -219,6 +220,19 @@ def weighted_laplacian(W, points, weights: str = "length", kind: str = "auto"):
     if check_choice(weights, "weights", WEIGHTS) == "length":
         W, scale = length_conductances(W, points)
     return W, laplacian(W, resolve_laplacian(kind, weights)), scale
+
+
+def default_order(method: str, weights: str = "length") -> int | None:
+    """The kernel's default order: 2 backward-Euler steps on the metric graph (they cancel most
+    of one step's logarithmic term), 1 on the alpha-decay graph; Chebyshev 30; ``None`` for the
+    exact kernel.
+
+    >>> default_order("euler"), default_order("euler", "alpha"), default_order("chebyshev"), default_order("exact")
+    (2, 1, 30, None)
+    """
+    if method == "euler":
+        return 2 if weights == "length" else 1
+    return heat.DEFAULT_ORDER.get(method) or None
 
 
 def resolve_laplacian(kind: str, weights: str = "alpha") -> str:
@@ -695,8 +709,8 @@ class HeatGeodesicEmbedding:
         2); the method's default otherwise."""
         if self.order is not None:
             return self.order
-        if self.method == "euler" and self.weights == "length":
-            return 2
+        if self.method == "euler":
+            return default_order("euler", self.weights)
         if self.method == "chebyshev" and self.weights == "length" and L is not None:
             lmax = largest_eigenvalue(L)
             a = float(t) * lmax / 2.0

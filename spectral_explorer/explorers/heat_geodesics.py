@@ -315,8 +315,7 @@ class HeatGeodesicExplorer(Explorer):
             dat, g, lm = self._data(), self._graph(), self._landmarks()
             methods = [m for m in MULTIPLE_METHODS if m != "exact" or self.n <= EXACT_LIMIT]
             eig = self._eig() if "exact" in methods else None
-            sigma, formula = float(self.sigma), self.formula
-            euler_k = 2 if self.weights == "length" else 1     # the Euler order the graph's default uses
+            sigma, formula, weights = float(self.sigma), self.formula, self.weights
 
         def build():
             out = {}
@@ -325,7 +324,7 @@ class HeatGeodesicExplorer(Explorer):
                 if job is not None:
                     job.checkpoint(i / len(cells), f"small multiples: {method}, t = {t:g} ({i + 1}/{len(cells)})")
                 D = heat_geodesic.heat_geodesic_distances(
-                    g["L"], t, sigma, method, None if method == "exact" else euler_k if method == "euler" else heat.DEFAULT_ORDER[method], sources=lm,
+                    g["L"], t, sigma, method, heat_geodesic.default_order(method, weights), sources=lm,
                     lmax=g["lmax"], eig=eig if method == "exact" else None, formula=formula) * g["scale"]
                 if not np.isfinite(D).all():
                     out[(method, t)] = (None, None)
@@ -352,19 +351,13 @@ class HeatGeodesicExplorer(Explorer):
                                 *compare, job=job)
 
     # ------------------------------------------------------------------ reactions
-    @staticmethod
-    def _default_order(method, weights):
-        if method == "euler":
-            return 2 if weights == "length" else 1
-        return heat.DEFAULT_ORDER.get(method) or None     # 'exact' has none
-
     def _on_method(self, *events):
         """A new kernel or graph resets ``order`` to its default (two Euler steps on the metric
         graph), unless ``order`` was no longer the previous setting's default: an order set in
         the same batch (a URL or tour step giving method and order together) stays."""
         old = {"method": self.method, "weights": self.weights, **{e.name: e.old for e in events}}
-        new = self._default_order(self.method, self.weights)
-        if new is not None and int(self.order) == self._default_order(old["method"], old["weights"]):
+        new = heat_geodesic.default_order(self.method, self.weights)
+        if new is not None and int(self.order) == heat_geodesic.default_order(old["method"], old["weights"]):
             self.order = new
 
     def _publish(self, changed):
@@ -528,7 +521,7 @@ class HeatGeodesicExplorer(Explorer):
             B[rows, np.arange(rows.size)] = 1.0
             t = float(self.t)
             cheb_k = int(self.order) if self.method == "chebyshev" else 30
-            euler_k = int(self.order) if self.method == "euler" else (2 if self.weights == "length" else 1)
+            euler_k = int(self.order) if self.method == "euler" else heat_geodesic.default_order("euler", self.weights)
             out = {}
             if self.n <= EXACT_LIMIT:
                 out["exact"] = heat.heat_kernel(g["L"], t, B, "exact", eig=self._eig()).cpu().numpy()
