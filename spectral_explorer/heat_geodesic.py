@@ -55,16 +55,19 @@ from __future__ import annotations
 
 import inspect
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
+from scipy.sparse.csgraph import dijkstra
 
 from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import largest_eigenvalue
-from .graphs import alpha_decay_graph, check_connected, knn_graph, length_conductances
+from .graphs import (alpha_decay_graph, check_connected, edge_lengths, knn_graph, metric_conductances,
+                     screening_decay)
 from . import heat
 from .heat import HEAT_METHODS, chebyshev_coefficients, heat_kernel, _torch_sparse
 from .laplacian import LAPLACIAN_KINDS, laplacian
@@ -89,7 +92,10 @@ __all__ = [
     "WEIGHTS",
     "resolve_laplacian",
     "weighted_laplacian",
+    "HeatGraph",
+    "SCREENING_RANGE",
     "default_order",
+    "DEFAULT_T",
     "AUTO_FLOOR",
     "AUTO_GAIN",
 ]
@@ -114,6 +120,9 @@ RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadh
 DENOISING = dict(denoise=3.0, mutual=True, weights="alpha", knn=8, t=10.0)
 #: edge weights of the graph the heat runs on (see :class:`HeatGeodesicEmbedding`)
 WEIGHTS = ("alpha", "length")
+#: the default diffusion time on each graph: 0.2 on the metric graph (in units of ℓ̄²: with two
+#: Euler steps a screening length of 0.32 ℓ̄), 10 on the alpha-decay graph (:data:`AFFINITY`)
+DEFAULT_T = {"length": 0.2, "alpha": 10.0}
 #: the affinity graph (:meth:`HeatGeodesicEmbedding.affinity`): the alpha-decay graph with the
 #: normalized Laplacian, one backward-Euler step at t = 10 — the default before the metric graph
 AFFINITY = dict(weights="alpha", knn=8, t=10.0)
@@ -201,25 +210,98 @@ def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False
     return W, X
 
 
-def weighted_laplacian(W, points, weights: str = "length", kind: str = "auto"):
-    """The graph the heat runs on and its Laplacian, from the alpha-decay graph ``W`` built on
-    ``points`` (:func:`heat_graph`): ``(C, L, scale)``.  With ``weights="length"`` ``C`` holds
-    the metric conductances of ``W``'s edges (:func:`~spectral_explorer.graphs.length_conductances`)
-    and ``scale`` is the median edge length, the factor that brings distances back to the units
-    of the points; with ``"alpha"`` ``C`` is ``W`` and ``scale`` 1.  ``kind`` as
-    :func:`resolve_laplacian`.
+#: the screened law needs the farthest kernel entries above underflow: ``t`` is raised so that
+#: the graph's diameter is at most this many screening lengths (``e^{-500}`` ≈ 1e-217)
+SCREENING_RANGE = 500.0
+
+
+@dataclass(frozen=True, eq=False)
+class HeatGraph:
+    """The graph the heat runs on (:func:`weighted_laplacian`): its edge weights ``C``, its
+    Laplacian ``L``, the points it was built on, and what takes the distances of
+    :func:`heat_geodesic_distances` on ``L`` to the units of the points
+    (:meth:`distance_scale`).
+
+    ``weights="length"`` (the metric graph): ``C`` holds the calibrated conductances of
+    :func:`~spectral_explorer.graphs.metric_conductances`, ``L = D − C`` ≈ ``−ℓ̄²Δ`` (``ℓ̄``
+    = ``length_scale``, the median edge length; ``dim`` the intrinsic dimension ``m̂`` the
+    calibration used).  ``weights="alpha"``: ``C`` the alpha-decay affinities, distances in
+    hops (``length_scale`` 1, ``dim`` ``None``).
+    """
+
+    C: sp.csr_matrix
+    L: sp.csr_matrix
+    points: np.ndarray
+    weights: str
+    laplacian: str
+    length_scale: float = 1.0
+    dim: float | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """True on the metric graph with its combinatorial Laplacian (where ``L ≈ −ℓ̄²Δ``)."""
+        return self.weights == "length" and self.laplacian == "combinatorial"
+
+    def _screened_euler(self, method, formula) -> bool:
+        return self.calibrated and method == "euler" and resolve_formula(formula, method) == "screened"
+
+    def distance_scale(self, t: float, method: str = "euler", order: int | None = None,
+                       formula: str = "auto") -> float:
+        """The factor that takes :func:`heat_geodesic_distances` on ``L`` to the units of the
+        points.  1 on the alpha-decay graph (hops); ``ℓ̄`` on the metric graph; and for the
+        screened law of ``K`` Euler steps (the default) ``ℓ̄/(√s·μ)`` with ``s = t/K`` and
+        ``μ`` the graph resolvent's decay rate (:func:`~spectral_explorer.graphs.screening_decay`):
+        ``√s·μ`` is what the law over-reads a length by on this graph (0.77–0.82 at the default
+        ``s = 0.1``, → 1 for ``s ≫ 1``), so the distances come out in the units of the data
+        at every ``t``.
+        """
+        if self.weights != "length":
+            return 1.0
+        if not self._screened_euler(method, formula):
+            return self.length_scale
+        s = float(t) / _euler_steps(order)
+        mu = screening_decay(self.C, self.points, s, self.dim, self.length_scale)
+        return self.length_scale / (np.sqrt(s) * mu)
+
+    def safe_t(self, t: float, method: str = "euler", order: int | None = None, formula: str = "auto") -> float:
+        """``t``, raised where the screened law's farthest kernel entries would underflow: on
+        the metric graph the graph's diameter may span at most :data:`SCREENING_RANGE`
+        screening lengths ``√(t/K)`` (in units of ``ℓ̄``).  The diameter is bounded by twice
+        the eccentricity of node 0 (one Dijkstra sweep).  Only large or long samples reach it
+        (256-landmark runs at n ≥ 20,000; long branches)."""
+        if not self._screened_euler(method, formula):
+            return float(t)
+        K = _euler_steps(order)
+        E = edge_lengths(self.C, self.points)
+        diam = 2.0 * float(np.max(dijkstra(E, directed=False, indices=0))) / self.length_scale
+        return max(float(t), K * (diam / SCREENING_RANGE) ** 2)
+
+
+def _euler_steps(order) -> int:
+    return int(order or heat.DEFAULT_ORDER["euler"] or 1)
+
+
+def weighted_laplacian(W, points, weights: str = "length", kind: str = "auto", knn: int = 10,
+                       dim: float | None = None) -> HeatGraph:
+    """The graph the heat runs on, from the alpha-decay graph ``W`` built on ``points``
+    (:func:`heat_graph`): a :class:`HeatGraph`.  With ``weights="length"`` its edges are ``W``'s
+    with the calibrated metric conductances of
+    :func:`~spectral_explorer.graphs.metric_conductances` (the intrinsic dimension estimated
+    on ``knn`` neighbours unless ``dim`` is given); with ``"alpha"`` the affinities ``W``.
+    ``kind`` as :func:`resolve_laplacian`.
 
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(size=(60, 2))
-    >>> W, P = heat_graph(X, knn=6)
-    >>> C, L, scale = weighted_laplacian(W, P)
-    >>> bool(abs(L.sum(axis=1)).max() < 1e-9), scale > 0   # combinatorial: rows sum to 0
-    (True, True)
+    >>> X = np.column_stack([np.random.default_rng(0).random((300, 2)) * 10, np.zeros(300)])
+    >>> W, P = heat_graph(X, knn=8)
+    >>> g = weighted_laplacian(W, P, knn=8)
+    >>> bool(abs(g.L.sum(axis=1)).max() < 1e-9), round(g.dim, 1)   # combinatorial: rows sum to 0; a plane
+    (True, 2.0)
     """
-    scale = 1.0
-    if check_choice(weights, "weights", WEIGHTS) == "length":
-        W, scale = length_conductances(W, points)
-    return W, laplacian(W, resolve_laplacian(kind, weights)), scale
+    kind = resolve_laplacian(kind, weights)
+    if weights == "length":
+        C, scale, dim = metric_conductances(W, points, dim=dim, knn=knn)
+        return HeatGraph(C, laplacian(C, kind), np.asarray(points, dtype=np.float64), weights, kind, scale, dim)
+    return HeatGraph(sp.csr_matrix(W), laplacian(W, kind), np.asarray(points, dtype=np.float64), weights, kind)
 
 
 def default_order(method: str, weights: str = "length") -> int | None:
@@ -576,7 +658,7 @@ class HeatGeodesicEmbedding:
     (300, 2)
     """
 
-    def __init__(self, n_components=2, knn=10, decay=40.0, t=2.0, sigma=1.0, method="euler",
+    def __init__(self, n_components=2, knn=10, decay=40.0, t=0.2, sigma=1.0, method="euler",
                  order=None, formula="auto", laplacian="auto", mds="classical", landmarks="auto",
                  device=None, random_state=0, verbose=False, mutual=False, denoise="auto", weights="length"):
         self.n_components = n_components
@@ -791,6 +873,8 @@ class HeatGeodesicEmbedding:
         self.landmarks_ = fit["sources"]
         self.graph_, self.laplacian_ = fit["W"], fit["L"]
         self.length_scale_ = fit["length_scale"]
+        self.distance_scale_ = fit["distance_scale"]
+        self.intrinsic_dim_ = fit["dim"]
         self.distances_, self.embedding_ = fit["D"], fit["Y"]
         self.heat_info_ = fit["info"]
         self.timings_ = fit["timings"]
@@ -838,7 +922,8 @@ class HeatGeodesicEmbedding:
         t0 = time.perf_counter()
         W, P = heat_graph(X, self.knn, self.decay, mutual, denoise, plain=plain)
         out["W_alpha"] = W
-        W, L, scale = weighted_laplacian(W, P, self.weights, self.laplacian)
+        g = weighted_laplacian(W, P, self.weights, self.laplacian, knn=self.knn)
+        L = g.L
         timings["graph"] = time.perf_counter() - t0
         self._log("graph", timings, n)
 
@@ -847,6 +932,8 @@ class HeatGeodesicEmbedding:
             out["t"], out["t_grid"], out["entropy"] = select_t_entropy(L, seed=self.random_state, device=self.device)
         else:
             out["t"] = float(self.t)
+        order = self._order(L, out["t"])
+        out["t"] = g.safe_t(out["t"], self.method, order, self.formula)
         timings["select_t"] = time.perf_counter() - t0
         self._log("select_t", timings, n)
 
@@ -854,11 +941,12 @@ class HeatGeodesicEmbedding:
         sources = None
         if m is not None:
             sources = farthest_point_landmarks(P, m, seed=self.random_state, device=self.device)
-        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, self._order(L, out["t"]), sources=sources,
+        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, order, sources=sources,
                                           device=self.device, return_info=True, formula=self.formula)
+        scale = g.distance_scale(out["t"], self.method, order, self.formula)
         if scale != 1.0:
             D *= scale
-        out["length_scale"] = scale
+        out["length_scale"], out["distance_scale"], out["dim"] = g.length_scale, scale, g.dim
         timings["distances"] = time.perf_counter() - t0
         self._log("distances", timings, n)
 
@@ -877,7 +965,7 @@ class HeatGeodesicEmbedding:
             rv = residual_variance(D[rows], Y2, rows=rows, cols=sources)
         timings["mds"] = time.perf_counter() - t0
         self._log("mds", timings, n)
-        out.update(W=W, L=L, points=P, sources=sources, D=D, Y=Y, info=info, rv=rv, timings=timings)
+        out.update(W=g.C, L=L, points=P, sources=sources, D=D, Y=Y, info=info, rv=rv, timings=timings)
         return out
 
     def fit_transform(self, X, y=None):

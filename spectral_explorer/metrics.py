@@ -20,7 +20,7 @@ import torch
 from scipy.stats import rankdata
 
 __all__ = ["row_spearman", "row_pearson", "knn_precision", "loglog_slope", "distance_metrics", "embedding_metrics",
-           "pairwise_distances", "axis_r2", "residual_variance"]
+           "pairwise_distances", "axis_r2", "residual_variance", "distance_ratio_by_range", "RANGES"]
 
 
 def _pair(D, T, name="D"):
@@ -155,6 +155,37 @@ def residual_variance(D, Y, rows=None, cols=None) -> float:
         return float("nan")
     r = float(np.corrcoef(a, b)[0, 1])
     return 1.0 - r * r
+
+
+#: pair ranges of :func:`distance_ratio_by_range`: name -> (lower, upper) quantile of the true distance
+RANGES = {"short": (0.0, 0.05), "middle": (0.05, 0.5), "long": (0.5, 0.95), "farthest": (0.95, 1.0)}
+
+
+def distance_ratio_by_range(D, T, self_index=None) -> dict:
+    """The median of ``D/T`` over the pairs in each range of the true distance ``T``
+    (:data:`RANGES`: the shortest 5 %, 5–50 %, 50–95 %, the longest 5 %; self pairs left out).
+
+    1 in every range when ``D`` is the truth in the same units.  It sees what the log-log
+    slope over the middle 60 % cannot: a constant factor (distances in the wrong units) and
+    short pairs squeezed or stretched against the rest.
+
+    >>> T = np.array([[0.0, 1, 2, 3], [1, 0, 1, 2], [2, 1, 0, 1], [3, 2, 1, 0]])
+    >>> {k: round(v, 3) for k, v in distance_ratio_by_range(2 * T, T).items()}
+    {'short': 2.0, 'middle': 2.0, 'long': 2.0, 'farthest': 2.0}
+    """
+    D, T = _pair(D, T)
+    s = _self_index(D, self_index)
+    d, t = _mask_self(D, s).ravel(), _mask_self(T, s).ravel()
+    ok = (t > 0) & np.isfinite(t) & np.isfinite(d)
+    d, t = d[ok], t[ok]
+    if t.size == 0:
+        raise ValueError("no pair with a positive true distance")
+    out = {}
+    for name, (lo, hi) in RANGES.items():
+        a, b = np.quantile(t, [lo, hi])
+        keep = (t >= a) & (t <= b)
+        out[name] = float(np.median(d[keep] / t[keep]))
+    return out
 
 
 def distance_metrics(D, T, k: int = 10, self_index=None) -> dict:

@@ -135,14 +135,14 @@ def test_default_graph_is_the_librarys_metric_graph_and_the_switch_resets_the_eu
     from spectral_explorer import HeatGeodesicEmbedding, data
 
     e = HeatGeodesicExplorer(threaded=False, compare=[])
-    assert (e.weights, e.knn, e.t, e.order) == ("length", 10, 2.0, 2)
+    assert (e.weights, e.knn, e.t, e.order) == ("length", 10, 0.2, 2)
     ds = data.swiss_roll(1000, noise=0.1, seed=42)
     est = HeatGeodesicEmbedding(denoise=0, landmarks=None).fit(ds.X)
     np.testing.assert_allclose(e._distances()["D"], est.distances_, rtol=1e-8, atol=1e-8)
     assert e.metrics["embedding_spearman"] > 0.99
     e.weights = "alpha"
-    assert e.order == 1 and e.error == ""
-    hop = HeatGeodesicEmbedding.affinity(knn=10, t=2.0, denoise=0, landmarks=None).fit(ds.X)
+    assert e.order == 1 and e.t == 10.0 and e.error == ""      # the alpha-decay graph's defaults
+    hop = HeatGeodesicEmbedding.affinity(knn=10, denoise=0, landmarks=None).fit(ds.X)
     np.testing.assert_allclose(e._distances()["D"], hop.distances_, rtol=1e-8, atol=1e-8)
     e.method = "chebyshev"
     e.weights = "length"

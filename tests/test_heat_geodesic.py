@@ -10,9 +10,10 @@ from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
 from spectral_explorer.heat_geodesic import (AUTO_DENOISE_TIMES, AUTO_FLOOR, AUTO_GAIN, DENOISING,
                                              estimate_heat_diagonal, farthest_point_landmarks,
-                                             heat_denoise, select_t_entropy)
+                                             heat_denoise, select_t_entropy, weighted_laplacian)
 from spectral_explorer.laplacian import laplacian
-from spectral_explorer.metrics import embedding_metrics, loglog_slope, pairwise_distances, row_pearson, row_spearman
+from spectral_explorer.metrics import (axis_r2, distance_ratio_by_range, embedding_metrics, loglog_slope,
+                                       pairwise_distances, row_pearson, row_spearman)
 
 
 def test_flat_manifold_distances_follow_the_truth(rng):
@@ -337,21 +338,67 @@ def test_denoising_option_params_and_validation(rng):
     np.testing.assert_allclose(est.points_, heat_denoise(X, alpha_decay_graph(X, 6), 2.0))
 
 
-def test_metric_conductances_on_a_uniform_chain_give_the_screened_closed_form():
-    """On a chain of spacing h the conductances are all 1 (ℓ = ℓ̄ = h) and (I + tL)⁻¹ decays by
-    e^{−a} per edge with cosh a = 1 + 1/(2t) (the recurrence u_{j-1} + u_{j+1} = (2 + 1/t) u_j):
-    the screened distance grows by h·√t·a per edge, → h as t grows (the law measures length)."""
-    from spectral_explorer.graphs import length_conductances
+def test_metric_graph_on_a_uniform_chain_gives_the_screened_closed_form():
+    """On a chain of spacing h the calibrated conductances are 2m̂/deg = 1 inside (m̂ = 1, ℓ = ℓ̄ = h)
+    and (I + tL)⁻¹ decays by e^{−a} per edge with cosh a = 1 + 1/(2t) (the recurrence
+    u_{j-1} + u_{j+1} = (2 + 1/t) u_j): the screened distance grows by √t·a per edge.  The
+    distance scale divides out exactly that factor (the graph's decay rate), so the distances
+    grow by h per edge at every t."""
+    from spectral_explorer.graphs import metric_conductances, screening_decay
 
     n, h = 160, 0.37
     X = (h * np.arange(n))[:, None]
-    C, lbar = length_conductances(knn_graph_path(n), X)
-    assert lbar == pytest.approx(h) and np.allclose(C.data, 1.0)
-    for t in (0.5, 4.0, 40.0):
-        D = heat_geodesic_distances(laplacian(C, "combinatorial"), t, 0.0, "euler", 1, sources=np.array([0]))
-        step = np.diff(h * D[:, 0])[10:60]            # interior, far from the chain's other end
-        np.testing.assert_allclose(step, h * np.sqrt(t) * np.arccosh(1 + 1 / (2 * t)), rtol=1e-9)
-    assert h * np.sqrt(40.0) * np.arccosh(1 + 1 / 80.0) == pytest.approx(h, rel=2e-3)
+    C, lbar, m = metric_conductances(knn_graph_path(n), X)
+    assert lbar == pytest.approx(h) and m == pytest.approx(1.0)
+    assert np.allclose(C[1:-1, 1:-1].data, 1.0)
+    g = weighted_laplacian(knn_graph_path(n), X)
+    for t in (0.2, 0.5, 4.0, 40.0):
+        D = heat_geodesic_distances(g.L, t, 0.0, "euler", 1, sources=np.array([0]))
+        step = np.diff(D[:, 0])[10:60]            # interior, far from the chain's other end
+        a = np.arccosh(1 + 1 / (2 * t))
+        np.testing.assert_allclose(step, np.sqrt(t) * a, rtol=1e-9)
+        assert screening_decay(g.C, X, t, 1.0, lbar) == pytest.approx(a, rel=0.02)   # two end nodes of 160
+        np.testing.assert_allclose(step * g.distance_scale(t, "euler", 1), h, rtol=0.02)
+
+
+def _flat_sample(rng, n, sides, ambient=4):
+    """A uniform box with the given side lengths, rotated into ``ambient`` dimensions: (X, T, U)."""
+    U = rng.uniform(size=(n, len(sides))) * np.asarray(sides, dtype=float)
+    Q, _ = np.linalg.qr(rng.normal(size=(ambient, ambient)))
+    X = np.column_stack([U, np.zeros((n, ambient - len(sides)))]) @ Q.T
+    return X, np.linalg.norm(U[:, None] - U[None], axis=-1), U
+
+
+@pytest.mark.parametrize("knn", [5, 10, 20])
+@pytest.mark.parametrize("sides", [(30.0, 30.0), (10.0, 10.0, 10.0)], ids=["square", "cube"])
+def test_default_distances_are_in_the_units_of_the_data_in_every_range(sides, knn):
+    """The calibrated metric graph: on flat 2-D and 3-D samples at knn 5, 10 and 20 the default's
+    distances over the truth stay within 15 % over the middle, long and farthest pairs and 30 %
+    over the shortest 5 % (plain (ℓ̄/ℓ)² conductances gave 0.31–0.99, moving with knn)."""
+    X, T, _ = _flat_sample(np.random.default_rng(7), 1000, sides)
+    est = HeatGeodesicEmbedding(knn=knn, denoise=0).fit(X)
+    ratio = distance_ratio_by_range(est.distances_, T)
+    assert 0.7 <= ratio["short"] <= 1.3, ratio
+    assert all(0.85 <= ratio[r] <= 1.15 for r in ("middle", "long", "farthest")), ratio
+    assert est.intrinsic_dim_ == pytest.approx(len(sides), abs=0.1)
+
+
+@pytest.mark.parametrize("name,kwargs", [("swiss_roll", dict(noise=0.1)), ("sphere", dict(cap=np.pi / 2)),
+                                         ("s_curve", dict(noise=0.0))])
+def test_default_distances_are_in_the_units_of_the_data_on_curved_manifolds(name, kwargs):
+    """Derived on flat samples, checked on curved ones (other seeds, knn 5 and 10)."""
+    ds = data.load(name, n=1000, seed=3, **kwargs)
+    for knn in (5, 10):
+        est = HeatGeodesicEmbedding(knn=knn, denoise=0).fit(ds.X)
+        ratio = distance_ratio_by_range(est.distances_, ds.geodesic_distances())
+        assert 0.7 <= ratio["short"] <= 1.3 and all(0.85 <= ratio[r] <= 1.15 for r in ("middle", "long")), ratio
+
+
+def test_a_thin_direction_survives_in_three_components():
+    """A 10 × 10 × 2 slab embedded in 3-D keeps its thickness (plain conductances: R² 0.03)."""
+    X, _, U = _flat_sample(np.random.default_rng(42), 2000, (10.0, 10.0, 2.0), ambient=3)
+    est = HeatGeodesicEmbedding(n_components=3, denoise=0).fit(X)
+    assert axis_r2(est.embedding_, U).min() >= 0.8
 
 
 def knn_graph_path(n):

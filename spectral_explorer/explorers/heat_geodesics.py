@@ -43,7 +43,7 @@ __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE", "MULTIPLE_TS", "M
 #: landmark mode (heat from ``landmarks`` sources + landmark MDS) above this many points
 LANDMARK_ABOVE = 1000
 #: values offered by the (log-scale) t slider and the player
-T_GRID = [float(f"{v:.3g}") for v in np.geomspace(0.5, 500.0, 31)]
+T_GRID = [float(f"{v:.3g}") for v in np.geomspace(0.05, 500.0, 41)]
 #: rows (farthest-point sources) on which metrics and the distance scatter are evaluated
 N_EVAL_ROWS = 32
 #: dense eigendecomposition (method="exact", numerics view) is offered up to this size
@@ -95,7 +95,7 @@ class HeatGeodesicExplorer(Explorer):
         heat_affinity and heat_denoised rebuild their own graphs with the same knn). The
         library's default, HeatGeodesicEmbedding(denoise='auto'), smooths only where the plain
         graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
-    t = param.Number(default=2.0, bounds=(0.5, 500.0), doc="""
+    t = param.Number(default=0.2, bounds=(0.05, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
         steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
     sigma = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.05, doc="""
@@ -187,8 +187,8 @@ class HeatGeodesicExplorer(Explorer):
                 raise ValueError(f"knn must be smaller than the number of points n={n}, got knn={self.knn}")
             s = float(self.denoise)
             W_alpha, P = heat_geodesic.heat_graph(X, int(self.knn), float(self.decay), mutual=s > 0, denoise=s)
-            W, L, scale = heat_geodesic.weighted_laplacian(W_alpha, P, self.weights)   # scale: units of X
-            return dict(W=W, W_alpha=W_alpha, L=L, lmax=eigen.largest_eigenvalue(L), scale=scale)
+            hg = heat_geodesic.weighted_laplacian(W_alpha, P, self.weights, knn=int(self.knn))
+            return dict(W=hg.C, W_alpha=W_alpha, L=hg.L, lmax=eigen.largest_eigenvalue(hg.L), hg=hg)
         return self._stage("graph", self._graph_key(), build, shared=True)
 
     def _eig(self):
@@ -222,13 +222,14 @@ class HeatGeodesicExplorer(Explorer):
         def build():
             g, order, eig = self._heat_args()
             lm = self._landmarks()
+            t = g["hg"].safe_t(float(self.t), self.method, order, self.formula)   # raised only if far entries underflow
             D, info = heat_geodesic.heat_geodesic_distances(
-                g["L"], float(self.t), float(self.sigma), self.method, order, sources=lm,
+                g["L"], t, float(self.sigma), self.method, order, sources=lm,
                 lmax=g["lmax"], eig=eig, return_info=True, formula=self.formula)
-            D = D * g["scale"]
+            D = D * g["hg"].distance_scale(t, self.method, order, self.formula)
             if not np.isfinite(D).all():
                 raise ValueError("heat-geodesic distances are not finite; try a larger t or another method")
-            return dict(D=D, info=info, landmarks=lm)
+            return dict(D=D, info=info, landmarks=lm, t=t)
         return self._stage("distances", self._dist_key(), build, shared=True)
 
     def _embedding(self):
@@ -254,7 +255,7 @@ class HeatGeodesicExplorer(Explorer):
         def build():
             dat = self._data()
             info = self._distances()["info"]
-            out = {"n": int(self.n), "landmarks": self._landmark_key()[-1],
+            out = {"n": int(self.n), "landmarks": self._landmark_key()[-1], "t": self._distances()["t"],
                    "nonpositive_entries": int(info["nonpositive_entries"]), "min_entry": float(info["min_entry"])}
             if dat["truth"] is not None:
                 rows, Dh, De = self._eval_distances()
@@ -323,9 +324,12 @@ class HeatGeodesicExplorer(Explorer):
             for i, (method, t) in enumerate(cells):
                 if job is not None:
                     job.checkpoint(i / len(cells), f"small multiples: {method}, t = {t:g} ({i + 1}/{len(cells)})")
+                order = heat_geodesic.default_order(method, weights)
+                t_run = g["hg"].safe_t(t, method, order, formula)
                 D = heat_geodesic.heat_geodesic_distances(
-                    g["L"], t, sigma, method, heat_geodesic.default_order(method, weights), sources=lm,
-                    lmax=g["lmax"], eig=eig if method == "exact" else None, formula=formula) * g["scale"]
+                    g["L"], t_run, sigma, method, order, sources=lm, lmax=g["lmax"],
+                    eig=eig if method == "exact" else None, formula=formula)
+                D = D * g["hg"].distance_scale(t_run, method, order, formula)
                 if not np.isfinite(D).all():
                     out[(method, t)] = (None, None)
                     continue
@@ -353,12 +357,15 @@ class HeatGeodesicExplorer(Explorer):
     # ------------------------------------------------------------------ reactions
     def _on_method(self, *events):
         """A new kernel or graph resets ``order`` to its default (two Euler steps on the metric
-        graph), unless ``order`` was no longer the previous setting's default: an order set in
-        the same batch (a URL or tour step giving method and order together) stays."""
+        graph), and a new graph resets ``t`` (0.2 on the metric graph, 10 on the alpha-decay
+        graph), unless the value was no longer the previous setting's default: a value set in
+        the same batch (a URL or tour step giving weights and t together) stays."""
         old = {"method": self.method, "weights": self.weights, **{e.name: e.old for e in events}}
         new = heat_geodesic.default_order(self.method, self.weights)
         if new is not None and int(self.order) == heat_geodesic.default_order(old["method"], old["weights"]):
             self.order = new
+        if old["weights"] != self.weights and float(self.t) == heat_geodesic.DEFAULT_T[old["weights"]]:
+            self.t = heat_geodesic.DEFAULT_T[self.weights]
 
     def _publish(self, changed):
         ckey = tuple(self.compare) + self._graph_key()
