@@ -3,10 +3,13 @@
 Every method returns a :class:`MethodResult` with an n×n distance matrix and a 2-D (or
 ``n_components``-D) embedding, so tables and side-by-side views treat them alike.
 
-``heat_geodesic``       the library default: its own kNN graph (knn 10) with metric
-                       conductances (ℓ̄/ℓ)², two backward-Euler steps read with the screened
-                       Varadhan law, classical MDS, and a heat-smoothed graph instead where
-                       that one folds (``denoise="auto"``)
+``heat_geodesic``       the library default: its own kNN graph (knn 10) with calibrated metric
+                       conductances, two backward-Euler steps read with the screened
+                       Varadhan law (distances in the units of the data), classical MDS, and a
+                       heat-smoothed graph instead where that one folds (``denoise="auto"``)
+``heat_paper``         the heat-geodesic paper's configuration (:meth:`HeatGeodesicEmbedding.paper`:
+                       alpha-decay graph, knn 10, Chebyshev order 30, the heat law, σ = 0, the
+                       paper's τ knee, metric MDS weighted by D⁻²)
 ``heat_affinity``       the same on the alpha-decay graph (knn 8, one Euler step, t = 10): heat
                        counts hops; the default before the metric graph
 ``heat_rank_faithful`` the older default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
@@ -37,7 +40,7 @@ from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import smallest_eigenpairs
 from .graphs import alpha_decay_graph, check_connected, edge_lengths
-from .heat_geodesic import AFFINITY, DENOISING, RANK_FAITHFUL, HeatGeodesicEmbedding, heat_geodesic_distances
+from .heat_geodesic import AFFINITY, DENOISING, PAPER, RANK_FAITHFUL, HeatGeodesicEmbedding, heat_geodesic_distances
 from .laplacian import degrees, laplacian
 from .mds import classical_mds
 from .metrics import pairwise_distances
@@ -45,10 +48,10 @@ from .metrics import pairwise_distances
 __all__ = ["METHODS", "MethodResult", "run_method", "diffusion_map", "phate_potential_distances",
            "shortest_path_distances", "isomap", "umap_embedding", "tsne_embedding"]
 
-METHODS = ("heat_geodesic", "heat_affinity", "heat_rank_faithful", "heat_denoised", "diffusion_map", "phate", "shortest_path",
-           "isomap", "umap", "tsne")
+METHODS = ("heat_geodesic", "heat_paper", "heat_affinity", "heat_rank_faithful", "heat_denoised", "diffusion_map",
+           "phate", "shortest_path", "isomap", "umap", "tsne")
 #: heat methods that run the estimator on a graph of their own
-_HEAT_ESTIMATORS = ("heat_geodesic", "heat_affinity", "heat_denoised")
+_HEAT_ESTIMATORS = ("heat_geodesic", "heat_paper", "heat_affinity", "heat_denoised")
 #: diffusion-map and PHATE time (the former heat default, so their columns did not move)
 PEER_TIME = 50.0
 
@@ -142,7 +145,9 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
     ``heat_rank_faithful``, ``diffusion_map``, ``phate`` and ``shortest_path``.  The other heat
     methods are :class:`~spectral_explorer.HeatGeodesicEmbedding` (all pairs) building their own
     graph from ``X``, as a user would run them: ``heat_geodesic`` with the library defaults
-    (the metric graph, ``denoise="auto"``), ``heat_affinity`` with
+    (the metric graph, ``denoise="auto"``), ``heat_paper`` with
+    :data:`~spectral_explorer.heat_geodesic.PAPER` (the paper's configuration, its own knn 10),
+    ``heat_affinity`` with
     :data:`~spectral_explorer.heat_geodesic.AFFINITY` (the alpha-decay graph, ``denoise="auto"``),
     ``heat_denoised`` with :data:`~spectral_explorer.heat_geodesic.DENOISING` (these two with
     the caller's ``knn`` and ``decay``: the same neighbourhood as ``W``).  ``t``,
@@ -162,9 +167,9 @@ def run_method(name: str, X, W=None, *, n_components: int = 2, knn: int = 8, dec
         check_connected(W, f"the kNN graph (knn={knn})")
     info = {}
     if name in _HEAT_ESTIMATORS:
-        preset = {"heat_geodesic": {}, "heat_affinity": AFFINITY, "heat_denoised": DENOISING}[name]
+        preset = {"heat_geodesic": {}, "heat_paper": PAPER, "heat_affinity": AFFINITY, "heat_denoised": DENOISING}[name]
         given = dict(t=t, sigma=sigma, method=heat_method, order=order, formula=formula, denoise=denoise)
-        if name != "heat_geodesic":       # the alpha-decay graphs: the caller's neighbourhood
+        if name not in ("heat_geodesic", "heat_paper"):   # the alpha-decay graphs: the caller's neighbourhood
             given.update(knn=knn, decay=decay)
         est = HeatGeodesicEmbedding(**{**preset, **{k: v for k, v in given.items() if v is not None}},
                                     n_components=n_components, landmarks=None, device=device)

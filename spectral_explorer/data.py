@@ -26,7 +26,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from ._validation import check_choice, check_float, check_int
 
-__all__ = ["Dataset", "swiss_roll", "s_curve", "sphere", "tree", "digits", "load", "DATASETS",
+__all__ = ["Dataset", "swiss_roll", "s_curve", "sphere", "tree", "digits", "box", "flat_torus", "two_blobs",
+           "load", "DATASETS", "MORE_DATASETS",
            "swiss_roll_arc_length", "anisotropic_toy"]
 
 
@@ -238,13 +239,91 @@ def digits(n: int | None = None, noise: float = 0.0, seed: int = 42, ambient_dim
     return Dataset("digits", X, y, None, None, None, dict(n=X.shape[0], noise=noise, seed=seed))
 
 
+def box(n: int = 1000, sides=(10.0, 10.0, 10.0), noise: float = 0.0, seed: int = 42,
+        ambient_dim: int | None = None, density: float = 0.0) -> Dataset:
+    """A flat box with the given side lengths (2 sides: a rectangle; a short side: a slab),
+    rotated into ``ambient_dim`` dimensions (default ``len(sides)``); geodesic = Euclidean
+    distance in the box's coordinates.  ``density > 0`` makes the sampling uneven along the
+    first side: density ∝ ``exp(density · x / side)`` (e.g. 3: twenty times denser at one end).
+
+    >>> ds = box(300, sides=(4.0, 2.0), ambient_dim=3, seed=0)
+    >>> ds.X.shape, ds.flat_axes, bool(np.allclose(ds.geodesic_distances([0])[0], np.linalg.norm(ds.latent - ds.latent[0], axis=1)))
+    ((300, 3), ('x1', 'x2'), True)
+    """
+    n, noise, rng = _common(n, noise, seed)
+    sides = np.asarray(sides, dtype=np.float64)
+    if sides.ndim != 1 or sides.size < 1 or not (sides > 0).all():
+        raise ValueError(f"sides must be positive lengths, got {sides.tolist()}")
+    density = check_float(density, "density", 0.0)
+    U = rng.random((n, sides.size))
+    if density > 0:      # inverse CDF of the density ∝ exp(density·u) on [0, 1]
+        U[:, 0] = np.log1p(U[:, 0] * np.expm1(density)) / density
+    U = U * sides
+    X, clean = _ambient(U.copy(), ambient_dim, noise, rng)
+    axes = tuple(f"x{i + 1}" for i in range(sides.size))
+    return Dataset("box", X, U[:, 0], U, clean, _euclid_truth(U),
+                   dict(n=n, noise=noise, seed=seed, sides=sides.tolist(), ambient_dim=ambient_dim,
+                        density=density), axes)
+
+
+def flat_torus(n: int = 1000, radii=(1.5, 1.0), noise: float = 0.0, seed: int = 42) -> Dataset:
+    """The flat (Clifford) torus in 4-D, ``(a cos u, a sin u, b cos v, b sin v)`` with
+    ``(a, b) = radii``: intrinsically flat, so the geodesic is the Euclidean distance in the
+    arc lengths ``(a·u, b·v)`` taken around the shorter way of each circle.
+
+    >>> ds = flat_torus(200, seed=0)
+    >>> D = ds.geodesic_distances()
+    >>> bool(D.max() <= np.hypot(np.pi * 1.5, np.pi * 1.0) + 1e-12), ds.X.shape
+    (True, (200, 4))
+    """
+    n, noise, rng = _common(n, noise, seed)
+    a, b = (check_float(r, "radii", 0.0, low_inclusive=False) for r in radii)
+    u, v = 2 * np.pi * rng.random(n), 2 * np.pi * rng.random(n)
+    clean = np.column_stack([a * np.cos(u), a * np.sin(u), b * np.cos(v), b * np.sin(v)])
+    X = clean + noise * rng.standard_normal(clean.shape)
+    periods = np.array([2 * np.pi * a, 2 * np.pi * b])
+    latent = np.column_stack([a * u, b * v])
+
+    def truth(rows):
+        d = np.abs(latent[rows][:, None, :] - latent[None, :, :])
+        d = np.minimum(d, periods - d)
+        return np.linalg.norm(d, axis=-1)
+
+    return Dataset("flat_torus", X, u, latent, clean, truth, dict(n=n, noise=noise, seed=seed, radii=[a, b]))
+
+
+def two_blobs(n: int = 1000, separation: float = 4.0, noise: float = 0.0, seed: int = 42,
+              ambient_dim: int = 3) -> Dataset:
+    """Two round Gaussian clusters (unit standard deviation) in a plane, their centres
+    ``separation`` apart, rotated into ``ambient_dim`` dimensions: two clusters joined by a thin
+    neck of points.  The manifold is the plane, so the geodesic is the Euclidean distance in it;
+    colour: the cluster.
+
+    >>> ds = two_blobs(200, seed=0)
+    >>> ds.X.shape, sorted(set(ds.color.tolist()))
+    ((200, 3), [0.0, 1.0])
+    """
+    n, noise, rng = _common(n, noise, seed)
+    separation = check_float(separation, "separation", 0.0)
+    label = (np.arange(n) >= n // 2).astype(np.float64)
+    U = rng.standard_normal((n, 2))
+    U[:, 0] += (label - 0.5) * separation
+    X, clean = _ambient(U.copy(), ambient_dim, noise, rng)
+    return Dataset("two_blobs", X, label, U, clean, _euclid_truth(U),
+                   dict(n=n, noise=noise, seed=seed, separation=separation, ambient_dim=ambient_dim))
+
+
 DATASETS = {"swiss_roll": swiss_roll, "s_curve": s_curve, "sphere": sphere, "tree": tree, "digits": digits}
+#: more manifolds with exact geodesics, for studies and tests (not offered in the dashboard)
+MORE_DATASETS = {"box": box, "flat_torus": flat_torus, "two_blobs": two_blobs}
 
 
 def load(name: str, **kwargs) -> Dataset:
-    """Generate data set ``name`` (one of :data:`DATASETS`) with the given keyword arguments."""
-    check_choice(name, "name", tuple(DATASETS))
-    return DATASETS[name](**kwargs)
+    """Generate data set ``name`` (one of :data:`DATASETS` or :data:`MORE_DATASETS`) with the
+    given keyword arguments."""
+    every = {**DATASETS, **MORE_DATASETS}
+    check_choice(name, "name", tuple(every))
+    return every[name](**kwargs)
 
 
 def anisotropic_toy(n_samples: int = 400, anisotropy: float = 10.0, angle: float = 30.0, seed: int = 0):

@@ -3,24 +3,33 @@
 Two laws of Varadhan turn a diffusion kernel into a distance, and each holds for its own
 kernel:
 
-``formula="varadhan"`` (the heat kernel's law)
-    ``−4t·log H_t(x, y) → d(x, y)²`` as ``t → 0`` for ``H_t = exp(−tL)``::
+``formula="varadhan"`` (the heat kernel's law; the paper's)
+    On a manifold, ``−4t·log H_t(x, y) → d(x, y)²`` as ``t → 0`` for ``H_t = exp(−tL)``::
 
         d_ij² = −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)),   clipped at 0.
 
-    On a graph it holds while ``d`` is small against ``t`` (in steps of the walk); farther
-    out the graph kernel has a Poisson tail, ``−log H ≈ d·log(d/(e·t))``, so the estimate
-    grows like ``√(d log d)``.
+    On a graph ``t → 0`` is the wrong limit: heat reaches a node ``k`` hops away only through
+    walks of ``k`` steps, ``H_t ≈ t^k/k!``, so ``−4t·log H_t → 0`` for every pair.  The law
+    holds in a window, while ``d`` is small against ``t`` in steps of the walk; farther out
+    the graph kernel has a Poisson tail, ``−log H ≈ d·log(d/(e·t))``, and the estimate grows
+    like ``√(d log d)``.
 ``formula="screened"`` (the resolvent's law; the default with ``method="euler"``)
-    Varadhan's elliptic law: for the Green function of ``I + sL`` (screened Poisson),
-    ``−√s·log R_s(x, y) → d(x, y)`` as ``s → 0``.  Backward Euler with ``K`` steps is
-    ``(I + (t/K)L)^{−K}``, so with ``s = t/K``::
+    Varadhan's elliptic law: on a manifold, the Green function of ``I − sΔ`` (screened
+    Poisson) satisfies ``−√s·log R_s(x, y) → d(x, y)`` as ``s → 0``.  Backward Euler with
+    ``K`` steps is ``(I + (t/K)L)^{−K}``, so with ``s = t/K``::
 
         d_ij = √(t/K)·(−log H_ij + σ·log(½(H_ii + H_jj))),   clipped at 0.
 
-    Its entries decay *exponentially* with distance, so the estimate grows in proportion to
-    the geodesic (log-log slope ≈ 0.85 on a clean swiss roll against 0.27 for the heat law
-    applied to the same kernel, see ``benchmarks/heat_distance_study.py``).
+    Its entries decay *exponentially* with distance, so the estimate grows in proportion to the
+    geodesic.  On a graph ``s → 0`` is again the wrong limit: the walk needs whole edges, and
+    on a chain of spacing ``h`` the law reads ``√s·arccosh(1 + h²/2s)`` per edge — 0.46·h at
+    ``s = 0.01h²``, 0.96·h at ``s = h²``, 0.999·h at ``s = 40h²``; it is exact only for
+    ``h² ≪ s ≪ diameter²``.  The metric graph below measures this factor on its own graph (the
+    decay rate of its resolvent, :func:`~spectral_explorer.graphs.screening_decay`) and divides
+    it out, which makes the law exact in the exponent at every ``s``.  What remains is the
+    Green function's power-law prefactor: in ``m`` dimensions ``−√s·log R ≈ d +
+    ((m+1)/2 − K)·√s·log d + const``, a term that is small against ``d`` once ``d ≫ √s``
+    (``K = 2`` makes it vanish for ``m = 3``; for ``m = 2`` it is ``−½·√s·log d``).
 
 The term with σ ≥ 0 ("Harnack regularization") corrects for the local volume; with σ = 1
 every point is at distance 0 from itself.
@@ -31,24 +40,30 @@ chooses ``t``, computes distances and embeds them with MDS.
 
 The graph decides what the law measures.  On the alpha-decay graph (the paper's; nearly
 unweighted, normalized Laplacian) heat moves one hop per unit of time, so the distances count
-hops.  The estimator's default gives the kNN edges conductances ``(ℓ̄/ℓ)²`` and uses the
-combinatorial Laplacian (:func:`~spectral_explorer.graphs.length_conductances`), a
-finite-difference Laplace–Beltrami operator: heat spreads at the speed the geometry sets and
-the screened law measures length, in the units of the data.
+hops, and a hop's length varies with the sampling and the noise.  The estimator's default,
+the *metric graph*, keeps the kNN edges with calibrated conductances
+(:func:`~spectral_explorer.graphs.metric_conductances`): every node's second moment
+``Σ_j c_ij ℓ_ij²`` is set to ``2m̂·ℓ̄²`` (``m̂`` the intrinsic dimension,
+:func:`~spectral_explorer.graphs.intrinsic_dimension`; ``ℓ̄`` the median edge length), which
+makes the combinatorial Laplacian ``≈ −ℓ̄²Δ``, the Laplace–Beltrami operator, whatever ``knn``
+and the dimension.  With the graph factor above divided out, the distances are in the units of
+the data: on flat 2-D and 3-D samples at knn 5, 10 and 20, the median of estimate over truth is
+0.99–1.09 over the middle, long and farthest pairs and 0.99–1.15 over the shortest 5 % (n = 2000,
+``python benchmarks/heat_units.py``; before the calibration 0.31–0.99, moving with knn).  What
+it does not model: a varying sampling density adds a drift term to the operator (distances
+stretch toward the sparse side), and noise across the manifold counts in ``m̂`` (a roll in 10-D
+at noise 0.5 reads m̂ ≈ 5), so noisy data are embedded at a slightly different scale.
 
 Heavy noise: when the noise is a sizeable fraction of the gap between two sheets of the
 manifold (a swiss roll at noise 1.0: sheets 2π apart), a few dozen kNN edges join the sheets
 and every graph distance — heat, shortest path, Isomap's — folds the roll.  The heat-based
 remedy is :func:`heat_denoise` (diffuse the *coordinates* with one backward-Euler heat step
-on the same graph, ``X ← (I + sL_rw)^{-1} X``) followed by a mutual alpha-decay graph on the
-smoothed points; :meth:`HeatGeodesicEmbedding.denoising` switches both on.  It cannot be on
-for every input, because diffusion also pulls the sample inward at the manifold's borders and
-clumps it, which costs shape on clean data (see ``benchmarks/heat_noise_study.py``).  So the
-default, ``denoise="auto"``, uses it only where the plain graph fails a test that needs no
-ground truth: a graph that short-circuits two sheets asks for a folded layout, so its 2-D
-embedding leaves a large share of its distances unexplained (Isomap's residual variance; at
-n = 2000, 0.05 to 0.35 on folded rolls against 0.0007 to 0.005 on clean ones, on either graph).  Then the smoothed graphs are tried and the one
-whose layout explains its distances best is kept (``benchmarks/heat_auto_denoise.py``).
+on the same graph, ``X ← (I + sL_rw)^{-1} X``) followed by a mutual graph on the smoothed
+points; :meth:`HeatGeodesicEmbedding.denoising` switches both on.  It cannot be on for every
+input, because diffusion also pulls the sample inward at the manifold's borders and clumps
+it, which costs shape on clean data (see ``benchmarks/heat_noise_study.py``).  So the default,
+``denoise="auto"``, uses it only where the plain graph fails a test that needs no ground truth
+(see :class:`HeatGeodesicEmbedding` and ``benchmarks/heat_auto_denoise.py``).
 """
 
 from __future__ import annotations
@@ -78,6 +93,9 @@ __all__ = [
     "heat_geodesic_distances",
     "distances_from_kernel",
     "select_t_entropy",
+    "PAPER_T_GRID",
+    "PAPER",
+    "MDS_KINDS",
     "farthest_point_landmarks",
     "HeatGeodesicEmbedding",
     "LANDMARK_THRESHOLD",
@@ -98,6 +116,7 @@ __all__ = [
     "DEFAULT_T",
     "AUTO_FLOOR",
     "AUTO_GAIN",
+    "AUTO_PROBES",
 ]
 
 #: ``landmarks="auto"`` switches to landmark mode above this many points
@@ -118,6 +137,15 @@ RANK_FAITHFUL = dict(t=50.0, sigma=0.0, method="euler", order=1, formula="varadh
 #: the heavy-noise option (:meth:`HeatGeodesicEmbedding.denoising`): heat-diffuse the
 #: coordinates for time 3 (:func:`heat_denoise`), then a mutual alpha-decay graph on them
 DENOISING = dict(denoise=3.0, mutual=True, weights="alpha", knn=8, t=10.0)
+#: how the distances are embedded: classical MDS, SMACOF on the raw stress, SMACOF on the stress
+#: weighted by D^-2 (what the paper's s_gd2 layout minimises)
+MDS_KINDS = ("classical", "metric", "weighted")
+#: the heat-geodesic paper's configuration (heatgeo, ``config/model/heat_geo.yaml``; Huguet et al.,
+#: NeurIPS 2023), :meth:`HeatGeodesicEmbedding.paper`: the alpha-decay graph (knn 10, decay 40)
+#: with the normalized Laplacian, Chebyshev order 30, the heat kernel's law, σ = 0, τ at the
+#: entropy knee among :data:`PAPER_T_GRID`, metric MDS with weights D^-2
+PAPER = dict(weights="alpha", knn=10, decay=40.0, laplacian="normalized", method="chebyshev", order=30,
+             formula="varadhan", sigma=0.0, t="paper", mds="weighted", denoise=0.0)
 #: edge weights of the graph the heat runs on (see :class:`HeatGeodesicEmbedding`)
 WEIGHTS = ("alpha", "length")
 #: the default diffusion time on each graph: 0.2 on the metric graph (in units of ℓ̄²: with two
@@ -136,6 +164,9 @@ AUTO_FLOOR = 0.02
 AUTO_GAIN = 3.0
 #: rows of the distance matrix on which ``denoise="auto"`` measures the residual variance
 AUTO_ROWS = 256
+#: ``denoise="auto"`` compares the plain and the smoothed graphs by probes: each graph's
+#: distances from this many farthest-point landmarks, embedded by landmark MDS
+AUTO_PROBES = 64
 
 
 def heat_denoise(X, W, s: float) -> np.ndarray:
@@ -485,7 +516,12 @@ def estimate_heat_diagonal(L, t, method="euler", order=None, n_probes: int = DIA
 ENTROPY_CHEBYSHEV_LIMIT = 2000.0
 
 
-def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=None):
+#: heatgeo's τ = "auto" (the paper's configuration): the entropy knee among these 10 times,
+#: located on a linear time axis
+PAPER_T_GRID = tuple(np.linspace(0.05, 200.0, 10))
+
+
+def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=None, axis: str = "log"):
     """Choose ``t`` at the knee of the heat kernel's entropy curve.
 
     For each ``t`` in ``t_grid`` (24 log-spaced times by default: 1 to 200 for the normalized
@@ -494,7 +530,8 @@ def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=N
     set of ``n_probes`` nodes are normalized to probability distributions and their Shannon
     entropy averaged.  The entropy grows with ``t`` as heat spreads and saturates once it
     covers the graph; the knee (largest distance below the chord in ``(log t, entropy)``)
-    separates local from global diffusion.  One Chebyshev recursion serves every ``t``; for a
+    separates local from global diffusion (``axis="linear"``: the knee on a linear time axis, as
+    the paper's code locates it on :data:`PAPER_T_GRID`).  One Chebyshev recursion serves every ``t``; for a
     stiff Laplacian (``t·λ_max/2`` above :data:`ENTROPY_CHEBYSHEV_LIMIT`, as on the metric graph,
     whose λ_max is set by its closest pair of points) one backward-Euler step per ``t`` does.
 
@@ -537,7 +574,7 @@ def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=N
     P = acc.clamp_min(0.0)     # (times, nodes, probes)
     P = P / P.sum(dim=1, keepdim=True)
     ent = -(P * torch.log(P.clamp_min(_TINY))).sum(dim=1).mean(dim=1).cpu().numpy()
-    x = np.log(t_grid)
+    x = np.log(t_grid) if check_choice(axis, "axis", ("log", "linear")) == "log" else t_grid
     x = (x - x[0]) / (x[-1] - x[0])
     y = (ent - ent.min()) / max(np.ptp(ent), 1e-300)
     # the entropy curve is concave in log t past the onset: knee = farthest point above chord
@@ -747,6 +784,36 @@ class HeatGeodesicEmbedding:
         return cls(**{**DENOISING, **params})
 
     @classmethod
+    def paper(cls, **params):
+        """The configuration of the heat-geodesic paper (Huguet et al., NeurIPS 2023; its code,
+        heatgeo, ``config/model/heat_geo.yaml``): :data:`PAPER` — the alpha-decay graph (knn 10,
+        decay 40; the same graph as heatgeo's graphtools builds) with the normalized Laplacian,
+        the heat kernel ``exp(−τL)`` by a Chebyshev expansion of order 30, read with the heat
+        kernel's law ``√(−4τ·log H)`` (σ = 0), ``τ`` at the knee of the kernel's entropy among
+        10 times evenly spaced from 0.05 to 200 (``t="paper"``: the knee on a linear axis, as
+        heatgeo locates it with kneed), and metric MDS weighted by ``D⁻²`` (``mds="weighted"``,
+        the stress heatgeo's s_gd2 layout minimises).
+
+        What is ours, not the paper's: the Chebyshev coefficients and λ_max come from our code;
+        the kernel entropy is averaged over 64 probe columns (heatgeo sums it over all
+        columns; both pick τ = 22.3 on the five reproduce cases); kernel entries ≤ 0
+        (Chebyshev ringing) are floored at the smallest double, where heatgeo adds 1e−16 inside
+        the logarithm (so its far distances saturate at √(4τ·36.8), ours at √(4τ·708): the
+        same order, other sizes); the SMACOF iterations replace s_gd2's stochastic ones.
+        ``benchmarks/heatgeo_peer.py`` measures the agreement with heatgeo on the same samples.
+
+        Why it is not the default: on a graph the heat law holds only while the distance is
+        small against ``τ`` in steps of the walk; farther out the kernel has a Poisson tail and
+        the estimate grows like ``√(d log d)``, while the screened law of the default grows in
+        proportion to ``d`` (module docs).
+
+        >>> est = HeatGeodesicEmbedding.paper()
+        >>> est.get_params()["t"], est.get_params()["method"], est.get_params()["mds"]
+        ('paper', 'chebyshev', 'weighted')
+        """
+        return cls(**{**PAPER, **params})
+
+    @classmethod
     def affinity(cls, **params):
         """The affinity graph, the default before the metric graph: the alpha-decay graph (knn 8)
         with the normalized Laplacian and one backward-Euler step at ``t = 10``, read with the
@@ -818,9 +885,9 @@ class HeatGeodesicEmbedding:
                 raise ValueError(f"denoise must be a number ≥ 0 or 'auto', got {self.denoise!r}")
         else:
             check_float(self.denoise, "denoise", 0.0)
-        if not (isinstance(self.t, str) and self.t == "auto"):
+        if not (isinstance(self.t, str) and self.t in ("auto", "paper")):
             if isinstance(self.t, str):
-                raise ValueError(f"t must be a positive number or 'auto', got {self.t!r}")
+                raise ValueError(f"t must be a positive number, 'auto' or 'paper', got {self.t!r}")
             check_float(self.t, "t", 0.0, low_inclusive=False)
         check_float(self.sigma, "sigma", 0.0)
         check_choice(self.method, "method", HEAT_METHODS)
@@ -829,7 +896,7 @@ class HeatGeodesicEmbedding:
             check_int(self.order, "order", 1, 10_000)
         check_choice(self.laplacian, "laplacian", ("auto",) + tuple(LAPLACIAN_KINDS))
         check_choice(self.weights, "weights", WEIGHTS)
-        check_choice(self.mds, "mds", ("classical", "metric"))
+        check_choice(self.mds, "mds", MDS_KINDS)
         lm = self.landmarks
         if lm is None or (isinstance(lm, str) and lm == "auto"):
             m = None if (lm is None or n <= LANDMARK_THRESHOLD) else min(DEFAULT_N_LANDMARKS, n)
@@ -886,30 +953,40 @@ class HeatGeodesicEmbedding:
         return self
 
     def _fit_auto(self, X, m):
-        """``denoise="auto"``: the plain graph, or the smoothed graph (mutual, heat-smoothed
-        points, :data:`AUTO_DENOISE_TIMES`) whose embedding explains its distances best, if it
-        divides the plain graph's residual variance by :data:`AUTO_GAIN`.  Returns the fit
-        kept, ``{s: residual variance}`` for every graph tried (NaN: disconnected) and the
-        seconds spent on the graphs not kept."""
+        """``denoise="auto"``: the plain graph, unless its layout leaves more than
+        :data:`AUTO_FLOOR` of its distances unexplained and a smoothed graph (mutual,
+        heat-smoothed points, :data:`AUTO_DENOISE_TIMES`) cuts that by :data:`AUTO_GAIN`.  The
+        graphs are compared by cheap probes — each embedded from :data:`AUTO_PROBES`
+        farthest-point landmarks, the plain graph too — and only the one kept is fitted in
+        full.  Returns the fit kept, ``{s: residual variance of its probe}`` for every graph
+        probed (``0``: the plain graph's full fit when nothing was probed; NaN: the mutual graph
+        fell apart) and the seconds spent on the probes and the graphs not kept."""
         start = time.perf_counter()
         base = self._fit_graph(X, m, bool(self.mutual), 0.0)
-        report, best = {0.0: base["rv"]}, base
-        if base["rv"] > AUTO_FLOOR:
-            plain = None if self.mutual else base["W_alpha"]
-            for s in AUTO_DENOISE_TIMES:
-                try:
-                    cand = self._fit_graph(X, m, True, s, plain=plain)
-                except ValueError:      # the mutual graph of the smoothed points fell apart
-                    report[s] = float("nan")
-                    continue
-                report[s] = cand["rv"]
-                if self.verbose:
-                    print(f"[HeatGeodesicEmbedding] denoise='auto': s={s:g} residual variance "
-                          f"{cand['rv']:.4f} (plain graph {base['rv']:.4f})", flush=True)
-                if cand["rv"] * AUTO_GAIN <= base["rv"] and cand["rv"] < best["rv"]:
-                    best = cand
-                if cand["rv"] <= AUTO_FLOOR:
-                    break
+        report = {0.0: base["rv"]}
+        if base["rv"] <= AUTO_FLOOR:
+            return base, report, 0.0
+        n = X.shape[0]
+        probes = min(AUTO_PROBES, n - 1)
+        plain = None if self.mutual else base["W_alpha"]
+        report = {0.0: self._fit_graph(X, probes, bool(self.mutual), 0.0, plain=base["W_alpha"])["rv"]}
+        for s in AUTO_DENOISE_TIMES:
+            try:
+                report[s] = self._fit_graph(X, probes, True, s, plain=plain)["rv"]
+            except ValueError:      # the mutual graph of the smoothed points fell apart
+                report[s] = float("nan")
+                continue
+            if self.verbose:
+                print(f"[HeatGeodesicEmbedding] denoise='auto': s={s:g} residual variance {report[s]:.4f} "
+                      f"(plain graph {report[0.0]:.4f}; probes of {probes} landmarks)", flush=True)
+            if report[s] <= AUTO_FLOOR:
+                break
+        tried = {k: v for k, v in report.items() if k > 0 and np.isfinite(v)}
+        best = base
+        if tried:
+            s_best = min(tried, key=tried.get)
+            if tried[s_best] * AUTO_GAIN <= report[0.0]:
+                best = self._fit_graph(X, m, True, s_best, plain=plain)
         return best, report, time.perf_counter() - start - sum(best["timings"].values())
 
     def _fit_graph(self, X, m, mutual, denoise, plain=None):
@@ -929,7 +1006,9 @@ class HeatGeodesicEmbedding:
 
         t0 = time.perf_counter()
         if isinstance(self.t, str):
-            out["t"], out["t_grid"], out["entropy"] = select_t_entropy(L, seed=self.random_state, device=self.device)
+            grid = dict(t_grid=np.array(PAPER_T_GRID), axis="linear") if self.t == "paper" else {}
+            out["t"], out["t_grid"], out["entropy"] = select_t_entropy(L, seed=self.random_state, device=self.device,
+                                                                       **grid)
         else:
             out["t"] = float(self.t)
         order = self._order(L, out["t"])
@@ -951,17 +1030,19 @@ class HeatGeodesicEmbedding:
         self._log("distances", timings, n)
 
         t0 = time.perf_counter()
+        k = max(2, self.n_components)   # the layout scored: as asked, never a line (see _fit_auto)
         if sources is None:
             Y = classical_mds(D, self.n_components, device=self.device)
             rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(AUTO_ROWS, n), replace=False))
-            Y2 = Y[:, :2] if self.n_components >= 2 else classical_mds(D, 2, device=self.device)
+            Y2 = Y if self.n_components >= 2 else classical_mds(D, k, device=self.device)
             rv = residual_variance(D[rows], Y2, rows=rows)
-            if self.mds == "metric":
-                Y = smacof(D, self.n_components, init=Y, device=self.device)
+            if self.mds != "classical":
+                Y = smacof(D, self.n_components, init=Y, device=self.device,
+                           weight_power=2.0 if self.mds == "weighted" else 0.0)
         else:
             Y = landmark_mds(D, sources, self.n_components)
             rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(8 * AUTO_ROWS, n), replace=False))
-            Y2 = Y[:, :2] if self.n_components >= 2 else landmark_mds(D, sources, 2)
+            Y2 = Y if self.n_components >= 2 else landmark_mds(D, sources, k)
             rv = residual_variance(D[rows], Y2, rows=rows, cols=sources)
         timings["mds"] = time.perf_counter() - t0
         self._log("mds", timings, n)

@@ -145,6 +145,36 @@ def test_auto_t_estimator():
     assert est.t_ in est.t_grid_
 
 
+def test_paper_configuration_by_name():
+    """paper(): the heatgeo configuration; τ is the knee of the entropy among the paper's 10 times
+    on a linear axis — the grid point farthest above the chord of the normalized curve — and the
+    distances are the heat law on the Chebyshev kernel with σ = 0 (recomputed here)."""
+    from spectral_explorer.heat_geodesic import PAPER, PAPER_T_GRID
+
+    ds = data.swiss_roll(400, noise=0.1, seed=1)
+    est = HeatGeodesicEmbedding.paper(knn=6).fit(ds.X)
+    assert {k: est.get_params()[k] for k in PAPER if k != "knn"} == {k: v for k, v in PAPER.items() if k != "knn"}
+    grid, ent = np.asarray(est.t_grid_), np.asarray(est.entropy_)
+    np.testing.assert_allclose(grid, PAPER_T_GRID)
+    x = (grid - grid[0]) / (grid[-1] - grid[0])
+    y = (ent - ent.min()) / np.ptp(ent)
+    assert est.t_ == grid[np.argmax(y - (y[0] + (y[-1] - y[0]) * x))]
+    L = laplacian(alpha_decay_graph(ds.X, 6, 40.0), "normalized")
+    H = heat_kernel(L, est.t_, None, "chebyshev", 30, dtype=torch.float64).numpy()
+    H = 0.5 * (H + H.T)
+    D = np.sqrt(np.clip(-4 * est.t_ * np.log(np.clip(H, np.finfo(float).tiny, None)), 0, None))
+    np.fill_diagonal(D, 0.0)
+    np.testing.assert_allclose(est.distances_, D, rtol=1e-8, atol=1e-8)
+    # metric MDS weighted by D^-2 improves on its classical start in the stress it minimises
+    from spectral_explorer.mds import classical_mds
+    W = np.where(D > 0, 1.0 / np.where(D > 0, D, 1.0) ** 2, 0.0)
+
+    def wstress(Y):
+        return float((W * (D - pairwise_distances(Y)) ** 2).sum())
+
+    assert wstress(est.embedding_) < wstress(classical_mds(D, 2))
+
+
 def test_farthest_point_landmarks_are_spread(rng):
     X = rng.uniform(size=(2000, 2))
     lm = farthest_point_landmarks(X, 50, seed=0)

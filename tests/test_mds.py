@@ -33,6 +33,27 @@ def test_smacof_does_not_increase_stress(rng):
     assert stress(D, Y) < stress(D, Y0)
 
 
+def test_weighted_smacof_decreases_its_weighted_stress_monotonically(rng):
+    """Majorization never increases the stress it majorizes: with w = D^-2 every iterate's
+    weighted stress is at most the previous one's, and it ends below the unweighted fit's."""
+    X = rng.normal(size=(80, 2))
+    D = _dist(X) * np.exp(0.2 * rng.normal(size=(80, 80)))
+    D = (D + D.T) / 2
+    np.fill_diagonal(D, 0)
+    W = np.where(D > 0, 1.0 / np.where(D > 0, D, 1.0) ** 2, 0.0)
+
+    def wstress(Y):
+        return float((W * (D - _dist(Y)) ** 2).sum())
+
+    Y = classical_mds(D, 2)
+    values = [wstress(Y)]
+    for _ in range(20):
+        Y = smacof(D, 2, init=Y, max_iter=1, weight_power=2.0)
+        values.append(wstress(Y))
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(values, values[1:])) and values[-1] < values[0]
+    assert wstress(Y) < wstress(smacof(D, 2, init=classical_mds(D, 2), max_iter=21))
+
+
 def test_landmark_mds_exact_on_euclidean_data(rng):
     X = rng.normal(size=(300, 2))
     landmarks = rng.choice(300, 20, replace=False)

@@ -74,12 +74,13 @@ class HeatGeodesicExplorer(Explorer):
     seed = param.Integer(default=42, bounds=(0, 100_000), doc="Random seed of the data set.")
     weights = param.ObjectSelector(default="length", objects=list(heat_geodesic.WEIGHTS), doc="""
         Edge weights of the graph the heat runs on. 'length' (the library default): the kNN
-        edges with conductances (ℓ̄/ℓ)² and the combinatorial Laplacian, so heat spreads at the
-        speed the geometry sets and the screened law measures length (t in units of the median
+        edges with calibrated conductances 2m̂/((ℓ/ℓ̄)²·degree) and the combinatorial Laplacian
+        (≈ −ℓ̄²Δ, the Laplace–Beltrami operator), so heat spreads at the speed the geometry sets
+        and the screened law measures length in the units of the data (t in units of the median
         edge length squared; two Euler steps). 'alpha': the alpha-decay affinities with the
         normalized Laplacian, so heat moves one hop per unit of time and the distances count
         hops (the graph of the paper and of PHATE; the tour's steps use it). Changing it resets
-        the Euler order (2 / 1).""")
+        the Euler order (2 / 1) and t (0.2 / 10) while they are still at their defaults.""")
     knn = param.Integer(default=10, bounds=(1, 200), doc="""
         Neighbours of the alpha-decay graph (the bandwidth is the distance to the knn-th).
         Must be smaller than n; too small a value can disconnect the graph.""")
@@ -97,7 +98,9 @@ class HeatGeodesicExplorer(Explorer):
         graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
     t = param.Number(default=0.2, bounds=(0.05, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
-        steps (I + (t/K)L)^−K ('euler'). Log-scale slider.""")
+        steps (I + (t/K)L)^−K ('euler'). On the metric graph in units of the median edge length
+        squared (default 0.2: a screening length √(t/K) of 0.32 edge lengths); on the alpha-decay
+        graph in steps of the walk (default 10). Log-scale slider.""")
     sigma = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.05, doc="""
         Harnack (volume) regularization σ of the heat-geodesic distance (1: every point at
         distance 0 from itself).""")
@@ -725,12 +728,14 @@ class HeatGeodesicExplorer(Explorer):
                 "that grow like √d at best (right ranks, bent embedding; on the default swiss roll at t = 50, "
                 "σ = 0 the log-log slope against the geodesics is 0.28); read with its own law, the screened "
                 "Varadhan law √(t/K)·(−log H) (formula 'screened', the default), they grow nearly like d "
-                "(slope 0.88 at t = 10 on the alpha-decay graph with one step; 1.12 at t = 2 with two steps "
-                "on the metric graph, the default)."),
+                "(on the default swiss roll, n = 1000: slope 0.85 at t = 10 on the alpha-decay graph with one "
+                "step; 1.00 at t = 0.2 with two steps on the metric graph, the default)."),
                 self.view_spectrum())),
             ("Numerics", pn.Column(pn.pane.Markdown(
-                "Varadhan's formula needs **log H_t**, and it holds at **small** t — exactly where the kernel "
-                "is tiny between far points: most true entries of exp(−tL) are then far below "
+                "Varadhan's formula needs **log H_t** where the kernel is tiny between far points. (On a "
+                "manifold it is a small-t law; on a graph small t is the wrong limit — a pair k hops apart gets "
+                "heat ≈ t^k/k!, so −4t log H → 0 for every pair — and it holds for distances small against t.) "
+                "At small t most true entries of exp(−tL) are far below "
                 "double-precision resolution (~1e-16 of the largest entry). The exact eigendecomposition "
                 "returns rounding noise there, Chebyshev returns ringing (even negative values, which "
                 "must be floored); backward Euler keeps every entry positive and resolvable (its solves "

@@ -93,11 +93,13 @@ def _page(title: str, intro: str, explorer):
 HEAT_INTRO = """
 **Heat diffusion → geodesic distances → embedding** (Huguet et al., *A Heat Diffusion Perspective on
 Geodesic Preserving Dimensionality Reduction*, NeurIPS 2023). Varadhan's formula
-−4t·log H<sub>t</sub>(x, y) → d(x, y)² turns the heat kernel of a kNN graph into distances that follow
-the manifold; its twin for backward-Euler steps, the resolvent (I + tL)<sup>−1</sup>, is the screened
-law −√t·log R<sub>t</sub>(x, y) → d(x, y), used here. By default the graph is *metric* (weights
-**length**: conductances (ℓ̄/ℓ)², so heat spreads at the speed the geometry sets and the law measures
-length); **alpha** is the paper's alpha-decay graph, whose heat counts hops. Move **t** (or press play)
+−4t·log H<sub>t</sub>(x, y) → d(x, y)² turns the heat kernel of a manifold into its geodesic distance;
+its twin for backward-Euler steps, the resolvent (I + sL)<sup>−1</sup>, is the screened
+law −√s·log R<sub>s</sub>(x, y) → d(x, y), used here. On a graph neither limit s, t → 0 is available,
+so the default graph is *metric* (weights **length**: conductances calibrated so that the Laplacian
+approximates the Laplace–Beltrami operator, with the graph's own screening factor divided out: the
+distances come out in the units of the data); **alpha** is the paper's alpha-decay graph, whose heat
+counts hops. Move **t** (or press play)
 to watch heat spread and the embedding change; tap a point to move the heat source; compare with the
 alpha-decay graph, the rank-faithful option, shortest paths, Isomap, UMAP, diffusion maps, PHATE or
 t-SNE. Ground-truth geodesics give Spearman ρ (ranks), Pearson r and the log-log slope (shape).
