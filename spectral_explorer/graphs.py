@@ -281,6 +281,13 @@ def screening_decay(C: sp.spmatrix, X, s: float, dim: float, lbar: float = 1.0) 
     length = np.linalg.norm(X[T.row] - X[T.col], axis=1) / lbar
     n = C.shape[0]
     w = 2.0 * T.data / n
+    if length.size > 512:   # the edges pooled into 512 length bins (conductance-weighted mean length)
+        edges = np.quantile(length, np.linspace(0.0, 1.0, 513))
+        b = np.clip(np.searchsorted(edges, length, side="right") - 1, 0, 511)
+        wsum = np.bincount(b, weights=w, minlength=512)
+        keep = wsum > 0
+        length = np.bincount(b, weights=w * length, minlength=512)[keep] / wsum[keep]
+        w = wsum[keep]
 
     def excess(mu):
         return float(np.sum(w * (_sphere_mean_cosh(mu * length, dim) - 1.0))) - 1.0 / s
@@ -288,7 +295,7 @@ def screening_decay(C: sp.spmatrix, X, s: float, dim: float, lbar: float = 1.0) 
     hi = 1.0 / np.sqrt(s)
     while excess(hi) < 0:
         hi *= 2.0
-    return float(brentq(excess, 1e-12, hi, xtol=1e-12, rtol=1e-10))
+    return float(brentq(excess, 1e-12, hi, xtol=1e-10, rtol=1e-8))
 
 
 # ----------------------------------------------------------------------------- named graphs

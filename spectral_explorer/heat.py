@@ -39,6 +39,7 @@ __all__ = [
     "kernel_counts",
     "HEAT_METHODS",
     "DEFAULT_ORDER",
+    "splu_spd",
     "heat_kernel",
     "heat_filter",
     "chebyshev_coefficients",
@@ -183,11 +184,20 @@ def heat_kernel(L, t: float, B=None, method: str = "euler", order: int | None = 
             R = torch.linalg.inv(Md)
         H = torch.linalg.matrix_power(R, order) if order > 1 else R
         return H.to(dt)
-    lu = spla.splu(M.tocsc())
+    lu = splu_spd(M) if symmetric else spla.splu(M.tocsc())
     X = np.eye(n) if Bt is None else Bt.detach().cpu().double().numpy()
     for _ in range(order):
         X = lu.solve(X)
     return torch.as_tensor(X, dtype=dt, device=dev)
+
+
+def splu_spd(M):
+    """Sparse LU of a symmetric, diagonally dominant matrix (``I + sL``, a Laplacian's
+    resolvent): a symmetric fill-reducing ordering (minimum degree on ``M + Mᵀ``) and no row
+    pivoting, which such a matrix does not need — about half the fill of SuperLU's default
+    column ordering on kNN graphs, and as much faster to solve with."""
+    return spla.splu(sp.csc_matrix(M), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                     options=dict(SymmetricMode=True))
 
 
 #: kernel entries at or below this are "numerically zero" (:func:`kernel_counts`)

@@ -117,6 +117,7 @@ __all__ = [
     "AUTO_FLOOR",
     "AUTO_GAIN",
     "AUTO_PROBES",
+    "AUTO_SCOUT_GAIN",
 ]
 
 #: ``landmarks="auto"`` switches to landmark mode above this many points
@@ -127,7 +128,9 @@ _TINY = np.finfo(np.float64).tiny
 
 
 #: distance formulas (see the module docs); "auto" = "screened" for Euler kernels, else "varadhan"
-FORMULAS = ("auto", "screened", "varadhan")
+FORMULAS = ("auto", "screened", "varadhan", "paper")
+#: ``formula="paper"``: the heat law with the paper code's ``log(H + 1e−16)``
+PAPER_EPS = 1e-16
 #: the former default, kept as a named option: "rank-faithful, fastest".  Backward Euler with
 #: one step is the resolvent ``(I + tL)^{−1}``; read with the heat law ``√(−4t·log R)`` its
 #: distances keep the order of the true geodesics (row Spearman ≈ 0.99 on the swiss roll) but
@@ -145,7 +148,7 @@ MDS_KINDS = ("classical", "metric", "weighted")
 #: with the normalized Laplacian, Chebyshev order 30, the heat kernel's law, σ = 0, τ at the
 #: entropy knee among :data:`PAPER_T_GRID`, metric MDS with weights D^-2
 PAPER = dict(weights="alpha", knn=10, decay=40.0, laplacian="normalized", method="chebyshev", order=30,
-             formula="varadhan", sigma=0.0, t="paper", mds="weighted", denoise=0.0)
+             formula="paper", sigma=0.0, t="paper", mds="weighted", denoise=0.0)
 #: edge weights of the graph the heat runs on (see :class:`HeatGeodesicEmbedding`)
 WEIGHTS = ("alpha", "length")
 #: the default diffusion time on each graph: 0.2 on the metric graph (in units of ℓ̄²: with two
@@ -167,6 +170,9 @@ AUTO_ROWS = 256
 #: ``denoise="auto"`` compares the plain and the smoothed graphs by probes: each graph's
 #: distances from this many farthest-point landmarks, embedded by landmark MDS
 AUTO_PROBES = 64
+#: the strongest smoothing is probed first; unless it divides the plain graph's residual
+#: variance by this, the plain graph is kept without probing the others
+AUTO_SCOUT_GAIN = 2.0
 
 
 def heat_denoise(X, W, s: float) -> np.ndarray:
@@ -199,7 +205,7 @@ def heat_denoise(X, W, s: float) -> np.ndarray:
     if (d <= 0).any():
         raise ValueError(f"the graph has {(d <= 0).sum()} isolated node(s); heat_denoise needs every degree > 0")
     A = (sp.diags(d * (1.0 + s)) - s * W).tocsc()
-    return spla.splu(A).solve(d[:, None] * X)
+    return heat.splu_spd(A).solve(d[:, None] * X)
 
 
 def heat_graph(X, knn: int = 8, decay: float | None = 40.0, mutual: bool = False, denoise: float = 0.0,
@@ -365,8 +371,8 @@ def resolve_formula(formula: str, method: str) -> str:
     """``"auto"`` → ``"screened"`` for ``method="euler"`` (a resolvent power), ``"varadhan"``
     for the heat kernel itself (``"exact"``, ``"chebyshev"``).
 
-    >>> resolve_formula("auto", "euler"), resolve_formula("auto", "exact")
-    ('screened', 'varadhan')
+    >>> resolve_formula("auto", "euler"), resolve_formula("auto", "exact"), resolve_formula("paper", "chebyshev")
+    ('screened', 'varadhan', 'paper')
     """
     check_choice(formula, "formula", FORMULAS)
     if formula != "auto":
@@ -393,9 +399,12 @@ def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=No
 
     ``"varadhan"``  ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``
     ``"screened"``  ``√(t/K)·max(0, −log H_ij + σ·log(½(H_ii + H_jj)))``, ``K = order``
+    ``"paper"``     the heat law as the paper's code computes it: ``log(max(H, 0) + 1e−16)``
+                    (:data:`PAPER_EPS`), so every entry below round-off reads as the same,
+                    farthest distance ``√(4t·36.8)``
 
     ``diag`` is the kernel's diagonal (length n), needed only when ``sigma > 0``.  Entries ≤ 0
-    are floored at the smallest positive double before the logarithm.  Returns ``(D, info)``
+    are floored at the smallest positive double before the logarithm (``"paper"``: see above).  Returns ``(D, info)``
     with ``D`` a float64 tensor and ``info`` the kernel diagnostics.
 
     >>> D, info = distances_from_kernel(torch.tensor([[0.5, 0.1], [0.1, 0.5]]), t=1.0)
@@ -405,9 +414,11 @@ def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=No
     >>> round(float(D[0, 1]), 4)  # 2·log(10)
     4.6052
     """
-    check_choice(formula, "formula", ("screened", "varadhan"))
+    check_choice(formula, "formula", ("screened", "varadhan", "paper"))
     H = torch.as_tensor(H, dtype=torch.float64)
     logH, info = _log_kernel(H)
+    if formula == "paper":
+        logH = torch.log(H.clamp_min(0.0) + PAPER_EPS)
     if sigma > 0:
         if diag is None:
             raise ValueError("diag (the kernel's diagonal) is needed when sigma > 0")
@@ -557,7 +568,7 @@ def select_t_entropy(L, t_grid=None, n_probes: int = 64, seed: int = 0, device=N
         Bn = np.zeros((n, probes.size))
         Bn[probes, np.arange(probes.size)] = 1.0
         eye = sp.eye(n, format="csc")
-        acc = torch.as_tensor(np.stack([spla.splu((eye + t * L).tocsc()).solve(Bn) for t in t_grid]),
+        acc = torch.as_tensor(np.stack([heat.splu_spd(eye + t * L).solve(Bn) for t in t_grid]),
                               dtype=torch.float64, device=dev)
     else:
         order = int(a_max + 10 * np.sqrt(a_max) + 20)
@@ -789,17 +800,17 @@ class HeatGeodesicEmbedding:
         heatgeo, ``config/model/heat_geo.yaml``): :data:`PAPER` — the alpha-decay graph (knn 10,
         decay 40; the same graph as heatgeo's graphtools builds) with the normalized Laplacian,
         the heat kernel ``exp(−τL)`` by a Chebyshev expansion of order 30, read with the heat
-        kernel's law ``√(−4τ·log H)`` (σ = 0), ``τ`` at the knee of the kernel's entropy among
+        kernel's law as heatgeo computes it, ``√(−4τ·log(H + 1e−16))`` (``formula="paper"``,
+        σ = 0), ``τ`` at the knee of the kernel's entropy among
         10 times evenly spaced from 0.05 to 200 (``t="paper"``: the knee on a linear axis, as
         heatgeo locates it with kneed), and metric MDS weighted by ``D⁻²`` (``mds="weighted"``,
         the stress heatgeo's s_gd2 layout minimises).
 
         What is ours, not the paper's: the Chebyshev coefficients and λ_max come from our code;
         the kernel entropy is averaged over 64 probe columns (heatgeo sums it over all
-        columns; both pick τ = 22.3 on the five reproduce cases); kernel entries ≤ 0
-        (Chebyshev ringing) are floored at the smallest double, where heatgeo adds 1e−16 inside
-        the logarithm (so its far distances saturate at √(4τ·36.8), ours at √(4τ·708): the
-        same order, other sizes); the SMACOF iterations replace s_gd2's stochastic ones.
+        columns; both pick τ = 22.3 on the five reproduce cases); the SMACOF iterations
+        (from the classical-MDS start) replace s_gd2's stochastic ones (from a random start), so
+        the embeddings differ where the stress has several minima.
         ``benchmarks/heatgeo_peer.py`` measures the agreement with heatgeo on the same samples.
 
         Why it is not the default: on a graph the heat law holds only while the distance is
@@ -822,9 +833,12 @@ class HeatGeodesicEmbedding:
         Its heat moves one hop per unit of time, whatever the hop's length, so the distances
         count hops: on a clean swiss roll the embedding keeps the rectangle (ρ 0.992, slope of
         the distances 0.84), on the roll rotated into 10-D with noise 0.5 it stays behind
-        Isomap (0.993 against 0.997), because the noise varies the hops' lengths.  It is the
-        graph of the heat-geodesic paper and of PHATE, and what :meth:`rank_faithful` and
-        :meth:`denoising` use.
+        Isomap (0.993 against 0.997), because the noise varies the hops' lengths (figures from
+        ``spectral-explorer reproduce heat-geodesics`` before the metric graph; the README has the
+        current table).  The alpha-decay graph is the kind of graph the heat-geodesic paper and
+        PHATE build, but this is not the paper's configuration: the paper reads a Chebyshev heat
+        kernel with the heat law, σ = 0, knn 10 and metric MDS — :meth:`paper`.  It is the graph
+        :meth:`rank_faithful` and :meth:`denoising` use.
 
         >>> HeatGeodesicEmbedding.affinity().get_params()["weights"]
         'alpha'
@@ -931,7 +945,7 @@ class HeatGeodesicEmbedding:
             fit, report, extra = self._fit_graph(X, m, bool(self.mutual), 0.0), None, 0.0
         else:
             fit, report, extra = self._fit_graph(X, m, bool(self.mutual), float(self.denoise)), None, 0.0
-        if report is not None and len(report) > 1:
+        if report is not None:
             fit["timings"]["denoise_auto"] = extra
         self.points_ = fit["points"]
         self.t_ = fit["t"]
@@ -955,39 +969,54 @@ class HeatGeodesicEmbedding:
     def _fit_auto(self, X, m):
         """``denoise="auto"``: the plain graph, unless its layout leaves more than
         :data:`AUTO_FLOOR` of its distances unexplained and a smoothed graph (mutual,
-        heat-smoothed points, :data:`AUTO_DENOISE_TIMES`) cuts that by :data:`AUTO_GAIN`.  The
-        graphs are compared by cheap probes — each embedded from :data:`AUTO_PROBES`
-        farthest-point landmarks, the plain graph too — and only the one kept is fitted in
-        full.  Returns the fit kept, ``{s: residual variance of its probe}`` for every graph
-        probed (``0``: the plain graph's full fit when nothing was probed; NaN: the mutual graph
-        fell apart) and the seconds spent on the probes and the graphs not kept."""
+        heat-smoothed points, :data:`AUTO_DENOISE_TIMES`) cuts that by :data:`AUTO_GAIN`.
+
+        The graphs are compared by cheap probes: each graph's distances from
+        :data:`AUTO_PROBES` farthest-point landmarks, embedded by landmark MDS; only the graph
+        kept is fitted in full.  The plain graph is probed first; above the floor, the
+        strongest smoothing is probed as a scout: if it does not cut the residual variance by
+        :data:`AUTO_SCOUT_GAIN`, no smoothing is tried further (a curved or higher-dimensional
+        manifold, not a fold).  Otherwise the others are probed in increasing order, stopping
+        at the first below the floor.  Returns the fit kept, ``{s: residual variance of its
+        probe}`` (``0``: the plain graph; NaN: the mutual graph fell apart) and the seconds
+        spent on the probes."""
         start = time.perf_counter()
-        base = self._fit_graph(X, m, bool(self.mutual), 0.0)
-        report = {0.0: base["rv"]}
-        if base["rv"] <= AUTO_FLOOR:
-            return base, report, 0.0
-        n = X.shape[0]
-        probes = min(AUTO_PROBES, n - 1)
-        plain = None if self.mutual else base["W_alpha"]
-        report = {0.0: self._fit_graph(X, probes, bool(self.mutual), 0.0, plain=base["W_alpha"])["rv"]}
-        for s in AUTO_DENOISE_TIMES:
-            try:
-                report[s] = self._fit_graph(X, probes, True, s, plain=plain)["rv"]
-            except ValueError:      # the mutual graph of the smoothed points fell apart
-                report[s] = float("nan")
-                continue
-            if self.verbose:
-                print(f"[HeatGeodesicEmbedding] denoise='auto': s={s:g} residual variance {report[s]:.4f} "
-                      f"(plain graph {report[0.0]:.4f}; probes of {probes} landmarks)", flush=True)
-            if report[s] <= AUTO_FLOOR:
-                break
+        probes = min(AUTO_PROBES, X.shape[0] - 1)
+        first = self._fit_graph(X, probes, bool(self.mutual), 0.0)
+        report = {0.0: first["rv"]}
+        plain = None if self.mutual else first["W_alpha"]
+        if report[0.0] > AUTO_FLOOR:
+            scout, *rest = (AUTO_DENOISE_TIMES[-1],) + tuple(AUTO_DENOISE_TIMES[:-1])
+            for s in (scout, *rest):
+                try:
+                    report[s] = self._fit_graph(X, probes, True, s, plain=plain)["rv"]
+                except ValueError:      # the mutual graph of the smoothed points fell apart
+                    report[s] = float("nan")
+                if self.verbose:
+                    print(f"[HeatGeodesicEmbedding] denoise='auto': s={s:g} residual variance {report[s]:.4f} "
+                          f"(plain graph {report[0.0]:.4f}; probes of {probes} landmarks)", flush=True)
+                if s == scout and not report[s] * AUTO_SCOUT_GAIN <= report[0.0]:
+                    break               # the strongest smoothing does not help: not a fold
+                if s != scout and report[s] <= AUTO_FLOOR:
+                    break
         tried = {k: v for k, v in report.items() if k > 0 and np.isfinite(v)}
-        best = base
-        if tried:
-            s_best = min(tried, key=tried.get)
-            if tried[s_best] * AUTO_GAIN <= report[0.0]:
-                best = self._fit_graph(X, m, True, s_best, plain=plain)
-        return best, report, time.perf_counter() - start - sum(best["timings"].values())
+        s_best = min(tried, key=tried.get) if tried else 0.0
+        probing = time.perf_counter() - start
+        if s_best and tried[s_best] * AUTO_GAIN <= report[0.0]:
+            best = self._fit_graph(X, m, True, s_best, plain=plain)
+        else:
+            best = self._fit_graph(X, m, bool(self.mutual), 0.0)
+        return best, report, probing
+
+    def _landmark_rv(self, D, sources, Y=None):
+        """Residual variance of the landmark layout (``max(2, n_components)`` dimensions; ``Y``
+        when already computed) of the distances ``D`` to the landmarks ``sources``, on
+        8 × :data:`AUTO_ROWS` rows."""
+        n = D.shape[0]
+        if Y is None:
+            Y = landmark_mds(D, sources, max(2, self.n_components))
+        rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(8 * AUTO_ROWS, n), replace=False))
+        return residual_variance(D[rows], Y, rows=rows, cols=sources)
 
     def _fit_graph(self, X, m, mutual, denoise, plain=None):
         """One graph → t → distances → MDS pass; returns its results and the residual
@@ -1041,9 +1070,7 @@ class HeatGeodesicEmbedding:
                            weight_power=2.0 if self.mds == "weighted" else 0.0)
         else:
             Y = landmark_mds(D, sources, self.n_components)
-            rows = np.sort(np.random.default_rng(self.random_state).choice(n, min(8 * AUTO_ROWS, n), replace=False))
-            Y2 = Y if self.n_components >= 2 else landmark_mds(D, sources, k)
-            rv = residual_variance(D[rows], Y2, rows=rows, cols=sources)
+            rv = self._landmark_rv(D, sources, Y if self.n_components >= 2 else None)
         timings["mds"] = time.perf_counter() - t0
         self._log("mds", timings, n)
         out.update(W=g.C, L=L, points=P, sources=sources, D=D, Y=Y, info=info, rv=rv, timings=timings)

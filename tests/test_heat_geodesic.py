@@ -8,7 +8,7 @@ from _geometry import flat_sheet
 from spectral_explorer import HeatGeodesicEmbedding, data, heat_geodesic_distances
 from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
-from spectral_explorer.heat_geodesic import (AUTO_DENOISE_TIMES, AUTO_FLOOR, AUTO_GAIN, DENOISING,
+from spectral_explorer.heat_geodesic import (AUTO_DENOISE_TIMES, AUTO_FLOOR, AUTO_GAIN, AUTO_SCOUT_GAIN, DENOISING,
                                              estimate_heat_diagonal, farthest_point_landmarks,
                                              heat_denoise, select_t_entropy, weighted_laplacian)
 from spectral_explorer.laplacian import laplacian
@@ -162,7 +162,7 @@ def test_paper_configuration_by_name():
     L = laplacian(alpha_decay_graph(ds.X, 6, 40.0), "normalized")
     H = heat_kernel(L, est.t_, None, "chebyshev", 30, dtype=torch.float64).numpy()
     H = 0.5 * (H + H.T)
-    D = np.sqrt(np.clip(-4 * est.t_ * np.log(np.clip(H, np.finfo(float).tiny, None)), 0, None))
+    D = np.sqrt(np.clip(-4 * est.t_ * np.log(np.clip(H, 0, None) + 1e-16), 0, None))   # heatgeo's log(H + 1e-16)
     np.fill_diagonal(D, 0.0)
     np.testing.assert_allclose(est.distances_, D, rtol=1e-8, atol=1e-8)
     # metric MDS weighted by D^-2 improves on its classical start in the stress it minimises
@@ -222,7 +222,7 @@ def test_other_heat_methods_run_and_report_underflow(method):
     (dict(knn=30), "knn must be smaller than the number of samples"),
     (dict(t=0.0), "t must be > 0"),
     (dict(t=-1.0), "t must be > 0"),
-    (dict(t="soon"), "t must be a positive number or 'auto'"),
+    (dict(t="soon"), "t must be a positive number, 'auto' or 'paper'"),
     (dict(sigma=-0.1), "sigma must be >= 0"),
     (dict(method="magic"), "method must be one of"),
     (dict(formula="gauss"), "formula must be one of"),
@@ -305,8 +305,8 @@ def test_auto_denoise_keeps_the_plain_graph_on_clean_data(rng):
     plain = HeatGeodesicEmbedding(denoise=0).fit(ds.X)
     assert auto.get_params()["denoise"] == "auto"
     assert auto.denoise_ == 0.0 and auto.mutual_ is False
+    # only the plain graph's probe ran: it is below the floor
     assert list(auto.denoise_report_) == [0.0] and auto.denoise_report_[0.0] < AUTO_FLOOR
-    assert "denoise_auto" not in auto.timings_             # nothing else was tried
     np.testing.assert_array_equal(auto.embedding_, plain.embedding_)
     assert plain.denoise_report_ is None and plain.residual_variance_ == auto.residual_variance_
 
@@ -316,10 +316,12 @@ def test_auto_denoise_repairs_a_roll_folded_by_noise(noisy_roll):
     auto = HeatGeodesicEmbedding().fit(ds.X)
     rep = auto.denoise_report_
     assert rep[0.0] > 0.1                                   # the plain graph asks for a fold
+    assert list(rep)[1] == AUTO_DENOISE_TIMES[-1]           # the strongest smoothing is the scout
     assert auto.denoise_ in AUTO_DENOISE_TIMES and auto.mutual_ is True
     assert rep[auto.denoise_] * AUTO_GAIN <= rep[0.0]
     assert rep[auto.denoise_] == min(v for v in rep.values() if np.isfinite(v))
-    assert auto.residual_variance_ == rep[auto.denoise_]
+    assert auto.residual_variance_ * AUTO_GAIN <= rep[0.0]  # the full fit of the graph kept agrees
+    assert "denoise_auto" in auto.timings_
     # the same as asking for that graph by hand
     same = HeatGeodesicEmbedding(denoise=auto.denoise_, mutual=True).fit(ds.X)
     np.testing.assert_allclose(auto.embedding_, same.embedding_)
@@ -330,6 +332,21 @@ def test_auto_denoise_repairs_a_roll_folded_by_noise(noisy_roll):
     assert embedding_metrics(auto.embedding_, T)["spearman"] > 0.9
     with pytest.raises(ValueError, match="'auto'"):
         HeatGeodesicEmbedding(denoise="yes").fit(ds.X)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_auto_denoise_scores_the_layout_asked_for_and_leaves_a_cube_alone(k):
+    """A cube is no fold: in 3 components its layout explains the distances (no probe); in 2 it
+    does not, but the strongest smoothing (the scout) does not help either, so the plain graph
+    is kept after one probe (a manifold the rule was not tuned on)."""
+    ds = data.box(800, sides=(10.0, 10.0, 10.0), seed=5)
+    auto = HeatGeodesicEmbedding(n_components=k, knn=8).fit(ds.X)
+    assert auto.denoise_ == 0.0 and auto.embedding_.shape == (800, k)
+    if k == 3:
+        assert list(auto.denoise_report_) == [0.0] and auto.residual_variance_ < AUTO_FLOOR
+    else:
+        assert list(auto.denoise_report_) == [0.0, AUTO_DENOISE_TIMES[-1]] and auto.residual_variance_ > 0.1
+        assert auto.denoise_report_[AUTO_DENOISE_TIMES[-1]] * AUTO_SCOUT_GAIN > auto.denoise_report_[0.0]
 
 
 def test_auto_denoise_in_landmark_mode():

@@ -114,7 +114,8 @@ class HeatGeodesicExplorer(Explorer):
     formula = param.ObjectSelector(default="auto", objects=list(heat_geodesic.FORMULAS), doc="""
         Distance from the kernel: 'screened' = √(t/K)·(−log H + σ log ½(H_ii+H_jj)), Varadhan's
         law for a resolvent (Euler); 'varadhan' = √(−4t log H + …), the heat kernel's law;
-        'auto' = screened for Euler, varadhan otherwise. Euler K=1 with 'varadhan' at t=50,
+        'auto' = screened for Euler, varadhan otherwise; 'paper' = varadhan as the paper's code
+        computes it, log(H + 1e−16). Euler K=1 with 'varadhan' at t=50,
         σ=0 is the former default: right ranks, distances growing like √d at best (log-log
         slope 0.28 against the swiss roll's geodesics), a bent embedding.""")
     landmarks = param.Integer(default=200, bounds=(16, 1000), doc="""
