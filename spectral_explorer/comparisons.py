@@ -120,8 +120,9 @@ def umap_embedding(X, n_components: int = 2, n_neighbors: int = 15, seed: int = 
     import umap
 
     X = check_points(X)
+    # one job, said explicitly: a seeded UMAP runs single-threaded anyway (and warns when asked for more)
     return umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, X.shape[0] - 1),
-                     random_state=seed).fit_transform(X)
+                     random_state=seed, n_jobs=1).fit_transform(X)
 
 
 def tsne_embedding(X, n_components: int = 2, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
