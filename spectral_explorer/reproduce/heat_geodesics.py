@@ -13,8 +13,10 @@ Cases (n = 2000, seed 42; ``--quick``: the first and the third at n = 1000):
 
 Every method computes a distance matrix and a 2-D embedding (graph methods on one shared
 alpha-decay graph, knn 8, decay 40; the heat estimators — ``heat_geodesic`` (the library
-default, on its metric kNN graph), ``heat_affinity`` (the alpha-decay graph) and
-``heat_denoised`` — build their own graphs from the points, the first two replacing theirs by
+default, on its metric kNN graph), ``heat_paper`` (the paper's configuration,
+:meth:`~spectral_explorer.HeatGeodesicEmbedding.paper`), ``heat_affinity`` (the alpha-decay
+graph) and ``heat_denoised`` — build their own graphs from the points, ``heat_geodesic`` and
+``heat_affinity`` replacing theirs by
 a heat-smoothed one where it folds (the ``denoise`` column says which they kept), as do Isomap,
 UMAP and t-SNE).  Each row holds,
 for the distances and for the embedding's distances, against the ground-truth geodesics:
@@ -44,7 +46,7 @@ import torch
 from .. import data
 from ..comparisons import METHODS, run_method
 from ..graphs import alpha_decay_graph, check_connected
-from ..heat_geodesic import AFFINITY, DENOISING, RANK_FAITHFUL
+from ..heat_geodesic import AFFINITY, DENOISING, PAPER, RANK_FAITHFUL
 from ..metrics import axis_r2, distance_metrics, embedding_metrics
 from ..progress import checkpoint, text_printer
 from . import write_table
@@ -125,9 +127,11 @@ def main(quick: bool = False, out: Path = Path("results")) -> None:
     rows = run(quick=quick, progress=text_printer())
     meta = {"quick": quick, "seconds": round(time.perf_counter() - start, 1), "python": sys.version.split()[0],
             "torch": torch.__version__, "machine": platform.machine(), "knn": KNN, "decay": DECAY,
-            "heat_geodesic": ("library defaults (metric graph: knn 10, conductances (median/length)^2, "
-                              "combinatorial Laplacian; 2 Euler steps, t=2, screened law, sigma=1, classical MDS; "
-                              "denoise='auto': the heat-smoothed graph where the plain one folds)"),
+            "heat_geodesic": ("library defaults (metric graph: knn 10, conductances 2m/((length/median)^2 mean degree), "
+                              "combinatorial Laplacian; 2 Euler steps, t=0.2, screened law with the graph's screening "
+                              "factor divided out, sigma=1, classical MDS; denoise='auto': the heat-smoothed graph "
+                              "where the plain one folds)"),
+            "heat_paper": PAPER,
             "heat_affinity": AFFINITY,
             "heat_rank_faithful": RANK_FAITHFUL, "heat_denoised": DENOISING,
             "cases": {k: {"dataset": v[0], **{a: (round(b, 6) if isinstance(b, float) else b) for a, b in v[1].items()}}
