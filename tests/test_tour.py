@@ -79,10 +79,36 @@ def test_every_dashboard_has_a_valid_tour(name):
     assert len(json.loads((_tour.TOURS / f"{name}.json").read_text(encoding="utf-8"))) == len(steps)
 
 
+def _heat_page_numbers(ex):
+    """The numbers a heat-tour answer quotes for the state its step sets, as the page shows them
+    (metrics on the page's evaluation rows, comparisons, the kernel's entries ≤ 0)."""
+    m = ex.metrics
+    out = {"rho": m["embedding_spearman"], "heat_rho": m["heat_spearman"], "heat_slope": m["heat_slope"],
+           "slope": m["embedding_slope"], "nonpositive": m["nonpositive_entries"]}
+    if "shortest_path" in ex.compare:
+        out["sp_rho"] = ex._compare_result("shortest_path")["embedding_spearman"]
+    if "axis_r2" in m:
+        out.update({f"r2 {k}": v for k, v in m["axis_r2"].items()})
+    return out
+
+
+#: heat tour: step -> the page numbers its answer quotes at the step's own parameters, and how
+#: the answer writes them (a text that quotes a number the code no longer gives fails here)
+HEAT_QUOTES = {
+    2: lambda n: [f"{n['rho']:.3f} at t = 200", f"to {n['slope']:.2f} (t = 200)"],
+    3: lambda n: [f"ρ stays {n['heat_rho']:.3f}", f"falls to {n['heat_slope']:.2f}", f"drops to {n['rho']:.3f}"],
+    4: lambda n: [f"{n['nonpositive']:,}".replace(",", " ") + " of the 10⁶", f"falls to {n['rho']:.3f}"],
+    5: lambda n: [f"ρ is {n['rho']:.2f} for heat geodesics and {n['sp_rho']:.2f} for shortest paths"],
+    7: lambda n: [f"ρ {n['rho']:.2f} for heat geodesics and {n['sp_rho']:.2f} for shortest paths",
+                  f"arc length R² {n['r2 arc length']:.2f}, height {n['r2 height']:.2f}"],
+}
+
+
 @pytest.mark.parametrize("name", [d.name for d in registry.DASHBOARDS])
 def test_applying_every_step_leaves_the_explorer_without_errors(name):
     """Each step, applied in turn (as a class clicks through), sets exactly its values and the
-    explorer computes without an error; an out-of-range step number is refused."""
+    explorer computes without an error; an out-of-range step number is refused.  On the heat
+    tour the numbers an answer quotes for its own state are recomputed (HEAT_QUOTES)."""
     ex = _classes()[name](threaded=False)
     steps = ex.tour_steps()
     for i, step in enumerate(steps, 1):
@@ -90,6 +116,9 @@ def test_applying_every_step_leaves_the_explorer_without_errors(name):
         assert ex.error == "", (name, i, ex.error)
         for k, v in step.params:
             assert getattr(ex, k) == v, (name, i, k, getattr(ex, k), v)
+        if name == "heat_geodesics" and i in HEAT_QUOTES:
+            for quote in HEAT_QUOTES[i](_heat_page_numbers(ex)):
+                assert quote in step.answer, (i, quote, step.answer)
     with pytest.raises(ValueError, match=f"1…{len(steps)}"):
         ex.apply_tour_step(len(steps) + 1)
 

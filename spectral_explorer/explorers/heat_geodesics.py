@@ -639,6 +639,9 @@ class HeatGeodesicExplorer(Explorer):
                     f"graphs (s = 3–24) and keeps one if it cuts this by {heat_geodesic.AUTO_GAIN:g}×: "
                     f"try the **denoise** slider")
         rv_text = f" · **residual variance** {rv:.3f} (share of the distances the 2-D layout leaves out){fold}"
+        if m["t"] != float(self.t):   # HeatGraph.safe_t: the farthest kernel entries would underflow
+            rv_text += (f" · **t in effect {m['t']:.3g}** (at t = {float(self.t):g} the kernel between the farthest "
+                        f"points would underflow)")
         if "heat_spearman" not in m:
             return (f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
                     + rv_text)
