@@ -151,7 +151,7 @@ vh.mirror_plot(normals, frames, "two mirrors = a rotation")
 A = torch.randn(50, 6, dtype=torch.float64)
 Qs = {m: householder_frame(A, m) for m in ("loop", "lapack", "wy")}
 for m, Q in Qs.items():
-    print(f"{m:>6}: ‖QᵀQ − I‖ = {orthogonality_error(Q):.1e}")
+    print(f"{m:>6}: ‖QᵀQ − I‖₂ = {orthogonality_error(Q):.1e}")
 check(all(orthogonality_error(Q) < 1e-12 for Q in Qs.values()), "every method gives an orthonormal frame")
 check(torch.allclose(Qs["loop"], Qs["wy"], atol=1e-12) and torch.allclose(Qs["lapack"], Qs["wy"], atol=1e-12),
       "the loop, householder_product and the compact WY form agree")

@@ -363,7 +363,7 @@ class HouseholderExplorer(TrainingExplorer):
         if not h:
             return placeholder("orthogonality error and singular values (fine-tuning)", 420, 260)
         steps = [r["step"] for r in h]
-        orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖").opts(
+        orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖₂").opts(
             logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, toolbar=None,
             ylim=(1e-17, 1e-3))
         S = np.array([r["s"] for r in h])
