@@ -109,6 +109,7 @@ linear layer fine-tuned as long (10 % of the steps): {_vs(eq)}. The paper's conf
 directions read by torch.svd as its code does) {_pm(paper)} against {_pm(lin1)}: {_vs(paper)}. The same equal-S
 map with rotated frames {_pm(rot)} (against the unrotated: {_vs(rot)}), read by torch.svd {_pm(svd)} (against
 the frame's order: {_vs(svd)}): other bases of one subspace, other scores.
+
 **Where the study departs from the paper:** a small VAE on images of ellipses instead of a StyleGAN on faces (the
 whole VAE fine-tuned on its own objective; the paper trains the whole GAN adversarially); 10 % fine-tuning in the
 main rows (the paper's 1 % is a row of its own); equal S = the mean of the weight's top singular values (the
