@@ -49,7 +49,8 @@
 #
 # * a small VAE on images of ellipses, not a StyleGAN on faces; the projector replaces the VAE's
 #   first decoder layer and the whole VAE is fine-tuned on its own objective (the paper fine-tunes
-#   the whole GAN adversarially on its image data);
+#   the whole GAN adversarially on its image data); rank 4 of an 8-dimensional latent (the
+#   reference code's default keeps 10 directions of 512);
 # * the main comparison fine-tunes for 10 % of the pretraining steps; the paper's 1 % is a row of
 #   its own ("the paper's configuration", beside a linear layer fine-tuned as long);
 # * equal $S$ is the mean of the pretrained weight's top $r$ singular values (it keeps the layer's
