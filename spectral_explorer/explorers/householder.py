@@ -111,8 +111,8 @@ map with rotated frames {_pm(rot)} (against the unrotated: {_vs(rot)}), read by 
 the frame's order: {_vs(svd)}): other bases of one subspace, other scores.
 
 **Where the study departs from the paper:** a small VAE on images of ellipses instead of a StyleGAN on faces (the
-whole VAE fine-tuned on its own objective; the paper trains the whole GAN adversarially); 10 % fine-tuning in the
-main rows (the paper's 1 % is a row of its own); equal S = the mean of the weight's top singular values (the
+whole VAE fine-tuned on its own objective; the paper trains the whole GAN adversarially); rank 4 of an 8-d latent
+(the reference code's default: 10 directions of 512); 10 % fine-tuning in the main rows (the paper's 1 % is a row of its own); equal S = the mean of the weight's top singular values (the
 reference code: ones); directions in the frame's order unless SVD-read; on the face DCGAN only the projector is
 trained, data-free, with everything after it — BatchNorm statistics included — frozen.
 """
