@@ -47,7 +47,7 @@ def check_exercise(notebook: str, number: int, answer, quiet: bool = False, **da
     """Check ``answer`` to exercise ``number`` of ``notebook``; print a verdict, return it.
 
     ``notebook`` is the notebook's file stem (``"heat_geodesics"``, ``"positional_encodings"``,
-    ``"eigenspace_projections"``, ``"latent_directions"``); ``data`` are the notebook objects the
+    ``"eigenspace_projections"``, ``"latent_directions"``, ``"householder"``); ``data`` are the notebook objects the
     exercise names (see its text). A malformed answer fails with the reason, it does not raise.
     """
     key = (str(notebook), int(number))
@@ -400,3 +400,74 @@ def _lat6(answer, d, s):
     got = _np(answer)
     ok = got.shape == ref.shape and bool(np.allclose(got, ref, atol=1e-5 * np.abs(d).max()))
     return ok, f"max |d⊥·ŝ| = {np.abs((got * sh).sum(-1)).max():.1e}"
+
+
+# ----------------------------------------------------------------------------- householder
+def _reflection2(deg: float) -> np.ndarray:
+    n = np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg))])
+    return np.eye(2) - 2 * np.outer(n, n)
+
+
+@_exercise("householder", 1, "pass a function f(a, b) of the two normals' angles (degrees) that returns the "
+           "rotation angle of H_a H_b in degrees: where does H_a H_b send e₁? Each mirror line lies at its "
+           "normal's angle + 90°.")
+def _hh1(answer):
+    if not callable(answer):
+        raise TypeError("the answer must be a function f(a, b)")
+    worst = 0.0
+    for a, b in ((20.0, 65.0), (-30.0, 10.0), (80.0, 5.0), (137.0, -61.0)):
+        Q = _reflection2(a) @ _reflection2(b)
+        ref = np.degrees(np.arctan2(Q[1, 0], Q[0, 0]))
+        worst = max(worst, abs((float(answer(a, b)) - ref + 180.0) % 360.0 - 180.0))
+    return worst < 1e-9, "the rotation by 2(a − b) (mod 360°)"
+
+
+@_exercise("householder", 2, "build Y (unit lower part of A), τ = 2/‖y_i‖², T⁻¹ = striu(YᵀY) + diag(1/τ), and "
+           "Q[:, :r] = E_r − Y T Y[:r]ᵀ (solve with T⁻¹, an upper-triangular matrix); pass the (n, r) frame.")
+def _hh2(answer, A):
+    A = _np(A)
+    n, r = A.shape
+    Y = np.tril(A, -1) + np.eye(n, r)
+    Q = np.eye(n)
+    for i in range(r):          # the product H_1 … H_r, one dense reflection at a time
+        y = Y[:, i]
+        Q = Q @ (np.eye(n) - 2.0 * np.outer(y, y) / (y @ y))
+    ref = Q[:, :r]
+    got = _np(answer)
+    ok = got.shape == ref.shape and bool(np.allclose(got, ref, atol=1e-10, rtol=0))
+    return ok, f"max |Q − H₁…H_r[:, :r]| = {np.abs(got - ref).max():.1e}" if got.shape == ref.shape else "wrong shape"
+
+
+@_exercise("householder", 3, "Eckart–Young: the Frobenius error of the best rank-r approximation is the root of "
+           "the sum of the squared singular values that are dropped (i > r).")
+def _hh3(answer, W, r):
+    W = _np(W)
+    U, S, Vt = np.linalg.svd(W, full_matrices=False)
+    ref = float(np.linalg.norm(W - (U[:, :r] * S[:r]) @ Vt[:r]))     # the error itself, not the formula
+    return abs(float(answer) - ref) < 1e-9 * max(ref, 1.0), f"‖W − P_r‖_F = {ref:.6f}"
+
+
+@_exercise("householder", 4, "each frame (n, r) keeps only the entries strictly below the diagonal of its "
+           "matrix of reflection vectors: Σ_{i<r} (n − 1 − i) per frame, for n = out_features and n = in_features.")
+def _hh4(answer, in_features=12, out_features=40, rank=4):
+    ref = int(sum(np.tril(np.ones((n, rank)), -1).sum() for n in (out_features, in_features)))
+    return int(answer) == ref and float(answer) == ref, f"{ref} free parameters"
+
+
+@_exercise("householder", 5, "an r × r rotation that turns only the plane of directions 1 and 2 (identity "
+           "elsewhere): by which angle must it turn d₁ to reach (d₁ + d₂)/√2? The first column of V R is the "
+           "new first direction.")
+def _hh5(answer, layer):
+    R = _np(answer)
+    sv = _np(layer.singular_values)
+    U, V, s = _np(layer.frame_u()) * np.sign(sv), _np(layer.frame_v()), np.abs(sv)   # signs folded into U
+    r = V.shape[1]
+    if R.shape != (r, r):
+        return False, f"R must be {r} × {r}"
+    rotation = np.allclose(R.T @ R, np.eye(r), atol=1e-10) and np.linalg.det(R) > 0
+    target = (V[:, 0] + V[:, 1]) / np.sqrt(2.0)
+    first = (V @ R)[:, 0]
+    same_map = np.allclose((U @ R) * s @ (V @ R).T, (U * s) @ V.T, atol=1e-10)
+    cos = abs(float(first @ target))
+    ok = bool(rotation and same_map and abs(cos - 1.0) < 1e-10)
+    return ok, f"|cos(first direction, (d₁ + d₂)/√2)| = {cos:.12f}; R a rotation: {rotation}; same map: {same_map}"

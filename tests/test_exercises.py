@@ -244,9 +244,52 @@ def _l6():
     return ld.remove_direction(d, s), d, dict(d=d, s=s)
 
 
+# ----------------------------------------------------------------------------- householder
+@case("householder", 1)
+def _h1():
+    return (lambda a, b: 2 * (a - b)), (lambda a, b: 2 * (b - a)), {}
+
+
+@case("householder", 2)
+def _h2():
+    from spectral_explorer import householder_frame
+
+    A = torch.randn(9, 3, dtype=F64, generator=torch.Generator().manual_seed(2))
+    Q = householder_frame(A, "loop")
+    return Q, torch.linalg.qr(A)[0], dict(A=A)       # an orthonormal frame of the same span is not the answer
+
+
+@case("householder", 3)
+def _h3():
+    W = torch.randn(10, 6, dtype=F64, generator=torch.Generator().manual_seed(3))
+    S = torch.linalg.svdvals(W)
+    return float(S[2:].pow(2).sum().sqrt()), float(S[2:].sum()), dict(W=W, r=2)
+
+
+@case("householder", 4)
+def _h4():
+    from spectral_explorer import HouseholderProjector
+
+    p = HouseholderProjector(12, 40, 4)
+    right = sum(int(torch.tril(torch.ones_like(v), -1).sum()) for v in (p.u_vectors, p.v_vectors))
+    return right, 4 * (12 + 40), {}
+
+
+@case("householder", 5)
+def _h5():
+    import math
+
+    from spectral_explorer import HouseholderProjector
+    from spectral_explorer.householder import rotation_matrix
+
+    W = torch.randn(12, 7, dtype=F64, generator=torch.Generator().manual_seed(5))
+    eq = HouseholderProjector.from_weight(W, 3, singular_values="equal")
+    return rotation_matrix(3, math.radians(45)), rotation_matrix(3, math.radians(-45)), dict(layer=eq)
+
+
 def test_every_exercise_has_a_test_case():
     assert set(CASES) == set(EXERCISES)
-    for nb in ("heat_geodesics", "positional_encodings", "eigenspace_projections", "latent_directions"):
+    for nb in ("heat_geodesics", "positional_encodings", "eigenspace_projections", "latent_directions", "householder"):
         assert sum(k[0] == nb for k in EXERCISES) >= 4, nb
 
 
@@ -267,5 +310,7 @@ def test_malformed_answer_fails_without_raising_and_unknown_exercise_is_refused(
     assert check_exercise("positional_encodings", 1, "not a dict") is False
     assert "could not read the answer" in capsys.readouterr().out
     assert check_exercise("latent_directions", 5, (1.0,)) is False
+    assert check_exercise("householder", 1, 90.0) is False          # a number where a function is asked
+    assert "could not read the answer" in capsys.readouterr().out
     with pytest.raises(KeyError, match="checked ones"):
         check_exercise("heat_geodesics", 99, 0)

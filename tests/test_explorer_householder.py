@@ -5,13 +5,16 @@ leaves the map unchanged, bad input is rejected and views render."""
 from __future__ import annotations
 
 import math
+import re
 
 import holoviews as hv
 import numpy as np
 import pytest
 import torch
 
+from spectral_explorer import householder_study as hs
 from spectral_explorer.explorers import HouseholderExplorer
+from spectral_explorer.householder import orthogonality_error
 
 hv.extension("bokeh", logo=False)
 
@@ -40,6 +43,50 @@ def test_mirror_sliders_rerun_only_their_stage_and_frames_are_reflection_product
         hv.render(view)
 
 
+def test_the_orthogonality_readout_is_orthogonality_error():
+    """The page prints ‖QᵀQ − I‖₂ as orthogonality_error computes it (spectral norm), not the largest
+    entry of QᵀQ − I (which the page printed before, and which differs at these angles)."""
+    differ = 0
+    for n, m1, m2 in ((1, 20.0, 65.0), (2, 10.0, 70.0), (1, 30.0, 65.0), (2, 30.0, 75.0)):
+        ex = HouseholderExplorer(n_mirrors=n, m1=m1, m2=m2)
+        m = ex._mirrors()
+        Q = m["frames"][-1]
+        assert m["orth"] == orthogonality_error(torch.from_numpy(Q))
+        assert f"‖QᵀQ − I‖₂ = {m['orth']:.1e}" in ex.mirror_markdown()
+        differ += f"{m['orth']:.1e}" != f"{np.abs(Q.T @ Q - np.eye(2)).max():.1e}"
+    assert differ >= 1
+
+
+#: the other settings a tour answer quotes, per step (step 6 compares distinct singular values)
+_ALSO = {6: [dict(s1=1.5, s2=0.5), dict(s1=1.5, s2=0.5, u_angle=30.0, v_angle=-40.0)]}
+
+
+def test_the_tours_answers_quote_what_the_page_prints():
+    """Every matrix, angle, determinant and orthogonality error a Mirrors-tab step's answer quotes is
+    what the page prints for that step's parameters (or for the settings it names)."""
+    ex = HouseholderExplorer(threaded=False)
+    checked = 0
+    for i, step in enumerate(ex.tour_steps(), 1):
+        if step.tab != "Mirrors and frames":
+            continue
+        ex.apply_tour_step(i)
+        shown = [ex.mirror_markdown()]
+        for extra in _ALSO.get(i, []):
+            ex.param.update(**extra)
+            shown.append(ex.mirror_markdown())
+        shown = " ".join(shown).replace("-", "−")
+        quoted = (re.findall(r"\[\[[^\]]+\], \[[^\]]+\]\]", step.answer)
+                  + [f"angle of q₁ {a}.0°" for a in re.findall(r"(?:lands at|sits at) (−?\d+)°", step.answer)]
+                  + [f"det {d}" for d in re.findall(r"det ([−+]1)", step.answer)])
+        for q in quoted:
+            assert q in shown, (i, q, shown)
+        for bound in re.findall(r"prints round-off, under (1e[−-]?\d+)", step.answer):
+            assert ex._mirrors()["orth"] < float(bound.replace("−", "-")), (i, ex.mirror_markdown())
+            quoted.append(bound)
+        checked += len(quoted)
+    assert checked >= 10
+
+
 def test_live_training_streams_keeps_orthonormal_frames_and_rotation_keeps_the_map(ex):
     ex.singular_values = "equal"
     ex.start(block=True)
@@ -59,6 +106,15 @@ def test_live_training_streams_keeps_orthonormal_frames_and_rotation_keeps_the_m
     assert "the same map" in ex.rotation_markdown()
     for view in (ex.view_loss(), ex.view_orth(), ex.view_before_after(), ex.view_rotated()):
         hv.render(view)
+    # the reference code's reading of the same map: another orthonormal basis of the frame's span
+    d_svd, V = t["after_svd"]["directions"].double(), t["new"].first.frame_v().detach().double()
+    assert float((d_svd - (d_svd @ V) @ V.T).norm()) < 1e-4
+    ex.directions = "svd"
+    assert ex._after() is t["after_svd"] and "directions read: svd" in ex.rotation_markdown()
+    r = ex._rotated()
+    assert r["dP"] < 1e-5 and r["scores"] == hs.disentanglement_scores(r["E"])
+    hv.render(ex.view_before_after())
+    ex.directions = "frame"
 
 
 def test_rotation_with_distinct_s_changes_the_map():

@@ -6,8 +6,9 @@ folder, every cell attached to the page), opens each notebook in headless Chromi
 cells through JupyterLab's own command (``notebook:run-all-cells``) and waits for the kernel.
 Then it asserts that
 
-- no cell raised, and the Bokeh plots rendered: canvases in the outputs, also in every
-  ``pn.ipywidget(...)`` cell (jupyter_bokeh), and no widget error box ("Failed to create view");
+- no cell raised or wrote to stderr (a warning a student would see), and the Bokeh plots
+  rendered: canvases in the outputs, also in every ``pn.ipywidget(...)`` cell (jupyter_bokeh),
+  and no widget error box ("Failed to create view");
 - no console error, no failed request, and **no request left 127.0.0.1** (Bokeh's and Panel's
   JavaScript, Panel's stylesheets and fonts all come from the page itself or the local server);
 - the values the notebook "sets back" at its end stay set back once the browser has answered
@@ -39,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from _browser import PageLog, free_port, need
+from _outputs import stderr_outputs
 
 pytestmark = pytest.mark.browser
 
@@ -329,6 +331,8 @@ def test_notebook_runs_offline_in_jupyterlab(lab, browser, nb_path):
         errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(outputs)
                   for o in c["outputs"] if o.get("output_type") == "error"]
         assert not errors, f"{nb_path.name}: cells raised {errors}"
+        stderr = stderr_outputs(outputs)
+        assert not stderr, f"{nb_path.name}: cells wrote to stderr (warnings a student sees): {stderr}"
 
         # once the browser's answers (widget echoes) have arrived, ask the kernel for the state
         time.sleep(1.0)
@@ -460,6 +464,8 @@ def test_notebook_runs_offline_in_the_classic_notebook(lab, browser, nb_path):
         errors = [(i, o.get("ename"), o.get("evalue"), _ANSI.sub("", "\n".join(o.get("traceback", [])))[-2500:])
                   for i, c in enumerate(cells) for o in c["outputs"] if o.get("output_type") == "error"]
         assert not errors, f"{nb_path.name}: cells raised {errors[:1]}"
+        stderr = stderr_outputs(cells)
+        assert not stderr, f"{nb_path.name}: cells wrote to stderr (warnings a student sees): {stderr}"
         time.sleep(1.0)
         text = page.evaluate(_JS_CLASSIC_ASK, FINAL_STATE.get(nb_path.stem, "{}"))
         assert not text.startswith("failed"), text

@@ -15,7 +15,7 @@ from spectral_explorer.exercises import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
-NOTEBOOKS = ("heat_geodesics", "positional_encodings", "eigenspace_projections", "latent_directions")
+NOTEBOOKS = ("heat_geodesics", "positional_encodings", "eigenspace_projections", "latent_directions", "householder")
 
 
 def _cells(name):

@@ -3,7 +3,8 @@
 Every ``notebooks/*.ipynb`` is executed top to bottom with nbclient in quick mode
 (``SPECTRAL_EXPLORER_QUICK=1``), on a kernel that runs *this* interpreter
 (``sys.executable``, i.e. the project's virtual environment), so the notebook sees the
-same installed packages as the tests.
+same installed packages as the tests. A cell may neither raise nor write to stderr: a warning
+(``UserWarning`` …) or a stray log line is something a student sees, so it fails the test too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _outputs import stderr_outputs
 
 nbformat = pytest.importorskip("nbformat")
 jupytext = pytest.importorskip("jupytext")
@@ -111,6 +113,8 @@ def test_notebook_executes(nb_path, venv_kernel):
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells[:n_cells]) if c.cell_type == "code"
               for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{nb_path.name}: cells raised {errors}"
+    stderr = stderr_outputs(nb.cells[:n_cells])
+    assert not stderr, f"{nb_path.name}: cells wrote to stderr (warnings a student sees): {stderr}"
 
     report = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream").split()
     assert Path(report[0]).resolve() == Path(sys.executable).resolve(), \

@@ -7,7 +7,8 @@ Staged computation (keyed on parameter values)::
     mirrors     (m1, m2, n_mirrors)                   -> the frame after each reflection
     rsr         (u_angle, v_angle, s1, s2)            -> circle → Vᵀ → S Vᵀ → U S Vᵀ
     train       a job (pretrain → from_weight → fine-tune), streamed; its result lives in the session
-    rotated     train result + (rotation,)            -> the equal-S frames rotated: same map, other directions
+                (the directions scored both ways: the frame's columns and the reference code's SVD)
+    rotated     train result + (rotation, directions) -> the equal-S frames rotated: same map, other directions
     gan         ()                                    -> the face DCGAN (shared, read-only)
     face        (face_rank, face_steps, face_sv)      -> fine-tuned projector, fidelity (a job, shared)
     face_strip  face + (face_seed,)                   -> traversals before / after
@@ -42,14 +43,79 @@ from ._tour import tour_param
 from ._widgets import train_buttons
 from .training import TrainingExplorer
 
-__all__ = ["HouseholderExplorer", "FACE_RANKS"]
+__all__ = ["HouseholderExplorer", "FACE_RANKS", "intro"]
 
 FACE_RANKS = (5, 10, 20, 50, 100)
 _MIRROR = ("n_mirrors", "m1", "m2")
 _RSR = ("u_angle", "v_angle", "s1", "s2")
 _TRAIN = ("rank", "singular_values", "pretrain_steps", "finetune_steps", "train_seed")
+#: how the live tab reads a projector's directions: the frame's columns (in the order the SVD
+#: initialisation gave them) or as the paper's reference code does, ``torch.svd(weight).V``
+_READERS = {"frame": hs.latent_directions_of, "svd": hs.svd_directions}
 _FACE = ("face_rank", "face_steps", "face_sv", "face_seed")
 _TRAVERSE = np.linspace(-2.0, 2.0, 7)
+
+
+#: where the Train live tab departs from the paper (its introduction lists the study's departures)
+TRAIN_DEPARTURES = (
+    "Where this tab departs from the paper: a small VAE, not a StyleGAN, fine-tuned whole on its own objective; "
+    "60 fine-tuning steps after 400 by default (15 %; the paper fine-tunes 1 % of the training steps: set 4); "
+    "equal S is the mean of the weight's top r singular values (the reference code uses ones); **read "
+    "directions** *frame* takes the frame's columns in the order the SVD initialisation gave them, *svd* reads "
+    "them as the reference code does, torch.svd(weight).V.")
+
+
+def _pm(row: dict, key: str = "purity") -> str:
+    return f"{row[key]:.3f} ± {row[key + '_std']:.3f}"
+
+
+def _vs(row: dict) -> str:
+    """A recorded row against its control, seed by seed, in words (householder_study.within_noise)."""
+    if row["purity_diff_within_noise"]:
+        return "the same within the seeds' noise"
+    d = row["purity_diff"]
+    return f"{'higher' if d > 0 else 'lower'} by {abs(d):.3f} ± {row['purity_diff_std']:.3f}, on every seed"
+
+
+def intro() -> str:
+    """The dashboard's introduction: the paper's idea first (why orthonormal frames and equal singular
+    values), then the catch and what the full study measured — its numbers from the recorded run of
+    ``spectral-explorer reproduce householder`` (:data:`~spectral_explorer.reproduce.householder.RECORDED_FULL`)
+    — and where the study departs from the paper."""
+    from ..reproduce.householder import RECORDED_FULL as R
+
+    by = {r["variant"]: r for r in R["summary"]}
+    eq, lin = by["householder equal S"], by["linear (fine-tuned)"]
+    rot, svd = by["householder equal S, rotated"], by["householder equal S, SVD-read (reference code)"]
+    paper, lin1 = by[hs.PAPER["variant"]], by["linear, 1 % fine-tune"]
+    n = len(R["seeds"])
+    return f"""
+**The paper's idea** (Song et al., *Householder Projector for Unsupervised Latent Semantics Discovery*, ICCV 2023).
+SeFa reads a generator's latent directions off its first projection A (latent → features): A's right singular
+vectors, strongest first. The paper argues that A spoils them twice: it is not orthogonal, so its top directions
+mix attributes, and it has too many directions, most with meaningless effects. So it writes the projection as
+P = U<sub>r</sub> S V<sub>r</sub>ᵀ with **orthonormal frames** U<sub>r</sub>, V<sub>r</sub> — products of Householder
+reflections H = I − 2vvᵀ/‖v‖², orthogonal whatever the v's, so the frames stay exactly orthonormal while the
+generator is fine-tuned — and **equal singular values** (S = I<sub>r</sub> in the reference code). Then P is
+orthogonal on its row space: each of the r directions (columns of V<sub>r</sub>) moves the features by the same
+amount, along its own orthogonal feature direction, which the paper expects to make one direction change one
+attribute; the low rank keeps only r directions. It fine-tunes for 1 % of the training steps and reads the
+directions off P. Tour steps 1–4 build this; steps 5–6 show the catch: with equal S, P = s(U<sub>r</sub>R)(V<sub>r</sub>R)ᵀ
+for every rotation R, so the map does not determine its directions; step 7 trains the paper's configuration.
+
+**Measured** on a world with known factors (`{R["command"]}`, {n} seeds; purity of the top 4 directions, mean ±
+std; each row compared with its control seed by seed): the equal-S projector {_pm(eq)} against {_pm(lin)} for a
+linear layer fine-tuned as long (10 % of the steps): {_vs(eq)}. The paper's configuration (1 % fine-tuning,
+directions read by torch.svd as its code does) {_pm(paper)} against {_pm(lin1)}: {_vs(paper)}. The same equal-S
+map with rotated frames {_pm(rot)} (against the unrotated: {_vs(rot)}), read by torch.svd {_pm(svd)} (against
+the frame's order: {_vs(svd)}): other bases of one subspace, other scores.
+
+**Where the study departs from the paper:** a small VAE on images of ellipses instead of a StyleGAN on faces (the
+whole VAE fine-tuned on its own objective; the paper trains the whole GAN adversarially); rank 4 of an 8-d latent
+(the reference code's default: 10 directions of 512); 10 % fine-tuning in the main rows (the paper's 1 % is a row of its own); equal S = the mean of the weight's top singular values (the
+reference code: ones); directions in the frame's order unless SVD-read; on the face DCGAN only the projector is
+trained, data-free, with everything after it — BatchNorm statistics included — frozen.
+"""
 
 
 def _reflection(deg: float) -> np.ndarray:
@@ -65,7 +131,7 @@ def _rotation(deg: float) -> np.ndarray:
 class HouseholderExplorer(TrainingExplorer):
     """Householder reflections, low-rank orthogonal projectors, and training with them."""
 
-    url_params = _MIRROR + _RSR + _TRAIN + ("rotation",) + _FACE + ("tour",)
+    url_params = _MIRROR + _RSR + _TRAIN + ("directions", "rotation") + _FACE + ("tour",)
     tour_name = "householder"
     tour = tour_param(tour_name)
     _ERROR_ORDER = ("url", "mirrors", "train", "rotated", "face", "sweep")
@@ -90,6 +156,10 @@ class HouseholderExplorer(TrainingExplorer):
         Steps of pretraining the ellipse VAE (batch 64, plain linear first layer).""")
     finetune_steps = param.Integer(default=60, bounds=(0, 2000), doc="Fine-tuning steps after the replacement.")
     train_seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the model and of the data stream.")
+    directions = param.ObjectSelector(default="frame", objects=["frame", "svd"], label="read directions", doc="""
+        How the projector's directions are read: the frame's columns V_r (in the order the SVD initialisation
+        gave them), or as the paper's reference code reads them, torch.svd(weight).V — for exactly equal S,
+        whichever basis of the row space LAPACK returns.""")
     rotation = param.Number(default=0.0, bounds=(-180.0, 180.0), step=1.0, label="rotate frames (°)", doc="""
         Rotate U_r and V_r by the same rotation (in the plane of directions 1 and 2): with equal S the map is
         unchanged, the directions are not.""")
@@ -111,6 +181,7 @@ class HouseholderExplorer(TrainingExplorer):
         self.faces_on = False
         self.param.watch(self._on_mirrors, list(_MIRROR + _RSR))
         self.param.watch(self._on_rotation, ["rotation"])
+        self.param.watch(self._on_directions, ["directions"])
         self.param.watch(self._on_face, list(_FACE))
         self._on_mirrors(background=False)
 
@@ -125,7 +196,7 @@ class HouseholderExplorer(TrainingExplorer):
             normals = [[math.cos(math.radians(a)), math.sin(math.radians(a))]
                        for a in (self.m1, self.m2)[:int(self.n_mirrors)]]
             return {"frames": frames, "normals": normals, "det": float(np.linalg.det(Q)),
-                    "orth": float(np.abs(Q.T @ Q - np.eye(2)).max()),
+                    "orth": hh.orthogonality_error(torch.from_numpy(Q)),     # ‖QᵀQ − I‖₂, as everywhere
                     "angle": math.degrees(math.atan2(Q[1, 0], Q[0, 0]))}
         return self._stage("mirrors", (int(self.n_mirrors), float(self.m1), float(self.m2)), build)
 
@@ -157,7 +228,7 @@ class HouseholderExplorer(TrainingExplorer):
                 return ""
         kind = "a rotation" if m["det"] > 0 else "a reflection"
         return (f"H₁{'H₂' if self.n_mirrors == 2 else ''} is **{kind}** (det {m['det']:+.0f}, angle of q₁ "
-                f"{m['angle']:.1f}°, ‖QᵀQ − I‖ = {m['orth']:.1e}) · P = U S Vᵀ has **rank {r['rank']}**, "
+                f"{m['angle']:.1f}°, ‖QᵀQ − I‖₂ = {m['orth']:.1e}) · P = U S Vᵀ has **rank {r['rank']}**, "
                 f"P = [[{r['P'][0, 0]:.2f}, {r['P'][0, 1]:.2f}], [{r['P'][1, 0]:.2f}, {r['P'][1, 1]:.2f}]]")
 
     @param.depends("_mirror_version")
@@ -203,12 +274,17 @@ class HouseholderExplorer(TrainingExplorer):
         job.progress(0.85, "scoring the directions …")
         bases = torch.randn((16, 8), generator=torch.Generator().manual_seed(20_000 + seed))
         out = {"model": model, "new": new, "bases": bases, "rank": rank, "sv": sv}
-        for name, m in (("before", model), ("after", new)):
-            d = hs.latent_directions_of(m.first, rank)
+        for name, m, reader in (("before", model, hs.latent_directions_of), ("after", new, hs.latent_directions_of),
+                                ("after_svd", new, hs.svd_directions)):
+            d = reader(m.first, rank)
             E = hs.effect_matrix(m, d, bases)
             out[name] = {"directions": d, "E": E.numpy(), "scores": hs.disentanglement_scores(E.numpy()),
                          "grid": self._grid(m, d)}
         return out
+
+    def _after(self):
+        """The trained projector's directions as the ``directions`` switch reads them."""
+        return self.trained["after_svd" if self.directions == "svd" else "after"]
 
     @staticmethod
     def _grid(model, directions):
@@ -225,7 +301,8 @@ class HouseholderExplorer(TrainingExplorer):
     def _trained_done(self, result):
         self.trained = result
         self.status = (f"trained: rank {result['rank']}, {result['sv']} S · purity "
-                       f"{result['before']['scores']['purity']:.3f} → {result['after']['scores']['purity']:.3f}")
+                       f"{result['before']['scores']['purity']:.3f} → {result['after']['scores']['purity']:.3f} "
+                       f"(frame), {result['after_svd']['scores']['purity']:.3f} (SVD-read)")
         self._train_version += 1
         self._on_rotation()
 
@@ -252,13 +329,17 @@ class HouseholderExplorer(TrainingExplorer):
             import copy
             m = copy.deepcopy(t["new"])
             m.first = hh.rotate_frames(copy.deepcopy(proj).double(), R).float()
-            d = hs.latent_directions_of(m.first, proj.rank)
+            d = _READERS[self.directions](m.first, proj.rank)
             E = hs.effect_matrix(m, d, t["bases"])
             with torch.no_grad():
                 dP = float((m.first.weight - proj.weight).abs().max() / proj.weight.abs().max())
             return {"E": E.numpy(), "scores": hs.disentanglement_scores(E.numpy()), "grid": self._grid(m, d),
-                    "dP": dP, "cos": float((d[0].double() @ t["after"]["directions"][0].double()).abs())}
-        return self._stage("rotated", (id(t), float(self.rotation)), build)
+                    "dP": dP, "cos": float((d[0].double() @ self._after()["directions"][0].double()).abs())}
+        return self._stage("rotated", (id(t), float(self.rotation), self.directions), build)
+
+    def _on_directions(self, *events):
+        self._train_version += 1          # the views read the other scoring of the same training
+        self._on_rotation()
 
     def _on_rotation(self, *events):
         if self.trained is not None:
@@ -283,7 +364,7 @@ class HouseholderExplorer(TrainingExplorer):
         if not h:
             return placeholder("orthogonality error and singular values (fine-tuning)", 420, 260)
         steps = [r["step"] for r in h]
-        orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖").opts(
+        orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖₂").opts(
             logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, toolbar=None,
             ylim=(1e-17, 1e-3))
         S = np.array([r["s"] for r in h])
@@ -303,11 +384,13 @@ class HouseholderExplorer(TrainingExplorer):
             rows = [f"d{i + 1}" for i in range(t["rank"])]
             cols = [f"{a:+.1f}" for a in _TRAVERSE]
             panels = []
-            for name, title in (("before", "SeFa on the pretrained Linear"), ("after", f"Householder, {t['sv']} S")):
-                s = t[name]["scores"]
-                panels.append(vz.image_grid(t[name]["grid"], title=f"{title} · purity {s['purity']:.2f}", lo=0, hi=1,
+            read = "SVD-read" if self.directions == "svd" else "frame"
+            for name, res, title in (("before", t["before"], "SeFa on the pretrained Linear"),
+                                     ("after", self._after(), f"Householder, {t['sv']} S, {read}")):
+                s = res["scores"]
+                panels.append(vz.image_grid(res["grid"], title=f"{title} · purity {s['purity']:.2f}", lo=0, hi=1,
                                             width=300, row_labels=rows, col_labels=cols))
-                panels.append(vh.effect_heatmap(t[name]["E"], hs.FACTORS, f"effect shares ({name})", width=300))
+                panels.append(vh.effect_heatmap(res["E"], hs.FACTORS, f"effect shares ({name})", width=300))
             return hv.Layout(panels).cols(2).opts(shared_axes=False)
         return self._train_guard(fn, "traversals before / after", 640, 560)
 
@@ -320,9 +403,11 @@ class HouseholderExplorer(TrainingExplorer):
                 r = self._rotated()
             except Exception:
                 return ""
+        a = self._after()["scores"]
         return (f"rotated by {self.rotation:.0f}°: relative ‖ΔP‖ = **{r['dP']:.1e}** "
                 f"({'the same map' if r['dP'] < 1e-5 else 'a different map: S is not equal'}) · |cos(d₁, d₁')| = "
-                f"{r['cos']:.3f} · purity {r['scores']['purity']:.3f}, DCI-D {r['scores']['dci_d']:.3f}")
+                f"{r['cos']:.3f} · purity {a['purity']:.3f} → {r['scores']['purity']:.3f}, DCI-D {a['dci_d']:.3f} → "
+                f"{r['scores']['dci_d']:.3f} (directions read: {self.directions})")
 
     @param.depends("_rot_version", "_train_version")
     def view_rotated(self):
@@ -460,7 +545,8 @@ class HouseholderExplorer(TrainingExplorer):
             pn.pane.Markdown("### Train (ellipse world)"), self.int_input("rank", "rank r"),
             pn.widgets.RadioButtonGroup.from_param(p.singular_values, css_classes=["w-singular_values"], **sw),
             self.int_input("pretrain_steps", "pretrain steps"), self.int_input("finetune_steps", "fine-tune steps"),
-            self.int_input("train_seed", "seed"), pn.Row(start, pause), slider("rotation"),
+            self.int_input("train_seed", "seed"), pn.Row(start, pause),
+            pn.widgets.RadioButtonGroup.from_param(p.directions, css_classes=["w-directions"], **sw), slider("rotation"),
             pn.pane.Markdown("### Faces"),
             pn.widgets.Select.from_param(p.face_rank, css_classes=["w-face_rank"], **sw),
             pn.widgets.RadioButtonGroup.from_param(p.face_sv, **sw), self.int_input("face_steps", "fine-tune steps"),
@@ -481,7 +567,8 @@ class HouseholderExplorer(TrainingExplorer):
             pn.pane.Markdown("A VAE (isotropic posterior) on anti-aliased ellipses with four known factors (x, y, "
                              "scale, angle, read back from image moments): pretrain with a plain linear first layer, "
                              "replace it by `HouseholderProjector.from_weight`, fine-tune. Each traversal row is one "
-                             "direction; each heat-map row shows which factors it moves.", **sw),
+                             "direction; each heat-map row shows which factors it moves. One run is one seed: the "
+                             "ranking over seeds is in the page's introduction. " + TRAIN_DEPARTURES, **sw),
             pn.Row(pn.pane.HoloViews(self.view_loss, linked_axes=False),
                    pn.pane.HoloViews(self.view_orth, linked_axes=False)),
             pn.pane.HoloViews(self.view_before_after, linked_axes=False),

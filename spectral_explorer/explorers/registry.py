@@ -135,16 +135,6 @@ edits with a second attribute projected out. The faces come from a pretrained 64
 gan-face-generate), the digits from a small diffusion model trained in this project; everything runs offline.
 """
 
-HOUSEHOLDER_INTRO = """
-**Low-rank orthogonal maps from Householder reflections** (Song et al., *Householder Projector for Unsupervised
-Latent Semantics Discovery*, ICCV 2023). Products of reflections H = I − 2vvᵀ/‖v‖² are orthogonal whatever the
-v's, so P = U<sub>r</sub> S V<sub>r</sub>ᵀ built from them keeps exactly orthonormal frames while it trains.
-Build a frame mirror by mirror, see a rank-r map as rotate / scale / rotate; train a small generator on a world
-of ellipses with known factors and watch whether the projector's directions become disentangled, then rotate its
-frames: with equal singular values the map stays the same while the directions turn. On the face DCGAN, the first
-layer (100 → 8192) becomes a rank-r projector, fine-tuned without data.
-"""
-
 
 def heat_geodesics_page():
     """The heat-geodesics dashboard for one session."""
@@ -182,9 +172,10 @@ def latent_directions_page():
 def householder_page():
     """The Householder-projector dashboard for one session (``?m1=30&rank=3&singular_values=fixed``)."""
     _session_setup()
-    from .householder import HouseholderExplorer
+    from .householder import HouseholderExplorer, intro
 
-    return _page("Householder projectors", HOUSEHOLDER_INTRO, HouseholderExplorer())
+    # the paper's idea, then what the study measured (from its recorded run) and the departures
+    return _page("Householder projectors", intro(), HouseholderExplorer())
 
 
 def _warm_heat_geodesics():
