@@ -48,7 +48,7 @@ the *metric graph*, keeps the kNN edges with calibrated conductances
 makes the combinatorial Laplacian ``≈ −ℓ̄²Δ``, the Laplace–Beltrami operator, whatever ``knn``
 and the dimension.  With the graph factor above divided out, the distances are in the units of
 the data: on flat 2-D and 3-D samples at knn 5, 10 and 20, the median of estimate over truth is
-0.99–1.09 over the middle, long and farthest pairs and 0.99–1.15 over the shortest 5 % (n = 2000,
+1.00–1.08 over the middle, long and farthest pairs and 0.99–1.15 over the shortest 5 % (n = 2000,
 ``python benchmarks/heat_units.py``; before the calibration 0.31–0.99, moving with knn).  What
 it does not model: a varying sampling density adds a drift term to the operator (distances
 stretch toward the sparse side), and noise across the manifold counts in ``m̂`` (a roll in 10-D
@@ -613,30 +613,45 @@ def farthest_point_landmarks(X, m: int, seed: int = 0, device=None) -> np.ndarra
 class HeatGeodesicEmbedding:
     """Heat-geodesic embedding: graph → heat kernel → Varadhan distances → MDS.
 
-    The defaults keep the manifold's shape: a *metric* kNN graph (knn 10, conductances
-    ``(ℓ̄/ℓ)²``, combinatorial Laplacian — heat spreads at the speed the geometry sets), two
-    backward-Euler steps at ``t = 2`` read with the screened law, σ = 1, classical MDS.  On a
-    clean swiss roll (n = 2000) the distances grow in proportion to the geodesic (log-log slope
-    1.08) and the embedding is the unrolled rectangle (row-mean ρ 0.999, worst true axis R²
-    0.988); on the roll rotated into 10-D with noise 0.5, ρ 0.9977 against Isomap's 0.9972.
-    :meth:`affinity` is the alpha-decay graph of the paper, whose heat counts hops (the
-    previous default: ρ 0.992 and 0.993 there); :meth:`rank_faithful` the one before.
+    The defaults keep the manifold's shape and its units: the *metric* kNN graph (knn 10,
+    calibrated conductances, :func:`~spectral_explorer.graphs.metric_conductances`;
+    combinatorial Laplacian ≈ ``−ℓ̄²Δ``), two backward-Euler steps at ``t = 0.2`` read with the
+    screened law, the graph's screening factor divided out (:class:`HeatGraph`), σ = 1,
+    classical MDS.  The distances are in the units of the data: on flat 2-D and 3-D samples at
+    knn 5, 10 and 20 the median of estimate over truth is 1.00–1.08 over the middle,
+    long and farthest pairs and 0.99–1.15 over the shortest 5 % (``python
+    benchmarks/heat_units.py``), and a thin direction survives: a 10 × 10 × 2 slab embedded in 3
+    components keeps its thickness (R² 0.85, n = 2000; Isomap 0.88; plain (ℓ̄/ℓ)² conductances 0.16).
 
-    Heavy noise is handled by ``denoise="auto"`` (the default).  The plain graph (metric or
-    alpha-decay, as ``weights`` says) goes first.  If its 2-D classical layout leaves more than ``AUTO_FLOOR = 0.02`` of its
-    distances' variance unexplained (Isomap's *residual variance*,
-    :func:`~spectral_explorer.metrics.residual_variance`; a graph whose short circuits fold a
-    roll asks for a layout no plane can draw), the heavy-noise graph of :meth:`denoising` is
-    built for the smoothing times ``s`` in ``AUTO_DENOISE_TIMES = (3, 6, 12, 24)`` (stopping at
-    the first below the floor), and the one with the smallest residual variance replaces the
+    This departs from the paper.  :meth:`paper` is the paper's configuration (the alpha-decay
+    graph, a Chebyshev heat kernel read with the heat law, σ = 0, the paper's τ knee, weighted
+    metric MDS), whose distances agree with the authors' code (all-pairs Spearman @@PEER@@
+    against heatgeo on the five reproduce cases, ``benchmarks/heatgeo_peer.py``).  On a graph
+    the heat law bends into a Poisson tail beyond ``d ≈ t`` hops and the alpha-decay graph
+    counts hops, so the default replaces both (module docs).  :meth:`affinity` is the
+    alpha-decay graph read with the screened law (the previous default), :meth:`rank_faithful`
+    the one before.
+
+    Heavy noise is handled by ``denoise="auto"`` (the default), without ground truth: a graph
+    whose short circuits fold a roll asks for distances that no layout of the roll's dimension
+    can draw, so the layout leaves a large share of their variance unexplained (Isomap's
+    *residual variance*, :func:`~spectral_explorer.metrics.residual_variance`, on the
+    ``max(2, n_components)``-dimensional layout).  Every graph is judged by a cheap probe (its
+    distances from ``AUTO_PROBES = 64`` farthest-point landmarks, landmark MDS), and only the
+    graph kept is fitted in full.  The plain graph (metric or alpha-decay, as ``weights`` says)
+    is probed first; at or below ``AUTO_FLOOR = 0.02`` it is kept.  Above, the strongest
+    smoothing of ``AUTO_DENOISE_TIMES = (3, 6, 12, 24)`` is probed as a scout (the heavy-noise
+    graph of :meth:`denoising`: points heat-smoothed for time ``s``, mutual graph, with the
+    estimator's ``weights``); unless it divides the residual variance by ``AUTO_SCOUT_GAIN =
+    2``, the manifold is taken as curved or higher-dimensional rather than folded, and the
+    plain graph is kept.  Otherwise the other times are probed in increasing order, stopping at
+    the first below the floor, and the one with the smallest residual variance replaces the
     plain graph if it divides the plain graph's by ``AUTO_GAIN = 3``.  ``denoise_`` says which
-    was kept, ``denoise_report_`` what each scored.  Measured (``benchmarks/heat_auto_denoise.py``,
-    n = 2000, 15 cases × 3 seeds): clean and mildly noisy rolls score 0.0007–0.001 and cost
-    nothing extra; rolls folded by noise 0.6–1.0 score 0.05–0.29 and are repaired (seed-42 roll
-    at noise 1.0: ρ 0.40 → 0.975, worst true axis R² 0.003 → 0.87); in 45 of 45 cases the
-    default is never worse than the plain graph.  A sphere cap (curved, 0.03–0.04) tries the
-    smoothed graphs, keeps the plain one and pays about 3 s in all.  The heavy-noise graph is
-    the mutual alpha-decay graph of the smoothed points, with the estimator's ``weights``.  Set
+    was kept, ``denoise_report_`` what each probe scored.  The floor, the gains and the times
+    were chosen on 15 cases (swiss rolls at noise 0.1–1.3, sphere caps, the roll in 10-D,
+    branches, s-curves) and checked on 11 held-out ones (a cube in 2 and 3 components, a thin
+    slab, sphere caps to 0.83π, a flat torus, uneven density, two clusters, two other folds):
+    @@AUTO@@ (``benchmarks/heat_auto_denoise.py --set all``, n = 2000, 3 seeds).  Set
     ``denoise=0`` for the plain graph always.
 
     Parameters
@@ -652,24 +667,30 @@ class HeatGeodesicEmbedding:
         diffusion time ``s ≥ 0`` of :func:`heat_denoise`, applied to the coordinates before
         the graph is built (0: off).  With ``mutual=True`` and ``s > 0`` this is the
         heavy-noise option :meth:`denoising`; see its docstring for the trade-off.
-    t : diffusion time (> 0; default 2, in units of the median edge length squared on the
-        metric graph), or ``"auto"`` for the knee of the heat kernel's entropy.
+    t : diffusion time (> 0; default 0.2, in units of the median edge length squared on the
+        metric graph: a screening length ``√(t/K)`` of 0.32 edge lengths; use about 10 on the
+        alpha-decay graph), ``"auto"`` for the knee of the heat kernel's entropy, or
+        ``"paper"`` for the paper's rule (the knee among 10 times from 0.05 to 200, on a linear
+        axis).  On the metric graph ``t`` is raised where the farthest kernel entries would
+        underflow (:meth:`HeatGraph.safe_t`; ``t_`` says the value used).
     sigma : Harnack regularization σ ≥ 0 (default 1: every point at distance 0 from itself).
     method : kernel: ``"euler"`` (default, backward Euler), ``"chebyshev"``, ``"exact"``.
     order : Euler steps / Chebyshev order.  Default: 2 Euler steps on the metric graph, 1 on the
         alpha-decay graph; Chebyshev 30, or on the metric graph enough terms for ``t·λ_max/2``.
     formula : ``"auto"`` (default: ``"screened"`` for Euler, ``"varadhan"`` for the heat
-        kernel), ``"screened"`` or ``"varadhan"``; see the module docs.
+        kernel), ``"screened"``, ``"varadhan"`` or ``"paper"`` (the heat law as the paper's
+        code computes it, ``log(H + 1e−16)``); see the module docs.
     laplacian : ``"auto"`` (default: ``"normalized"``, or ``"combinatorial"`` with
         ``weights="length"``), ``"normalized"``, ``"combinatorial"`` or ``"random_walk"``.
-    weights : ``"length"`` (default: the kNN edges with metric conductances ``(ℓ̄/ℓ)²``,
-        :func:`~spectral_explorer.graphs.length_conductances`: heat moves at the speed the
-        geometry sets; ``t`` is in units of the median edge length squared) or ``"alpha"`` (the
-        alpha-decay affinities: heat moves one hop per unit of time, whatever the hop's length;
-        see :meth:`affinity`).
-    mds : ``"classical"`` (default) or ``"metric"`` (SMACOF from the classical start).  On the
-        swiss roll SMACOF does not improve on classical MDS of these distances (embedding
-        Spearman 0.9905 against 0.9915, n = 1000) and costs 0.7 s more.
+    weights : ``"length"`` (default: the kNN edges with calibrated metric conductances,
+        :func:`~spectral_explorer.graphs.metric_conductances`: heat moves at the speed the
+        geometry sets and the distances are in the units of ``X``; ``t`` is in units of the
+        median edge length squared) or ``"alpha"`` (the alpha-decay affinities: heat moves one
+        hop per unit of time, whatever the hop's length; see :meth:`affinity`).
+    mds : ``"classical"`` (default), ``"metric"`` (SMACOF on the raw stress, from the
+        classical start) or ``"weighted"`` (SMACOF on the stress weighted by ``D⁻²``, what the
+        paper's s_gd2 layout minimises; :meth:`paper`).  Both cost extra iterations over all
+        pairs (about 1 s at n = 2000).
     landmarks : ``None`` (all pairs), an int ``m`` (landmark mode with m farthest-point
         landmarks) or ``"auto"`` (default: all pairs up to 5000 points, else 256 landmarks).
     device : torch device (default: the process default, see ``spectral_explorer.device``).
@@ -685,16 +706,20 @@ class HeatGeodesicEmbedding:
     t_ : the diffusion time used.
     graph_, laplacian_ : the graph the heat ran on (conductances with ``weights="length"``,
         affinities with ``"alpha"``) and its Laplacian (scipy sparse).
-    length_scale_ : ``ℓ̄``, the median edge length, with ``weights="length"`` (the distances are
-        multiplied by it, so they are in the units of ``X``); 1 otherwise.
+    length_scale_ : ``ℓ̄``, the median edge length, with ``weights="length"``; 1 otherwise.
+    distance_scale_ : the factor the graph's distances were multiplied by to bring them to the
+        units of ``X`` (:meth:`HeatGraph.distance_scale`: ``ℓ̄/(√s·μ)`` for the default); 1 on
+        the alpha-decay graph.
+    intrinsic_dim_ : ``m̂``, the intrinsic dimension the metric graph's calibration used
+        (:func:`~spectral_explorer.graphs.intrinsic_dimension`); ``None`` on the alpha-decay graph.
     points_ : the points the graph was built on (``X``, or ``X`` heat-smoothed when ``denoise_ > 0``).
     denoise_, mutual_ : the smoothing time and graph in effect (``denoise="auto"`` chooses them).
-    residual_variance_ : 1 − r² between the distances and the 2-D layout's (on 256 rows, or
-        2048 rows to the landmarks) — Isomap's residual variance, the criterion of ``"auto"``.
-    denoise_report_ : with ``denoise="auto"``, ``{s: residual variance}`` for every graph tried
-        (``0``: the plain graph; NaN: the mutual graph fell apart); else ``None``.
-    timings_ : seconds spent per stage of the graph kept (``denoise_auto``: on the graphs tried
-        and not kept).
+    residual_variance_ : 1 − r² between the distances and the ``max(2, n_components)``-D
+        layout's (on 256 rows, or 2048 rows to the landmarks) — Isomap's residual variance.
+    denoise_report_ : with ``denoise="auto"``, ``{s: residual variance of its probe}`` for every
+        graph probed, in the order probed (``0``: the plain graph; NaN: the mutual graph fell
+        apart); else ``None``.
+    timings_ : seconds spent per stage of the graph kept (``denoise_auto``: on the probes).
     heat_info_ : diagnostics of the kernel (entries ≤ 0 floored, smallest entry).
 
     Examples
