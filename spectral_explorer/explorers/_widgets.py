@@ -1,6 +1,7 @@
 """Widget helpers of the explorers: two-way links between a widget and a parameter that drop
 the stale values a live page echoes back (:class:`EchoGuard`, :func:`guard_echoes`,
-:func:`link_two_way`), the log-scale slider (:func:`log_slider`), and :func:`frozen_models`,
+:func:`link_two_way`), the log-scale slider (:func:`log_slider`), a player over a grid of values
+(:func:`grid_player`), and :func:`frozen_models`,
 which lets a batch of plot updates recompute the Bokeh document's model graph once."""
 
 from __future__ import annotations
@@ -236,6 +237,24 @@ def log_slider(explorer, name: str, label: str, css_class: str, digits: int = 3,
     slider.value = to_widget(getattr(explorer, name))
     link_two_way(explorer, name, slider, apply, to_widget=to_widget, event="value_throttled")
     return slider
+
+
+def grid_player(explorer, name: str, grid, label: str):
+    """A Player that steps the numeric parameter ``name`` through ``grid`` (log-spaced values)
+    and follows it when it is set elsewhere: it shows the grid point nearest the value (in
+    log scale), and its echo of that frame is not a move (t = 2 shown as 1.99 stays 2)."""
+    def nearest(v):
+        return min(range(len(grid)), key=lambda i: abs(np.log(grid[i]) - np.log(v)))
+    player = pn.widgets.Player(name=label, start=0, end=len(grid) - 1, value=nearest(getattr(explorer, name)),
+                               interval=700, loop_policy="loop", show_loop_controls=False,
+                               sizing_mode="stretch_width", show_value=False,
+                               visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
+
+    def apply(frame, show):
+        if frame != nearest(getattr(explorer, name)) and grid[frame] != getattr(explorer, name):
+            setattr(explorer, name, grid[frame])
+    link_two_way(explorer, name, player, apply, to_widget=nearest)
+    return player
 
 
 def train_buttons(explorer, css_prefix: str = "train", running=None):

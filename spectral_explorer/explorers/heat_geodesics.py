@@ -35,7 +35,8 @@ import param
 from .. import comparisons, data, heat, heat_geodesic, mds, metrics
 from .. import eigen
 from .. import viz
-from ._base import Explorer, link_two_way, log_slider
+from ._base import Explorer, log_slider
+from ._widgets import grid_player
 from ._tour import tour_param
 
 __all__ = ["HeatGeodesicExplorer", "T_GRID", "LANDMARK_ABOVE", "MULTIPLE_TS", "MULTIPLE_METHODS"]
@@ -95,7 +96,7 @@ class HeatGeodesicExplorer(Explorer):
         run on the same neighbourhood (shortest paths measure its edges on the original points;
         heat_affinity and heat_denoised rebuild their own graphs with the same knn). The
         library's default, HeatGeodesicEmbedding(denoise='auto'), smooths only where the plain
-        graph's residual variance (in the metrics line) exceeds 0.02, and chooses s itself.""")
+        graph's residual variance (metrics line) exceeds 0.02 and smoothing cuts it, choosing s.""")
     t = param.Number(default=0.2, bounds=(0.05, 500.0), doc="""
         Diffusion time t: of H_t = exp(−tL) ('exact', 'chebyshev'), or of the K backward-Euler
         steps (I + (t/K)L)^−K ('euler'). On the metric graph in units of the median edge length
@@ -115,9 +116,8 @@ class HeatGeodesicExplorer(Explorer):
         Distance from the kernel: 'screened' = √(t/K)·(−log H + σ log ½(H_ii+H_jj)), Varadhan's
         law for a resolvent (Euler); 'varadhan' = √(−4t log H + …), the heat kernel's law;
         'auto' = screened for Euler, varadhan otherwise; 'paper' = varadhan as the paper's code
-        computes it, log(H + 1e−16). Euler K=1 with 'varadhan' at t=50,
-        σ=0 is the former default: right ranks, distances growing like √d at best (log-log
-        slope 0.28 against the swiss roll's geodesics), a bent embedding.""")
+        computes it, log(H + 1e−16). Euler K=1 with 'varadhan' at t=50, σ=0 is the former default:
+        right ranks, distances growing like √d at best (slope 0.28), a bent embedding.""")
     landmarks = param.Integer(default=200, bounds=(16, 1000), doc="""
         Landmarks (farthest-point sources) used in landmark mode, i.e. when n > 1000.""")
     compare = param.ListSelector(default=["shortest_path"], objects=list(_COMPARE), doc="""
@@ -640,8 +640,7 @@ class HeatGeodesicExplorer(Explorer):
                     f"try the **denoise** slider")
         rv_text = f" · **residual variance** {rv:.3f} (share of the distances the 2-D layout leaves out){fold}"
         if m["t"] != float(self.t):   # HeatGraph.safe_t: the farthest kernel entries would underflow
-            rv_text += (f" · **t in effect {m['t']:.3g}** (at t = {float(self.t):g} the kernel between the farthest "
-                        f"points would underflow)")
+            rv_text += f" · **t in effect {m['t']:.3g}** (at t = {float(self.t):g} the farthest entries underflow)"
         if "heat_spearman" not in m:
             return (f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
                     + rv_text)
@@ -653,21 +652,8 @@ class HeatGeodesicExplorer(Explorer):
                    + ", ".join(f"{k} {v:.2f}" for k, v in m["axis_r2"].items()) if "axis_r2" in m else "")
                 + f" · entries ≤ 0: {m['nonpositive_entries']}" + rv_text)
 
-    def _t_player(self):
-        """Play t through T_GRID (and follow t when it is set elsewhere)."""
-        def nearest(t):
-            return min(range(len(T_GRID)), key=lambda i: abs(np.log(T_GRID[i]) - np.log(t)))
-        player = pn.widgets.Player(name="animate t", start=0, end=len(T_GRID) - 1, value=nearest(self.t),
-                                   interval=700, loop_policy="loop", show_loop_controls=False,
-                                   sizing_mode="stretch_width", show_value=False,
-                                   visible_buttons=["slower", "previous", "pause", "play", "next", "faster"])
-        def apply(frame, show):
-            # the player shows the grid point nearest t (t = 2 shows 1.99): its echo of that
-            # frame is not a move
-            if frame != nearest(self.t) and T_GRID[frame] != self.t:
-                self.t = T_GRID[frame]
-        link_two_way(self, "t", player, apply, to_widget=nearest)
-        return player
+    def _t_player(self):   # play t through T_GRID (and follow t when it is set elsewhere)
+        return grid_player(self, "t", T_GRID, "animate t")
 
     def controls(self):
         """Data and graph, heat kernel (log-t slider and player), view."""
