@@ -238,7 +238,7 @@ def metric_conductances(W: sp.spmatrix, X, dim: float | None = None, floor: floa
     if not lbar > 0:
         raise ValueError(f"the median edge length is {lbar}: the points are not distinct")
     if dim is None:
-        dim = intrinsic_dimension(X, min(int(knn), np.asarray(X).shape[0] - 1))
+        dim = intrinsic_dimension(X, min(max(int(knn), 3), np.asarray(X).shape[0] - 1))
     dim = check_float(dim, "dim", 0.0, low_inclusive=False)
     E = E.tocoo()
     deg = np.bincount(E.row, minlength=E.shape[0]).astype(np.float64)
