@@ -505,11 +505,16 @@ def sinusoid_cycle_comparison(n: int, d: int, base: float = 10000.0) -> dict:
     encoding ``T`` = :func:`sinusoidal_pe` (n, d, ``base``), its least-squares fit ``T_fit``
     in span(V) and how far it is from that span (``T_residual``, the largest entry of
     ``T − T_fit``, and ``T_rel``, ‖T − T_fit‖ / ‖T‖): the geometric frequency ladder is not made
-    of cycle eigenvectors.
+    of cycle eigenvectors.  ``V`` holds ``v_1..v_d``, not the constant ``v_0``, so a nearly
+    constant slow channel (``cos(ωt)`` with ``ω n ≪ 1``) counts as residual; ``T_rel_v0`` is the
+    same fit with ``v_0`` added, ``T_share_v0`` the share of that fit's squared residual in each
+    channel, and ``omega`` each channel's angular frequency (rad per node): what is left with
+    ``v_0`` sits mostly in channels faster than the highest frequency of the span,
+    ``2π(d/2)/n``, and in slow channels that are not periodic on the cycle (ramps).
 
     >>> c = sinusoid_cycle_comparison(12, 4)
-    >>> c["residual"] < 1e-12, c["recon"].shape, c["T_rel"] > 0.01
-    (True, (12, 4), True)
+    >>> c["residual"] < 1e-12, c["recon"].shape, c["T_rel"] > 0.01, c["T_rel_v0"] <= c["T_rel"]
+    (True, (12, 4), True, True)
     """
     C, S, V, residual = sinusoidal_cycle_coefficients(n, d, device="cpu", dtype=torch.float64)
     S, V, C = S.numpy(), V.numpy(), C.numpy()
@@ -518,9 +523,14 @@ def sinusoid_cycle_comparison(n: int, d: int, base: float = 10000.0) -> dict:
     coef, *_ = np.linalg.lstsq(V, T, rcond=None)
     T_fit = V @ coef
     t_res = T - T_fit
+    V0 = np.concatenate([np.full((n, 1), 1.0 / math.sqrt(n)), V], axis=1)   # v_0 of a regular graph: constant
+    res0 = T - V0 @ np.linalg.lstsq(V0, T, rcond=None)[0]
+    tnorm = max(np.linalg.norm(T), 1e-300)
+    omega = float(base) ** (-2.0 * (np.arange(d) // 2) / d)
     return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=T_fit,
-                T_residual=float(np.abs(t_res).max()),
-                T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
+                T_residual=float(np.abs(t_res).max()), T_rel=float(np.linalg.norm(t_res) / tnorm),
+                T_rel_v0=float(np.linalg.norm(res0) / tnorm),
+                T_share_v0=(res0 ** 2).sum(0) / max(float((res0 ** 2).sum()), 1e-300), omega=omega)
 
 
 # ----------------------------------------------------------------------------- projectors, SignNet

@@ -267,6 +267,13 @@ def test_sinusoid_cycle_comparison_rebuilds_the_sinusoids_and_projects_the_trans
     np.testing.assert_allclose(V.T @ (T - c["T_fit"]), 0, atol=1e-12)
     assert c["T_rel"] == pytest.approx(np.linalg.norm(T - V @ V.T @ T) / np.linalg.norm(T), rel=1e-10)
     assert c["T_rel"] > 0.01                                              # the ladder is not the cycle's Fourier basis
+    # with v_0: the fit in the span of scipy's first d + 1 eigenvectors of the cycle
+    w, U = scipy.linalg.eigh(nx.normalized_laplacian_matrix(nx.cycle_graph(n)).toarray())
+    U = U[:, :d + 1]
+    res0 = T - U @ np.linalg.lstsq(U, T, rcond=None)[0]
+    assert c["T_rel_v0"] == pytest.approx(np.linalg.norm(res0) / np.linalg.norm(T), rel=1e-9)
+    np.testing.assert_allclose(c["T_share_v0"], (res0 ** 2).sum(0) / (res0 ** 2).sum(), atol=1e-9)
+    np.testing.assert_allclose(c["omega"][0::2], 100.0 ** (-np.arange(0, d, 2) / d), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n, d", [(16, 8), (17, 16), (40, 10)])
