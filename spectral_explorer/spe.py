@@ -23,7 +23,8 @@ Over the full spectrum each matrix is a matrix function, ``Z_ℓ = φ_ℓ(L)``, 
 ``‖φ_ℓ(L') − φ_ℓ(L)‖_F ≤ Lip(φ_ℓ)·‖L' − L‖_F`` (tests/test_spe.py checks it).  RWPE is the
 diagonal of such a matrix with the fixed ``φ_t(λ) = (1 − λ)^t``
 (:func:`spectral_explorer.positional_encodings.random_walk_pe`).  A randomly initialised ``φ``
-is nearly flat, so an untrained SPE shows small ratios; training makes ``φ`` steeper.
+is nearly flat, so an untrained SPE shows small ratios; they say nothing about a network
+whose φ or ρ is steeper.
 
 This module holds, over dense padded batches ``(B, N, ...)`` with a boolean node mask
 ``(B, N)``:

@@ -711,7 +711,7 @@ class PositionalEncodingExplorer(Explorer):
                     "hard projectors jump once ε splits a cluster; SPE does not jump (Huang et al., ICLR 2024). "
                     "Not like for like: raw vectors and projectors read v₁…v_k (k below), SPE — a fixed, randomly "
                     "initialised, untrained network — all n eigenpairs, and its random φ is nearly flat, so its "
-                    "small ratio is no promise for a trained SPE, whose steeper φ moves more.", **sw),
+                    "small ratio is no promise for an SPE whose φ or ρ is steeper.", **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
             ("Six graphs (ε sweep)", pn.Column(
                 pn.pane.Markdown(

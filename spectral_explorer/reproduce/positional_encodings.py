@@ -11,7 +11,8 @@ Graphs" (ICLR 2024):
   ``ε`` sweep of one edge weight and for random edge flips
   (:func:`~spectral_explorer.positional_encodings.pe_stability`).  The random SPE's φ is
   nearly flat (its largest slope on ``[0, 2]`` is in the metadata, ``spe_phi_max_slope``),
-  which is why its ratios are small: a trained φ is steeper;
+  one reason why its ratios are small (its random ρ is another): they measure this network,
+  not SPE in general;
 * **training** — test and out-of-distribution MAE of a GIN with each encoding (``none``,
   ``lappe``, ``rwpe``, ``signnet``, ``spe``) on cycle counting, as the mean and sample
   standard deviation over three training seeds (0, 1, 2), with every seed's run in a third
@@ -60,7 +61,7 @@ def spe_encoder(seed: int = 0, m: int = 8, d_out: int = 8):
     The weights are a function of ``seed``; the caller's global RNG state is left untouched;
     the network is ``spe_fn.model``.  It is untrained, and its random φ is nearly flat
     (:func:`phi_max_slope`, 0.16–0.37 for seeds 0–9): its small ratios ‖ΔSPE‖/‖ΔL‖ show
-    that SPE does not jump, not how much a trained SPE (a steeper φ) moves.  SPE's stability
+    that SPE does not jump, not how much an SPE with a steeper φ or ρ moves.  SPE's stability
     theorem holds for every choice of Lipschitz φ and ρ, with constants that grow with
     their Lipschitz constants.
     """
