@@ -307,8 +307,8 @@ hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "singular value σ�
 # rank text pairs the same way?); `top1_nn_agreement` — fraction of texts whose nearest other
 # text (by cosine) is the same for both models. All three are 1 for a perfect copy.
 #
-# *Timing (measured cell by cell with `OMP_NUM_THREADS=1` on a 2-core machine busy with other
-# jobs, wall-clock): loading MiniLM and collecting the Grams takes 6 s in quick mode (16 + 16
+# *Timing (`OMP_NUM_THREADS=1 python benchmarks/notebook_timing.py notebooks/eigenspace_projections.ipynb`
+# on a 2-core machine busy with other jobs, wall-clock): loading MiniLM and collecting the Grams takes 6 s in quick mode (16 + 16
 # texts, 5 layers) and 28 s in full mode (128 + 128 texts, 36 layers). The whole notebook: 28 s
 # in quick mode, 258 s in full mode (152 s of CPU time).*
 

@@ -446,8 +446,8 @@ assert subspace_err < 1e-8 and same_rw < 1e-10
 #
 # In quick mode the data and training are tiny (a smoke run): the numbers mean nothing. The
 # multi-seed table is `spectral-explorer reproduce positional-encodings` (minutes on a CPU).
-# *Timing (measured cell by cell with `OMP_NUM_THREADS=1` on a 2-core machine busy with other
-# jobs, wall-clock, two runs): the training cell below takes 3.5 s in quick mode (5 encodings
+# *Timing (`OMP_NUM_THREADS=1 python benchmarks/notebook_timing.py notebooks/positional_encodings.ipynb`
+# on a 2-core machine busy with other jobs, wall-clock, two runs): the training cell below takes 3.5 s in quick mode (5 encodings
 # × 3 epochs on 48 graphs) and 27–35 s in full mode (12 epochs on 300 graphs), one training
 # 2.5–3.4 s (`lappe`) to 12–16 s (`spe`). The whole notebook: 25 s quick, 121–153 s full (about
 # 80 s of CPU time).*
