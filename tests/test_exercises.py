@@ -3,6 +3,7 @@ passes, a wrong one fails with a hint, a malformed one fails without raising."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import networkx as nx
@@ -159,6 +160,7 @@ def _p5():
     return lip, lip * 1.5, dict(model=model)
 
 
+@functools.lru_cache(maxsize=1)
 def _p6_setup():
     """Real rows from tiny trainings (the check retrains one row per encoding to verify them)."""
     sets = substructures.cycle_count_datasets.__wrapped__(quick=True, seed=0, n_train=24, n_test=8, n_ood=8)
