@@ -268,9 +268,12 @@ def _pe4(answer, signnet, spe, evals, evecs):
     c, s = np.cos(1.0), np.sin(1.0)
 
     def change(net, Vr):
-        p = next(net.parameters())
+        try:
+            dt = next(net.parameters()).dtype
+        except (AttributeError, StopIteration):     # a plain function of (evals, evecs)
+            dt = torch.float64
         with torch.no_grad():
-            out = [net(torch.as_tensor(w, dtype=p.dtype), torch.as_tensor(M, dtype=p.dtype)).double().numpy()
+            out = [np.asarray(net(torch.as_tensor(w, dtype=dt), torch.as_tensor(M, dtype=dt)).double())
                    for M in (V, Vr)]
         return float(np.abs(out[0] - out[1]).max())
 
