@@ -307,9 +307,10 @@ hv.Curve((np.arange(1, len(sv) + 1), sv.numpy()), "index i", "singular value σ�
 # rank text pairs the same way?); `top1_nn_agreement` — fraction of texts whose nearest other
 # text (by cosine) is the same for both models. All three are 1 for a perfect copy.
 #
-# *Timing (2 shared CPU cores, measured): loading MiniLM and collecting the Grams takes 10–12 s
-# in quick mode (16 + 16 texts, 5 layers), about 40 s in full mode (128 + 128 texts, 36 layers).
-# The whole notebook: about 1.5 minutes in quick mode, about 12 minutes in full mode.*
+# *Timing (`OMP_NUM_THREADS=1 python benchmarks/notebook_timing.py notebooks/eigenspace_projections.ipynb`
+# on a 2-core machine busy with other jobs, wall-clock): loading MiniLM and collecting the Grams takes 6 s in quick mode (16 + 16
+# texts, 5 layers) and 28 s in full mode (128 + 128 texts, 36 layers). The whole notebook: 28 s
+# in quick mode, 258 s in full mode (152 s of CPU time).*
 
 # %%
 t0 = time.perf_counter()
@@ -354,8 +355,8 @@ hv.Bars(fid.melt("method", ["mean_cosine", "spearman", "top1_nn_agreement"], "me
                       ylabel="value (1 = same as the original)")
 
 # %% [markdown]
-# *Timing (measured): the comparison above takes about 10 s in quick mode and 2.5 minutes in
-# full mode (36 layers, 128 held-out texts); the sweep below about 15 s and 5 minutes.*
+# *Timing (measured as above): the comparison above takes 2 s in quick mode and 41 s in full
+# mode (36 layers, 128 held-out texts); the sweep below 4 s and 135 s.*
 #
 # **Model-level error against rank.** How much rank does each method need? Both SVD and EoRA
 # are truncations of one SVD (of $\Delta W$, resp. $\Delta W Q\Lambda^{1/2}$), so
@@ -379,8 +380,8 @@ vz.rank_error_plot(SWEEP, {"SVD": by_method["svd"], "EoRA": by_method["eora"], "
 # **Per-layer error.** For each layer, the relative output error on the *held-out* inputs,
 # $\|(\Delta W - BA)C_\text{held}^{1/2}\|_F / \|W C_\text{held}^{1/2}\|_F$, with the correction
 # fitted on the calibration Gram. EoRA's advantage survives the change of data because the
-# activation eigenspaces are stable across texts. *Timing (measured): 5–30 s in quick mode (5
-# layers; two runs on the shared 2-core machine), about 3 minutes in full mode (36 layers).*
+# activation eigenspaces are stable across texts. *Timing (measured as above): 1.4 s in quick
+# mode (5 layers), 28 s in full mode (36 layers).*
 
 
 # %%

@@ -16,8 +16,8 @@
 # %% [markdown]
 # # Positional encodings for graphs: eigenvectors, their ambiguity, and stable alternatives
 #
-# A classroom walkthrough of *"On the Stability of Expressive Positional Encodings for Graph
-# Neural Networks"* (Huang et al., ICLR 2024, "SPE") with the `spectral_explorer` library.
+# A classroom walkthrough of *"On the Stability of Expressive Positional Encodings for
+# Graphs"* (Huang et al., ICLR 2024, "SPE") with the `spectral_explorer` library.
 # Terms such as LapPE, RWPE, SignNet, SPE, eigengap and projector are in the
 # [glossary](GLOSSARY.md).
 #
@@ -32,8 +32,9 @@
 # 4. build invariant features — eigenspace projectors, SignNet, SPE's soft partition
 #    $V \operatorname{diag}(\varphi_\ell(\lambda)) V^\top$ — and say which ambiguity each
 #    one removes and whether it is stable;
-# 5. compute random-walk PE (RWPE), show that sinusoidal PE *are* cycle-graph eigenvectors,
-#    and compute PE for many graphs at once;
+# 5. compute random-walk PE (RWPE) and write it through the spectrum (an SPE-style matrix
+#    with a fixed $\varphi$), show that sinusoidal PE *are* cycle-graph eigenvectors, and
+#    compute PE for many graphs at once;
 # 6. train a GNN to count cycles with each encoding, live, and read the result.
 #
 # Everything runs on a laptop CPU. Set `SPECTRAL_EXPLORER_QUICK=1` before starting Jupyter
@@ -42,6 +43,7 @@
 # the exercises at the end have check cells (`check_exercise`) and worked solutions.
 
 # %%
+import copy
 import math
 import os
 import time
@@ -62,8 +64,8 @@ from spectral_explorer.positional_encodings import (
     as_adjacency, batched_laplacian_pe, batched_random_walk_pe, eigenspace_projectors, laplacian_pe,
     laplacian_pe_eig, normalized_laplacian, pe_stability, random_walk_pe, signnet_features,
     sinusoidal_cycle_coefficients, sinusoidal_pe)
-from spectral_explorer.reproduce.positional_encodings import run_stability, spe_encoder
-from spectral_explorer.spe import ENCODINGS, SPE, SignNetPE
+from spectral_explorer.reproduce.positional_encodings import phi_max_slope, run_stability, spe_encoder
+from spectral_explorer.spe import ENCODINGS, SPE, SignNetPE, spectral_matrices
 from spectral_explorer.substructures import count_cycles, cycle_count_datasets, random_graphs, train
 from spectral_explorer.exercises import check_exercise
 from spectral_explorer.explorers import ipywidget, notebook_setup
@@ -202,15 +204,20 @@ print(f"at ε = {eps:.0e} the {len(splits)} pairs split by {splits.min():.1e} to
 # smooth functions $\varphi(\lambda_j)$ of the eigenvalues. Two caveats for reading the curve:
 # here SPE is untrained (fixed random weights) and it is fed the **full spectrum** (all 16
 # eigenpairs), while `raw`, `projectors` and `subspace` read $k = 8$ vectors — not a
-# like-for-like comparison. SPE's stability bound is proportional to the Lipschitz constant of
-# $\varphi$ (a trained, steep $\varphi$ is less stable: exercise 5), and an SPE truncated to
-# the first $k$ eigenpairs also pays $1/(\lambda_{k+1} - \lambda_k)$, like `subspace`.
+# like-for-like comparison. And the random network is nearly flat: $\varphi$'s largest slope on
+# $[0, 2]$ (printed below) bounds how fast the matrices $Z_\ell$ move, and $\rho$'s random
+# weights shrink that change further. The SPE ratio measures this network, not SPE in general
+# (exercise 5 measures a trained one). What Huang et al. prove for SPE is a Hölder-type bound,
+# not a Lipschitz one: $\|\Delta\mathrm{SPE}\| \le C_1\sqrt{\|\Delta L\|} + C_2\|\Delta L\|$, with
+# constants that grow with the Lipschitz constants of $\varphi$ and $\rho$ and, for an SPE
+# truncated to the first $k$ eigenpairs, a $1/(\lambda_{k+1} - \lambda_k)$ term like `subspace`'s.
 # `run_stability` sweeps $\varepsilon$ (one edge weight) and adds random edge flips; it is the
 # stability table of `spectral-explorer reproduce positional-encodings`.
 
 # %%
 stab = pd.DataFrame(run_stability(quick=True))
 sweep = stab[stab["mode"] == "edge_weight"]
+print(f"the random SPE's φ: largest slope {phi_max_slope(spe_encoder(0).model):.2f} on [0, 2] (nearly flat)")
 display(sweep[["eps", "delta_L", "raw", "projectors", "subspace", "spe", "eigengap"]])
 hv.Overlay([hv.Curve((sweep["eps"], sweep[c]), "ε (change of one edge weight)", "‖ΔPE‖_F / ‖ΔL‖_F (ratio)",
                      label=c if c != "spe" else "spe (full spectrum)")
@@ -236,9 +243,9 @@ jump
 #   ($10^{-6}$), then they jump — a rank-2 projector suddenly becomes two rank-1 ones. Because
 #   the split is about $\varepsilon/n$, not $\varepsilon$, the jump comes only at the
 #   $\varepsilon$ printed above (near $10^{-5}$), not at $10^{-6}$.
-# * **spe**: flat, small, independent of $\varepsilon$ — for *these* random weights, reading the
-#   full spectrum (the caveats above): stability by construction, with a constant set by
-#   $\varphi$ (section 6).
+# * **spe**: flat and small at every $\varepsilon$ — no jump, however small the change of the
+#   graph. How small says as much about this nearly flat random $\varphi$, fed the full
+#   spectrum, as about SPE (the caveats above; exercise 5 measures a trained one).
 #
 # Random edge flips (a bigger, discrete change) give moderate ratios for everyone:
 
@@ -299,6 +306,9 @@ print(f"after a rotation  : max change {float((base - rotated).abs().max()):.1e}
 #   **sign- and basis-invariant**.
 # * Nearby eigenvalues get *nearly* equal weights (φ is Lipschitz), so when a pair splits by
 #   $\varepsilon$ the $Z_\ell$ move by $O(\varepsilon)$: **stable** — no tolerance to choose.
+#   Over the full spectrum $Z_\ell = \varphi_\ell(L)$ is a matrix function and
+#   $\|\Delta Z_\ell\|_F \le \mathrm{Lip}(\varphi_\ell)\,\|\Delta L\|_F$; for SPE's output, through
+#   $\rho$, the paper proves the Hölder bound quoted in section 3.
 # * $\rho$ is a permutation-equivariant network that reads the $m$ matrices as $m$ edge
 #   channels of a complete graph and outputs one vector per node.
 #
@@ -328,11 +338,23 @@ print(f"SPE, relabelled nodes       : max |SPE(πG) − π SPE(G)| = {float((out
 # %% [markdown]
 # ## 7. Random-walk PE
 #
-# RWPE skips eigenvectors altogether: node $i$ gets the probabilities that a random walk
-# started at $i$ is back at $i$ after $1, 2, \dots, K$ steps, $\big[(D^{-1}A)^t\big]_{ii}$. No
-# ambiguity (nothing to choose), stable, cheap — but weaker: on a vertex-transitive graph such
-# as $C_{16}$ every node gets the same vector. Return probabilities also see short cycles
-# (a triangle makes a 3-step return possible), which helps with counting them.
+# RWPE computes no eigenvectors: node $i$ gets the probabilities that a random walk
+# started at $i$ is back at $i$ after $1, 2, \dots, K$ steps, $\big[(D^{-1}A)^t\big]_{ii}$. It is
+# cheap, and weaker: on a vertex-transitive graph such as $C_{16}$ every node gets the same
+# vector. Return probabilities also see short cycles (a triangle makes a 3-step return
+# possible), which helps with counting them.
+#
+# Yet RWPE *is* a spectral encoding. $D^{-1}A = D^{-1/2} S D^{1/2}$ with $S = D^{-1/2}AD^{-1/2}
+# = I - L$ (away from isolated nodes), so $(D^{-1}A)^t$ has the diagonal of $(I - L)^t$:
+#
+# $$\mathrm{RWPE}_t(i) = \sum_j (1-\lambda_j)^t\, v_j(i)^2 = \big[V \operatorname{diag}(\varphi_t(\lambda)) V^\top\big]_{ii},
+# \qquad \varphi_t(\lambda) = (1-\lambda)^t,$$
+#
+# the diagonal of one of SPE's matrices with a *fixed* $\varphi$ (section 6). That is why it
+# has no ambiguity (it depends on the eigenspaces only) and why it is stable: $\varphi_t$ is
+# $t$-Lipschitz on $[0, 2]$, so column $t$ moves by at most $t\,\|\Delta L\|_F$. (At an isolated
+# node the sum would give 1, its own eigenvector with $\lambda = 0$; RWPE is 0 there by
+# convention.)
 
 # %%
 lollipop = nx.lollipop_graph(5, 6)
@@ -342,6 +364,22 @@ hv.HeatMap([(t + 1, i, float(rw[i, t])) for i in range(rw.shape[0]) for t in ran
            ["step t (walk length)", "node"], "P(return) (probability)"
            ).opts(cmap="viridis", width=420, height=300, colorbar=True, tools=["hover"],
                   title="RWPE of a lollipop graph (clique 0–4, tail 5–10)")
+
+# %%
+# the same numbers from the spectrum: diag(V diag((1 − λ)^t) Vᵀ), SPE's matrices with a fixed φ
+w_l, V_l = full_eig(lollipop)
+t_steps = torch.arange(1, 9, dtype=torch.float64)
+Z_rw = spectral_matrices(w_l[None], V_l[None], ((1 - w_l)[:, None] ** t_steps)[None],
+                         torch.ones(1, len(w_l), dtype=torch.bool))[0]                  # (n, n, 8)
+print(f"max |Σ_j (1 − λ_j)^t v_j(i)² − RWPE_t(i)| = {float((torch.diagonal(Z_rw, dim1=0, dim2=1).T - rw).abs().max()):.1e}")
+# stability: add 0.1 to the weight of tail edge (5, 6); column t moves by at most t·‖ΔL‖_F
+A_l = as_adjacency(lollipop)
+A_l2 = A_l.clone()
+A_l2[5, 6] += 0.1
+A_l2[6, 5] += 0.1
+dL_l = float(torch.linalg.norm(normalized_laplacian(A_l2) - normalized_laplacian(A_l)))
+print("‖ΔRWPE_t‖ / ‖ΔL‖_F for t = 1..8:", (random_walk_pe(A_l2, 8) - rw).norm(dim=0).div(dL_l).numpy().round(3),
+      "(bound: t)")
 
 # %% [markdown]
 # ## 8. Sinusoidal encodings are cycle-graph eigenvectors
@@ -384,12 +422,16 @@ pe_b, mask_b, lam_b = batched_laplacian_pe(graphs, 4, return_evals=True)
 t_batch = time.perf_counter() - t0
 rw_b, _ = batched_random_walk_pe(graphs, 8)
 same_rw = max(float((rw_b[b, :G.number_of_nodes()] - random_walk_pe(G, 8)).abs().max()) for b, G in enumerate(graphs))
-subspace_err = max(float((pe_b[b, :len(p)] @ pe_b[b, :len(p)].T - p @ p.T).abs().max())
-                   for b, p in enumerate(loop) if float(lam_b[b, 3] - lam_b[b, 2]) > 1e-6
-                   and float(laplacian_pe_eig(graphs[b], 5)[0][4] - lam_b[b, 3]) > 1e-6)
+# span(v1..v4) is determined when λ1 > λ0 = 0 (a connected graph: a disconnected one has a
+# second zero eigenvalue, and v0, v1 may be any basis of that eigenspace) and λ5 > λ4
+lam5 = [laplacian_pe_eig(G, 5)[0] for G in graphs]
+determined = [b for b in range(len(graphs)) if float(lam5[b][0]) > 1e-6 and float(lam5[b][4] - lam5[b][3]) > 1e-6]
+subspace_err = max(float((pe_b[b, :len(loop[b])] @ pe_b[b, :len(loop[b])].T - loop[b] @ loop[b].T).abs().max())
+                   for b in determined)
 print(f"{len(graphs)} graphs: loop {t_loop * 1e3:.0f} ms, batched {t_batch * 1e3:.0f} ms; shapes {tuple(pe_b.shape)}")
-print(f"same span of v1..v4 as the loop (graphs with separated eigenvalues): max diff {subspace_err:.1e}; "
-      f"RWPE max diff {same_rw:.1e}")
+print(f"same span of v1..v4 as the loop ({len(determined)} graphs where it is determined): max diff "
+      f"{subspace_err:.1e}; RWPE max diff {same_rw:.1e}")
+assert subspace_err < 1e-8 and same_rw < 1e-10
 
 # %% [markdown]
 # ## 10. Counting cycles, live
@@ -403,10 +445,12 @@ print(f"same span of v1..v4 as the loop (graphs with separated eigenvalues): max
 # graphs. The curve streams one point per epoch (`hv.streams.Buffer`).
 #
 # In quick mode the data and training are tiny (a smoke run): the numbers mean nothing. The
-# full table is `spectral-explorer reproduce positional-encodings` (minutes on a CPU).
-# *Timing (2 shared CPU cores, measured): the training cell below takes 20–40 s in quick mode
-# (5 encodings × 3 epochs on 48 graphs); in full mode (12 epochs on 300 graphs) one training
-# takes about 50 s for `lappe` and 100 s for `spe`, about 5 minutes for all five.*
+# multi-seed table is `spectral-explorer reproduce positional-encodings` (minutes on a CPU).
+# *Timing (`OMP_NUM_THREADS=1 python benchmarks/notebook_timing.py notebooks/positional_encodings.ipynb`
+# on a 2-core machine busy with other jobs, wall-clock, two runs): the training cell below takes 3.5 s in quick mode (5 encodings
+# × 3 epochs on 48 graphs) and 27–35 s in full mode (12 epochs on 300 graphs), one training
+# 2.5–3.4 s (`lappe`) to 12–16 s (`spe`). The whole notebook: 25 s quick, 121–153 s full (about
+# 80 s of CPU time).*
 
 # %%
 train_set, test_set, ood_set = cycle_count_datasets(quick=True, seed=0, n_train=N_TRAIN, n_test=N_TEST, n_ood=N_OOD)
@@ -452,11 +496,14 @@ hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding",
 # %% [markdown]
 # **What to expect — and what not.** Stability is not accuracy. A stable encoding promises
 # that a small change of the graph changes its output a little; it does not promise the
-# lowest error. RWPE, which reads no eigenvectors at all, can have the lowest OOD error (its
-# return probabilities count closed walks, which are close to cycle counts; the cell below
-# prints this run's winner) — SPE's advantage is that its output does not jump on graphs with
-# (nearly) repeated eigenvalues. In quick mode the numbers are a smoke run; only the full run
-# (exercise 6, several seeds) separates real differences from seed noise.
+# lowest error. RWPE, which computes no eigenvectors (yet is spectral, section 7), can have the
+# lowest OOD error: its return probabilities count closed walks, which are close to cycle
+# counts. Over three seeds of `spectral-explorer reproduce positional-encodings --quick` it is
+# lowest at every seed, while SignNet and SPE swap places between seeds (the README has the
+# table) — SPE's advantage is that its output does not jump on graphs with (nearly) repeated
+# eigenvalues. The cell below prints this run's winner; one run is one seed, so it is an
+# anecdote in full mode too, and in quick mode a smoke run: exercise 6 compares with the spread
+# over seeds.
 
 # %%
 best_ood = results.loc[results["OOD"].idxmin(), "encoding"]
@@ -598,22 +645,29 @@ ex.angle = 0.0
 #    `(n, n)` (columns), returning `(n, d_out)`; it reads the first `k` eigenpairs (λ₀
 #    included). Build `SignNetPE(k=3).double().eval()` and an SPE, rotate the first eigenspace
 #    of $C_{16}$ (columns 1–2 of `V_all`, section 6) by 1 rad and answer
-#    `(signnet_change, spe_change)`, the max absolute changes of the two outputs.
-# 5. **SPE's Lipschitz constant.** Train an SPE and get the model back:
+#    `(signnet_change, spe_change)`, the max absolute changes of the two outputs. Check with
+#    `signnet=signnet, spe=spe, evals=w_all, evecs=V_all`: the check recomputes both changes
+#    with your networks.
+# 5. **How steep is a trained φ?** Train an SPE and get the model back:
 #    `history, model = train("spe", train_set, test_set, ood_set, epochs=EPOCHS, seed=0,
 #    return_model=True)`; the encoder is `model.pe` (an `SPE`, float32) and its φ is
 #    `model.pe.phi`, applied to a column of eigenvalues `(m, 1)`. Answer the largest slope
 #    $|\Delta\varphi|/\Delta\lambda$ of the trained φ on a grid of 2001 points of $[0, 2]$ (check
-#    with `model=model`). Then rerun the stability sweep with it
-#    (`spe_fn=lambda w, V: model.pe(w[None].float(), V[None].float())[0].double()`, under
-#    `torch.no_grad()`). Does training make SPE less stable? Why does a steep φ hurt?
-# 6. **Which encoding generalises?** *(Full mode: about 7–8 minutes on 2 CPU cores — six
-#    trainings of 50 s (`lappe`) or 100 s (`spe`), measured; quick mode: under a minute, and
-#    meaningless.)* Train `lappe` and `spe` with `train(...)` on the data
+#    with `model=model`). Then measure the trained SPE's stability ratio at $\varepsilon = 10^{-6}$
+#    with a float64 copy, `spe64 = copy.deepcopy(model.pe).double()` and
+#    `spe_fn=lambda w, V: spe64(w, V)` under `torch.no_grad()`, and once more in float32
+#    (`model.pe(w[None].float(), V[None].float())[0].double()`). Does the trained SPE move more
+#    than the random one of section 3? What does float32 do to a ratio whose $\|\Delta L\|$ is
+#    $4\cdot10^{-7}$?
+# 6. **Which encoding generalises?** *(Full mode: about a minute — six trainings took 40–57 s
+#    here and the check's two retrainings 12–17 s more, measured as in section 10; quick mode: a
+#    second, and meaningless.)* Train `lappe` and `spe` with `train(...)` on the data
 #    sets of section 10 for seeds 0, 1, 2 and collect the final epoch's OOD MAE as rows
 #    `{"encoding", "seed", "ood_mae"}`. Answer `True` if the difference of the mean OOD
 #    errors is larger than the seed-to-seed spread (the larger sample standard deviation).
-#    Check with `rows=rows`.
+#    Check with `rows=rows, train_set=train_set, test_set=test_set, ood_set=ood_set,
+#    epochs=...` (the epochs you trained with): the check retrains one row per encoding to
+#    confirm the rows.
 
 # %%
 # your answers here, e.g.
@@ -677,41 +731,57 @@ with torch.no_grad():
     ans4 = (float((signnet(w_all, V_all) - signnet(w_all, V_rot)).abs().max()),
             float((spe(w_all, V_all) - spe(w_all, V_rot)).abs().max()))
 print(f"SignNet changes by {ans4[0]:.2e}, SPE by {ans4[1]:.1e}")
-assert check_exercise("positional_encodings", 4, ans4)
+assert check_exercise("positional_encodings", 4, ans4, signnet=signnet, spe=spe, evals=w_all, evecs=V_all)
 
 # %%
-# 5. the trained φ's Lipschitz constant, and stability with the trained SPE
+# 5. the trained φ's largest slope, and the trained SPE's stability in float64 and in float32
 t0 = time.perf_counter()
 _, spe_model = train("spe", train_set, test_set, ood_set, epochs=EPOCHS, seed=0, return_model=True)
 grid = torch.linspace(0, 2, 2001)[:, None]
 with torch.no_grad():
     phi_t = spe_model.pe.phi(grid).double().numpy()
 ans5 = float((np.abs(np.diff(phi_t, axis=0)) / (2 / 2000)).max())
+spe64 = copy.deepcopy(spe_model.pe).double().eval()
 
 
-def trained_spe(w, V):
+def trained_spe64(w, V):
+    with torch.no_grad():
+        return spe64(w, V)
+
+
+def trained_spe32(w, V):
     with torch.no_grad():
         return spe_model.pe(w[None].float(), V[None].float())[0].double()
 
 
-r_trained = pe_stability(C16, 8, 1e-6, spe_fn=trained_spe)
-print(f"largest φ slope {ans5:.3g}; SPE stability ratio trained {r_trained['spe']:.3g} vs untrained "
-      f"{float(sweep['spe'].iloc[0]):.3g} ({time.perf_counter() - t0:.1f} s)")
+r64, r32 = (pe_stability(C16, 8, 1e-6, spe_fn=f) for f in (trained_spe64, trained_spe32))
+untrained = float(sweep.loc[sweep["eps"] == 1e-6, "spe"].iloc[0])
+print(f"largest φ slope: trained {ans5:.3g}, random (section 3) {phi_max_slope(spe_encoder(0).model):.3g}")
+print(f"SPE ratio at ε = 1e-6 (‖ΔL‖ = {r64['delta_L']:.1e}): trained, float64 {r64['spe']:.3g}; "
+      f"trained, float32 {r32['spe']:.3g}; random (section 3) {untrained:.3g} ({time.perf_counter() - t0:.1f} s)")
 assert check_exercise("positional_encodings", 5, ans5, model=spe_model)
 
 # %% [markdown]
-# The bound on $\|\Delta \mathrm{SPE}\|$ is proportional to φ's Lipschitz constant: training
-# that makes φ steep (to tell nearby eigenvalues apart) makes SPE less stable. It stays bounded —
-# no $1/\varepsilon$ blow-up — which is the point.
+# Compare the printed numbers. The constants of SPE's stability bound grow with the Lipschitz
+# constants of φ and ρ, so a φ trained to tell nearby eigenvalues apart — steeper — would let the
+# same $\varepsilon$ move SPE more. Whether training does that is an empirical question: with
+# this notebook's short training the trained φ need not be steeper than the random one, and then
+# the float64 ratios are of the same order. The float32 ratio is much larger, and it is not
+# instability: float32 resolves about $6\cdot10^{-8}$ of each output, which is not small against
+# a change of the Laplacian of $4\cdot10^{-7}$ — measure tiny perturbations in float64. What
+# SPE's theorem excludes is a jump: the bound goes to 0 with $\|\Delta L\|$, unlike the raw
+# eigenvectors' $O(1)$ change.
 
 # %%
-# 6. with the notebook's data sets: quick mode one epoch each (about 15 s, a smoke run); full mode
-#    EPOCHS = 12 on 300 training graphs, 6 trainings: about 7–8 minutes (measured per training).
+# 6. with the notebook's data sets: quick mode one epoch each (about a second, a smoke run); full
+#    mode EPOCHS = 12 on 300 training graphs, 6 trainings: 40–57 s here (measured as in section 10).
 t0 = time.perf_counter()
+EPOCHS6 = 1 if QUICK else EPOCHS
 rows6 = [{"encoding": enc, "seed": sd,
-          "ood_mae": train(enc, train_set, test_set, ood_set, epochs=1 if QUICK else EPOCHS, seed=sd)[-1]["ood_mae"]}
+          "ood_mae": train(enc, train_set, test_set, ood_set, epochs=EPOCHS6, seed=sd)[-1]["ood_mae"]}
          for enc in ("lappe", "spe") for sd in (0, 1, 2)]
 ood6 = pd.DataFrame(rows6).groupby("encoding")["ood_mae"].agg(["mean", "std"])
 ans6 = bool(abs(ood6.loc["lappe", "mean"] - ood6.loc["spe", "mean"]) > ood6["std"].max())
 print(ood6.round(3), f"\ndifference larger than the spread: {ans6} ({time.perf_counter() - t0:.1f} s)")
-assert check_exercise("positional_encodings", 6, ans6, rows=rows6)
+assert check_exercise("positional_encodings", 6, ans6, rows=rows6, train_set=train_set, test_set=test_set,
+                      ood_set=ood_set, epochs=EPOCHS6)

@@ -141,6 +141,8 @@ def _eig2(answer):
            "original C, and divide by plain SVD's error on the same C (rank r).")
 def _eig3(answer, dW, C, C_fit, rank):
     dW, C, C_fit = _np(dW), _np(C), _np(C_fit)
+    if C_fit.shape == C.shape and np.allclose(C_fit, C, rtol=1e-9, atol=0.0):
+        raise ValueError("C_fit is the same Gram as C: fit EoRA on the Gram of the other inputs (C_other)")
     ratio = _eora_weighted_error(dW, C_fit, C, int(rank)) / _svd_weighted_error(dW, C, int(rank))
     return abs(float(answer) - ratio) < 1e-6 * ratio, f"EoRA(other Gram)/SVD = {ratio:.4f}"
 
@@ -240,11 +242,52 @@ def _pe3(answer, eps=1e-4):
     return abs(float(answer) - split) < 1e-3 * split, f"largest split {split:.2e} (≈ ε/n scale, not ε)"
 
 
-@_exercise("positional_encodings", 4, "answer (signnet_change, spe_change): max |output change| after "
-           "rotating the first eigenspace of C16 by 1 rad. SignNet sees the basis, SPE only the projectors.")
-def _pe4(answer):
-    sign, spe = (float(x) for x in answer)
-    return sign > 1e-4 and spe < 1e-8, f"SignNet changes by {sign:.1e}, SPE by {spe:.1e}"
+def _c16_eigenpairs(evals, evecs):
+    """The student's full eigendecomposition of C16's normalized Laplacian, checked with numpy."""
+    import networkx as nx
+
+    w, V = _np(evals), _np(evecs)
+    if w.shape != (16,) or V.shape != (16, 16):
+        raise ValueError(f"evals/evecs must be C16's full spectrum, shapes (16,) and (16, 16); got {w.shape}, {V.shape}")
+    L = _norm_lap(nx.to_numpy_array(nx.cycle_graph(16)))
+    if not (np.allclose(L @ V, V * w, atol=1e-8) and np.allclose(V.T @ V, np.eye(16), atol=1e-8)
+            and abs(w[2] - w[1]) < 1e-8 < w[3] - w[2]):
+        raise ValueError("evals/evecs are not orthonormal eigenpairs of C16's normalized Laplacian (ascending, "
+                         "columns 1–2 spanning the first 2-D eigenspace)")
+    return w, V
+
+
+@_exercise("positional_encodings", 4, "answer (signnet_change, spe_change): max |output change| of each network "
+           "after rotating columns 1–2 of V_all (the first eigenspace of C16) by 1 rad; pass signnet=, spe=, "
+           "evals=w_all, evecs=V_all. SignNet sees the basis, SPE only the projectors.")
+def _pe4(answer, signnet, spe, evals, evecs):
+    import torch
+
+    sign, spe_change = (float(x) for x in answer)
+    w, V = _c16_eigenpairs(evals, evecs)
+    c, s = np.cos(1.0), np.sin(1.0)
+
+    def change(net, Vr):
+        try:
+            dt = next(net.parameters()).dtype
+        except (AttributeError, StopIteration):     # a plain function of (evals, evecs)
+            dt = torch.float64
+        with torch.no_grad():
+            out = [np.asarray(net(torch.as_tensor(w, dtype=dt), torch.as_tensor(M, dtype=dt)).double())
+                   for M in (V, Vr)]
+        return float(np.abs(out[0] - out[1]).max())
+
+    refs = []
+    for R in (np.array([[c, -s], [s, c]]), np.array([[c, s], [-s, c]])):   # either sense of rotation
+        Vr = V.copy()
+        Vr[:, 1:3] = V[:, 1:3] @ R
+        refs.append((change(signnet, Vr), change(spe, Vr)))
+
+    def close(a, b):
+        return abs(a - b) <= max(1e-6 * abs(b), 1e-10)
+    ok = any(close(sign, a) and close(spe_change, b) for a, b in refs)
+    a, b = refs[0]
+    return ok, f"SignNet changes by {a:.2e}, SPE by {b:.1e} (recomputed with your networks)"
 
 
 @_exercise("positional_encodings", 5, "evaluate the trained φ = model.pe.phi on a grid of 2001 points in "
@@ -261,18 +304,30 @@ def _pe5(answer, model):
     return abs(float(answer) - lip) < 0.02 * lip, f"grid Lipschitz estimate {lip:.3g}"
 
 
-@_exercise("positional_encodings", 6, "per encoding, mean and standard deviation of 'ood_mae' over the "
-           "seeds; the answer is True when |mean(lappe) − mean(spe)| exceeds the larger of the two "
-           "standard deviations.")
-def _pe6(answer, rows):
-    ood = {}
+@_exercise("positional_encodings", 6, "per encoding, mean and sample standard deviation of the final epoch's "
+           "'ood_mae' over the seeds; the answer is True when |mean(lappe) − mean(spe)| exceeds the larger of the "
+           "two standard deviations. Pass rows= and the data sets and epochs you trained with.")
+def _pe6(answer, rows, train_set, test_set, ood_set, epochs):
+    from .substructures import train
+
+    ood, seen = {}, {}
     for r in rows:
         ood.setdefault(r["encoding"], []).append(float(r["ood_mae"]))
+        seen[(r["encoding"], int(r["seed"]))] = float(r["ood_mae"])
+    for enc in ("lappe", "spe"):
+        seeds = sorted(s for e, s in seen if e == enc)
+        if len(seeds) < 2 or len(seeds) != len(ood[enc]):
+            raise ValueError(f"rows need one row per seed and at least two seeds for {enc!r}, got seeds {seeds}")
+        # the rows must be real: retrain the first seed of each encoding and compare
+        got = train(enc, train_set, test_set, ood_set, epochs=int(epochs), seed=seeds[0])[-1]["ood_mae"]
+        if abs(got - seen[(enc, seeds[0])]) > 1e-4 * abs(got) + 1e-6:
+            raise ValueError(f"the row ({enc!r}, seed {seeds[0]}) says ood_mae {seen[(enc, seeds[0])]:.4f}, but "
+                             f"training it again with these data sets and epochs={int(epochs)} gives {got:.4f}")
     a, b = np.asarray(ood["lappe"]), np.asarray(ood["spe"])
-    spread = max(a.std(ddof=1), b.std(ddof=1)) if min(a.size, b.size) > 1 else float("inf")
+    spread = max(a.std(ddof=1), b.std(ddof=1))
     ref = bool(abs(a.mean() - b.mean()) > spread)
-    return bool(answer) == ref, (f"lappe {a.mean():.3f}±{a.std(ddof=1) if a.size > 1 else 0:.3f}, "
-                                 f"spe {b.mean():.3f}±{b.std(ddof=1) if b.size > 1 else 0:.3f} → {ref}")
+    return bool(answer) == ref, (f"lappe {a.mean():.3f}±{a.std(ddof=1):.3f}, spe {b.mean():.3f}±{b.std(ddof=1):.3f} "
+                                 f"→ {ref}")
 
 
 # ----------------------------------------------------------------------------- heat geodesics

@@ -6,15 +6,16 @@ eigenvectors of the symmetric normalized Laplacian ``L = I − D^{-½} A D^{-½}
 only the eigenspace is defined (any rotation of a basis is as good).  They are also
 *unstable*: when two eigenvalues are close a tiny change of the graph rotates the
 eigenvectors by a large angle.  Huang et al. ("On the Stability of Expressive Positional
-Encodings for Graph Neural Networks", ICLR 2024) measure this and propose SPE, which
-weighs eigenvectors by smooth functions of the eigenvalues.  This module provides the
-building blocks to see all of that:
+Encodings for Graphs", ICLR 2024) measure this and propose SPE, which weighs eigenvectors
+by smooth functions of the eigenvalues.  RWPE is such a weighting with a fixed function:
+its return probabilities are ``Σ_j (1 − λ_j)^t v_j(i)²`` (see :func:`random_walk_pe`).
+This module provides the building blocks to see all of that:
 
 =============================  ===========================================================
 :func:`as_adjacency`            networkx / scipy / numpy / torch graph → dense float64 tensor
 :func:`laplacian_pe`            first ``k`` non-trivial eigenvectors, deterministic signs
 :func:`laplacian_pe_eig`        the same, with their eigenvalues
-:func:`random_walk_pe`          ``diag((D^{-1}A)^j)``, ``j = 1..K`` (RWPE)
+:func:`random_walk_pe`          ``diag((D^{-1}A)^j)``, ``j = 1..K`` (RWPE) = ``Σ (1 − λ)^j v²``
 :func:`sinusoidal_pe`           Transformer sinusoidal encodings
 :func:`cycle_graph_eigvecs`     Laplacian eigenpairs of the cycle ``C_n``
 :func:`sinusoidal_cycle_coefficients`  sinusoids as exact combinations of cycle eigenvectors
@@ -321,11 +322,31 @@ def random_walk_pe(graph, K: int, *, device=None, dtype=None) -> torch.Tensor:
         started at a node is back there.  Isolated nodes get 0 (the walk has no step to
         take; ``D^{-1}`` is taken as 0 there), never NaN.
 
+    Notes
+    -----
+    **Spectral form.**  ``D^{-1}A = D^{-½} S D^{½}`` with ``S = D^{-½} A D^{-½}``, so
+    ``(D^{-1}A)^t`` and ``S^t`` have the same diagonal.  ``S`` and ``I − L`` (``L`` the
+    symmetric normalized Laplacian, eigenpairs ``(λ_j, v_j)``) differ only on the diagonal of
+    isolated nodes, each its own component, so at every node ``i`` of positive degree::
+
+        RWPE_t(i) = Σ_j (1 − λ_j)^t v_j(i)² = [V diag(φ_t(λ)) Vᵀ]_ii   with φ_t(λ) = (1 − λ)^t:
+
+    the diagonal of an SPE-style spectral matrix with a *fixed* φ.  It depends on the
+    eigenspaces only, so RWPE has no sign or basis ambiguity, and it is stable: φ_t is
+    ``t``-Lipschitz on ``[0, 2]``, so on graphs without isolated nodes column ``t`` moves by
+    at most ``t·‖ΔL‖_F`` (for symmetric matrices ‖f(L') − f(L)‖_F ≤ Lip(f)·‖L' − L‖_F).  At an
+    isolated node the sum gives 1 (its own eigenvector, λ = 0) where RWPE is 0 by convention.
+    ``tests/test_positional_encodings.py`` checks both statements on random graphs.
+
     Examples
     --------
     >>> import networkx as nx
     >>> random_walk_pe(nx.cycle_graph(4), 4)[0]
     tensor([0.0000, 0.5000, 0.0000, 0.5000], dtype=torch.float64)
+    >>> w, V = torch.linalg.eigh(normalized_laplacian(as_adjacency(nx.path_graph(5))))
+    >>> spectral = torch.stack([((1 - w) ** t * V ** 2).sum(1) for t in (1, 2, 3, 4)], 1)
+    >>> bool(torch.allclose(spectral, random_walk_pe(nx.path_graph(5), 4), atol=1e-12))
+    True
     """
     K = check_int(K, "K", 1)
     A = as_adjacency(graph)
@@ -484,11 +505,16 @@ def sinusoid_cycle_comparison(n: int, d: int, base: float = 10000.0) -> dict:
     encoding ``T`` = :func:`sinusoidal_pe` (n, d, ``base``), its least-squares fit ``T_fit``
     in span(V) and how far it is from that span (``T_residual``, the largest entry of
     ``T − T_fit``, and ``T_rel``, ‖T − T_fit‖ / ‖T‖): the geometric frequency ladder is not made
-    of cycle eigenvectors.
+    of cycle eigenvectors.  ``V`` holds ``v_1..v_d``, not the constant ``v_0``, so a nearly
+    constant slow channel (``cos(ωt)`` with ``ω n ≪ 1``) counts as residual; ``T_rel_v0`` is the
+    same fit with ``v_0`` added, ``T_share_v0`` the share of that fit's squared residual in each
+    channel, and ``omega`` each channel's angular frequency (rad per node): what is left with
+    ``v_0`` sits mostly in channels faster than the highest frequency of the span,
+    ``2π(d/2)/n``, and in slow channels that are not periodic on the cycle (ramps).
 
     >>> c = sinusoid_cycle_comparison(12, 4)
-    >>> c["residual"] < 1e-12, c["recon"].shape, c["T_rel"] > 0.01
-    (True, (12, 4), True)
+    >>> c["residual"] < 1e-12, c["recon"].shape, c["T_rel"] > 0.01, c["T_rel_v0"] <= c["T_rel"]
+    (True, (12, 4), True, True)
     """
     C, S, V, residual = sinusoidal_cycle_coefficients(n, d, device="cpu", dtype=torch.float64)
     S, V, C = S.numpy(), V.numpy(), C.numpy()
@@ -497,9 +523,14 @@ def sinusoid_cycle_comparison(n: int, d: int, base: float = 10000.0) -> dict:
     coef, *_ = np.linalg.lstsq(V, T, rcond=None)
     T_fit = V @ coef
     t_res = T - T_fit
+    V0 = np.concatenate([np.full((n, 1), 1.0 / math.sqrt(n)), V], axis=1)   # v_0 of a regular graph: constant
+    res0 = T - V0 @ np.linalg.lstsq(V0, T, rcond=None)[0]
+    tnorm = max(np.linalg.norm(T), 1e-300)
+    omega = float(base) ** (-2.0 * (np.arange(d) // 2) / d)
     return dict(S=S, V=V, C=C, recon=recon, residual=residual, T=T, T_fit=T_fit,
-                T_residual=float(np.abs(t_res).max()),
-                T_rel=float(np.linalg.norm(t_res) / max(np.linalg.norm(T), 1e-300)))
+                T_residual=float(np.abs(t_res).max()), T_rel=float(np.linalg.norm(t_res) / tnorm),
+                T_rel_v0=float(np.linalg.norm(res0) / tnorm),
+                T_share_v0=(res0 ** 2).sum(0) / max(float((res0 ** 2).sum()), 1e-300), omega=omega)
 
 
 # ----------------------------------------------------------------------------- projectors, SignNet

@@ -1,7 +1,7 @@
 """Stable and expressive positional encodings (SPE) and the baselines it is compared with.
 
-Huang et al., "On the Stability of Expressive Positional Encodings for Graph Neural
-Networks" (ICLR 2024) encode a graph through its Laplacian eigenpairs ``(λ, V)`` as
+Huang et al., "On the Stability of Expressive Positional Encodings for Graphs" (ICLR 2024)
+encode a graph through its Laplacian eigenpairs ``(λ, V)`` as
 
 .. math::
 
@@ -10,8 +10,21 @@ Networks" (ICLR 2024) encode a graph through its Laplacian eigenpairs ``(λ, V)`
 with ``φ_ℓ`` learned (Lipschitz) functions of the eigenvalues and ``ρ`` a
 permutation-equivariant network.  Because ``V diag(φ(λ)) Vᵀ`` depends on the eigenspaces
 only, never on a basis of them, the encoding is invariant to eigenvector sign flips and
-to rotations inside repeated eigenspaces, and it changes by at most a constant times the
-change of the Laplacian (stability).
+to rotations inside repeated eigenspaces.
+
+Stability, as the paper states it (its Theorem 3.1), is Hölder-type, not Lipschitz: for
+Laplacians ``L, L'`` (nodes matched by the best permutation)
+``‖SPE(L) − SPE(L')‖_F ≤ C₁·√‖L − L'‖_F + C₂·‖L − L'‖_F``, where the constants grow with the
+Lipschitz constants (and sizes) of ``φ`` and ``ρ`` and with the number ``d`` of eigenpairs
+used, and ``C₂`` contains ``1/(λ_{d+1} − λ_d)`` when only the first ``d < n`` eigenpairs are
+used.  No arbitrarily small change of the graph can make it jump — the failure of raw
+eigenvectors — but the ratio ``‖ΔSPE‖/‖ΔL‖`` is not promised to stay below a constant.
+Over the full spectrum each matrix is a matrix function, ``Z_ℓ = φ_ℓ(L)``, and
+``‖φ_ℓ(L') − φ_ℓ(L)‖_F ≤ Lip(φ_ℓ)·‖L' − L‖_F`` (tests/test_spe.py checks it).  RWPE is the
+diagonal of such a matrix with the fixed ``φ_t(λ) = (1 − λ)^t``
+(:func:`spectral_explorer.positional_encodings.random_walk_pe`).  A randomly initialised ``φ``
+is nearly flat, so an untrained SPE shows small ratios; they say nothing about a network
+whose φ or ρ is steeper.
 
 This module holds, over dense padded batches ``(B, N, ...)`` with a boolean node mask
 ``(B, N)``:

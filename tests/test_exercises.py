@@ -3,12 +3,16 @@ passes, a wrong one fails with a hint, a malformed one fails without raising."""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import networkx as nx
 import numpy as np
 import pytest
 import torch
 
 from spectral_explorer import eigenspace as es
+from spectral_explorer import substructures
 from spectral_explorer import latent_directions as ld
 from spectral_explorer.calibration import compress_weight
 from spectral_explorer.data import anisotropic_toy, swiss_roll
@@ -20,7 +24,7 @@ from spectral_explorer.heat_geodesic import heat_geodesic_distances
 from spectral_explorer.laplacian import laplacian
 from spectral_explorer.metrics import loglog_slope
 from spectral_explorer.positional_encodings import as_adjacency, laplacian_pe_eig, normalized_laplacian
-from spectral_explorer.spe import SPE
+from spectral_explorer.spe import SPE, SignNetPE
 
 F64 = torch.float64
 CASES = {}   # (notebook, n) -> (right answer, wrong answer, data)
@@ -122,9 +126,23 @@ def _p3():
     return split, 1e-4, {}
 
 
+def _p4_setup():
+    """The notebook's exercise 4: its networks, C16's full spectrum and the solution's answer."""
+    torch.manual_seed(0)
+    signnet, spe = SignNetPE(k=3).double().eval(), SPE(m=4, d_out=4).double().eval()
+    w, V = torch.linalg.eigh(normalized_laplacian(as_adjacency(nx.cycle_graph(16))))
+    c, s = math.cos(1.0), math.sin(1.0)
+    Vr = V.clone()
+    Vr[:, 1:3] = V[:, 1:3] @ torch.tensor([[c, -s], [s, c]], dtype=F64)
+    with torch.no_grad():
+        right = (float((signnet(w, V) - signnet(w, Vr)).abs().max()), float((spe(w, V) - spe(w, Vr)).abs().max()))
+    return right, dict(signnet=signnet, spe=spe, evals=w, evecs=V)
+
+
 @case("positional_encodings", 4)
 def _p4():
-    return (0.1, 1e-13), (1e-9, 1e-13), {}
+    right, data = _p4_setup()
+    return right, (right[0] * 1.5, right[1]), data
 
 
 class _Model:
@@ -142,11 +160,21 @@ def _p5():
     return lip, lip * 1.5, dict(model=model)
 
 
+@functools.lru_cache(maxsize=1)
+def _p6_setup():
+    """Real rows from tiny trainings (the check retrains one row per encoding to verify them)."""
+    sets = substructures.cycle_count_datasets.__wrapped__(quick=True, seed=0, n_train=24, n_test=8, n_ood=8)
+    rows = [{"encoding": e, "seed": s, "ood_mae": substructures.train(e, *sets, epochs=1, seed=s)[-1]["ood_mae"]}
+            for e in ("lappe", "spe") for s in (0, 1)]
+    ood = {e: np.array([r["ood_mae"] for r in rows if r["encoding"] == e]) for e in ("lappe", "spe")}
+    right = bool(abs(ood["lappe"].mean() - ood["spe"].mean()) > max(v.std(ddof=1) for v in ood.values()))
+    return right, rows, dict(rows=rows, train_set=sets[0], test_set=sets[1], ood_set=sets[2], epochs=1)
+
+
 @case("positional_encodings", 6)
 def _p6():
-    rows = [{"encoding": e, "seed": s, "ood_mae": m + 0.01 * s}
-            for e, m in (("lappe", 1.0), ("spe", 0.5)) for s in range(3)]
-    return True, False, dict(rows=rows)
+    right, _, data = _p6_setup()
+    return right, not right, data
 
 
 # ----------------------------------------------------------------------------- heat geodesics
@@ -285,6 +313,44 @@ def _h5():
     W = torch.randn(12, 7, dtype=F64, generator=torch.Generator().manual_seed(5))
     eq = HouseholderProjector.from_weight(W, 3, singular_values="equal")
     return rotation_matrix(3, math.radians(45)), rotation_matrix(3, math.radians(-45)), dict(layer=eq)
+
+
+def test_pe4_an_echoed_answer_is_rejected(capsys):
+    """The check recomputes both changes with the student's networks: a made-up pair such as
+    (5.0, 0.0), or the right SignNet change with a non-zero SPE change, fails; so do
+    eigenpairs that are not C16's."""
+    right, data = _p4_setup()
+    assert 1e-4 < right[0] < 5.0 and right[1] < 1e-10
+    assert check_exercise("positional_encodings", 4, (5.0, 0.0), **data) is False
+    assert check_exercise("positional_encodings", 4, (right[0], 1e-3), **data) is False
+    assert check_exercise("positional_encodings", 4, right, **data) is True
+    # rotating the other way (V R(−1)) answers the same exercise
+    w, V = data["evals"], data["evecs"]
+    Vr = V.clone()
+    Vr[:, 1:3] = V[:, 1:3] @ torch.tensor([[math.cos(1.0), math.sin(1.0)], [-math.sin(1.0), math.cos(1.0)]], dtype=F64)
+    with torch.no_grad():
+        other = (float((data["signnet"](w, V) - data["signnet"](w, Vr)).abs().max()),
+                 float((data["spe"](w, V) - data["spe"](w, Vr)).abs().max()))
+    assert other[0] != right[0] and check_exercise("positional_encodings", 4, other, **data) is True
+    bad = dict(data, evecs=torch.eye(16, dtype=F64))
+    assert check_exercise("positional_encodings", 4, right, **bad) is False
+    assert "not orthonormal eigenpairs of C16" in capsys.readouterr().out
+
+
+def test_pe6_made_up_rows_are_rejected(capsys):
+    right, rows, data = _p6_setup()
+    fake = [dict(r, ood_mae=r["ood_mae"] + (0.3 if r["encoding"] == "spe" else 0.0)) for r in rows]
+    assert check_exercise("positional_encodings", 6, right, **dict(data, rows=fake)) is False
+    assert "training it again" in capsys.readouterr().out
+    one_seed = [r for r in rows if r["seed"] == 0]
+    assert check_exercise("positional_encodings", 6, right, **dict(data, rows=one_seed)) is False
+    assert "at least two seeds" in capsys.readouterr().out
+
+
+def test_eig3_fitting_on_the_same_gram_is_refused(capsys):
+    right, _, data = CASES[("eigenspace_projections", 3)]()
+    assert check_exercise("eigenspace_projections", 3, right, **dict(data, C_fit=data["C"])) is False
+    assert "same Gram" in capsys.readouterr().out
 
 
 def test_every_exercise_has_a_test_case():

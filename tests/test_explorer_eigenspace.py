@@ -205,3 +205,54 @@ def test_cancelled_fidelity_job_stops_within_a_second_and_the_explorer_stays_usa
     table = ex.run_fidelity()
     assert list(table.index) == ["none", "SVD", "EoRA"]
     ex.param.update(rank=8, compression="rtn3")
+
+
+def test_tour_numbers_are_what_the_explorer_computes():
+    """Every number of the eigenspace tour, recomputed by applying its steps; step 5's statements
+    about scaling also on toys the tour does not show (other seeds and angles)."""
+    from spectral_explorer import eigenspace as es
+    from spectral_explorer.data import anisotropic_toy
+    from spectral_explorer.explorers._tour import load_tour
+
+    steps = load_tour("eigenspace")
+    ex = EigenspaceExplorer(threaded=False)
+
+    def errs(n):
+        ex.apply_tour_step(n)
+        t = ex.toy_result()
+        return {k: float(v) for k, v in t["errors"].items()}, {k: float(v) for k, v in t["plain"].items()}, t
+
+    e, p, _ = errs(1)
+    assert all(s in steps[0].answer for s in (f"{p['SVD']:.2f}", f"{p['EoRA']:.2f}", f"{p['none']:.2f}",
+                                              f"{e['EoRA']:.1f}", f"{e['SVD']:.1f}", f"{e['none']:.1f}"))
+    e, _, t = errs(2)
+    assert all(s in steps[1].answer for s in (f"{e['EoRA']:.3f}", f"{e['SVD']:.3f}", f"{e['none']:.1f}",
+                                              f"{t['evals'][0]:.0f} and {t['evals'][1]:.0f}"))
+    e, _, _ = errs(3)
+    assert all(s in steps[2].answer for s in (f"{e['SVD']:.1f}", f"{e['EoRA']:.1f}", f"{e['SVD'] / e['EoRA']:.0f}"))
+    e, _, _ = errs(4)
+    assert all(s in steps[3].answer for s in (f"{e['EoRA']:.1f}", f"{e['SVD']:.1f}", f"{e['none']:.1f}"))
+    errs(5)
+    sw, ans = ex._toy_sweep()["errors"], steps[4].answer
+    share = {a: sw[a]["EoRA"] / sw[a]["none"] for a in (1.0, 100.0)}
+    assert f"{100 * share[1.0]:.0f} %" in ans and f"{100 * share[100.0]:.2f} %" in ans
+    svd_share = [sw[a]["SVD"] / sw[a]["none"] for a in sw]
+    assert f"{100 * min(svd_share):.0f}–{100 * max(svd_share):.0f} %" in ans
+    assert all(f"{sw[a]['SVD'] / sw[a]['EoRA']:.1f} at {a:g}" in ans for a in (4.0, 8.0, 32.0, 100.0))
+    assert f"from {sw[1.0]['EoRA']:.1f} to {sw[100.0]['EoRA']:.1f}" in ans
+    assert f"from {sw[1.0]['none']:.0f} to {sw[100.0]['none']:.0f}" in ans
+    # the short axis held at 1 (standard deviations a and 1): same shares, EoRA's error rises
+    short1 = {a: es.toy_compensation(anisotropic_toy(300, a, 30.0, 0)[0] * np.sqrt(a), anisotropic_toy(300, a, 30.0, 0)[1])
+              ["errors"] for a in (1.0, 100.0)}
+    assert f"from {float(short1[1.0]['EoRA']):.1f} to {float(short1[100.0]['EoRA']):.1f}" in ans
+    # on toys the tour does not show: the shares are scale-free, the rank-1 formula holds
+    for seed, angle in ((1, 70.0), (5, 150.0)):
+        for a in (3.0, 40.0):
+            X, dW = anisotropic_toy(200, a, angle, seed)
+            e1, e2 = (es.toy_compensation(Y, dW)["errors"] for Y in (X, 7.0 * X))
+            assert float(e2["EoRA"] / e2["none"]) == pytest.approx(float(e1["EoRA"] / e1["none"]), rel=1e-9)
+            C = X.T @ X
+            w, V = np.linalg.eigh(C)
+            s1 = np.linalg.svd(dW @ V @ np.diag(np.sqrt(w)) @ V.T, compute_uv=False)[0]
+            assert float(e1["EoRA"]) == pytest.approx(abs(np.linalg.det(dW)) * np.sqrt(np.linalg.det(C)) / s1, rel=1e-9)
+    assert type(ex.view_anisotropy()).__name__ == "Layout" and ex.error == ""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from spectral_explorer.explorers import PositionalEncodingExplorer
-from spectral_explorer.explorers.positional_encodings import GRAPHS
+from spectral_explorer.explorers.positional_encodings import EPS_GRID, GRAPHS
 
 hv.extension("bokeh", logo=False)
 
@@ -142,3 +142,55 @@ def test_training_streams_and_cancels():
     tr.epochs = 1
     tr.start(block=True)   # still usable after a stop
     assert len(tr.history) == 2 and tr.status.startswith("done")
+
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _sci(x: float) -> str:
+    """4.6·10⁶, as the tour's answers write numbers."""
+    e = math.floor(math.log10(abs(x)))
+    return f"{x / 10 ** e:.1f}·10{str(e).translate(_SUP)}"
+
+
+def test_tour_numbers_are_what_the_explorer_computes():
+    """Every number the positional-encodings tour states, recomputed by applying its steps; the
+    general claims (cycle multiplicities, RWPE's spectral form) also on cases the steps do not show."""
+    from spectral_explorer.eigen import eigenvalue_groups
+    from spectral_explorer.explorers._tour import load_tour
+    from spectral_explorer.reproduce.positional_encodings import phi_max_slope
+
+    steps = load_tour("positional_encodings")
+    ex = PositionalEncodingExplorer(threaded=False)
+    ex.apply_tour_step(1)
+    assert f"{ex.projector['dv']:.3f}" == "2.000" and ex.projector["dP"] == 0 and "2.000" in steps[0].answer
+    ex.apply_tour_step(2)
+    assert f"{ex.projector['dv']:.3f}" in steps[1].answer and ex.projector["dP"] < 1e-15
+    for n in (24, 25, 7, 16):                       # step 2's claim, even and odd n
+        ex2 = PositionalEncodingExplorer(threaded=False, graph="cycle", n=n)
+        w = ex2.eigenpairs[0]
+        mult = [b - a for a, b in eigenvalue_groups(w, 1e-8)]
+        assert mult == [1] + [2] * ((n - 1) // 2) + ([1] if n % 2 == 0 else []), (n, mult)
+        assert (abs(w[-1] - 2) < 1e-12) == (n % 2 == 0)
+    ex.apply_tour_step(3)
+    w = ex.eigenpairs[0]
+    assert [(round(float(w[a]), 6), b - a) for a, b in eigenvalue_groups(w, 1e-8)] == \
+        [(0.0, 1), (0.5, 4), (1.0, 6), (1.5, 4), (2.0, 1)] and "1, 4, 6, 4, 1" in steps[2].answer
+    ex.apply_tour_step(4)
+    s, curve = ex.stability, ex._stability_curve()
+    at = {e: {k: curve[k][i] for k in ("raw", "projectors", "spe")} for i, e in enumerate(EPS_GRID)}
+    ans = steps[3].answer
+    assert _sci(s["raw"]) in ans and f"{s['projectors']:.1f}" in ans and _sci(at[1e-4]["projectors"]) in ans
+    assert f"{s['spe']:.2g}" in ans and max(curve["spe"]) / min(curve["spe"]) < 1.01
+    assert f"{phi_max_slope(ex._spe_model()):.2f}" in ans and "k = 4" in steps[3].claim and "all 24" in steps[3].claim
+    ex.apply_tour_step(5)
+    rw = ex._rwpe()
+    assert np.allclose(ex.encoding_values, 0.5) and np.allclose(rw[:, 0::2], 0)      # odd walk lengths: 0
+    w, V = ex.eigenpairs
+    np.testing.assert_allclose(rw, np.stack([((1 - w) ** t * V ** 2).sum(1) for t in range(1, rw.shape[1] + 1)], 1),
+                               atol=1e-12)                                           # the claim's formula
+    ex.apply_tour_step(6)
+    c, ans = ex.cycle_comparison, steps[5].answer
+    fast = c["omega"] > 2 * math.pi * (ex.sin_dim // 2) / ex.cycle_n
+    assert _sci(c["residual"]) in ans and f"{100 * c['T_rel']:.0f} %" in ans and f"{100 * c['T_rel_v0']:.0f} %" in ans
+    assert f"{100 * c['T_share_v0'][fast].sum():.0f} %" in ans and list(np.flatnonzero(fast)) == [0, 1]

@@ -184,6 +184,66 @@ def test_rwpe_equals_diagonal_of_matrix_powers(dev):
     np.testing.assert_allclose(pe_p.cpu().numpy(), ref[perm], atol=1e-12)
 
 
+def _rwpe_test_graphs():
+    """Graphs the spectral form of RWPE was not derived on: random ER (isolated nodes),
+    weighted trees with rings, Watts–Strogatz, Barabási–Albert, bipartite (λ = 2), SBM, a
+    disconnected union with an isolated node and weighted edges."""
+    graphs = _random_graphs(15, seed=11)
+    graphs += [nx.complete_bipartite_graph(3, 5), nx.petersen_graph(),
+               nx.stochastic_block_model([6, 7, 5], [[0.8, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.1, 0.9]], seed=3)]
+    g = nx.disjoint_union(nx.cycle_graph(7), nx.star_graph(4))
+    for u, v in g.edges:
+        g[u][v]["weight"] = 0.5 + (3 * u + v) % 4
+    g.add_node(len(g))                                    # isolated
+    return graphs + [g]
+
+
+def test_rwpe_is_the_diagonal_of_a_fixed_spectral_function():
+    """RWPE_t(i) = Σ_j (1 − λ_j)^t v_j(i)² with (λ_j, v_j) from scipy's solver on networkx's
+    normalized Laplacian, at every node of positive degree; at an isolated node the sum is 1
+    (its own eigenvector, λ = 0) and RWPE is 0 by convention."""
+    K = 10
+    for g in _rwpe_test_graphs():
+        w, V = _scipy_spectrum(g)
+        spectral = np.stack([((1 - w) ** t * V ** 2).sum(1) for t in range(1, K + 1)], 1)
+        rw = random_walk_pe(g, K, device="cpu").numpy()
+        iso = nx.to_numpy_array(g).sum(1) == 0
+        np.testing.assert_allclose(rw[~iso], spectral[~iso], atol=1e-12)
+        assert np.all(rw[iso] == 0) and np.allclose(spectral[iso], 1.0)
+    # the batched version (matrix powers of S) agrees too
+    graphs = _rwpe_test_graphs()
+    rw_b, mask = batched_random_walk_pe(graphs, K, device="cpu")
+    for b, g in enumerate(graphs):
+        w, V = _scipy_spectrum(g)
+        iso = nx.to_numpy_array(g).sum(1) == 0
+        spectral = np.stack([((1 - w) ** t * V ** 2).sum(1) for t in range(1, K + 1)], 1)
+        np.testing.assert_allclose(rw_b[b, :len(g)].numpy()[~iso], spectral[~iso], atol=1e-12)
+
+
+def test_rwpe_moves_by_at_most_t_times_the_change_of_the_laplacian():
+    """φ_t(λ) = (1 − λ)^t is t-Lipschitz on [0, 2], hence ‖ΔRWPE_t‖_2 ≤ ‖Δ(I − L)^t‖_F ≤ t‖ΔL‖_F
+    (no isolated node before or after) — for small and large changes, weighted or flipped edges."""
+    rng = np.random.default_rng(5)
+    K, checked = 8, 0
+    for g in _random_graphs(20, seed=13):
+        A = nx.to_numpy_array(g)
+        if (A.sum(1) == 0).any():
+            continue
+        for scale in (1e-6, 1e-2, 1.0):
+            B = A.copy()
+            iu = np.array(np.triu_indices(len(A), 1)).T
+            for u, v in iu[rng.choice(len(iu), size=3, replace=False)]:
+                B[u, v] = B[v, u] = max(B[u, v] + scale * rng.choice([-1.0, 1.0]) * (1 if B[u, v] else 0.5), 0.0)
+            if (B.sum(1) == 0).any():
+                continue
+            dL = float(torch.linalg.norm(normalized_laplacian(torch.as_tensor(B)) - normalized_laplacian(torch.as_tensor(A))))
+            d_rw = np.linalg.norm(random_walk_pe(B, K, device="cpu").numpy() - random_walk_pe(A, K, device="cpu").numpy(),
+                                  axis=0)
+            assert np.all(d_rw <= np.arange(1, K + 1) * dL * (1 + 1e-9) + 1e-13), (d_rw / dL, scale)
+            checked += 1
+    assert checked >= 30
+
+
 # ----------------------------------------------------------------------------- sinusoids and cycles
 def test_sinusoidal_pe_formula():
     pe = sinusoidal_pe(50, 16, device="cpu")
@@ -207,6 +267,13 @@ def test_sinusoid_cycle_comparison_rebuilds_the_sinusoids_and_projects_the_trans
     np.testing.assert_allclose(V.T @ (T - c["T_fit"]), 0, atol=1e-12)
     assert c["T_rel"] == pytest.approx(np.linalg.norm(T - V @ V.T @ T) / np.linalg.norm(T), rel=1e-10)
     assert c["T_rel"] > 0.01                                              # the ladder is not the cycle's Fourier basis
+    # with v_0: the fit in the span of scipy's first d + 1 eigenvectors of the cycle
+    w, U = scipy.linalg.eigh(nx.normalized_laplacian_matrix(nx.cycle_graph(n)).toarray())
+    U = U[:, :d + 1]
+    res0 = T - U @ np.linalg.lstsq(U, T, rcond=None)[0]
+    assert c["T_rel_v0"] == pytest.approx(np.linalg.norm(res0) / np.linalg.norm(T), rel=1e-9)
+    np.testing.assert_allclose(c["T_share_v0"], (res0 ** 2).sum(0) / (res0 ** 2).sum(), atol=1e-9)
+    np.testing.assert_allclose(c["omega"][0::2], 100.0 ** (-np.arange(0, d, 2) / d), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n, d", [(16, 8), (17, 16), (40, 10)])

@@ -11,6 +11,7 @@ import functools
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -88,26 +89,60 @@ def test_tiny_training_and_files(stability, tmp_path, monkeypatch):
     monkeypatch.setattr(substructures, "cycle_count_datasets", tiny)
     calls = []
     training = rpe.run_training(quick=True, progress=lambda f, t: calls.append((f, t)), encodings=("none", "spe"),
-                                epochs=2, model_kwargs=dict(hidden=16, layers=2, pe_dim=4))
+                                epochs=2, seeds=(0, 1), model_kwargs=dict(hidden=16, layers=2, pe_dim=4))
     lines = [t for _, t in calls]
-    assert [f for f, _ in calls] == [0.25, 0.5, 0.75, 1.0]
+    assert [f for f, _ in calls] == [k / 8 for k in range(1, 9)]
     assert [r["encoding"] for r in training] == ["none", "spe"]
     assert all(math.isfinite(r["test_mae"]) and math.isfinite(r["ood_mae"]) for r in training)
-    assert any("spe" in ln and "epoch   2/2" in ln for ln in lines)
+    assert any("spe" in ln and "seed=1" in ln and "epoch   2/2" in ln for ln in lines)
+    # mean and sample standard deviation (ddof=1) of the per-seed runs, which are kept
+    for r in training:
+        assert r["seeds"] == [0, 1] and r["n_seeds"] == 2
+        o = np.array(r["ood_maes"])
+        assert r["ood_mae"] == pytest.approx(o.mean(), abs=1e-4) and r["ood_mae_std"] == pytest.approx(o.std(ddof=1), abs=1e-4)
+    ranks = rpe.ood_ranking(training)
+    assert set(ranks) == {"mean", "seed 0", "seed 1"} and all(sorted(v) == ["none", "spe"] for v in ranks.values())
 
     rpe.write_results(stability, training, tmp_path, {"quick": True})
     both = pd.read_csv(tmp_path / "positional-encodings.csv")
-    assert set(both["table"]) == {"stability", "training"}
+    assert set(both["table"]) == {"stability", "training", "training_runs"}
     st = pd.read_csv(tmp_path / "positional-encodings-stability.csv")
     tr = pd.read_csv(tmp_path / "positional-encodings-training.csv")
+    runs = pd.read_csv(tmp_path / "positional-encodings-training-runs.csv")
     assert list(st.columns) == list(rpe.STABILITY_COLUMNS)
     assert list(tr.columns) == list(rpe.TRAINING_COLUMNS)
+    assert list(runs.columns) == list(rpe.RUN_COLUMNS) and len(runs) == 4
+    assert runs.groupby("encoding")["ood_mae"].mean().to_dict() == pytest.approx(
+        tr.set_index("encoding")["ood_mae"].to_dict(), abs=1e-4)
     assert len(st) == len(stability) and len(tr) == 2
     assert float(st.loc[(st["mode"] == "edge_weight") & (st["eps"] == 1e-6), "raw"].iloc[0]) > 1e5
     doc = json.loads((tmp_path / "positional-encodings.json").read_text())
     assert doc["meta"] == {"quick": True}
-    assert {r["table"] for r in doc["rows"]} == {"stability", "training"}
+    assert {r["table"] for r in doc["rows"]} == {"stability", "training", "training_runs"}
     assert {"raw", "projectors", "spe", "eigengap"} <= set(doc["rows"][0])
+
+
+def test_the_random_spe_phi_is_nearly_flat():
+    """What the texts say about the untrained SPE of the stability table: its φ's largest slope
+    on [0, 2] is small (0.16–0.37 for seeds 0–9), far below a trained φ's."""
+    slopes = [rpe.phi_max_slope(rpe.spe_encoder(s).model) for s in range(10)]
+    assert 0.15 < min(slopes) and max(slopes) < 0.38, slopes
+    assert rpe.phi_max_slope(rpe.spe_encoder(0).model) == pytest.approx(0.158, abs=1e-3)
+    # on C16 at ε = 1e-6 the matrices Z_ℓ move by at most φ's slope times ‖ΔL‖, and the random ρ
+    # shrinks that change further: the reason for the table's small SPE ratio
+    import networkx as nx
+
+    from spectral_explorer.positional_encodings import as_adjacency, normalized_laplacian
+    A = as_adjacency(nx.cycle_graph(16))
+    B = A.clone()
+    B[0, 1] = B[1, 0] = 1 + 1e-6
+    (w0, V0), (w1, V1) = (torch.linalg.eigh(normalized_laplacian(M)) for M in (A, B))
+    dL = float(torch.linalg.norm(normalized_laplacian(B) - normalized_laplacian(A)))
+    model = rpe.spe_encoder(0).model
+    with torch.no_grad():
+        dZ = float((model.matrices(w1, V1) - model.matrices(w0, V0)).norm()) / dL
+        dout = float((model(w1, V1) - model(w0, V0)).norm()) / dL
+    assert dZ <= 1.01 * slopes[0] * math.sqrt(model.m) and dout < dZ / 10, (dZ, dout)
 
 
 def test_stability_cancel_between_rows():

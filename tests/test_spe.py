@@ -138,6 +138,60 @@ def test_spe_stable_under_small_edge_perturbation():
     assert (lap(*e2) - lap(*e1)).norm() / dL > 5
 
 
+def test_rwpe_is_the_diagonal_of_spectral_matrices_with_a_fixed_phi():
+    """RWPE_t = diag(V diag((1 − λ)^t) Vᵀ): SPE's matrices with a fixed φ, on a padded batch."""
+    from spectral_explorer.positional_encodings import random_walk_pe
+
+    graphs = [nx.petersen_graph(), nx.connected_watts_strogatz_graph(11, 4, 0.3, seed=1), nx.path_graph(6)]
+    evals, evecs, mask = batched_laplacian_eig([_adj(G) for G in graphs])
+    real = torch.arange(evals.shape[1])[None, :] < mask.sum(1, keepdim=True)
+    t = torch.arange(1, 7, dtype=torch.float64)
+    phi = (1 - evals)[..., None] ** t * real[..., None]                      # (B, N, 6); padding zero
+    Z = spectral_matrices(evals, evecs, phi, mask)
+    for b, G in enumerate(graphs):
+        n = G.number_of_nodes()
+        diag = torch.diagonal(Z[b, :n, :n], dim1=0, dim2=1).T                  # (n, 6)
+        assert torch.allclose(diag, random_walk_pe(_adj(G), 6), atol=1e-12)
+
+
+def _phi_lipschitz_bounds(spe):
+    """Upper bounds on Lip(φ_ℓ), one per channel: the product of the spectral norms of φ's
+    weight matrices, the last one's row ℓ (ReLU is 1-Lipschitz)."""
+    lins = [m for m in spe.phi if isinstance(m, torch.nn.Linear)]
+    inner = torch.prod(torch.stack([torch.linalg.matrix_norm(m.weight, 2) for m in lins[:-1]]))
+    return lins[-1].weight.norm(dim=1) * inner
+
+
+def test_spe_matrices_move_by_at_most_lip_phi_times_the_change_of_l():
+    """Over the full spectrum Z_ℓ = φ_ℓ(L), and ‖φ(L') − φ(L)‖_F ≤ Lip(φ)·‖L' − L‖_F for symmetric
+    matrices: a Lipschitz bound on SPE's matrices, with no eigengap, on random graphs (repeated
+    eigenvalues included) under small and large changes. The ratio is checked against the
+    bound; Huang et al.'s theorem for SPE's output is a Hölder bound (a √‖ΔL‖ term)."""
+    torch.manual_seed(0)
+    spe = _spe(1, m=4)
+    bound = _phi_lipschitz_bounds(spe).detach()
+    gen = torch.Generator().manual_seed(2)
+    graphs = [nx.cycle_graph(16), nx.hypercube_graph(4), nx.petersen_graph()] + \
+        [nx.connected_watts_strogatz_graph(14, 4, 0.3, seed=s) for s in range(3)]
+    ratios = []
+    for G in graphs:
+        A = _adj(G)
+        Z0 = spe.matrices(*_eig(A))
+        for scale in (1e-6, 1e-2, 0.5):
+            B = A.clone()
+            i, j = (int(x) for x in torch.randint(0, len(A), (2,), generator=gen))
+            u, v = (i, j) if i != j else (0, 1)
+            B[u, v] = B[v, u] = A[u, v] + scale
+            e1 = _eig(B)
+            dL = (_laplacian_from_eig(*e1) - _laplacian_from_eig(*_eig(A))).norm()
+            dZ = (spe.matrices(*e1) - Z0).norm(dim=(1, 2))[0]                 # per channel
+            assert torch.all(dZ <= bound * dL * (1 + 1e-6) + 1e-12), (dZ / dL, bound)
+            # a φ whose Lipschitz constant is known exactly: sin(5λ), Lip 5 (reached near λ = 0)
+            z = [spectral_matrices(e[0], e[1], torch.sin(5 * e[0])[..., None], e[2])[0, ..., 0] for e in (_eig(A), e1)]
+            ratios.append(float((z[1] - z[0]).norm() / dL))
+    assert max(ratios) <= 5 * (1 + 1e-6) and max(ratios) > 2.5, max(ratios)   # the bound holds and is not loose
+
+
 def test_input_validation_names_parameter():
     spe = SPE()
     with pytest.raises(ValueError, match="evecs"):

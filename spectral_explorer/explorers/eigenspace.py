@@ -176,25 +176,33 @@ class EigenspaceExplorer(Explorer):
     @param.depends("_toy_version")
     def view_anisotropy(self):
         """Small multiples across the anisotropy: the output error of no correction, SVD and EoRA
-        against σ₁/σ₂ (log-log, the current value dashed), and the residual clouds at four values."""
+        against σ₁/σ₂ (log-log, the current value dashed); the same errors as a share of the
+        uncorrected one (unchanged by any rescaling of X, unlike the absolute errors, which
+        depend on the toy keeping σ₁σ₂ = 1); and the residual clouds at four values."""
         def fn():
             sw = self._toy_sweep()
             a = np.array(ANISOTROPY_GRID)
-            els = []
-            for name in ("none", "SVD", "EoRA"):
-                y = np.array([sw["errors"][v][name] for v in ANISOTROPY_GRID])
-                c = vz.METHOD_COLORS[name]
-                els += [hv.Curve((a, y), "anisotropy σ₁/σ₂", "output error ‖X(ΔW − BA)ᵀ‖_F (output units)", label=name).opts(
-                            color=c, line_width=2),
-                        hv.Scatter((a, y), "anisotropy σ₁/σ₂", "output error ‖X(ΔW − BA)ᵀ‖_F (output units)", label=name).opts(
-                            color=c, size=6, tools=["hover"])]
-            curve = (hv.Overlay(els) * hv.VLine(float(self.anisotropy)).opts(color="black", line_dash="dashed")).opts(
-                hv.opts.Overlay(logx=True, logy=True, width=430, height=300, show_grid=True, legend_position="top_left",
-                                title=f"error across anisotropy ({self.toy_samples} samples, seed {self.toy_seed})"))
+
+            def panel(names, ylabel, relative, title):
+                els = []
+                for name in names:
+                    y = np.array([sw["errors"][v][name] / (sw["errors"][v]["none"] if relative else 1.0)
+                                  for v in ANISOTROPY_GRID])
+                    c = vz.METHOD_COLORS[name]
+                    els += [hv.Curve((a, y), "anisotropy σ₁/σ₂", ylabel, label=name).opts(color=c, line_width=2),
+                            hv.Scatter((a, y), "anisotropy σ₁/σ₂", ylabel, label=name).opts(
+                                color=c, size=6, tools=["hover"])]
+                return (hv.Overlay(els) * hv.VLine(float(self.anisotropy)).opts(color="black", line_dash="dashed")).opts(
+                    hv.opts.Overlay(logx=True, logy=True, width=430, height=300, show_grid=True,
+                                    legend_position="top_left" if not relative else "bottom_left", title=title))
+            curve = panel(("none", "SVD", "EoRA"), "output error ‖X(ΔW − BA)ᵀ‖_F (output units)", False,
+                          f"error across anisotropy ({self.toy_samples} samples, seed {self.toy_seed})")
+            share = panel(("SVD", "EoRA"), "error / uncorrected error (ratio)", True,
+                          "share of the uncorrected error left")
             clouds = [vz.toy_residual_plot(sw["clouds"][v], size=230).opts(title=f"residuals, σ₁/σ₂ = {v:g}",
                                                                             **_TOY_AXES["residuals"])
                       for v in MULTIPLE_ANISOTROPIES]
-            return hv.Layout([curve] + clouds).cols(3).opts(shared_axes=False)
+            return hv.Layout([curve, share] + clouds).cols(3).opts(shared_axes=False)
         return self._guard(fn, "across anisotropy", width=430, height=300)
 
     def _refresh_toy(self):
@@ -618,10 +626,12 @@ class EigenspaceExplorer(Explorer):
                               pn.pane.HoloViews(self.view_pissa, linked_axes=False), **sw)
         sweep_tab = pn.Column(pn.pane.Markdown(
             "The toy at σ₁/σ₂ = " + ", ".join(f"{a:g}" for a in ANISOTROPY_GRID) + " (same seed, angle and "
-            "samples): SVD's correction does not depend on the activations, so its error on them grows with the long "
-            "axis; EoRA's stays small. Below, the residual clouds X(ΔW − BA)ᵀ (output units, 2-D) at four "
-            "anisotropies. At σ₁/σ₂ = 1 the two nearly coincide — nearly, because a sample Gram is not a multiple "
-            "of I.", **sw), pn.param.ParamMethod(self.view_anisotropy, lazy=True, css_classes=["eig-sweep"]), **sw)
+            "samples; standard deviations √a and 1/√a, so σ₁σ₂ = 1): SVD's correction does not depend on the "
+            "activations, so its error on them grows with the long axis. Judge EoRA by the second plot, its error as "
+            "a share of the uncorrected one, which falls as the data concentrate on one axis: that share does not "
+            "depend on how X is scaled, while EoRA's absolute error does (with the short axis held at 1 instead, it "
+            "would not fall). Below, the residual clouds X(ΔW − BA)ᵀ (output units, 2-D) at four anisotropies. At "
+            "σ₁/σ₂ = 1 the two methods nearly coincide — nearly, because a sample Gram is not a multiple of I.", **sw), pn.param.ParamMethod(self.view_anisotropy, lazy=True, css_classes=["eig-sweep"]), **sw)
         tabs = pn.Tabs(("2-D toy", toy), ("Across anisotropy", sweep_tab), ("MiniLM layer", layer_tab),
                        ("Model fidelity", fid_tab), ("PiSSA", pissa_tab), dynamic=True, **sw)
 

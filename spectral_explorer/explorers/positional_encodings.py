@@ -1,6 +1,6 @@
 """Positional-encoding explorer: Laplacian eigenvectors on graphs, their sign/basis ambiguity
 and instability, and the stable alternatives (Huang et al., "On the Stability of Expressive
-Positional Encodings for Graph Neural Networks", ICLR 2024).
+Positional Encodings for Graphs", ICLR 2024).
 
 Staged computation (each stage keyed on parameter values, never on tensors; the cache
 lives on the instance, i.e. per session)::
@@ -708,8 +708,10 @@ class PositionalEncodingExplorer(Explorer):
                     "Perturb one edge weight by ε and measure how far each encoding moves per unit change "
                     "of the Laplacian. Inside a repeated (or nearly repeated) eigenvalue the raw eigenvectors "
                     "can rotate by a finite angle for an arbitrarily small ε, so the ratio grows like 1/ε; "
-                    "hard projectors jump once ε splits a cluster; SPE (here a fixed, randomly initialised "
-                    "network) stays bounded (Huang et al., ICLR 2024).", **sw),
+                    "hard projectors jump once ε splits a cluster; SPE does not jump (Huang et al., ICLR 2024). "
+                    "Not like for like: raw vectors and projectors read v₁…v_k (k below), SPE — a fixed, randomly "
+                    "initialised, untrained network — all n eigenpairs, and its random φ is nearly flat, so its "
+                    "small ratio is no promise for an SPE whose φ or ρ is steeper.", **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
             ("Six graphs (ε sweep)", pn.Column(
                 pn.pane.Markdown(
@@ -732,7 +734,10 @@ class PositionalEncodingExplorer(Explorer):
                 pn.pane.Markdown(
                     "Count 3-, 4-, 5- and 6-cycles with a GIN fed each encoding; the test set has the "
                     "training sizes, the OOD set larger, rewired graphs. Curves stream in, in batches; "
-                    "training runs in a worker thread and can be paused or stopped.", **sw),
+                    "training runs in a worker thread and can be paused or stopped. One training is one seed, "
+                    "and the order of the encodings can change with *Train seed* (try 0, 1, 2): "
+                    "`spectral-explorer reproduce positional-encodings` reports the mean and spread over seeds.",
+                    **sw),
                 self.trainer)),
             dynamic=True, **sw)
 

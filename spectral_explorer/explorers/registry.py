@@ -107,7 +107,7 @@ t-SNE. Ground-truth geodesics give Spearman ρ (ranks), Pearson r and the log-lo
 
 PE_INTRO = """
 **Laplacian eigenvectors as positional encodings, their ambiguity and instability, and stable alternatives**
-(Huang et al., *On the Stability of Expressive Positional Encodings for Graph Neural Networks*, ICLR 2024).
+(Huang et al., *On the Stability of Expressive Positional Encodings for Graphs*, ICLR 2024).
 Colour a graph by an eigenvector (LapPE), a random-walk return probability (RWPE) or a sinusoid; flip its
 sign or rotate it inside a repeated eigenspace and watch the encoding change while the eigenspace projector
 does not; perturb an edge by ε and compare how far raw eigenvectors, projectors and SPE move; see why
