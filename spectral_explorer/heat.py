@@ -179,7 +179,10 @@ def heat_kernel(L, t: float, B=None, method: str = "euler", order: int | None = 
         # float64 even on GPUs: small kernel entries must survive the inversion
         Md = torch.as_tensor(M.toarray(), dtype=torch.float64, device=dev)
         if symmetric:
-            R = torch.cholesky_inverse(torch.linalg.cholesky(Md))
+            # two triangular solves against I, not cholesky_inverse: as accurate for the tiny
+            # entries (an M-matrix: nothing cancels), and LAPACK's potri degrades up to 50× when
+            # its threads share the cores with other work (a served page, a busy laptop)
+            R = torch.cholesky_solve(torch.eye(Md.shape[0], dtype=Md.dtype, device=dev), torch.linalg.cholesky(Md))
         else:
             R = torch.linalg.inv(Md)
         H = torch.linalg.matrix_power(R, order) if order > 1 else R
