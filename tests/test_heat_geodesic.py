@@ -10,7 +10,7 @@ from spectral_explorer.graphs import alpha_decay_graph
 from spectral_explorer.heat import heat_kernel
 from spectral_explorer.heat_geodesic import (AUTO_DENOISE_TIMES, AUTO_FLOOR, AUTO_GAIN, AUTO_SCOUT_GAIN, DENOISING,
                                              estimate_heat_diagonal, farthest_point_landmarks,
-                                             heat_denoise, select_t_entropy, weighted_laplacian)
+                                             heat_denoise, heat_graph, select_t_entropy, weighted_laplacian)
 from spectral_explorer.laplacian import laplacian
 from spectral_explorer.metrics import (axis_r2, distance_ratio_by_range, embedding_metrics, loglog_slope,
                                        pairwise_distances, row_pearson, row_spearman)
@@ -439,6 +439,23 @@ def test_default_distances_are_in_the_units_of_the_data_on_curved_manifolds(name
         est = HeatGeodesicEmbedding(knn=knn, denoise=0).fit(ds.X)
         ratio = distance_ratio_by_range(est.distances_, ds.geodesic_distances())
         assert 0.7 <= ratio["short"] <= 1.3 and all(0.85 <= ratio[r] <= 1.15 for r in ("middle", "long")), ratio
+
+
+def test_t_is_raised_where_the_farthest_kernel_entries_would_underflow():
+    """A long chain (1500 points over 1500 units, about 300 median edges end to end): at the
+    default t the resolvent between its ends underflows (entries 0, the far distances clipped);
+    the estimator raises t (HeatGraph.safe_t), says so in t_, and the far pairs keep their length."""
+    x = np.sort(np.random.default_rng(0).uniform(0, 1500, 1500))
+    X = np.column_stack([x, np.zeros_like(x)])
+    T = np.abs(x[:, None] - x[None])
+    g = weighted_laplacian(*heat_graph(X, 10))
+    D, info = heat_geodesic_distances(g.L, 0.2, 1.0, "euler", 2, return_info=True)
+    assert info["nonpositive_entries"] > 0                                  # underflow at t = 0.2
+    assert distance_ratio_by_range(D * g.distance_scale(0.2, "euler", 2), T)["farthest"] < 0.85
+    est = HeatGeodesicEmbedding(denoise=0).fit(X)
+    assert est.t_ > 0.2 and est.t_ == g.safe_t(0.2, "euler", 2) and est.heat_info_["nonpositive_entries"] == 0
+    ratio = distance_ratio_by_range(est.distances_, T)
+    assert all(0.85 <= ratio[r] <= 1.15 for r in ("middle", "long", "farthest")), ratio
 
 
 def test_a_thin_direction_survives_in_three_components():
