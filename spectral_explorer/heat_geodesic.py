@@ -957,9 +957,8 @@ class HeatGeodesicEmbedding:
     def fit(self, X, y=None):
         """Build the graph, compute heat-geodesic distances and the embedding.
 
-        With ``denoise="auto"`` the plain graph goes first; only when its 2-D layout leaves
-        more than :data:`AUTO_FLOOR` of the distances' variance unexplained are the smoothing
-        times :data:`AUTO_DENOISE_TIMES` tried (see the class docs).
+        With ``denoise="auto"`` the graphs are compared by cheap probes and only the graph kept
+        is fitted in full (see the class docs and :meth:`_fit_auto`).
         """
         X = check_points(X, "X", min_samples=3)
         n = X.shape[0]
@@ -1047,9 +1046,10 @@ class HeatGeodesicEmbedding:
         return residual_variance(D[rows], Y, rows=rows, cols=sources)
 
     def _fit_graph(self, X, m, mutual, denoise, plain=None):
-        """One graph → t → distances → MDS pass; returns its results and the residual
-        variance of the 2-D classical layout (on :data:`AUTO_ROWS` rows, or 8 × that many
-        rows to the landmarks)."""
+        """One graph → t → distances → MDS pass (all pairs when ``m`` is None, else ``m``
+        landmarks); returns its results and the residual variance of the
+        ``max(2, n_components)``-D layout (on :data:`AUTO_ROWS` rows, or 8 × that many rows
+        to the landmarks)."""
         n = X.shape[0]
         timings = {}
         out = {"denoise": denoise, "mutual": mutual}
