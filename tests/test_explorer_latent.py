@@ -57,6 +57,35 @@ def test_sefa_without_row_normalisation_uses_a_as_is(ex):
     assert ex.error == ""
 
 
+def _rendered(gan, z, dirs, coefs):
+    with torch.no_grad():
+        return gan((z + torch.as_tensor(coefs) @ dirs)[None])[0]
+
+
+def test_the_face_and_the_grid_follow_the_sefa_normalisation_switch(ex):
+    """Ticking ``sefa_normalize`` re-renders the face, its RMS figure and the traversal grid with
+    the other variant's directions, not only the spectrum.  Seed 3, component 4 (directions 3 and 4
+    of the two variants nearly exchange, so a stale face is far from the right one)."""
+    ex.param.update(method="sefa", seed=3, c1=0.0, c2=0.0, c3=0.0, c4=2.0, c_random=0.0, k=5, strip_alpha=3.0)
+    gan, z = ex._gan(), sample_latents(1, seed=3)[0]
+    for normalize in (False, True, False):
+        ex.sefa_normalize = normalize
+        d, _ = ld.sefa_directions(gan.sefa_weight, k=5, normalize=normalize)
+        edited = _rendered(gan, z, d.float(), [0.0, 0.0, 0.0, 2.0, 0.0])
+        torch.testing.assert_close(ex._face()["edited"], edited, rtol=1e-4, atol=1e-4)
+        rms = float((edited - _rendered(gan, z, d.float(), [0.0] * 5)).pow(2).mean().sqrt())
+        assert f"RMS image change {rms:.4f}" in ex.face_markdown()
+        grid = ex._strip()["images"]
+        torch.testing.assert_close(grid[3, -1], _rendered(gan, z, d[3:4].float(), [3.0]), rtol=1e-4, atol=1e-4)
+    # the two variants really give different faces here (else the test could not fail)
+    plain, _ = ld.sefa_directions(gan.sefa_weight, k=5, normalize=False)
+    normed, _ = ld.sefa_directions(gan.sefa_weight, k=5)
+    gap = (_rendered(gan, z, plain[3:4].float(), [2.0]) - _rendered(gan, z, normed[3:4].float(), [2.0])).abs().max()
+    assert gap > 0.1
+    ex.sefa_normalize = True
+    assert ex.error == ""
+
+
 def test_the_grid_has_a_row_per_component_and_the_random_control(ex):
     ex.param.update(k=2, strip_alpha=2.0)
     s = ex._strip()

@@ -4,10 +4,11 @@ Jacobian directions, and the h-space of a small diffusion model of digits.
 Staged computation (each stage keyed on parameter values, never on tensors)::
 
     gan         ()                                  -> the face DCGAN (shared, read-only)
-    sefa        ()                                  -> SeFa directions and eigenvalues, k = MAX_K (shared)
+    sefa        (sefa_normalize,)                   -> SeFa directions and eigenvalues, k = MAX_K (shared)
     ganspace    (n_samples, gs_seed)                -> GANSpace directions, σ, explained variance (shared; a job)
     face        directions + (seed, c1..c8, c_random, k) -> the edited face
     strip       directions + (seed, k, strip_alpha) -> the traversal grid (k × 7)
+                ("directions" = method + sefa_normalize, or method + n_samples + gs_seed: _directions_key)
     jacobian    (seed,)                             -> top-3 Jacobian directions of G at z, convergence (a job)
     diffusion   ()                                  -> the digits diffusion model (shared)
     capture     (n_h_samples,)                      -> h at every DDIM step of n samples, labels (shared; a job)
@@ -147,6 +148,14 @@ class LatentDirectionsExplorer(Explorer):
     def _directions(self, job=None):
         return self._sefa() if self.method == "sefa" else self._ganspace(job)
 
+    def _directions_key(self) -> tuple:
+        """The parameters the sliders' directions depend on: every stage that uses
+        :meth:`_directions` puts this in its key (a switch of ``sefa_normalize`` must re-render the
+        face and the grid, not only the spectrum)."""
+        if self.method == "sefa":
+            return ("sefa", bool(self.sefa_normalize))
+        return ("ganspace", int(self.n_samples), int(self.gs_seed))
+
     def _z(self):
         from ..face_dcgan import sample_latents
         return sample_latents(1, seed=int(self.seed), device=self._device)[0]
@@ -155,8 +164,8 @@ class LatentDirectionsExplorer(Explorer):
         return ld.random_directions(1, 100, seed=10_000 + int(self.seed), device=self._device)[0]
 
     def _face(self):
-        key = (self.method, int(self.k), int(self.seed), int(self.n_samples), int(self.gs_seed),
-               float(self.c_random)) + tuple(float(getattr(self, c)) for c in _SLIDERS[:int(self.k)])
+        key = self._directions_key() + (int(self.k), int(self.seed), float(self.c_random)) + \
+            tuple(float(getattr(self, c)) for c in _SLIDERS[:int(self.k)])
 
         def build():
             d = self._directions()
@@ -171,8 +180,7 @@ class LatentDirectionsExplorer(Explorer):
         return self._stage("face", key, build)
 
     def _strip(self):
-        key = (self.method, int(self.k), int(self.seed), int(self.n_samples), int(self.gs_seed),
-               float(self.strip_alpha))
+        key = self._directions_key() + (int(self.k), int(self.seed), float(self.strip_alpha))
 
         def build():
             d = self._directions()
