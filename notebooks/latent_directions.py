@@ -347,10 +347,17 @@ ex.panel()
 #    vectors of $A$ up to the sampling error of `N_GANSPACE` latents (`A=A,
 #    n_samples=N_GANSPACE`). Why must they agree for infinitely many samples? Why does the
 #    third direction agree worse (look at SeFa's eigenvalues 3 and 4 in exercise 1)?
-# 3. **σ units.** Why is σ = 1 for every SeFa direction but not for GANSpace's mapped
-#    directions? With `zs = sample_latents(5000, seed=9)`, answer
-#    `{"sefa": (zs @ d_sefa[0]).std(), "ganspace": (zs @ gs.directions[0]).std()}`; check with
-#    `ganspace_direction=gs.directions[0]`.
+# 3. **σ units.** A SeFa slider moves $z$ by $\alpha\, n_j$ with $\|n_j\| = 1$: one σ unit is one
+#    standard deviation of the isotropic $z$ along $n_j$. A GANSpace slider moves $z$ by
+#    $\alpha\,\sigma_j u_j$, where $\sigma_j$ (`gs.sigmas[j]`) is the standard deviation of component
+#    $j$'s score in *feature* space and $u_j$ (`gs.directions[j]`, not a unit vector) the latent change
+#    per unit score. With `zs = sample_latents(5000, seed=9)` answer
+#    `{"sefa": (zs @ d_sefa[0]).std(), "ganspace": (zs @ gs.directions[0]).std(),
+#    "step": gs.sigmas[0] * gs.directions[0].norm()}` — the spread of $z$ along $n_1$ and along $u_1$,
+#    and the length of GANSpace's one-σ step in $z$; check with `zs=zs, sefa_direction=d_sefa[0],
+#    ganspace_direction=gs.directions[0], sigma=gs.sigmas[0]`. Then print
+#    `gs.sigmas * gs.directions.norm(dim=1)` for all components: why can it not exceed 1 (up to
+#    sampling error), and what does a component with a clearly shorter step tell you?
 # 4. **Power iteration speed.** Subspace iteration with block size $k + p$ converges for the
 #    $k$-th vector like $(\sigma_{k+p+1}/\sigma_k)^2$ per step. Form the full Jacobian at `z0`
 #    (`torch.func.jacfwd(f)(z0).reshape(-1, 100)`: 100 forward-mode products, about 3 s) and answer the
@@ -358,7 +365,8 @@ ex.panel()
 #    compare `info["iterations"]` of section 4 rerun with `oversample=0` and `oversample=5`.
 # 5. **Time windows.** Edit along h-space PC1 (+2σ) only in the first 5 steps (`window=(0, 4)`)
 #    and only in the last 5 (`window=(20, 24)`) for the 8 samples `xT`. Answer `(early, late)`:
-#    the mean absolute pixel change against the unedited samples. Which changes the class,
+#    the mean absolute pixel change against the unedited samples; check with `model=model,
+#    x_T=xT, pca=pca` (the check reruns both edits with the sampler). Which changes the class,
 #    which only the style?
 # 6. **Projection.** Build the ink direction like the slant direction (top vs bottom quarter of
 #    `dd.ink`) and project it out of $d_{a\to b}$ instead of slant. Answer $d^\perp$; check with
@@ -399,11 +407,28 @@ assert check_exercise("latent_directions", 2, gs_lin.directions[:2], A=A, n_samp
 # (exercise 1): a small eigengap lets sampling noise mix the two directions.
 
 # %%
-# 3. σ units: the std of z·u is ‖u‖
+# 3. σ units: the std of z·u is ‖u‖; GANSpace's one-σ step has length σ_j‖u_j‖
 zs = sample_latents(5000, seed=9)
-ans3 = {"sefa": float((zs @ d_sefa[0].float()).std()), "ganspace": float((zs @ gs.directions[0].float()).std())}
-print({k: round(v, 3) for k, v in ans3.items()}, "‖u₁‖ =", round(float(gs.directions[0].norm()), 3))
-assert check_exercise("latent_directions", 3, ans3, ganspace_direction=gs.directions[0])
+ans3 = {"sefa": float((zs @ d_sefa[0].float()).std()), "ganspace": float((zs @ gs.directions[0].float()).std()),
+        "step": float(gs.sigmas[0] * gs.directions[0].norm())}
+print({k: round(v, 3) for k, v in ans3.items()}, "‖u₁‖ =", round(float(gs.directions[0].norm()), 3),
+      "σ₁ =", round(float(gs.sigmas[0]), 2))
+print("σ_j‖u_j‖, j = 1…:", np.round((gs.sigmas * gs.directions.norm(dim=1)).numpy(), 2))
+assert check_exercise("latent_directions", 3, ans3, zs=zs, sefa_direction=d_sefa[0],
+                      ganspace_direction=gs.directions[0], sigma=gs.sigmas[0])
+
+# %% [markdown]
+# For $z \sim \mathcal N(0, I)$ the standard deviation of $z\cdot u$ is $\|u\|$: 1 for SeFa's unit
+# directions, $\|u_1\| \approx 0.11$ for GANSpace's, whose $\sigma_1 \approx 9.3$ measures the
+# *feature-space* score instead. Their product is what a slider moves: $u_j$ is the least-squares
+# latent change per unit score, and the scores are uncorrelated, so
+# $\sigma_j\|u_j\| = \|\mathrm{cov}(z, x_j/\sigma_j)\| = R_j$, the correlation between the score and its
+# best linear prediction from $z$. It is 1 when the score is linear in $z$ (a linear layer:
+# $\sigma_j u_j$ is the unit right singular vector $r_j$) and smaller where the ReLU makes it
+# nonlinear; a one-σ GANSpace step is then shorter than one standard deviation of $z$. (From $N$
+# samples the fit adds about $d/N = 100/N$ to $R_j^2$, so in quick mode a value can show slightly
+# above 1.) `spectral-explorer reproduce latent-directions` reports $\sigma_j\|u_j\|$ for three
+# sampling seeds beside $R_j$ measured on fresh latents (rows `ganspace_step_length`).
 
 # %%
 # 4. the predicted convergence factors from the exact singular values
@@ -423,7 +448,7 @@ late = ld.hspace_edit(model, xT, pc1, window=(20, 24))
 ans5 = (float((early - cap["x0"][:8]).abs().mean()), float((late - cap["x0"][:8]).abs().mean()))
 print(f"mean |Δpixel| early {ans5[0]:.3f}, late {ans5[1]:.3f}; classes early {predict(early)[0]}, "
       f"late {predict(late)[0]}, original {labels[:8]}")
-assert check_exercise("latent_directions", 5, ans5)
+assert check_exercise("latent_directions", 5, ans5, model=model, x_T=xT, pca=pca)
 
 # %%
 # 6. project the ink direction out instead of slant
