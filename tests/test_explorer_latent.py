@@ -125,3 +125,32 @@ def test_hspace_tab_and_a_bad_window(ex):
     assert "window_start (20) must be <= window_end (10)" in ex.error
     ex.window_end = 24
     assert ex.error == ""
+
+
+def test_hspace_random_control_at_pc1s_length_and_at_its_own_sigma(ex):
+    """The random control of h: a unit direction r; "pc1" steps it by PC 1's σ_t (the same ‖Δh_t‖
+    as PC 1 at the same α), "own" by its own σ_t, std over the sampled digits of h_t·r — both
+    recomputed here from the capture, and the edited digit is the sampler's with that Δh."""
+    ex.open_hspace()
+    ex.param.update(h1=0.0, h2=0.0, h3=0.0, h_random=0.0, window_start=0, window_end=24, h_mode="per_timestep")
+    H, pca = ex._capture()["h"], ex._hpca()
+    r = ld.random_directions(1, H.shape[2], seed=11)[0]
+    own = torch.stack([(H[s] @ r).std() for s in range(H.shape[0])])
+    pc1 = pca["sigmas"][:, 0]
+    assert float((own / pc1).max()) < 0.5            # a random direction of h has a much smaller σ
+    ex.h1 = 1.5
+    d_pc1 = ex._digit()
+    assert d_pc1["delta_norm"] == pytest.approx(1.5 * float(pc1.mean()), rel=1e-5)
+    for length, steps in (("pc1", pc1), ("own", own)):
+        ex.param.update(h1=0.0, h_random=1.5, h_random_length=length)
+        d = ex._digit()
+        assert d["delta_norm"] == pytest.approx(1.5 * float(steps.mean()), rel=1e-5)
+        g = torch.Generator().manual_seed(int(ex.digit_seed))
+        xT = torch.randn((1, 1, 16, 16), generator=g)
+        expected = ld.hspace_edit(ex._diffusion(), xT, 1.5 * steps[:, None] * r[None])[0]
+        torch.testing.assert_close(d["edited"], expected, rtol=1e-5, atol=1e-5)
+        text = ex.digit_markdown()
+        assert f"RMS image change {d['change']:.4f}" in text and "classified" in text
+    assert "its own σ" in text
+    ex.param.update(h_random=0.0, h_random_length="pc1")
+    assert ex.error == ""
