@@ -73,6 +73,11 @@ def test_rows_cover_every_measure(tiny):
     for key in ("own_sigma_1sigma", "equal_norm_1sigma", "own_sigma_3sigma", "equal_norm_3sigma"):
         assert set(s[f"pc_over_random_{key}"]) == {"pc1", "pc2"} and s[f"random_class_change_{key}"]["n"] == 2
     assert s["pc1_sigma_over_random_sigma"]["min"] > 2
+    # with 4 DDIM steps the asymmetric reverse process makes no difference (at the 25 steps of the full
+    # run asymmetric=False changes the image about a third to half as much; test_digits_diffusion: 10 steps)
+    for alpha in (1, 3):
+        st = s[f"asymmetric_false_over_asymmetric_rms_{alpha}sigma"]
+        assert st["n"] == 4 and 0.95 < st["min"] <= st["max"] < 1.05, st
 
 
 def test_write_table(tiny, tmp_path):

@@ -42,7 +42,7 @@ Measures:
   changes, mean of +α and −α, at α = 1 and 3 (``extra``: both signs);
 * ``slant_trend`` / ``ink_trend`` — Spearman correlation between α ∈ {−3, −1, 0, 1, 3} (own σ) and
   the mean slant / ink, and the change per σ;
-* ``asymmetric_effect`` (seed 0, PC1, own σ) — mean RMS image change with the asymmetric reverse
+* ``asymmetric_effect`` (PC1, own σ, every seed) — mean RMS image change with the asymmetric reverse
   process (the edited ε̂ predicts x0, the unedited one gives the DDIM direction, as in Asyrp) and
   with the edited ε̂ in both terms (``asymmetric=False``), and their ratio;
 * ``supervised_success`` — for digit pairs a → b, the fraction of a-samples classified as b after
@@ -240,7 +240,7 @@ def diffusion_rows(quick: bool = False, progress=None, cancel=None, meta: dict |
                 inks[alpha] = float(ink(x_e).mean())
                 if name == "pc1":
                     classes["equal"][alpha] = classes["own"][alpha]     # PC1's own σ is the common length
-                    if seed == seeds[0] and abs(alpha) in (1.0, 3.0):   # the asymmetric reverse process, off
+                    if abs(alpha) in (1.0, 3.0):   # the asymmetric reverse process, off
                         x_sym, _ = _edit_run(model, xT, alpha * sg[:, None] * v, predict, n_steps, asymmetric=False)
                         asym, sym = _rms(x_e, x0), _rms(x_sym, x0)
                         rows.append(_row("digits", "asymmetric_effect", "pc1", alpha, round(sym / asym, 4),
@@ -387,10 +387,10 @@ def summary(rows: list[dict]) -> dict:
     if sig:
         out["random_sigma_over_pc1_sigma"] = _stats(sig)
         out["pc1_sigma_over_random_sigma"] = _stats([1.0 / x for x in sig])
-    asym = [r["value"] for r in rows if r["measure"] == "asymmetric_effect"]
-    if asym:
-        out["asymmetric_false_over_asymmetric_rms"] = {str(r["alpha"]): r["value"] for r in rows
-                                                        if r["measure"] == "asymmetric_effect"}
+    for alpha in (1.0, 3.0):   # both signs, every seed
+        asym = [r["value"] for r in rows if r["measure"] == "asymmetric_effect" and abs(r["alpha"]) == alpha]
+        if asym:
+            out[f"asymmetric_false_over_asymmetric_rms_{alpha:g}sigma"] = _stats(asym)
     for lam in (1.0, 2.0):
         for measure in ("supervised_success", "projection_slant_reduction"):
             by_pair = {}
