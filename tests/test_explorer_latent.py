@@ -154,3 +154,70 @@ def test_hspace_random_control_at_pc1s_length_and_at_its_own_sigma(ex):
     assert "its own σ" in text
     ex.param.update(h_random=0.0, h_random_length="pc1")
     assert ex.error == ""
+
+
+def test_every_number_of_the_tour_is_what_the_dashboard_computes():
+    """Each step of the latent tour, applied as a class clicks through: the numbers its claim,
+    question and answer quote are recomputed here (face RMS changes, eigenvalue ratios, GANSpace's
+    spectrum and step lengths, the digit's classes, RMS changes and ‖Δh‖), and the per-face claims
+    are checked on faces the tour was not written on."""
+    ex = LatentDirectionsExplorer(threaded=False)
+    steps = ex.tour_steps()
+    text = [f"{s.claim} {s.question} {s.answer}" for s in steps]
+
+    def face(n):
+        ex.apply_tour_step(n)
+        assert ex.error == "", (n, ex.error)
+        return ex._face()["change"]
+
+    gan = ex._gan()
+    A = gan.sefa_weight.detach().double()
+    d, ev = ld.sefa_directions(A, k=5)
+    s1, rnd, minus, s5 = face(1), face(2), face(3), face(4)
+    assert f"{s1:.3f}" in text[0] and f"{s1:.3f}" in text[1] and f"{s1:.3f}" in text[3]
+    plain, _ = ld.sefa_directions(A, k=1, normalize=False)
+    assert f"|cos| {float((d[0] @ plain[0]).abs()):.3f}" in text[0]
+    assert f"RMS {rnd:.3f}" in text[1] and rnd < 0.5 * s1             # "less than half"
+    assert f"{minus:.3f} at −3σ" in text[2]
+    assert f"{s5:.3f}" in text[3] and s5 > s1                          # "slightly more than direction 1"
+    assert f"from {ev[0]:.0f}" in text[3] and f"to {ev[4]:.0f}" in text[3]
+    assert f"√({ev[4]:.0f}/{ev[0]:.0f}) = {float((ev[4] / ev[0]).sqrt()):.2f}" in text[3]
+    assert f"‖A d₅‖/‖A d₁‖ = {float((A @ d[4]).norm() / (A @ d[0]).norm()):.2f}" in text[3]
+    # the control and the asymmetry on other faces: a random direction changes less than SeFa 1
+    for seed in (1, 2, 3, 4):
+        ex.seed = seed
+        ex.param.update(c1=3.0, c5=0.0, c_random=0.0)
+        top = ex._face()["change"]
+        ex.param.update(c1=0.0, c_random=3.0)
+        assert ex._face()["change"] < top, seed
+
+    gs_change = face(5)
+    g = ex._directions()
+    steps_len = (g["sigmas"] * g["directions"].norm(dim=1)).tolist()
+    ratio = [f"{100 * r:.1f} %" for r in g["spectrum"][:3]]
+    assert f"About a tenth: {ratio[0]}, then {ratio[1]} and {ratio[2]}" in text[4]
+    assert f"σ₁ = {float(g['sigmas'][0]):.2f}" in text[4]
+    assert f"‖u₁‖ = {float(g['directions'][0].norm()):.3f}" in text[4]
+    assert ", ".join(f"{v:.2f}" for v in steps_len[:2]) + f" and {steps_len[2]:.2f}" in text[4]
+    assert f"RMS {gs_change:.3f}" in text[4]
+
+    ex.apply_tour_step(6)
+    ex.open_hspace()
+    digits = []
+    for n in (6, 7, 8):
+        ex.apply_tour_step(n)
+        assert ex.error == "", (n, ex.error)
+        digits.append(ex._digit())
+    (c0, c_pc1), own, fair = digits[0]["classes"], digits[1], digits[2]
+    assert c0 == 2 and f"reads a {c_pc1}" in text[5] and c_pc1 != c0
+    assert f"RMS image change {digits[0]['change']:.3f}" in text[5]
+    assert f"‖Δhₜ‖ = {digits[0]['delta_norm']:.2f}" in text[5]
+    assert own["classes"] == (2, 2) and fair["classes"] == (2, 2)
+    assert f"RMS {own['change']:.3f}" in text[6] and f"‖Δhₜ‖ = {own['delta_norm']:.2f}" in text[6]
+    assert f"about {round(digits[0]['change'] / own['change'], -1):.0f} times less" in text[6]
+    r = ex._h_random_direction()["length"]
+    lo, hi = float((r["own"] / r["pc1"]).min()), float((r["own"] / r["pc1"]).max())
+    assert f"{lo:.2f}–{hi:.2f} of PC 1's" in text[6]
+    assert round(digits[0]["delta_norm"] / own["delta_norm"]) == 12 and "twelve times longer" in text[6]
+    assert fair["delta_norm"] == pytest.approx(digits[0]["delta_norm"])
+    assert f"RMS {fair['change']:.3f} against {digits[0]['change']:.3f}" in text[7]
