@@ -82,7 +82,8 @@ class LatentDirectionsExplorer(Explorer):
         SeFa as its reference code runs it (each row of A scaled to unit norm first: every first-layer
         feature counts equally) or as the paper states it (A as is: the directions that move the
         first layer's output the most). On this generator the two agree on directions 1, 2 and 5
-        (|cos| ≥ 0.98) and nearly exchange 3 and 4 (|cos| 0.94 and 0.95).""")
+        (|cos| ≥ 0.98) and nearly exchange 3 and 4 (|cos| 0.94 and 0.95; the notebook's section 2
+        prints them).""")
     k = param.Integer(default=5, bounds=(1, MAX_K), doc="Number of components with a slider and a grid row.")
     seed = param.Integer(default=0, bounds=(0, 100_000), doc="Seed of the face's latent code z.")
     n_samples = param.Integer(default=20_000, bounds=(1_000, 100_000), doc="""
