@@ -92,16 +92,18 @@ vz.image_grid(faces, title="six faces from six seeds", width=600)
 # changes it most? Maximise $\|A n\|^2 = n^\top A^\top A\, n$ subject to $\|n\| = 1$: by the
 # Rayleigh quotient the answer is the top **eigenvector** of the symmetric matrix $A^\top A$,
 # and the next ones are the following eigenvectors (orthogonal to the first). No sampling, no
-# training: a closed form. (SeFa first normalises each row of $A$ to unit norm, so that no
-# single output unit dominates.)
+# training: a closed form. (SeFa's reference code first scales each row of $A$ to unit norm, so
+# that no single output unit dominates: it diagonalises $\hat A^\top \hat A$, $\hat A$ the
+# row-normalised $A$, and its direction 1 maximises $\|\hat A n\|$. That is
+# `sefa_directions`' default; `normalize=False` below is the objective as stated above.)
 
 # %%
 d_sefa, ev = ld.sefa_directions(A, k=5)
-An = (A / A.norm(dim=1, keepdim=True)).double()
+An = (A / A.norm(dim=1, keepdim=True)).double()   # Â: the rows of A scaled to unit norm
 M = An.T @ An
 residual = (M @ d_sefa.double().T - d_sefa.double().T * ev.double()).norm(dim=0) / ev.double()
-print("eigenvalues of AᵀA:", np.round(ev.numpy(), 1))
-print("eigen-equation residual ‖AᵀA n − λ n‖/λ:", residual.numpy())
+print("eigenvalues of ÂᵀÂ (rows of A normalised):", np.round(ev.numpy(), 1))
+print("eigen-equation residual ‖ÂᵀÂ n − λ n‖/λ:", residual.numpy())
 assert residual.max() < 1e-6
 
 # %% [markdown]
@@ -117,7 +119,9 @@ vz.image_grid(strip, title="SeFa 1–3 and a random direction, α = −3σ … 3
 
 # %% [markdown]
 # How much does each direction change the image per unit α, compared with random directions of
-# the same norm?
+# the same norm? (One set of faces and random directions here; `spectral-explorer reproduce
+# latent-directions` repeats it for three seeds of 64 faces and 10 random directions: at α = 2
+# SeFa 1–3 change faces 2.1 ± 0.2, 1.7 ± 0.1 and 1.4 ± 0.1 times as much as random directions.)
 
 # %%
 Z = sample_latents(16 if QUICK else 64, seed=1)
@@ -134,8 +138,9 @@ print("SeFa 1–5 / random:", np.round((change_sefa / change_rand.mean()).numpy(
 
 # %%
 d_plain, ev_plain = ld.sefa_directions(A, k=5, normalize=False)
-print("|cos| of normalised and plain direction j:",
-      np.round((d_sefa.double() @ d_plain.double().T).abs().diagonal().numpy(), 2))
+C_np = (d_sefa.double() @ d_plain.double().T).abs()
+print("|cos| of normalised and plain direction j:", np.round(C_np.diagonal().numpy(), 2),
+      "| normalised 3 vs plain 4:", round(float(C_np[2, 3]), 2), "normalised 4 vs plain 3:", round(float(C_np[3, 2]), 2))
 rand_local = ld.image_change_per_unit(gan, Z, ld.random_directions(8, 100, seed=2), alpha=0.1).mean()
 for name, dirs in (("normalised", d_sefa), ("plain", d_plain)):
     rate = ld.image_change_per_unit(gan, Z, dirs.float(), alpha=0.1) / rand_local
@@ -149,8 +154,10 @@ for name, dirs in (("normalised", d_sefa), ("plain", d_plain)):
 # — again an **eigendecomposition**. The activations are not the latent, so each component is
 # mapped back by least squares: with scores $x_i = V^\top (y_i - \mu)$ find $U$ minimising
 # $\sum_i \|U x_i - z_i\|^2$. An edit of α σ units is $z + \alpha\, \sigma_j u_j$ with
-# $\sigma_j = \sqrt{\lambda_j}$. The PCA streams: batches of latents are redrawn from a seed on
-# every pass of a randomized subspace iteration, so memory stays O(D·k) for any $N$.
+# $\sigma_j = \sqrt{\lambda_j}$, the standard deviation of component $j$'s score in feature space
+# (not of $z$: exercise 3 measures the step's length in $z$). The PCA streams: batches of latents
+# are redrawn from a seed on every pass of a randomized subspace iteration, so memory stays
+# O(D·k) for any $N$.
 
 # %%
 gs = ld.ganspace_directions(gan.first_block, n_samples=N_GANSPACE, k=10, seed=0, device="cpu")
@@ -166,13 +173,48 @@ hv.Bars([(str(i + 1), float(v)) for i, v in enumerate(gs.explained_ratio)], "com
 # **Both are eigenspace projections.** SeFa diagonalises $A^\top A$ (how the *weights* stretch
 # $z$); GANSpace diagonalises the covariance of activations (how the *data* spread). For a
 # purely linear layer $y = Az$ with $z \sim \mathcal N(0, I)$ the covariance is $A A^\top$, whose
-# eigenvectors map back to the eigenvectors of $A^\top A$: the two would agree exactly. BatchNorm
-# and ReLU bend this, so they agree on the leading directions and drift apart further down.
-# Principal angles between the two top-5 subspaces quantify it.
+# eigenvectors map back to the eigenvectors of $A^\top A$: GANSpace would agree with SeFa **without
+# row normalisation** (`normalize=False`), up to sampling error (exercise 2). Here the first block
+# is ConvTranspose → BatchNorm → ReLU. In eval mode BatchNorm is affine: it multiplies the rows of
+# $A$ of each channel by $\gamma_c/\sqrt{\mathrm{var}_c + \epsilon}$ and adds a shift — it
+# *reweights rows* of $A$, as SeFa's normalisation does with other weights (a channel's running
+# variance is close to the mean squared norm of its 16 rows, printed below), so GANSpace of the
+# BatchNorm output is the linear case for $DA$, $D$ those factors. The ReLU is the nonlinear step.
+# The next cell compares GANSpace before and after the ReLU with SeFa of $\hat A$ (normalised rows),
+# of $A$ and of $DA$, direction by direction and by the principal angles between the top-5
+# subspaces.
 
 # %%
-angles = principal_angles(d_sefa.double().T, U[:5].double().T)
-print("principal angles (degrees):", np.round(np.degrees(angles.numpy()), 1))
+bn = gan.main[1]
+D_bn = (bn.weight / (bn.running_var + bn.eps).sqrt()).double().repeat_interleave(16)   # one factor per row of A
+row_sq = (A.double() ** 2).sum(1).reshape(512, 16).mean(1)
+print("corr(running var, mean squared row norm) per channel:",
+      round(float(np.corrcoef(bn.running_var.double().numpy(), row_sq.numpy())[0, 1]), 3))
+
+
+def before_relu(zz):   # the first block without its ReLU: BatchNorm(A z) in eval mode
+    y = (zz @ A.T).reshape(len(zz), 512, 16)
+    return torch.nn.functional.batch_norm(y, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                                          False, 0.0, bn.eps).flatten(1)
+
+
+gs_bn = ld.ganspace_directions(before_relu, n_samples=N_GANSPACE, k=5, seed=0, device="cpu")
+U_bn = gs_bn.directions.double() / gs_bn.directions.double().norm(dim=1, keepdim=True)
+variants = {"SeFa of Â (normalised rows)": d_sefa, "SeFa of A (normalize=False)": d_plain,
+            "SeFa of DA (BatchNorm's rows)": ld.sefa_directions(D_bn[:, None] * A.double(), k=5, normalize=False)[0]}
+for gname, G in (("GANSpace before the ReLU", U_bn), ("GANSpace after the ReLU", U.double())):
+    for vname, dv in variants.items():
+        c = (dv.double() @ G[:5].T).abs().diagonal().numpy()
+        ang = np.degrees(principal_angles(dv.double().T, G[:5].T).numpy())
+        print(f"{gname:25s} vs {vname:30s} |cos| {np.round(c, 3)}  angles {np.round(ang, 1)}")
+
+# %% [markdown]
+# Before the ReLU, SeFa of $DA$ is the exact linear case: it agrees direction by direction up to
+# the sampling error of $N$ latents. After the ReLU directions 1 and 2 still agree with every
+# variant; from direction 3 on, single directions agree or are exchanged depending on the variant
+# (SeFa's eigenvalues 3 and 4 are close, so a small change of the matrix rotates them into each
+# other); the principal angles say how far the top-5 subspaces are apart even where single
+# directions are exchanged.
 
 # %% [markdown]
 # ### Sliders in σ units
@@ -241,8 +283,10 @@ vz.image_grid(torch.cat([diff / diff.abs().max(), gan(z0[None] + 3 * V)]).reshap
 # DDIM turns it into a deterministic sampler (25 steps here). Its bottleneck — the output of the
 # middle block, a 96×4×4 tensor — is the **h-space**. We sample digits, record h at every step,
 # and label every sample with a logistic-regression classifier trained on the real digits.
-# *Timing (2 shared CPU cores): the next cell takes about 15 s in quick mode (64 samples × 25
-# steps) and about 40 s in full mode (512 samples; measured).*
+# *Timing (CPU seconds of the one torch thread the notebook uses, measured with
+# `python benchmarks/latent_directions.py --skip-timings --skip-quality --notebook both`): the next
+# cell takes about 1.5 s in quick mode (64 samples × 25 steps) and about 10 s in full mode (512
+# samples). The wall time is the same on a quiet machine and longer on a busy one.*
 
 # %%
 info_ckpt = dd.checkpoint_info()
@@ -275,21 +319,45 @@ vz.grouped_bars(table, range(10), ["PC1", "PC2", "PC3"], ylabel="mean score (σ)
 
 # %% [markdown]
 # **Edits.** Add $\Delta h_t = \alpha\,\sigma_{t,j}\, v_{t,j}$ at every step (or inside a window of
-# steps) and compare with a random direction of the same σ.
+# steps). The control is a random unit direction $r$ of h — but at which step length? Stepped by
+# its *own* σ (the spread of $h_t\cdot r$ over the samples) it moves h far less than PC 1 does,
+# because a random direction's σ is a small fraction of PC 1's: comparing "one σ each" compares a
+# short step with a long one. A fair control steps $r$ by PC 1's σ, so both edits have the same
+# $\|\Delta h_t\|$. The cell shows both, on 8 samples, and the fraction of 32 samples whose class
+# changes at ±1σ.
 
 # %%
 xT = cap["x_T"][:8]
-rows = []
-for j in range(2):
-    for alpha in (-2.0, 2.0):
-        delta = alpha * pca["sigmas"][:, j:j + 1] * pca["components"][:, j]
-        rows.append(ld.hspace_edit(model, xT, delta))
-rnd = ld.random_directions(1, cap["h"].shape[2], seed=3)[0]
-sig_r = torch.stack([(cap["h"][s] @ rnd).std() for s in range(25)])
-rows.append(ld.hspace_edit(model, xT, 2.0 * sig_r[:, None] * rnd[None]))
-grid = torch.stack([cap["x0"][:8], *rows])
-vz.image_grid(grid, title="rows: original | PC1 −2σ | PC1 +2σ | PC2 −2σ | PC2 +2σ | random +2σ", width=520,
-              scale=2)
+H = cap["h"]
+rnd = ld.random_directions(1, H.shape[2], seed=11)[0]
+sig_pc1 = pca["sigmas"][:, 0]                                   # PC 1's σ per step (unit v_t)
+sig_r = torch.stack([(H[s] @ rnd).std() for s in range(H.shape[0])])
+print("random σ / PC 1's σ per step: min", round(float((sig_r / sig_pc1).min()), 3),
+      "max", round(float((sig_r / sig_pc1).max()), 3))
+edits = {"PC1": pca["components"][:, 0] * sig_pc1[:, None],
+         "random, own σ": rnd[None] * sig_r[:, None],
+         "random, PC1's σ": rnd[None] * sig_pc1[:, None]}            # unit α: Δh_t per σ
+rows = [ld.hspace_edit(model, xT, a * edits["PC1"]) for a in (-2.0, 2.0)]
+rows += [ld.hspace_edit(model, xT, 2.0 * edits[k]) for k in ("random, own σ", "random, PC1's σ")]
+vz.image_grid(torch.stack([cap["x0"][:8], *rows]), scale=2, width=520,
+              title="rows: original | PC1 −2σ | PC1 +2σ | random +2 (own σ) | random +2 (PC1's σ)")
+
+# %%
+x32, lab32 = cap["x_T"][:32], labels[:32]
+for name, unit in edits.items():
+    flips = [float((predict(ld.hspace_edit(model, x32, a * unit))[0] != lab32).mean()) for a in (1.0, -1.0)]
+    print(f"{name:16s} mean ‖Δh_t‖ at 1σ {float(unit.norm(dim=1).mean()):5.2f}; "
+          f"class changed at ±1σ: {np.mean(flips):.0%}")
+
+# %% [markdown]
+# Measured on 32 samples this is a coarse look. `spectral-explorer reproduce latent-directions`
+# repeats it for PCs 1–3 and three random directions on three seeds of 256 digits each (rows
+# `class_change`, `class_change_equal_norm`; the summary gives mean ± std over the seeds): at ±1σ
+# and equal length PCs 1–3 change the class of 60–67 % of the digits, random directions 25 ± 2 %;
+# at their own σ random directions change 2.5 ± 0.7 %. Per unit length the PCs are 2.5–2.7 times
+# as effective; compared "one σ each" they look 25–26 times as effective, because a random
+# direction's σ is about a twelfth of PC 1's ($\sigma_{PC1}/\sigma_{random}$ = 11.8 ± 0.8). At ±3σ
+# the fair ratio is 1.4 (random directions 58 ± 4 %).
 
 # %% [markdown]
 # **Supervised directions and a projection.** The mean difference of h between samples classified
@@ -347,10 +415,17 @@ ex.panel()
 #    vectors of $A$ up to the sampling error of `N_GANSPACE` latents (`A=A,
 #    n_samples=N_GANSPACE`). Why must they agree for infinitely many samples? Why does the
 #    third direction agree worse (look at SeFa's eigenvalues 3 and 4 in exercise 1)?
-# 3. **σ units.** Why is σ = 1 for every SeFa direction but not for GANSpace's mapped
-#    directions? With `zs = sample_latents(5000, seed=9)`, answer
-#    `{"sefa": (zs @ d_sefa[0]).std(), "ganspace": (zs @ gs.directions[0]).std()}`; check with
-#    `ganspace_direction=gs.directions[0]`.
+# 3. **σ units.** A SeFa slider moves $z$ by $\alpha\, n_j$ with $\|n_j\| = 1$: one σ unit is one
+#    standard deviation of the isotropic $z$ along $n_j$. A GANSpace slider moves $z$ by
+#    $\alpha\,\sigma_j u_j$, where $\sigma_j$ (`gs.sigmas[j]`) is the standard deviation of component
+#    $j$'s score in *feature* space and $u_j$ (`gs.directions[j]`, not a unit vector) the latent change
+#    per unit score. With `zs = sample_latents(5000, seed=9)` answer
+#    `{"sefa": (zs @ d_sefa[0]).std(), "ganspace": (zs @ gs.directions[0]).std(),
+#    "step": gs.sigmas[0] * gs.directions[0].norm()}` — the spread of $z$ along $n_1$ and along $u_1$,
+#    and the length of GANSpace's one-σ step in $z$; check with `zs=zs, sefa_direction=d_sefa[0],
+#    ganspace_direction=gs.directions[0], sigma=gs.sigmas[0]`. Then print
+#    `gs.sigmas * gs.directions.norm(dim=1)` for all components: why can it not exceed 1 (up to
+#    sampling error), and what does a component with a clearly shorter step tell you?
 # 4. **Power iteration speed.** Subspace iteration with block size $k + p$ converges for the
 #    $k$-th vector like $(\sigma_{k+p+1}/\sigma_k)^2$ per step. Form the full Jacobian at `z0`
 #    (`torch.func.jacfwd(f)(z0).reshape(-1, 100)`: 100 forward-mode products, about 3 s) and answer the
@@ -358,7 +433,8 @@ ex.panel()
 #    compare `info["iterations"]` of section 4 rerun with `oversample=0` and `oversample=5`.
 # 5. **Time windows.** Edit along h-space PC1 (+2σ) only in the first 5 steps (`window=(0, 4)`)
 #    and only in the last 5 (`window=(20, 24)`) for the 8 samples `xT`. Answer `(early, late)`:
-#    the mean absolute pixel change against the unedited samples. Which changes the class,
+#    the mean absolute pixel change against the unedited samples; check with `model=model,
+#    x_T=xT, pca=pca` (the check reruns both edits with the sampler). Which changes the class,
 #    which only the style?
 # 6. **Projection.** Build the ink direction like the slant direction (top vs bottom quarter of
 #    `dd.ink`) and project it out of $d_{a\to b}$ instead of slant. Answer $d^\perp$; check with
@@ -372,9 +448,12 @@ ex.panel()
 # ## Solutions
 #
 # Each solution computes its answer with the library, then runs the check (which must pass).
-# *Timing (2 shared CPU cores): about 10 s in quick mode, about 20 s in full mode (measured;
-# exercise 2's GANSpace on 20 000 latents dominates). The whole notebook: about 70 s in quick
-# mode, about 2 minutes in full mode.*
+# *Timing (CPU seconds, one torch thread, measured with `python benchmarks/latent_directions.py
+# --skip-timings --skip-quality --notebook both`): about 5 s in quick mode and 8 s in full mode
+# (exercise 2's GANSpace and exercise 4's Jacobian dominate). The whole notebook: about 30 s in
+# quick mode and 60 s in full mode (512 digits, 20 000 GANSpace latents), imports included. On a
+# quiet machine that is the wall time too; on the shared 2-core machine under load 8 the wall
+# time was 87 s and 158 s.*
 
 # %%
 # 1. SeFa's eigenvalues without normalisation = σ²(A)
@@ -399,11 +478,28 @@ assert check_exercise("latent_directions", 2, gs_lin.directions[:2], A=A, n_samp
 # (exercise 1): a small eigengap lets sampling noise mix the two directions.
 
 # %%
-# 3. σ units: the std of z·u is ‖u‖
+# 3. σ units: the std of z·u is ‖u‖; GANSpace's one-σ step has length σ_j‖u_j‖
 zs = sample_latents(5000, seed=9)
-ans3 = {"sefa": float((zs @ d_sefa[0].float()).std()), "ganspace": float((zs @ gs.directions[0].float()).std())}
-print({k: round(v, 3) for k, v in ans3.items()}, "‖u₁‖ =", round(float(gs.directions[0].norm()), 3))
-assert check_exercise("latent_directions", 3, ans3, ganspace_direction=gs.directions[0])
+ans3 = {"sefa": float((zs @ d_sefa[0].float()).std()), "ganspace": float((zs @ gs.directions[0].float()).std()),
+        "step": float(gs.sigmas[0] * gs.directions[0].norm())}
+print({k: round(v, 3) for k, v in ans3.items()}, "‖u₁‖ =", round(float(gs.directions[0].norm()), 3),
+      "σ₁ =", round(float(gs.sigmas[0]), 2))
+print("σ_j‖u_j‖, j = 1…:", np.round((gs.sigmas * gs.directions.norm(dim=1)).numpy(), 2))
+assert check_exercise("latent_directions", 3, ans3, zs=zs, sefa_direction=d_sefa[0],
+                      ganspace_direction=gs.directions[0], sigma=gs.sigmas[0])
+
+# %% [markdown]
+# For $z \sim \mathcal N(0, I)$ the standard deviation of $z\cdot u$ is $\|u\|$: 1 for SeFa's unit
+# directions, $\|u_1\| \approx 0.11$ for GANSpace's, whose $\sigma_1 \approx 9.3$ measures the
+# *feature-space* score instead. Their product is what a slider moves: $u_j$ is the least-squares
+# latent change per unit score, and the scores are uncorrelated, so
+# $\sigma_j\|u_j\| = \|\mathrm{cov}(z, x_j/\sigma_j)\| = R_j$, the correlation between the score and its
+# best linear prediction from $z$. It is 1 when the score is linear in $z$ (a linear layer:
+# $\sigma_j u_j$ is the unit right singular vector $r_j$) and smaller where the ReLU makes it
+# nonlinear; a one-σ GANSpace step is then shorter than one standard deviation of $z$. (From $N$
+# samples the least-squares map overfits: $\sigma_j^2\|u_j\|^2$ comes out above $R_j^2$ by a small
+# multiple of $d/N = 100/N$, so in quick mode, $N$ = 3000, a value can exceed 1.) `spectral-explorer reproduce latent-directions` reports $\sigma_j\|u_j\|$ for three
+# sampling seeds beside $R_j$ measured on fresh latents (rows `ganspace_step_length`).
 
 # %%
 # 4. the predicted convergence factors from the exact singular values
@@ -423,7 +519,7 @@ late = ld.hspace_edit(model, xT, pc1, window=(20, 24))
 ans5 = (float((early - cap["x0"][:8]).abs().mean()), float((late - cap["x0"][:8]).abs().mean()))
 print(f"mean |Δpixel| early {ans5[0]:.3f}, late {ans5[1]:.3f}; classes early {predict(early)[0]}, "
       f"late {predict(late)[0]}, original {labels[:8]}")
-assert check_exercise("latent_directions", 5, ans5)
+assert check_exercise("latent_directions", 5, ans5, model=model, x_T=xT, pca=pca)
 
 # %%
 # 6. project the ink direction out instead of slant

@@ -491,6 +491,7 @@ def test_latent_directions_dashboard(server, browser, tmp_path):
     page.locator(".bk-tab", has_text="Digits h-space").click()
     sup = _wait_text(page.locator(".ld-sup-metrics"), lambda s: "classified as" in s, timeout=180)
     assert "removed" in sup
+    assert "classified" in _wait_text(page.locator(".ld-digit-metrics"), lambda s: "RMS image change" in s)
     _wait_for_canvases(page, 4, 30, "the h-space tab rendered too few plots")
     page.screenshot(path=str(tmp_path / "latent_hspace.png"), full_page=True)
     log.check()

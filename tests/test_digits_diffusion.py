@@ -103,6 +103,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_capture_holds_the_bottleneck_of_every_step(model, capture):
     H = capture["h"]
+    assert model.h_shape == (96, 4, 4)          # the shipped checkpoint's h, as the module docstring says
     assert H.shape == (10, 48, int(np.prod(model.h_shape)))
     # the captured h is what the encoder gives at that step: re-run step 0 by hand
     t0 = capture["timesteps"][0]
@@ -173,4 +174,7 @@ def test_slant_and_ink_measure_what_they_say():
         img[0, 0, r, 11 - r // 2] = 1
     assert float(dd.slant(img)) > 0.3
     assert float(dd.slant(img.flip(-1))) < -0.3
+    # the value is the least-squares slope of the column against the height (rows count downward)
+    rows, cols = np.nonzero(img[0, 0].numpy() > 0)
+    assert float(dd.slant(img)) == pytest.approx(np.polyfit(-rows, cols, 1)[0], rel=1e-5)
     assert float(dd.ink(img)) == pytest.approx(16 / 256)

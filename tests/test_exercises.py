@@ -248,8 +248,12 @@ def _l2():
 
 @case("latent_directions", 3)
 def _l3():
-    u = torch.tensor([3.0, 4.0])
-    return {"sefa": 1.01, "ganspace": 5.05}, {"sefa": 1.0, "ganspace": 1.0}, dict(ganspace_direction=u)
+    g = torch.Generator().manual_seed(9)
+    zs = torch.randn(5000, 4, generator=g)
+    n, u, sigma = torch.tensor([0.6, 0.8, 0.0, 0.0]), torch.tensor([0.03, 0.0, 0.04, 0.0]), torch.tensor(20.0)
+    right = {"sefa": float((zs @ n).std()), "ganspace": float((zs @ u).std()), "step": float(sigma * u.norm())}
+    wrong = dict(right, ganspace=20.0)     # σ₁ is the feature-space score's spread, not z's along u₁
+    return right, wrong, dict(zs=zs, sefa_direction=n, ganspace_direction=u, sigma=sigma)
 
 
 @case("latent_directions", 4)
@@ -260,9 +264,42 @@ def _l4():
     return right, {0: right[5], 5: right[0]}, dict(jacobian=J)
 
 
+@pytest.fixture(scope="module")
+def digits():
+    from spectral_explorer.digits_diffusion import load_digits_diffusion
+
+    model = load_digits_diffusion(device="cpu")
+    cap = ld.hspace_capture(model, n=3, seed=0, n_steps=10, batch_size=3)
+    return model, cap, ld.hspace_pca(cap["h"], k=1)
+
+
+def _l5_right(model, cap, pca):
+    pc1 = 2.0 * pca["sigmas"][:, :1] * pca["components"][:, 0]
+    early = ld.hspace_edit(model, cap["x_T"], pc1, n_steps=10, window=(0, 4))
+    late = ld.hspace_edit(model, cap["x_T"], pc1, n_steps=10, window=(5, 9))
+    return float((early - cap["x0"]).abs().mean()), float((late - cap["x0"]).abs().mean())
+
+
 @case("latent_directions", 5)
-def _l5():
-    return (0.3, 0.1), (0.1, 0.3), {}
+def _l5(digits):
+    model, cap, pca = digits
+    return _l5_right(model, cap, pca), (1.0, 0.0), dict(model=model, x_T=cap["x_T"], pca=pca)
+
+
+def test_latent_exercise_5_recomputes_its_reference(digits, capsys):
+    """The issue's case: ``(1.0, 0.0)`` passed a check that only compared early > late; the check
+    now recomputes both edits, so a swapped or a −2σ answer fails too."""
+    model, cap, pca = digits
+    data = dict(model=model, x_T=cap["x_T"], pca=pca)
+    early, late = _l5_right(model, cap, pca)
+    assert early > late > 0
+    assert check_exercise("latent_directions", 5, (early, late), **data) is True
+    assert check_exercise("latent_directions", 5, (late, early), **data) is False
+    minus = -2.0 * pca["sigmas"][:, :1] * pca["components"][:, 0]
+    wrong = [float((ld.hspace_edit(model, cap["x_T"], minus, n_steps=10, window=w) - cap["x0"]).abs().mean())
+             for w in ((0, 4), (5, 9))]
+    assert check_exercise("latent_directions", 5, tuple(wrong), **data) is False
+    capsys.readouterr()
 
 
 @case("latent_directions", 6)
@@ -362,7 +399,7 @@ def test_every_exercise_has_a_test_case():
 @pytest.mark.parametrize("key", sorted(CASES), ids=[f"{a}-{b}" for a, b in sorted(CASES)])
 def test_right_answer_passes_wrong_answer_fails(key, request, capsys):
     fn = CASES[key]
-    args = [request.getfixturevalue("roll")] if "roll" in fn.__code__.co_varnames[:fn.__code__.co_argcount] else []
+    args = [request.getfixturevalue(a) for a in fn.__code__.co_varnames[:fn.__code__.co_argcount]]  # roll, digits
     right, wrong, data = fn(*args)
     assert check_exercise(*key, right, **data) is True
     out = capsys.readouterr().out

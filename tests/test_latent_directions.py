@@ -89,6 +89,26 @@ def test_ganspace_recovers_a_linear_generators_pca():
     assert res.explained_ratio.sum() == pytest.approx(float((s[:4] ** 2).sum() / (s ** 2).sum()), rel=0.03)
 
 
+def test_ganspace_one_sigma_step_has_the_length_of_the_scores_linear_correlation():
+    """GANSpace's one-σ step σ_j u_j has length R_j: the correlation between component j's score
+    and its best linear prediction from z (≤ 1; = 1 for a linear layer).  Derived for the DCGAN's
+    first block, checked here on another nonlinear map, with R_j fitted on fresh latents."""
+    g = torch.Generator().manual_seed(11)
+    W = torch.randn(40, 6, generator=g, dtype=F64) * torch.linspace(2.0, 0.5, 6, dtype=F64)
+    b = torch.randn(40, generator=g, dtype=F64)
+    f = lambda z: torch.relu(z.double() @ W.T + b) ** 2   # noqa: E731  (strongly nonlinear)
+    res = ganspace_directions(f, n_samples=20000, k=4, latent_dim=6, seed=2, batch_size=2000, n_iter=4,
+                              oversample=6, device="cpu")
+    step = (res.sigmas * res.directions.norm(dim=1)).numpy()
+    Z = torch.randn(20000, 6, generator=torch.Generator().manual_seed(99), dtype=F64)
+    X = ((f(Z) - res.mean) @ res.components.T).numpy()
+    Z1 = np.column_stack([Z.numpy(), np.ones(len(Z))])
+    fit = Z1 @ np.linalg.lstsq(Z1, X, rcond=None)[0]
+    R = np.array([np.corrcoef(fit[:, j], X[:, j])[0, 1] for j in range(4)])
+    np.testing.assert_allclose(step, R, atol=0.02)
+    assert step.max() < 1.01 and step.min() < 0.9     # some component is far from linear in z
+
+
 def test_streaming_pca_equals_the_pca_of_the_materialised_samples(device):
     g = torch.Generator().manual_seed(5)
     X = torch.randn(3000, 30, generator=g, dtype=F64) * torch.logspace(0.5, -1, 30, dtype=F64) + 2.0

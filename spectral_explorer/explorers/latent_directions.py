@@ -4,16 +4,18 @@ Jacobian directions, and the h-space of a small diffusion model of digits.
 Staged computation (each stage keyed on parameter values, never on tensors)::
 
     gan         ()                                  -> the face DCGAN (shared, read-only)
-    sefa        ()                                  -> SeFa directions and eigenvalues, k = MAX_K (shared)
+    sefa        (sefa_normalize,)                   -> SeFa directions and eigenvalues, k = MAX_K (shared)
     ganspace    (n_samples, gs_seed)                -> GANSpace directions, σ, explained variance (shared; a job)
     face        directions + (seed, c1..c8, c_random, k) -> the edited face
     strip       directions + (seed, k, strip_alpha) -> the traversal grid (k × 7)
+                ("directions" = method + sefa_normalize, or method + n_samples + gs_seed: _directions_key)
     jacobian    (seed,)                             -> top-3 Jacobian directions of G at z, convergence (a job)
     diffusion   ()                                  -> the digits diffusion model (shared)
     capture     (n_h_samples,)                      -> h at every DDIM step of n samples, labels (shared; a job)
     hpca        capture + (h_mode,)                 -> h-space PCA per timestep or over trajectories (shared)
     supervised  capture + (source_digit, target_digit, remove) -> a→b direction, with the attribute removed
-    digit       (digit_seed, h1..h3, window, h_mode) -> the edited digit
+    h_random    capture + (h_mode,)                 -> the random control direction of h, its two step lengths
+    digit       (digit_seed, h1..h3, h_random, h_random_length, window, h_mode) -> the edited digit
 
 A slider move re-renders only the face (one generator call) or the digit (one DDIM run).
 
@@ -47,14 +49,22 @@ MAX_K = 8
 STRIP_COLUMNS = 7
 _SLIDERS = tuple(f"c{i + 1}" for i in range(MAX_K))
 _H_SLIDERS = ("h1", "h2", "h3")
+#: seed of the h-space random control direction (the first random direction of
+#: ``spectral-explorer reproduce latent-directions`` at its seed 0)
+H_RANDOM_SEED = 11
 _GAN = ("method", "sefa_normalize", "k", "seed", "n_samples", "gs_seed", "strip_alpha", "c_random") + _SLIDERS
 _H = ("digit_seed", "h_mode", "n_h_samples", "window_start", "window_end", "source_digit", "target_digit",
-      "edit_strength", "remove") + _H_SLIDERS
+      "edit_strength", "remove") + _H_SLIDERS + ("h_random", "h_random_length")
 
 
 def _sigma_param(label):
     return param.Number(default=0.0, bounds=(-5.0, 5.0), step=0.25, label=label, doc=f"""
-        Edit along {label} in σ units (the standard deviation of the latent's component along it).""")
+        Edit along {label} in σ units. SeFa: z moves by α n (n a unit vector; σ = 1, the standard
+        deviation of the isotropic z along any unit direction). GANSpace: z moves by α σ u, where σ is
+        the standard deviation of the component's score in feature space (σ₁ ≈ 9.3) and u the latent
+        change per unit score (‖u₁‖ ≈ 0.11): a one-σ step has length σ‖u‖ ≤ 1 in z, about 1 for
+        components 1, 2 and 4 and 0.65 for 3 (`spectral-explorer reproduce latent-directions`, rows
+        ganspace_step_length).""")
 
 
 class LatentDirectionsExplorer(Explorer):
@@ -72,7 +82,8 @@ class LatentDirectionsExplorer(Explorer):
         SeFa as its reference code runs it (each row of A scaled to unit norm first: every first-layer
         feature counts equally) or as the paper states it (A as is: the directions that move the
         first layer's output the most). On this generator the two agree on directions 1, 2 and 5
-        (|cos| ≥ 0.98) and nearly exchange 3 and 4 (|cos| 0.94 and 0.95).""")
+        (|cos| ≥ 0.98) and nearly exchange 3 and 4 (|cos| 0.94 and 0.95; the notebook's section 2
+        prints them).""")
     k = param.Integer(default=5, bounds=(1, MAX_K), doc="Number of components with a slider and a grid row.")
     seed = param.Integer(default=0, bounds=(0, 100_000), doc="Seed of the face's latent code z.")
     n_samples = param.Integer(default=20_000, bounds=(1_000, 100_000), doc="""
@@ -95,7 +106,16 @@ class LatentDirectionsExplorer(Explorer):
     window_start = param.Integer(default=0, bounds=(0, 24), doc="First DDIM step (0 = noisiest) of the h edit.")
     window_end = param.Integer(default=24, bounds=(0, 24), doc="Last DDIM step of the h edit (inclusive).")
     h1, h2, h3 = (param.Number(default=0.0, bounds=(-4.0, 4.0), step=0.25, label=f"h-space PC {i + 1}",
-                               doc=f"Edit of the bottleneck along PC {i + 1} in σ units.") for i in range(3))
+                               doc=f"""Edit of the bottleneck along PC {i + 1} in σ units: Δh_t = α σ_t v_t at
+                               each step t of the window, σ_t the standard deviation of the sampled
+                               digits' h_t along the component v_t.""") for i in range(3))
+    h_random = param.Number(default=0.0, bounds=(-4.0, 4.0), step=0.25, label="h-space random", doc="""
+        Control: edit the bottleneck along a random unit direction r of h (fixed seed), Δh_t = α s_t r,
+        with the step length of h_random_length.""")
+    h_random_length = param.ObjectSelector(default="pc1", objects=["pc1", "own"], doc="""
+        Step length of the random control: "pc1" — s_t = PC 1's σ_t, the same ‖Δh_t‖ as PC 1 at the
+        same α (a fair comparison); "own" — s_t = the random direction's own σ_t, about a twelfth of
+        PC 1's (`spectral-explorer reproduce latent-directions`, rows sigma_over_pc1).""")
     source_digit = param.Integer(default=1, bounds=(0, 9), doc="Supervised edit: samples of this class (a) …")
     target_digit = param.Integer(default=7, bounds=(0, 9), doc="… moved toward this class (b).")
     edit_strength = param.Number(default=1.0, bounds=(0.0, 3.0), step=0.1, doc="""
@@ -147,6 +167,14 @@ class LatentDirectionsExplorer(Explorer):
     def _directions(self, job=None):
         return self._sefa() if self.method == "sefa" else self._ganspace(job)
 
+    def _directions_key(self) -> tuple:
+        """The parameters the sliders' directions depend on: every stage that uses
+        :meth:`_directions` puts this in its key (a switch of ``sefa_normalize`` must re-render the
+        face and the grid, not only the spectrum)."""
+        if self.method == "sefa":
+            return ("sefa", bool(self.sefa_normalize))
+        return ("ganspace", int(self.n_samples), int(self.gs_seed))
+
     def _z(self):
         from ..face_dcgan import sample_latents
         return sample_latents(1, seed=int(self.seed), device=self._device)[0]
@@ -155,8 +183,8 @@ class LatentDirectionsExplorer(Explorer):
         return ld.random_directions(1, 100, seed=10_000 + int(self.seed), device=self._device)[0]
 
     def _face(self):
-        key = (self.method, int(self.k), int(self.seed), int(self.n_samples), int(self.gs_seed),
-               float(self.c_random)) + tuple(float(getattr(self, c)) for c in _SLIDERS[:int(self.k)])
+        key = self._directions_key() + (int(self.k), int(self.seed), float(self.c_random)) + \
+            tuple(float(getattr(self, c)) for c in _SLIDERS[:int(self.k)])
 
         def build():
             d = self._directions()
@@ -171,8 +199,7 @@ class LatentDirectionsExplorer(Explorer):
         return self._stage("face", key, build)
 
     def _strip(self):
-        key = (self.method, int(self.k), int(self.seed), int(self.n_samples), int(self.gs_seed),
-               float(self.strip_alpha))
+        key = self._directions_key() + (int(self.k), int(self.seed), float(self.strip_alpha))
 
         def build():
             d = self._directions()
@@ -272,7 +299,7 @@ class LatentDirectionsExplorer(Explorer):
 
     def _digit(self):
         key = (int(self.digit_seed), self.h_mode, int(self.n_h_samples), self._window(),
-               tuple(float(getattr(self, h)) for h in _H_SLIDERS))
+               tuple(float(getattr(self, h)) for h in _H_SLIDERS), float(self.h_random), self.h_random_length)
 
         def build():
             pca = self._hpca()
@@ -281,11 +308,32 @@ class LatentDirectionsExplorer(Explorer):
             xT = torch.randn((1, 1, 16, 16), generator=g)
             coefs = torch.tensor([float(getattr(self, h)) for h in _H_SLIDERS])
             delta = (coefs[None, :, None] * pca["sigmas"][:, :3, None] * pca["components"][:, :3]).sum(1)  # (S, D), CPU
+            if self.h_random:
+                r = self._h_random_direction()
+                delta = delta + float(self.h_random) * r["length"][self.h_random_length][:, None] * r["direction"][None]
             with torch.no_grad():
                 base = ld.hspace_edit(model, xT, torch.zeros_like(delta))
                 edited = ld.hspace_edit(model, xT, delta, window=self._window())
-            return {"xT": xT, "base": base[0], "edited": edited[0]}
+            from ..digits_diffusion import digit_classifier
+            predict = digit_classifier()[0]
+            lo, hi = self._window()
+            return {"xT": xT, "base": base[0], "edited": edited[0],
+                    "classes": (int(predict(base.cpu())[0][0]), int(predict(edited.cpu())[0][0])),
+                    "change": float((edited - base).pow(2).mean().sqrt()),
+                    "delta_norm": float(delta[lo:hi + 1].norm(dim=1).mean())}
         return self._stage("digit", key, build)
+
+    def _h_random_direction(self):
+        """The random control direction of h (unit) and its two step lengths per step (S,): PC 1's
+        σ_t·‖v_t‖ (``"pc1"``, equal ‖Δh_t‖ to PC 1 at the same α) and its own σ_t (``"own"``)."""
+        def build():
+            H = self._capture()["h"]
+            pca = self._hpca()
+            r = ld.random_directions(1, H.shape[2], seed=H_RANDOM_SEED)[0]
+            own = torch.stack([(H[s] @ r).std() for s in range(H.shape[0])])
+            pc1 = pca["sigmas"][:, 0] * pca["components"][:, 0].norm(dim=1)
+            return {"direction": r, "length": {"pc1": pc1, "own": own}}
+        return self._stage("h_random", (int(self.n_h_samples), self.h_mode), build, shared=True)
 
     def _supervised_edit(self):
         key = (int(self.n_h_samples), int(self.source_digit), int(self.target_digit), self.remove,
@@ -415,6 +463,23 @@ class LatentDirectionsExplorer(Explorer):
         return self._guard(fn, title, width=width, height=height)
 
     @param.depends("_h_version")
+    def digit_markdown(self):
+        if not self._ready("_h_version") or "hspace" in self._errors:
+            return ""
+        with self._lock:
+            try:
+                d = self._digit()
+            except Exception:
+                return ""
+        active = [f"{h} = {getattr(self, h):+.2f}σ" for h in _H_SLIDERS if getattr(self, h)]
+        if self.h_random:
+            active.append(f"random = {self.h_random:+.2f} × " +
+                          ("PC 1's σ" if self.h_random_length == "pc1" else "its own σ"))
+        return (f"digit seed {self.digit_seed} · edits: {', '.join(active) or 'none'} · classified "
+                f"{d['classes'][0]} → {d['classes'][1]} · RMS image change {d['change']:.4f} · "
+                f"mean ‖Δh_t‖ {d['delta_norm']:.2f}")
+
+    @param.depends("_h_version")
     def view_digit(self):
         def fn():
             d = self._digit()
@@ -499,6 +564,8 @@ class LatentDirectionsExplorer(Explorer):
             pn.pane.Markdown("### Digits h-space"),
             self.int_input("digit_seed", "digit seed"),
             pn.widgets.RadioButtonGroup.from_param(p.h_mode, **sw), *h_sliders,
+            pn.widgets.FloatSlider.from_param(p.h_random, css_classes=["h_random-slider"], **sw),
+            pn.widgets.RadioButtonGroup.from_param(p.h_random_length, css_classes=["w-h-random-length"], **sw),
             self.int_input("window_start", "edit from step"), self.int_input("window_end", "… to step"),
             self.int_input("source_digit", "digit a"), self.int_input("target_digit", "digit b"),
             pn.widgets.FloatSlider.from_param(p.edit_strength, **sw),
@@ -517,9 +584,12 @@ class LatentDirectionsExplorer(Explorer):
         h_tab = pn.Column(
             pn.pane.Markdown(
                 "A small U-Net trained here on scikit-learn's digits; **h** is its bottleneck at each of 25 DDIM "
-                "steps. The PC sliders add Δh = α σ v at the steps of the window; the supervised edit moves "
-                "samples of digit a toward b's mean h, with and without the attribute's direction projected out.",
+                "steps. The PC sliders add Δh = α σ v at the steps of the window; the random control adds a "
+                "random unit direction at PC 1's step length (equal ‖Δh‖, a fair comparison) or at its own σ "
+                "(about a twelfth as long); the supervised edit moves samples of digit a toward b's mean h, "
+                "with and without the attribute's direction projected out.",
                 **sw),
+            pn.pane.Markdown(self.digit_markdown, css_classes=["ld-digit-metrics"], **sw),
             pn.Row(pn.pane.HoloViews(self.view_digit, linked_axes=False),
                    pn.pane.HoloViews(self.view_h_variance, linked_axes=False)),
             pn.pane.HoloViews(self.view_class_scores, linked_axes=False),
