@@ -1000,7 +1000,8 @@ class HeatGeodesicEmbedding:
 
         The graphs are compared by cheap probes: each graph's distances from
         :data:`AUTO_PROBES` farthest-point landmarks, embedded by landmark MDS; only the graph
-        kept is fitted in full.  The plain graph is probed first; above the floor, the
+        kept is fitted in full.  The plain graph is probed first (in landmark mode it is
+        fitted in full first, and its first landmark columns are its probe); above the floor, the
         strongest smoothing is probed as a scout: if it does not cut the residual variance by
         :data:`AUTO_SCOUT_GAIN`, no smoothing is tried further (a curved or higher-dimensional
         manifold, not a fold).  Otherwise the others are probed in increasing order, stopping
@@ -1009,8 +1010,13 @@ class HeatGeodesicEmbedding:
         spent on the probes."""
         start = time.perf_counter()
         probes = min(AUTO_PROBES, X.shape[0] - 1)
-        first = self._fit_graph(X, probes, bool(self.mutual), 0.0)
-        report = {0.0: first["rv"]}
+        base = None
+        if m is None:           # all pairs: the full fit is dear, probe first
+            first = self._fit_graph(X, probes, bool(self.mutual), 0.0)
+            report = {0.0: first["rv"]}
+        else:                   # landmarks: fit in full, the probe is its first columns
+            base = first = self._fit_graph(X, m, bool(self.mutual), 0.0)   # (farthest-point order)
+            report = {0.0: self._landmark_rv(base["D"][:, :probes], base["sources"][:probes])}
         plain = None if self.mutual else first["W_alpha"]
         if report[0.0] > AUTO_FLOOR:
             scout, *rest = (AUTO_DENOISE_TIMES[-1],) + tuple(AUTO_DENOISE_TIMES[:-1])
@@ -1028,12 +1034,11 @@ class HeatGeodesicEmbedding:
                     break
         tried = {k: v for k, v in report.items() if k > 0 and np.isfinite(v)}
         s_best = min(tried, key=tried.get) if tried else 0.0
-        probing = time.perf_counter() - start
         if s_best and tried[s_best] * AUTO_GAIN <= report[0.0]:
             best = self._fit_graph(X, m, True, s_best, plain=plain)
         else:
-            best = self._fit_graph(X, m, bool(self.mutual), 0.0)
-        return best, report, probing
+            best = base if base is not None else self._fit_graph(X, m, bool(self.mutual), 0.0)
+        return best, report, time.perf_counter() - start - sum(best["timings"].values())
 
     def _landmark_rv(self, D, sources, Y=None):
         """Residual variance of the landmark layout (``max(2, n_components)`` dimensions; ``Y``
