@@ -344,7 +344,8 @@ hv.Overlay(curves).opts(logy=True, width=500, height=300, legend_position="botto
                         title=f"exp(−tλ) and its approximations, t = {t_num:g}")
 
 # %% [markdown]
-# *Timing: the next cell takes 2–8 s in quick mode, about 5 s in full mode (measured on two busy cores).*
+# *Timing: the next cell takes 2–8 s in quick mode, about 2 s in full mode (quiet machine, 2 cores; 5 s on cores
+# busy with other work).*
 #
 # Now the whole kernel on our graph, three ways. We count the entries that are at the
 # rounding floor ($\le 10^{-15}$) or not even positive ($\le 0$), and score the resulting
@@ -389,7 +390,7 @@ hv.Overlay(hists).opts(width=520, height=300, legend_position="top_left")
 # %% [markdown]
 # How does this play out over $t$? For large $t$ the kernel is well resolved for every
 # method; as $t$ shrinks, exact and Chebyshev lose the far entries first. *Timing (2 shared CPU cores): 3–12 s in quick mode (N = 400, 5 times);
-# about 30 s in full mode (N = 1500, 8 times; measured on two busy cores, load 6–7).*
+# about 13 s in full mode (N = 1500, 8 times; measured on a quiet machine, 29 s at load 6–7).*
 
 # %%
 t_grid = np.geomspace(1.0, 200.0, 5 if QUICK else 8)
@@ -490,8 +491,8 @@ hv.Layout(panels).cols(2)
 # `run_method(name, X, W)` runs each method of `METHODS` — the graph methods on the same
 # alpha-decay graph; Isomap, UMAP and t-SNE build their own neighbourhoods from the points —
 # and returns a `MethodResult` with distances, a 2-D embedding and the wall time.
-# *Timing (2 shared CPU cores): 3–7 s in quick mode (no t-SNE, no UMAP); 2.4 minutes in full
-# mode (measured at load 6–7: t-SNE 79 s, UMAP 31 s, the paper's configuration 13 s).*
+# *Timing (2 CPU cores): 3–7 s in quick mode (no t-SNE, no UMAP); 30 s in full mode on a quiet machine,
+# 2.4 minutes at load 6–7 (then t-SNE 79 s, UMAP 31 s, the paper's configuration 13 s).*
 
 # %%
 # t-SNE and UMAP are the slowest on two CPU cores; the quick mode skips them
@@ -552,8 +553,8 @@ hv.Layout([
 # (21) in every average over pairs. With the quick mode's 400 points the strongest smoothing's probe cuts the
 # residual variance only from 0.21 to 0.15, less than half, so the default keeps the plain graph after that one
 # probe and says so in `denoise_report_` (fitted in full, the best smoothing, $s = 24$, would reach ρ 0.45); the
-# option's fixed $s = 3$ leaves the roll folded. *Timing: 40 s in full mode on two busy cores (load 6); about 5 s
-# in quick mode.*
+# option's fixed $s = 3$ leaves the roll folded. *Timing: 4 s in full mode on a quiet machine (40 s on two busy
+# cores, load 6); about 5 s in quick mode.*
 
 # %%
 noisy = data.swiss_roll(N, noise=1.0, seed=SEED)
@@ -801,9 +802,10 @@ print(ipy_metrics.value)
 # ## Solutions
 #
 # Each solution computes its answer with the notebook's tools, then runs the check (which must
-# pass). *Timing: about 1 s in quick mode (N = 400), about 70 s in full mode (N = 1500; measured).
-# The whole notebook: about 1–1.5 minutes in quick mode, 6 minutes in full mode (360 s, run top to bottom by
-# `jupyter nbconvert --execute` on two cores busy with other work, load 6–7; a quiet machine is faster).*
+# pass). *Timing: under 1 s in quick mode (N = 400), about 5 s in full mode (N = 1500) on a quiet machine.
+# The whole notebook, cell by cell (`python benchmarks/notebook_timing.py notebooks/heat_geodesics.ipynb`, 2 cores,
+# load about 1.4): 19 s in quick mode, 84 s in full mode. On cores busy with other work it is several times slower
+# (full mode: 360 s at load 6–7, the third exercise alone 63 s).*
 
 # %%
 # 1. the slope of −4t log H against d² near the source, for three times
