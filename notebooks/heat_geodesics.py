@@ -449,7 +449,7 @@ t_knee, t_entropy_grid, entropy = select_t_entropy(L)
 # $(\bar\ell/\ell_{ij})^2$ give $L \approx (\deg/2m)(-\bar\ell^2\Delta)$ instead: distances shrink by $\sqrt{\deg/2m}$, about
 # 0.55 at knn 10 in 2-D, and the factor moves with knn.
 #
-# One more factor is the graph's own: the screened law over-reads a length by $\sqrt s\,\mu$, where $\mu$ is the
+# One more factor is the graph's own: the screened law misreads a length by $\sqrt s\,\mu$ (below 1 at small $s$), where $\mu$ is the
 # decay rate of the graph's resolvent (on a chain of spacing $h$, $\sqrt s\,\mathrm{arccosh}(1+h^2/2s)/h$). The
 # estimator measures $\mu$ on its graph (`graphs.screening_decay`) and divides it out, so `distances_` are in the
 # units of the data at every $t$ ($t$ in units of $\bar\ell^2$, default 0.2 with two Euler steps;

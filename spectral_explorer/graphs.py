@@ -263,7 +263,7 @@ def screening_decay(C: sp.spmatrix, X, s: float, dim: float, lbar: float = 1.0) 
     On the graph a plane wave ``exp(−μ u·x)`` solves ``(I + sL)f = 0`` where
     ``s·Σ_j c_ij (cosh(μ u·(x_j − x_i)) − 1) = 1``; averaged over directions ``u`` spread
     evenly over ``dim`` dimensions and over the nodes, that fixes ``μ``.  Then ``√s·μ`` is the
-    factor by which the screened law over-reads the distance: below 1 for small ``s`` (the
+    factor by which the screened law misreads the distance: below 1 for small ``s`` (the
     walk needs whole edges: on a chain with spacing ``h``, ``√s·arccosh(1 + h²/2s)/h``),
     → 1 for ``s ≫ ℓ̄²``.
 

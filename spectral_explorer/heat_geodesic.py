@@ -288,8 +288,8 @@ class HeatGraph:
         points.  1 on the alpha-decay graph (hops); ``ℓ̄`` on the metric graph; and for the
         screened law of ``K`` Euler steps (the default) ``ℓ̄/(√s·μ)`` with ``s = t/K`` and
         ``μ`` the graph resolvent's decay rate (:func:`~spectral_explorer.graphs.screening_decay`):
-        ``√s·μ`` is what the law over-reads a length by on this graph (0.77–0.82 at the default
-        ``s = 0.1``, → 1 for ``s ≫ 1``), so the distances come out in the units of the data
+        ``√s·μ`` is the factor by which the law misreads a length on this graph (0.77–0.86 at the
+        default ``s = 0.1``: it under-reads; → 1 for ``s ≫ 1``), so the distances come out in the units of the data
         at every ``t``.
         """
         if self.weights != "length":
