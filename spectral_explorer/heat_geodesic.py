@@ -305,7 +305,7 @@ class HeatGraph:
         the metric graph the graph's diameter may span at most :data:`SCREENING_RANGE`
         screening lengths ``√(t/K)`` (in units of ``ℓ̄``).  The diameter is bounded by twice
         the eccentricity of node 0 (one Dijkstra sweep).  Only large or long samples reach it
-        (256-landmark runs at n ≥ 20,000; long branches)."""
+        (the 100,000-point roll of ``benchmarks/heat_geodesics.py``: t = 2.8; long chains)."""
         if not self._screened_euler(method, formula):
             return float(t)
         K = _euler_steps(order)
@@ -692,8 +692,9 @@ class HeatGeodesicEmbedding:
         hop per unit of time, whatever the hop's length; see :meth:`affinity`).
     mds : ``"classical"`` (default), ``"metric"`` (SMACOF on the raw stress, from the
         classical start) or ``"weighted"`` (SMACOF on the stress weighted by ``D⁻²``, what the
-        paper's s_gd2 layout minimises; :meth:`paper`).  Both cost extra iterations over all
-        pairs (about 1 s at n = 2000).
+        paper's s_gd2 layout minimises; :meth:`paper`).  Both run up to 100 iterations over
+        all pairs after the classical start: seconds at n = 2000 (``fit2000_paper`` in
+        ``benchmarks/heat_geodesics.py``: 5–7 s of its 7.4 s).
     landmarks : ``None`` (all pairs), an int ``m`` (landmark mode with m farthest-point
         landmarks) or ``"auto"`` (default: all pairs up to 5000 points, else 256 landmarks).
     device : torch device (default: the process default, see ``spectral_explorer.device``).

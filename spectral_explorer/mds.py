@@ -116,14 +116,14 @@ def smacof(D, n_components: int = 2, init=None, max_iter: int = 100, tol: float 
         chol = torch.linalg.cholesky(V)
     else:
         Wt = None
+    WD = Dt if Wt is None else Wt * Dt       # the weighted targets (zero diagonal)
     prev = None
     for _ in range(max_iter):
         d = torch.cdist(Y, Y)
-        resid = (Dt - d) ** 2
-        s = (resid if Wt is None else Wt * resid).sum() / 2
-        ratio = torch.where(d > 0, Dt / d.clamp_min(1e-300), torch.zeros_like(d))
-        if Wt is not None:
-            ratio = Wt * ratio
+        r = Dt - d
+        s = (r * r if Wt is None else Wt * r * r).sum() / 2
+        # w_ij D_ij / d_ij, 0 where two points coincide (0/0 on the diagonal, x/0 for duplicates)
+        ratio = torch.nan_to_num(WD / d, nan=0.0, posinf=0.0)
         Bm = -ratio
         Bm.diagonal().copy_(ratio.sum(dim=1) - ratio.diagonal())
         Y = Bm @ Y / n if Wt is None else torch.cholesky_solve(Bm @ Y, chol)
