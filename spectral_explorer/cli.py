@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reproduce", help="recompute a paper's table, write JSON and CSV")
     r.add_argument("target", choices=sorted(REPRODUCE_TARGETS))
-    r.add_argument("--quick", action="store_true", help="small sizes (a minute or so on a CPU)")
+    r.add_argument("--quick", action="store_true", help="small sizes (minutes on a CPU, not the full run's tens of minutes)")
     r.add_argument("--out", default="results", help="output folder (default ./results)")
     r.set_defaults(func=_reproduce)
 
