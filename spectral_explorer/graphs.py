@@ -194,14 +194,17 @@ def intrinsic_dimension(X, knn: int = 10) -> float:
     n = X.shape[0]
     knn = check_int(knn, "knn", 2, n - 1)
     dist, idx = _neighbors(X, knn)
-    V = X[idx] - X[:, None, :]
-    norm = np.linalg.norm(V, axis=2)
-    ok = norm > 0
-    V = np.where(ok[..., None], V / np.where(ok, norm, 1.0)[..., None], 0.0)
-    G = np.einsum("nid,njd->nij", V, V) ** 2            # cos² of every pair at each point
-    k = ok.sum(axis=1).astype(np.float64)
-    pairs = (k * (k - 1)).sum()
-    cos2 = (G.sum(axis=(1, 2)) - k).sum()              # drop the pairs of a direction with itself
+    pairs = cos2 = 0.0
+    step = max(1, (1 << 22) // (knn * X.shape[1]))      # points per chunk: V stays ≤ 32 MB
+    for a in range(0, n, step):
+        V = X[idx[a:a + step]] - X[a:a + step, None, :]
+        norm = np.linalg.norm(V, axis=2)
+        ok = norm > 0
+        V = np.where(ok[..., None], V / np.where(ok, norm, 1.0)[..., None], 0.0)
+        G = np.einsum("nid,njd->nij", V, V) ** 2        # cos² of every pair at each point
+        k = ok.sum(axis=1).astype(np.float64)
+        pairs += (k * (k - 1)).sum()
+        cos2 += (G.sum(axis=(1, 2)) - k).sum()          # drop the pairs of a direction with itself
     if pairs <= 0 or not cos2 > 0:
         raise ValueError("the points have no two distinct neighbour directions; no dimension can be estimated")
     return float(pairs / cos2)
