@@ -16,10 +16,13 @@ by default) it runs
                             experiments sweep around them), 2-D: knn 10, τ = "auto" (entropy
                             knee over 10 times up to 200), order 30, no PCA (``--no-paper``
                             skips it)
-``ours``                    ``HeatGeodesicEmbedding()``, the library default (the metric kNN
-                            graph, knn 10: conductances (ℓ̄/ℓ)², combinatorial Laplacian; two
-                            backward-Euler steps at t = 2 read with the screened law, σ = 1,
-                            classical MDS, ``denoise="auto"``)
+``ours``                    ``HeatGeodesicEmbedding()``, the library default (the calibrated
+                            metric kNN graph, knn 10, combinatorial Laplacian; two backward-Euler
+                            steps at t = 0.2 read with the screened law, the graph's screening
+                            factor divided out, σ = 1, classical MDS, ``denoise="auto"``)
+``ours paper()``            ``HeatGeodesicEmbedding.paper()``, the paper's configuration by name;
+                            ``spearman_vs_heatgeo_paper`` is the Spearman correlation over all
+                            pairs of its distances with ``heatgeo paper config``'s (target ≥ 0.98)
 ==========================  ===================================================================
 
 Each row: row-mean Spearman / Pearson / log-log slope (middle 60 % of pairs) / P@10 of the
