@@ -88,8 +88,7 @@ class PositionalEncodingExplorer(Explorer):
     degree = param.Integer(default=3, bounds=(1, 20), doc="""
         Degree of the random regular graph (n·degree must be even, degree < n); neighbours k of
         the Watts–Strogatz ring.""")
-    p = param.Number(default=0.15, bounds=(0.0, 1.0), step=0.01, doc="""
-        Edge probability of Erdős–Rényi; within-block probability of the SBM.""")
+    p = param.Number(default=0.15, bounds=(0.0, 1.0), step=0.01, doc="Edge probability of Erdős–Rényi; within-block probability of the SBM.")
     p_out = param.Number(default=0.02, bounds=(0.0, 1.0), step=0.01, doc="Between-block edge probability of the SBM.")
     blocks = param.Integer(default=3, bounds=(1, 10), doc="Number of (equal) blocks of the SBM.")
     rewire = param.Number(default=0.1, bounds=(0.0, 1.0), step=0.01, doc="Rewiring probability of Watts–Strogatz.")
@@ -708,10 +707,10 @@ class PositionalEncodingExplorer(Explorer):
                     "Perturb one edge weight by ε and measure how far each encoding moves per unit change "
                     "of the Laplacian. Inside a repeated (or nearly repeated) eigenvalue the raw eigenvectors "
                     "can rotate by a finite angle for an arbitrarily small ε, so the ratio grows like 1/ε; "
-                    "hard projectors jump once ε splits a cluster; SPE does not jump (Huang et al., ICLR 2024). "
-                    "Not like for like: raw vectors and projectors read v₁…v_k (k below), SPE — a fixed, randomly "
-                    "initialised, untrained network — all n eigenpairs, and its random φ is nearly flat, so its "
-                    "small ratio is no promise for an SPE whose φ or ρ is steeper.", **sw),
+                    "hard projectors jump once ε splits a cluster; SPE does not jump (Huang et al., ICLR 2024). Not like "
+                    "for like: raw vectors and projectors read v₁…v_k (k below), SPE — a fixed, randomly initialised, "
+                    "untrained network — all n eigenpairs, and its random φ is nearly flat, so its small ratio is no "
+                    "promise for an SPE whose φ or ρ is steeper.", **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
             ("Six graphs (ε sweep)", pn.Column(
                 pn.pane.Markdown(
@@ -734,10 +733,9 @@ class PositionalEncodingExplorer(Explorer):
                 pn.pane.Markdown(
                     "Count 3-, 4-, 5- and 6-cycles with a GIN fed each encoding; the test set has the "
                     "training sizes, the OOD set larger, rewired graphs. Curves stream in, in batches; "
-                    "training runs in a worker thread and can be paused or stopped. One training is one seed, "
-                    "and the order of the encodings can change with *Train seed* (try 0, 1, 2): "
-                    "`spectral-explorer reproduce positional-encodings` reports the mean and spread over seeds.",
-                    **sw),
+                    "training runs in a worker thread and can be paused or stopped. One training is one seed, and the "
+                    "order of the encodings can change with *Train seed* (try 0, 1, 2): `spectral-explorer reproduce "
+                    "positional-encodings` reports the mean and spread over seeds.", **sw),
                 self.trainer)),
             dynamic=True, **sw)
 
