@@ -23,7 +23,7 @@ from sklearn.neighbors import NearestNeighbors
 from ._validation import check_float, check_int, check_points
 
 __all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths", "intrinsic_dimension", "metric_conductances",
-           "screening_decay", "NAMED_GRAPHS",
+           "screening_decay", "edge_profile", "decay_from_profile", "NAMED_GRAPHS",
            "MAX_NAMED_NODES", "NAMED_GRAPH_DEFAULTS", "named_graph", "named_graph_layout"]
 
 
@@ -279,18 +279,31 @@ def screening_decay(C: sp.spmatrix, X, s: float, dim: float, lbar: float = 1.0) 
     (1.767, 1.763)
     """
     s = check_float(s, "s", 0.0, low_inclusive=False)
+    return decay_from_profile(edge_profile(C, X, lbar), s, dim)
+
+
+def edge_profile(C: sp.spmatrix, X, lbar: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`screening_decay` needs of a graph, independent of ``s``: the edges' lengths
+    (in units of ``lbar``) and their conductances per node (``2c/n``), pooled into 512 length
+    bins (the conductance-weighted mean length of each) when there are more edges."""
     T = sp.triu(C, k=1).tocoo()
     X = np.asarray(X, dtype=np.float64)
     length = np.linalg.norm(X[T.row] - X[T.col], axis=1) / lbar
-    n = C.shape[0]
-    w = 2.0 * T.data / n
-    if length.size > 512:   # the edges pooled into 512 length bins (conductance-weighted mean length)
+    w = 2.0 * T.data / C.shape[0]
+    if length.size > 512:
         edges = np.quantile(length, np.linspace(0.0, 1.0, 513))
         b = np.clip(np.searchsorted(edges, length, side="right") - 1, 0, 511)
         wsum = np.bincount(b, weights=w, minlength=512)
         keep = wsum > 0
         length = np.bincount(b, weights=w * length, minlength=512)[keep] / wsum[keep]
         w = wsum[keep]
+    return length, w
+
+
+def decay_from_profile(profile, s: float, dim: float) -> float:
+    """:func:`screening_decay` from an :func:`edge_profile`: the root ``μ`` of
+    ``Σ w (E cosh(μℓu₁) − 1) = 1/s``."""
+    length, w = profile
 
     def excess(mu):
         return float(np.sum(w * (_sphere_mean_cosh(mu * length, dim) - 1.0))) - 1.0 / s

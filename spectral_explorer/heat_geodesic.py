@@ -71,6 +71,7 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,8 +82,8 @@ from scipy.sparse.csgraph import dijkstra
 from ._validation import check_choice, check_float, check_int, check_points
 from .device import resolve_device
 from .eigen import largest_eigenvalue
-from .graphs import (alpha_decay_graph, check_connected, edge_lengths, knn_graph, metric_conductances,
-                     screening_decay)
+from .graphs import (alpha_decay_graph, check_connected, decay_from_profile, edge_lengths, edge_profile,
+                     knn_graph, metric_conductances)
 from . import heat
 from .heat import HEAT_METHODS, chebyshev_coefficients, heat_kernel, _torch_sparse
 from .laplacian import LAPLACIAN_KINDS, laplacian
@@ -297,8 +298,19 @@ class HeatGraph:
         if not self._screened_euler(method, formula):
             return self.length_scale
         s = float(t) / _euler_steps(order)
-        mu = screening_decay(self.C, self.points, s, self.dim, self.length_scale)
+        mu = decay_from_profile(self._edge_profile, s, self.dim)
         return self.length_scale / (np.sqrt(s) * mu)
+
+    @cached_property
+    def _edge_profile(self):
+        """The edges as :func:`~spectral_explorer.graphs.screening_decay` reads them (once per graph)."""
+        return edge_profile(self.C, self.points, self.length_scale)
+
+    @cached_property
+    def _diameter(self) -> float:
+        """Twice the eccentricity of node 0 (one Dijkstra sweep), in units of ``ℓ̄``: at least the diameter."""
+        return 2.0 * float(np.max(dijkstra(edge_lengths(self.C, self.points), directed=False, indices=0))) \
+            / self.length_scale
 
     def safe_t(self, t: float, method: str = "euler", order: int | None = None, formula: str = "auto") -> float:
         """``t``, raised where the screened law's farthest kernel entries would underflow: on
@@ -308,10 +320,7 @@ class HeatGraph:
         (the 100,000-point roll of ``benchmarks/heat_geodesics.py``: t = 2.8; long chains)."""
         if not self._screened_euler(method, formula):
             return float(t)
-        K = _euler_steps(order)
-        E = edge_lengths(self.C, self.points)
-        diam = 2.0 * float(np.max(dijkstra(E, directed=False, indices=0))) / self.length_scale
-        return max(float(t), K * (diam / SCREENING_RANGE) ** 2)
+        return max(float(t), _euler_steps(order) * (self._diameter / SCREENING_RANGE) ** 2)
 
 
 def _euler_steps(order) -> int:
