@@ -301,6 +301,20 @@ class HeatGraph:
         mu = decay_from_profile(self._edge_profile, s, self.dim)
         return self.length_scale / (np.sqrt(s) * mu)
 
+    def distances(self, t: float, sigma: float = 0.0, method: str = "euler", order: int | None = None,
+                  formula: str = "auto", sources=None, **kernel) -> dict:
+        """Heat-geodesic distances on this graph in the units of its points:
+        :func:`heat_geodesic_distances` on ``L`` at :meth:`safe_t`, times :meth:`distance_scale`.
+        ``kernel`` passes ``lmax``, ``eig``, ``device`` on.  Returns ``{"D", "info", "t", "scale"}``
+        (``t``: the time used)."""
+        t = self.safe_t(t, method, order, formula)
+        D, info = heat_geodesic_distances(self.L, t, sigma, method, order, sources=sources, return_info=True,
+                                          formula=formula, **kernel)
+        scale = self.distance_scale(t, method, order, formula)
+        if scale != 1.0:
+            D *= scale
+        return dict(D=D, info=info, t=t, scale=scale)
+
     @cached_property
     def _edge_profile(self):
         """The edges as :func:`~spectral_explorer.graphs.screening_decay` reads them (once per graph)."""
@@ -1084,7 +1098,6 @@ class HeatGeodesicEmbedding:
         else:
             out["t"] = float(self.t)
         order = self._order(L, out["t"])
-        out["t"] = g.safe_t(out["t"], self.method, order, self.formula)
         timings["select_t"] = time.perf_counter() - t0
         self._log("select_t", timings, n)
 
@@ -1092,12 +1105,9 @@ class HeatGeodesicEmbedding:
         sources = None
         if m is not None:
             sources = farthest_point_landmarks(P, m, seed=self.random_state, device=self.device)
-        D, info = heat_geodesic_distances(L, out["t"], self.sigma, self.method, order, sources=sources,
-                                          device=self.device, return_info=True, formula=self.formula)
-        scale = g.distance_scale(out["t"], self.method, order, self.formula)
-        if scale != 1.0:
-            D *= scale
-        out["length_scale"], out["distance_scale"], out["dim"] = g.length_scale, scale, g.dim
+        res = g.distances(out["t"], self.sigma, self.method, order, self.formula, sources=sources, device=self.device)
+        D, info, out["t"] = res["D"], res["info"], res["t"]
+        out["length_scale"], out["distance_scale"], out["dim"] = g.length_scale, res["scale"], g.dim
         timings["distances"] = time.perf_counter() - t0
         self._log("distances", timings, n)
 

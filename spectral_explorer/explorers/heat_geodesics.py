@@ -226,14 +226,11 @@ class HeatGeodesicExplorer(Explorer):
         def build():
             g, order, eig = self._heat_args()
             lm = self._landmarks()
-            t = g["hg"].safe_t(float(self.t), self.method, order, self.formula)   # raised only if far entries underflow
-            D, info = heat_geodesic.heat_geodesic_distances(
-                g["L"], t, float(self.sigma), self.method, order, sources=lm,
-                lmax=g["lmax"], eig=eig, return_info=True, formula=self.formula)
-            D = D * g["hg"].distance_scale(t, self.method, order, self.formula)
-            if not np.isfinite(D).all():
+            res = g["hg"].distances(float(self.t), float(self.sigma), self.method, order, self.formula, sources=lm,
+                                    lmax=g["lmax"], eig=eig)   # t raised only if far entries underflow
+            if not np.isfinite(res["D"]).all():
                 raise ValueError("heat-geodesic distances are not finite; try a larger t or another method")
-            return dict(D=D, info=info, landmarks=lm, t=t)
+            return dict(D=res["D"], info=res["info"], landmarks=lm, t=res["t"])
         return self._stage("distances", self._dist_key(), build, shared=True)
 
     def _embedding(self):
@@ -328,12 +325,8 @@ class HeatGeodesicExplorer(Explorer):
             for i, (method, t) in enumerate(cells):
                 if job is not None:
                     job.checkpoint(i / len(cells), f"small multiples: {method}, t = {t:g} ({i + 1}/{len(cells)})")
-                order = heat_geodesic.default_order(method, weights)
-                t_run = g["hg"].safe_t(t, method, order, formula)
-                D = heat_geodesic.heat_geodesic_distances(
-                    g["L"], t_run, sigma, method, order, sources=lm, lmax=g["lmax"],
-                    eig=eig if method == "exact" else None, formula=formula)
-                D = D * g["hg"].distance_scale(t_run, method, order, formula)
+                D = g["hg"].distances(t, sigma, method, heat_geodesic.default_order(method, weights), formula,
+                                      sources=lm, lmax=g["lmax"], eig=eig if method == "exact" else None)["D"]
                 if not np.isfinite(D).all():
                     out[(method, t)] = (None, None)
                     continue
