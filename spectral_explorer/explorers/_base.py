@@ -48,7 +48,7 @@ import param
 
 from ..progress import Cancelled
 from ._common import SHARED_STAGES, shared_cache_enabled
-from ._widgets import (EchoGuard, frozen_models, guard_echoes,  # noqa: F401 - EchoGuard re-exported
+from ._widgets import (EchoGuard, SafeIntInput, frozen_models, guard_echoes,  # noqa: F401 - EchoGuard re-exported
                        link_two_way, log_slider)
 
 __all__ = ["Explorer", "Job", "EchoGuard", "guard_echoes", "link_two_way", "escape_markdown", "message", "log_slider", "placeholder"]
@@ -69,6 +69,16 @@ def escape_markdown(text) -> str:
     '&lt;b&gt;x&lt;/b&gt; \\\\*y\\\\*'
     """
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def _short(value, limit: int = 40) -> str:
+    """``repr(value)``, a long number in scientific notation and a long text cut (for messages)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):.3g}"
+    return text[: limit - 1] + "…"
 
 
 def message(exc: BaseException) -> str:
@@ -188,13 +198,15 @@ class Explorer(pn.viewable.Viewer):
         self._generation = 0
         self._page = None
         self._session_hooked = False
+        self._private = False   # True once the explorer holds a user's own object (see user_data)
 
     # ------------------------------------------------------------------ stages
     def _stage(self, name, key, build, shared: bool = False):
         """The value of stage ``name`` for ``key`` (a tuple of parameter values, never tensors):
         this explorer's cached value when its key is unchanged, else ``build()``.
 
-        ``shared=True`` marks a deterministic, read-only result: it comes from the process-wide
+        ``shared=True`` marks a deterministic, read-only result: unless the explorer holds a
+        user's own object (:attr:`user_data`: then every stage stays in the session), it comes from the process-wide
         :data:`~._common.SHARED_STAGES` (keyed on the explorer class, ``name`` and ``key``), so
         sessions asking for the same parameters build it once — while one builds, the others
         wait for it.  ``stage_counts`` counts the builds of *this* explorer only; a shared hit
@@ -205,7 +217,7 @@ class Explorer(pn.viewable.Viewer):
         if hit is not None and hit[0] == key:
             return hit[1]
         t0 = time.perf_counter()
-        if shared and shared_cache_enabled():
+        if shared and shared_cache_enabled() and not self._private:
             built = []
 
             def counted():
@@ -494,6 +506,55 @@ class Explorer(pn.viewable.Viewer):
                     tabs.active = names.index(step.tab)
                     break
 
+    # ------------------------------------------------------------------ own data, results out
+    @property
+    def user_data(self) -> bool:
+        """True when the explorer shows a user's own object (``from_points``, ``from_graph``,
+        ``from_model``, ``from_generator`` or an upload).  Its stages then stay in this session:
+        none enters the cross-session cache, and all are freed with the explorer."""
+        return self._private
+
+    def _hold_user_data(self):
+        """Mark the explorer as holding a user's object (call before its first stage is built
+        from it); drops this explorer's cached stages."""
+        self._private = True
+        self._cache.clear()
+        self._last_good.clear()
+
+    def table(self):
+        """The data of the main view as a :class:`pandas.DataFrame` (the page's CSV download):
+        a family explorer overrides it."""
+        raise NotImplementedError(f"{type(self).__name__} has no table of its main view")
+
+    def as_code(self) -> str:
+        """A short, runnable Python script that rebuilds the current view with the library's
+        public API and leaves its main result in a variable ``result`` (a family explorer
+        overrides it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write its view as code")
+
+    def export_name(self) -> str:
+        """File-name stem of the CSV download."""
+        return type(self).__name__.replace("Explorer", "").lower() or "view"
+
+    def code_params(self) -> tuple[str, ...]:
+        """Parameters whose change rewrites the shown code (default: the URL parameters)."""
+        return tuple(p for p in self.url_params if p != "tour")
+
+    def upload_control(self, kind: str, on_load, label: str = "Your own data"):
+        """An upload box for ``kind`` (``"points"``, ``"graph"``, ``"weights"``; see
+        :mod:`spectral_explorer.uploads`): formats and limits beside it, parsing in a worker, the
+        parsed object to ``on_load(obj, filename)``, every rejection in the page."""
+        from ._export import upload_control
+        return upload_control(self, kind, on_load, label)
+
+    def export_row(self):
+        """*⬇ data (CSV)* and *Show code* (see :mod:`._export`)."""
+        from ._export import export_row
+        return export_row(self)
+
+    def _has_export(self) -> bool:
+        return type(self).table is not Explorer.table or type(self).as_code is not Explorer.as_code
+
     # ------------------------------------------------------------------ layout
     def controls(self):
         """The widgets of the side column (a family explorer overrides it)."""
@@ -515,7 +576,7 @@ class Explorer(pn.viewable.Viewer):
                 setattr(self, name, value)
             except Exception:
                 kept = getattr(self, name)
-                self.set_error(source, f"{name}: {value!r} is not allowed ({self.allowed(name)}); "
+                self.set_error(source, f"{name}: {_short(value)} is not allowed ({self.allowed(name)}); "
                                        f"keeping {kept!r}")
                 doc = pn.state.curdoc
                 if doc is not None and doc.session_context is not None:
@@ -529,7 +590,7 @@ class Explorer(pn.viewable.Viewer):
 
     def int_input(self, name: str, label: str | None = None, **kw):
         """An integer box for parameter ``name`` (CSS class ``w-<name>``), checked by :meth:`bind`."""
-        return self._input(pn.widgets.IntInput, name, label, **kw)
+        return self._input(SafeIntInput, name, label, **kw)
 
     def number_input(self, name: str, label: str | None = None, **kw):
         """A number box for parameter ``name`` (CSS class ``w-<name>``), checked by :meth:`bind`."""
@@ -587,7 +648,8 @@ class Explorer(pn.viewable.Viewer):
                 tour = [tour_panel(self)]
             self._page = pn.Row(
                 pn.Column(self.controls(), width=300),
-                pn.Column(*tour, self.error_alert(), self.status_row(), self.main(), sizing_mode="stretch_width"),
+                pn.Column(*tour, self.error_alert(), self.status_row(), self.main(),
+                          *([self.export_row()] if self._has_export() else []), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
             for widget in self._page.select(pn.widgets.WidgetBase):
                 guard_echoes(widget)

@@ -7,6 +7,7 @@ which lets a batch of plot updates recompute the Bokeh document's model graph on
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import numpy as np
@@ -15,6 +16,40 @@ import panel as pn
 #: how long a value Python pushed to a widget counts as a possible stale echo (a loaded
 #: notebook server delivers the page's echoes many seconds late; a user's own move clears it)
 ECHO_WINDOW_S = 60.0
+
+class SafeIntInput(pn.widgets.IntInput):
+    """An integer box that takes whatever the browser sends for it.
+
+    Bokeh's integer input sends a pasted 300-digit number as a float (``2.2e+299``), which
+    Panel's ``IntInput`` refuses deep inside its own model sync (a traceback in the server log,
+    the box left showing the float, the parameter unchanged and no message).  Here a finite
+    whole float becomes the exact ``int`` (so the explorer's :meth:`~._base.Explorer.bind`
+    reports it against the parameter's range, with the range, and puts the value in effect back
+    in the box); a fractional one is rounded and shown rounded; NaN/inf is dropped and the box
+    shows the value in effect again."""
+
+    def _process_property_change(self, msg):
+        msg = super()._process_property_change(msg)
+        value = msg.get("value")
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                del msg["value"]
+                _retrigger(self, "value")
+            else:
+                msg["value"] = int(round(value))
+                if msg["value"] != value:
+                    _retrigger(self, "value")
+        return msg
+
+
+def _retrigger(widget, *names):
+    """Send ``widget``'s current values to the page again (on the next tick in a server)."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.add_next_tick_callback(lambda: widget.param.trigger(*names))
+    else:
+        widget.param.trigger(*names)
+
 
 def guard_echoes(widget, window: float = None):
     """Drop the stale values a live page echoes back to ``widget`` (any Panel widget, also one
