@@ -35,6 +35,13 @@ __all__ = [
     "fidelity_vs_rank",
     "layer_relative_error",
     "fidelity",
+    "linear_layer_names",
+    "model_batches",
+    "split_heldout",
+    "model_outputs",
+    "model_grams",
+    "output_fidelity",
+    "model_fidelity_vs_rank",
 ]
 
 METHODS = ("none", "svd", "eora")
@@ -581,3 +588,337 @@ def fidelity(orig_emb, new_emb) -> dict:
         "spearman": spearman,
         "top1_nn_agreement": float((nn_a == nn_b).double().mean()),
     }
+
+
+# ---------------------------------------------------------------------------- any torch model
+#: metrics of :func:`output_fidelity` (the fidelity of a model other than MiniLM)
+OUTPUT_METRICS = ("relative_error", "mean_cosine", "argmax_agreement")
+
+
+def linear_layer_names(model: nn.Module, layers=None) -> list[str]:
+    """Names of the ``nn.Linear`` modules of any ``model`` in module order (``named_modules``),
+    or the ``layers`` asked for, checked (an unknown name lists the available ones).
+
+    >>> m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    >>> linear_layer_names(m)
+    ['0', '2']
+    >>> linear_layer_names(m, ["1"])
+    Traceback (most recent call last):
+    ...
+    ValueError: layers: '1' is not an nn.Linear layer of the model; available: 0, 2
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not names:
+        kinds = sorted({type(m).__name__ for m in model.modules()})
+        raise ValueError(f"the model ({type(model).__name__}) has no nn.Linear layers (it holds {', '.join(kinds)}); "
+                         "EoRA and SVD compensate the weights of nn.Linear layers")
+    if layers is None:
+        return names
+    if isinstance(layers, str):
+        layers = [layers]
+    layers = list(layers)
+    if not layers:
+        raise ValueError(f"layers is empty; name at least one of: {', '.join(names)}")
+    unknown = [n for n in layers if n not in names]
+    if unknown:
+        raise ValueError(f"layers: {', '.join(map(repr, unknown))} {'is not an nn.Linear layer' if len(unknown) == 1 else 'are not nn.Linear layers'}"
+                         f" of the model; available: {', '.join(names)}")
+    wanted = set(layers)
+    return [n for n in names if n in wanted]
+
+
+def _as_tensor(x, where: str, dtype=None):
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: expected a numeric array, got dtype {x.dtype}")
+        x = torch.as_tensor(x)
+        if x.is_floating_point() and dtype is not None:
+            x = x.to(dtype)
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point() or x.is_complex():
+            bad = int((~torch.isfinite(x)).sum())
+            if bad:
+                raise ValueError(f"{where}: {bad} NaN or infinite value(s); expected finite inputs")
+    return x
+
+
+def _check_batch(batch, where: str, dtype=None):
+    """A batch as the model takes it: a tensor, a dict of keyword arguments (tensors; other values
+    pass through) or a tuple of positional arguments; numpy arrays become tensors."""
+    if isinstance(batch, (torch.Tensor, np.ndarray)):
+        t = _as_tensor(batch, where, dtype)
+        if t.dim() >= 1 and t.shape[0] == 0:
+            raise ValueError(f"{where}: an empty batch (0 rows)")
+        return t
+    if isinstance(batch, dict):
+        out = {k: _as_tensor(v, f"{where}[{k!r}]", dtype) for k, v in batch.items()}
+        if not any(isinstance(v, torch.Tensor) for v in out.values()):
+            raise ValueError(f"{where}: a dict batch must hold at least one tensor (keyword arguments of the model), "
+                             f"got keys {list(batch)}")
+        return out
+    if isinstance(batch, tuple):
+        out = tuple(_as_tensor(v, f"{where}[{i}]", dtype) for i, v in enumerate(batch))
+        if not any(isinstance(v, torch.Tensor) for v in out):
+            raise ValueError(f"{where}: a tuple batch (positional arguments) must hold at least one tensor")
+        return out
+    raise ValueError(f"{where}: expected a tensor, a dict of tensors (keyword arguments) or a tuple of tensors "
+                     f"(positional arguments), got {type(batch).__name__}")
+
+
+def _rows(batch):
+    """Number of leading rows shared by the batch's tensors (None when it cannot be sliced)."""
+    tensors = [batch] if isinstance(batch, torch.Tensor) else \
+        [v for v in (batch.values() if isinstance(batch, dict) else batch) if isinstance(v, torch.Tensor)]
+    ns = {int(t.shape[0]) for t in tensors if t.dim() >= 1}
+    return ns.pop() if len(ns) == 1 else None
+
+
+def _slice(batch, lo, hi):
+    def cut(v):
+        return v[lo:hi] if isinstance(v, torch.Tensor) and v.dim() >= 1 else v
+    if isinstance(batch, torch.Tensor):
+        return cut(batch)
+    if isinstance(batch, dict):
+        return {k: cut(v) for k, v in batch.items()}
+    return tuple(cut(v) for v in batch)
+
+
+def model_batches(inputs, name: str = "calibration", batch_size: int = 256, dtype=None) -> list:
+    """The batches of ``inputs`` for a model's forward pass, checked.
+
+    ``inputs`` is a tensor or array ``(n, …)`` or a dict of tensors (keyword arguments, e.g. a
+    tokenizer's output): split into batches of ``batch_size`` rows; or a list of batches, each a
+    tensor, a dict of tensors or a tuple of tensors (positional arguments), used as they are.
+    NaN / infinite values and empty inputs raise a ``ValueError`` naming ``name`` and the batch;
+    numpy arrays become tensors (floating ones of ``dtype`` when given).
+    """
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    if isinstance(inputs, (list, tuple)) and not isinstance(inputs, torch.Tensor):
+        if len(inputs) == 0:
+            raise ValueError(f"{name}: an empty list; expected at least one batch")
+        return [_check_batch(b if not isinstance(b, list) else tuple(b), f"{name} batch {i}", dtype)
+                for i, b in enumerate(inputs)]
+    whole = _check_batch(inputs, name, dtype)
+    n = _rows(whole)
+    if n is None or n <= batch_size:
+        return [whole]
+    return [_slice(whole, lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
+
+
+def split_heldout(inputs, fraction: float = 0.25):
+    """``(calibration, heldout)`` from one set of inputs (see :func:`model_batches`): the last
+    ``fraction`` of the batches of a list with two or more, else the last ``fraction`` of the rows
+    (at least one row each).  What :func:`model_fidelity_vs_rank` and
+    ``EigenspaceExplorer.from_model`` do when no held-out inputs are given."""
+    if isinstance(inputs, (list, tuple)) and len(inputs) >= 2:
+        k = max(1, int(round(len(inputs) * fraction)))
+        return list(inputs[:-k]), list(inputs[-k:])
+    whole = inputs[0] if isinstance(inputs, (list, tuple)) and len(inputs) == 1 else inputs
+    whole = _check_batch(whole if not isinstance(whole, list) else tuple(whole), "calibration")
+    n = _rows(whole)
+    if n is None or n < 2:
+        raise ValueError("calibration: cannot split off held-out inputs from a single sample "
+                         f"({'no common first dimension' if n is None else '1 row'}); pass heldout= or more samples")
+    k = max(1, int(round(n * fraction)))
+    return [_slice(whole, 0, n - k)], [_slice(whole, n - k, n)]
+
+
+def _first_tensor(out):
+    if isinstance(out, torch.Tensor):
+        return out
+    lhs = getattr(out, "last_hidden_state", None)
+    if isinstance(lhs, torch.Tensor):
+        return lhs
+    items = out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else ()
+    for v in items:
+        t = _first_tensor(v)
+        if t is not None:
+            return t
+    return None
+
+
+def _forward(model, batch, where: str):
+    from .progress import Cancelled
+    try:
+        return _run_batch(model, batch)
+    except (Cancelled, _StopForward):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the model's own error, named for the user
+        raise ValueError(f"{where}: the model raised {type(exc).__name__}: {exc}") from None
+
+
+@torch.no_grad()
+def model_outputs(model: nn.Module, batches, name: str = "heldout", cancel=None) -> torch.Tensor:
+    """The model's outputs on ``batches`` as float64 rows ``(n_rows, d)`` on the CPU.
+
+    The output is the model's tensor, or ``last_hidden_state`` of a Hugging Face ``ModelOutput``,
+    or the first tensor of a tuple / dict; its last dimension is the feature axis, every other
+    axis is flattened into rows (a dict batch with an ``attention_mask`` of the output's first two
+    dimensions keeps the unmasked positions only).  A failing forward pass raises a
+    ``ValueError`` naming ``name``, the batch and the model's message.
+    """
+    rows = []
+    for i, batch in enumerate(batches):
+        checkpoint(cancel)
+        where = f"{name} batch {i}"
+        out = _forward(model, batch, where)
+        y = _first_tensor(out)
+        if y is None:
+            raise ValueError(f"{where}: the model's output ({type(out).__name__}) holds no tensor")
+        y = y.detach()
+        mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+        if isinstance(mask, torch.Tensor) and y.dim() == 3 and tuple(y.shape[:2]) == tuple(mask.shape):
+            y = y[mask.to(torch.bool)]
+        y = y.reshape(-1, y.shape[-1]) if y.dim() >= 2 else y.reshape(-1, 1)
+        y = y.to("cpu", torch.float64)
+        if not torch.isfinite(y).all():
+            raise ValueError(f"{where}: the model's output holds NaN or infinite values")
+        rows.append(y)
+    return torch.cat(rows)
+
+
+def model_grams(model: nn.Module, layer_names, batches, name: str = "calibration", progress=None, cancel=None):
+    """``collect_grams`` on any model (see there), each batch's failure a ``ValueError`` naming
+    ``name``, the batch and the model's message.  Returns the dict of Grams."""
+    from .progress import Cancelled
+    batches = list(batches)
+    grams = None
+    for i, batch in enumerate(batches):
+        try:
+            g, _ = collect_grams(model, layer_names, [batch], cancel=cancel)
+        except (Cancelled, ValueError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{name} batch {i}: the model raised {type(exc).__name__}: {exc}") from None
+        if grams is None:
+            grams = g
+        else:
+            for k in grams:
+                grams[k] += g[k]
+        checkpoint(cancel, progress, (i + 1) / len(batches),
+                   f"collecting XᵀX of {len(grams)} layer(s): batch {i + 1}/{len(batches)}")
+    return grams
+
+
+def output_fidelity(reference, outputs) -> dict:
+    """How well ``outputs`` (rows, d) reproduce the original model's ``reference`` outputs:
+    ``relative_error`` = ‖O − R‖_F / ‖R‖_F, ``mean_cosine`` = mean cosine of matching rows,
+    ``argmax_agreement`` = share of rows with the same argmax over the last axis (the predicted
+    class of a classifier; NaN for one output feature)."""
+    R = torch.as_tensor(reference).to(torch.float64)
+    O = torch.as_tensor(outputs).to(torch.float64)
+    if R.shape != O.shape or R.dim() != 2:
+        raise ValueError(f"reference and outputs must be 2-D of the same shape, got {tuple(R.shape)} and {tuple(O.shape)}")
+    den = float(torch.linalg.norm(R))
+    num = float(torch.linalg.norm(O - R))
+    cos = torch.nn.functional.cosine_similarity(R, O, dim=1, eps=1e-30)
+    return {"relative_error": num / den if den > 0 else (0.0 if num == 0 else float("inf")),
+            "mean_cosine": float(cos.mean()),
+            "argmax_agreement": float((R.argmax(1) == O.argmax(1)).double().mean()) if R.shape[1] > 1 else float("nan")}
+
+
+def _weight_dtype(model):
+    p = next((p for p in model.parameters() if p.is_floating_point()), None)
+    return p.dtype if p is not None else torch.float32
+
+
+@torch.no_grad()
+def model_fidelity_vs_rank(model: nn.Module, calibration, heldout=None, compression: str = "rtn3",
+                           ranks=(4, 8, 16, 32, 64, 128), methods=METHODS, layers=None, grams: dict | None = None,
+                           reference=None, cache: dict | None = None, batch_size: int = 256, progress=None,
+                           cancel=None) -> list[dict]:
+    """:func:`fidelity_vs_rank` for any ``torch.nn.Module``: rows ``{compression, rank, method,
+    relative_error, mean_cosine, argmax_agreement, seconds}`` (:func:`output_fidelity` of the
+    compressed + compensated model's outputs against the original's on ``heldout``).
+
+    ``calibration`` / ``heldout`` are inputs as :func:`model_batches` takes them (a tensor, a dict
+    of tensors, a list of batches); ``heldout=None`` takes the last quarter of ``calibration``
+    (:func:`split_heldout`).  ``layers`` defaults to every ``nn.Linear`` (:func:`linear_layer_names`).
+    A rank above a layer's ``min(out, in)`` gives that layer its exact (full-rank) correction.
+    The model is never modified: a private copy in eval mode holds the swapped weights
+    ``Ŵ + B A``.  ``grams`` (name → ``XᵀX`` on the calibration inputs), ``reference`` (the
+    original outputs, from :func:`model_outputs`) and ``cache`` work as in :func:`fidelity_vs_rank`.
+    """
+    import time
+
+    methods = tuple(methods)
+    for m in methods:
+        check_choice(m, "methods", METHODS)
+    _parse_compression(compression)
+    ranks = sorted({check_int(r, "ranks", low=1) for r in ranks})
+    if not ranks and any(m != "none" for m in methods):
+        raise ValueError("ranks must hold at least one rank >= 1")
+    names = linear_layer_names(model, layers)
+    dtype = _weight_dtype(model)
+    if heldout is None:
+        calibration, heldout = split_heldout(calibration)
+    calib = model_batches(calibration, "calibration", batch_size, dtype)
+    held = model_batches(heldout, "heldout", batch_size, dtype)
+    cache = {} if cache is None else cache
+    progress = progress or (lambda frac, text: None)
+    work = copy.deepcopy(model).eval()
+    linears = {n: work.get_submodule(n) for n in names}
+    if reference is None:
+        progress(0.0, "outputs of the original model on the held-out inputs …")
+        reference = model_outputs(work, held, "heldout", cancel=cancel)
+    key = ("compressed", compression, tuple(names))
+    if key not in cache:
+        cache[key] = {n: compress_weight(lin.weight.detach(), compression) for n, lin in linears.items()}
+    compressed = cache[key]
+    rmax = max(ranks, default=0)
+    n_steps = max(1, sum(len(ranks) + 1 for m in methods if m != "none") + ("none" in methods))
+    step = [0]
+    rows = []
+
+    def measure(method, rank, factors=None):
+        checkpoint(cancel, progress, min(step[0] / n_steps, 1.0),
+                   f"{compression}: {method} rank {rank} — outputs on the held-out inputs …" if factors
+                   else f"{compression}: compressed model, no correction …")
+        step[0] += 1
+        t = time.perf_counter()
+        for n, lin in linears.items():
+            W_hat = compressed[n].to(torch.float64)
+            if factors is not None:
+                B, A = factors[n]
+                W_hat = W_hat + B[:, :rank].to(torch.float64) @ A[:rank].to(torch.float64)
+            lin.weight.copy_(W_hat.to(lin.weight.dtype))
+        f = output_fidelity(reference, model_outputs(work, held, "heldout", cancel=cancel))
+        rows.append({"compression": compression, "rank": rank if factors is not None else 0, "method": method,
+                     **f, "seconds": time.perf_counter() - t})
+
+    originals = {n: lin.weight.detach().clone() for n, lin in linears.items()}
+    if "none" in methods:
+        measure("none", 0)
+    for method in (m for m in methods if m != "none"):
+        fkey = ("factors", compression, method, tuple(names))
+        if fkey not in cache or cache[fkey][0] < rmax:
+            if method == "eora" and grams is None:
+                checkpoint(cancel, progress, step[0] / n_steps, "collecting XᵀX on the calibration inputs …")
+                for n, lin in linears.items():
+                    lin.weight.copy_(originals[n])
+                grams = model_grams(work, names, calib, cancel=cancel)
+            checkpoint(cancel, progress, step[0] / n_steps,
+                       f"{compression}: factorising {'SVD' if method == 'svd' else 'EoRA'} corrections of "
+                       f"{len(names)} layer(s) at rank ≤ {rmax} …")
+            eigs = cache.setdefault("gram_eigh", {})
+            factors = {}
+            for n in names:
+                checkpoint(cancel)
+                W = originals[n]
+                eig = None
+                if method == "eora":
+                    if n not in eigs:
+                        from .eigenspace import gram_eigh
+                        eigs[n] = gram_eigh(grams[n].to(device=W.device, dtype=torch.float64))
+                    eig = eigs[n]
+                factors[n] = _layer_factors(W, compressed[n], method, min(rmax, min(W.shape)),
+                                            grams[n] if method == "eora" else None, eig)
+            cache[fkey] = (rmax, factors)
+        step[0] += 1
+        factors = cache[fkey][1]
+        for r in ranks:
+            measure(method, r, factors)
+    progress(1.0, "done")
+    return rows

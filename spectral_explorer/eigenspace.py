@@ -26,6 +26,9 @@ from ._validation import check_int, check_symmetric, check_tensor
 from .eigen import fix_signs, svd_fixed_signs
 
 __all__ = [
+    "powerlaw_gram",
+    "rank_error_curve",
+    "example_weight",
     "gram_eigh",
     "project_topk",
     "energy_captured",
@@ -431,3 +434,66 @@ def toy_compensation(X, dW, rank: int = 1) -> dict:
     return {"X": X, "dW": dW, "C": C.numpy(), "evals": evals.numpy(), "Q": Q.numpy(),
             "A": {k: v[1].numpy()[0] for k, v in fac.items()}, "errors": errors, "plain": plain,
             "residuals": residuals}
+
+
+def powerlaw_gram(n: int, exponent: float = 1.0, seed: int = 0):
+    """A synthetic activation Gram ``C = Q diag(λ) Qᵀ`` of size ``n`` with power-law eigenvalues
+    ``λ_k = k^(−exponent)`` (k = 1 … n; real activations decay much like this) in a random
+    orientation ``Q`` (QR of a seeded Gaussian matrix).  Returns ``(C, (λ, Q))``: the second item
+    is what :func:`eora_compensation` takes as ``eig=``.  ``n ≤ 4096``.
+
+    >>> C, (lam, Q) = powerlaw_gram(3)
+    >>> torch.allclose(C, Q @ torch.diag(lam) @ Q.T), lam.tolist()
+    (True, [1.0, 0.5, 0.3333333333333333])
+    """
+    n = int(n)
+    if not 1 <= n <= 4096:
+        raise ValueError(f"powerlaw_gram: n must be in 1…4096, got {n}")
+    g = torch.Generator().manual_seed(int(seed))
+    Q, R = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+    Q = Q * torch.sign(torch.diagonal(R)).where(torch.diagonal(R) != 0, torch.ones(()))
+    lam = torch.arange(1, n + 1, dtype=torch.float64) ** (-float(exponent))
+    return (Q * lam) @ Q.T, (lam, Q)
+
+
+def rank_error_curve(W, W_hat, gram, ranks, eig=None) -> dict:
+    """The rank-r SVD and EoRA corrections of ``ΔW = W − Ŵ`` at each ``r`` of ``ranks``, measured
+    on the activations of ``gram`` (``C = XᵀX``): ``{"rank", "SVD", "EoRA", "SVD, C = I"}`` with the
+    relative errors ``‖(ΔW − B A) C^½‖_F / ‖W C^½‖_F`` and, last, SVD's plain
+    ``‖ΔW − B A‖_F / ‖W‖_F`` (any method's error for isotropic activations, where EoRA = SVD).
+    Each method is factorised once at the largest rank and sliced (both are truncations).
+
+    >>> W = torch.eye(3, dtype=torch.float64); C, eig = powerlaw_gram(3)
+    >>> out = rank_error_curve(W, 0.5 * W, C, [0, 1, 3], eig=eig)
+    >>> [round(e, 6) for e in out["EoRA"]], out["EoRA"][1] <= out["SVD"][1]
+    ([0.5, 0.0, 0.0], True)
+    """
+    W = torch.as_tensor(W).to(torch.float64)
+    D = W - torch.as_tensor(W_hat).to(device=W.device, dtype=torch.float64)
+    C = _check_gram(gram, W.shape[1])
+    ranks = [int(r) for r in ranks]
+    rmax = max(ranks)
+    Bs, As = svd_compensation(D, rmax)
+    Be, Ae = eora_compensation(D, C, rmax, eig=eig)
+    den = math.sqrt(max(float(((W @ C) * W).sum()), 0.0)) or 1.0
+    den_i = float(torch.linalg.matrix_norm(W)) or 1.0
+    out = {"rank": ranks, "SVD": [], "EoRA": [], "SVD, C = I": []}
+    for r in ranks:
+        out["SVD"].append(compensation_error(D, Bs[:, :r], As[:r], C) / den)
+        out["EoRA"].append(compensation_error(D, Be[:, :r], Ae[:r], C) / den)
+        out["SVD, C = I"].append(compensation_error(D, Bs[:, :r], As[:r]) / den_i)
+    return out
+
+
+def example_weight(out_features: int = 96, in_features: int = 128, seed: int = 0):
+    """The shipped example weight matrix (``assets/examples/eigenspace_weight.npy``, float32):
+    ``U diag(σ) Vᵀ`` with random orthonormal ``U``, ``V`` and ``σ_k = k^(−½)``, like a trained
+    layer's slowly decaying spectrum.  Regenerate it with ``python -c "import numpy as np;
+    from spectral_explorer.eigenspace import example_weight;
+    np.save('spectral_explorer/assets/examples/eigenspace_weight.npy', example_weight())"``."""
+    rng = np.random.default_rng(int(seed))
+    k = min(out_features, in_features)
+    U, _ = np.linalg.qr(rng.standard_normal((out_features, k)))
+    V, _ = np.linalg.qr(rng.standard_normal((in_features, k)))
+    s = np.arange(1, k + 1, dtype=np.float64) ** -0.5
+    return ((U * s) @ V.T).astype(np.float32)

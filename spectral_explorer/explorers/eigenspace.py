@@ -44,6 +44,7 @@ from ..viz import eigenspace as vz
 from ._tour import tour_param
 from ._base import Explorer, Job, placeholder
 from ._common import SharedResults
+from . import _eigenspace_own as own
 from ..progress import subrange
 
 __all__ = ["EigenspaceExplorer", "LAYER_NAMES", "COMPRESSIONS", "RANK_GRID", "MODEL_RANKS"]
@@ -94,10 +95,10 @@ def _placeholder(title):
 class EigenspaceExplorer(Explorer):
     """Low-rank compensation of a compression error: plain SVD vs EoRA, toy and MiniLM."""
 
-    url_params = _TOY + _MINILM + ("tour",)
+    url_params = _TOY + _MINILM + ("matrix", "tour")
     tour_name = "eigenspace"
     tour = tour_param(tour_name)
-    _ERROR_ORDER = ("url", "toy", "minilm", "fidelity")
+    _ERROR_ORDER = ("url", "upload", "toy", "minilm", "fidelity", "matrix")
 
     # ------------------------------------------------------------------ 2-D toy
     anisotropy = param.Number(default=8.0, bounds=(1.0, 100.0), step=0.5, doc="""
@@ -127,6 +128,16 @@ class EigenspaceExplorer(Explorer):
     _toy_version = param.Integer(default=0, precedence=-1, doc="Bumped after each toy computation.")
     _minilm_version = param.Integer(default=0, precedence=-1, doc="Bumped after each MiniLM computation.")
     _fidelity_version = param.Integer(default=0, precedence=-1, doc="Bumped when the fidelity table changes.")
+    view = param.ObjectSelector(default="toy", objects=list(own.VIEWS), precedence=-1, doc="""
+        The main view (the page's open tab): what table() and as_code() give.""")
+    matrix = param.ObjectSelector(default="none", objects=["none", "upload"], doc="""
+        "upload" once a weight matrix was uploaded (the URL records it; a reload asks for the file again).""")
+    _matrix_version = param.Integer(default=0, precedence=-1, doc="Bumped after each uploaded-matrix computation.")
+
+    from_model = classmethod(own.from_model)
+    table = own.table
+    as_code = own.as_code
+    export_name = own.export_name
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -136,6 +147,9 @@ class EigenspaceExplorer(Explorer):
         self._fid_rows_lock = threading.Lock()
         self._fid_state: dict = {}     # grams key, reference embeddings, compressed weights + factors
         self._fid_job = threading.Lock()   # one fidelity computation at a time
+        self._user = None      # from_model: the model's private copy, its batches, its name
+        self._upload = None    # an uploaded weight matrix {"W", "name"} (this session only)
+        self.param.watch(self._on_matrix, ["matrix", "compression", "rank"])
         self.param.watch(self._on_toy, list(_TOY))
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
@@ -232,6 +246,9 @@ class EigenspaceExplorer(Explorer):
         return self._texts_key() + (int(self.max_length),)
 
     def _model(self):
+        if self._user is not None:
+            return None, self._user["model"]
+
         def build():
             from ..minilm import load_minilm
             self._report(0.02, "loading MiniLM …")
@@ -239,6 +256,9 @@ class EigenspaceExplorer(Explorer):
         return self._stage("model", ("minilm",), build)
 
     def _texts(self):
+        if self._user is not None:
+            return self._user["calib"], self._user["held"]
+
         def build():
             from ..minilm import calibration_split, stdlib_docstrings
             return calibration_split(stdlib_docstrings(), int(self.n_calib), int(self.n_heldout),
@@ -247,7 +267,10 @@ class EigenspaceExplorer(Explorer):
 
     def _grams(self):
         """XᵀX of the 36 layers on both splits; shared across sessions with the same split
-        (the packaged weights are identical in every session)."""
+        (the packaged weights are identical in every session); a user's model: in the session."""
+        if self._user is not None:
+            return self._stage("grams", ("user",), lambda: own.user_grams(self))
+
         def build():
             from ..calibration import collect_grams
             from ..minilm import tokenize_batches
@@ -347,9 +370,13 @@ class EigenspaceExplorer(Explorer):
     # ------------------------------------------------------------------ MiniLM reactions
     def _publish_minilm(self, _changed=None):
         c = self.stage_counts
-        self.status = (f"MiniLM ready · {self.n_calib} calibration / {self.n_heldout} held-out texts · "
+        self.status = (own.user_status(self) if self._user is not None else
+                       f"MiniLM ready · {self.n_calib} calibration / {self.n_heldout} held-out texts · "
                        f"Gram collections: {c.get('grams', 0)}")
         self._minilm_version += 1
+
+    def _on_matrix(self, *events):
+        own.refresh_matrix(self)
 
     def _on_minilm(self, *events):
         if self.minilm:
@@ -380,6 +407,9 @@ class EigenspaceExplorer(Explorer):
 
         Returns ``(compression, rows)``."""
         import copy
+
+        if self._user is not None:
+            return own.user_fidelity(self, job)
 
         from ..calibration import fidelity_vs_rank
         from ..minilm import embed
@@ -424,8 +454,8 @@ class EigenspaceExplorer(Explorer):
         rows = self._fidelity_rows()
         if not rows:
             return None
-        df = pd.DataFrame([{"method": _LABEL[m], "rank": r, "mean cosine": v["mean_cosine"],
-                            "Spearman": v["spearman"], "top-1 NN agreement": v["top1_nn_agreement"]}
+        cols = own.fidelity_columns(self)
+        df = pd.DataFrame([{"method": _LABEL[m], "rank": r, **{c: v[k] for k, c in cols.items()}}
                            for (m, r), v in sorted(rows.items(), key=lambda kv: (_ORDER[kv[0][0]], kv[0][1]))])
         return df.reset_index(drop=True)
 
@@ -436,9 +466,8 @@ class EigenspaceExplorer(Explorer):
         want = [("none", 0), ("svd", int(self.rank)), ("eora", int(self.rank))]
         if not all(k in rows for k in want):
             return None
-        return pd.DataFrame([{"method": _LABEL[m], "mean cosine": rows[(m, r)]["mean_cosine"],
-                              "Spearman": rows[(m, r)]["spearman"],
-                              "top-1 NN agreement": rows[(m, r)]["top1_nn_agreement"]}
+        cols = own.fidelity_columns(self)
+        return pd.DataFrame([{"method": _LABEL[m], **{c: rows[(m, r)][k] for k, c in cols.items()}}
                              for m, r in want]).set_index("method")
 
     def run_fidelity(self):
@@ -494,7 +523,7 @@ class EigenspaceExplorer(Explorer):
     @param.depends("_minilm_version")
     def view_spectrum(self):
         if not self._ready():
-            return _placeholder("activation spectrum (waiting for MiniLM)")
+            return _placeholder(f"activation spectrum (waiting for {own.label(self)})")
         def fn():
             e = self._layer_eig()
             return (_toy_units(vz.gram_spectrum_plot(e["evals"].numpy(), e["energy"].numpy(), k=self.rank))
@@ -504,7 +533,7 @@ class EigenspaceExplorer(Explorer):
     @param.depends("_minilm_version")
     def view_error_energy(self):
         if not self._ready():
-            return _placeholder("error energy (waiting for MiniLM)")
+            return _placeholder(f"error energy (waiting for {own.label(self)})")
         def fn():
             s = self._dw_spectra()
             rc = self._rank_curve()
@@ -531,7 +560,7 @@ class EigenspaceExplorer(Explorer):
     @param.depends("_minilm_version")
     def view_pissa(self):
         if not self._ready():
-            return _placeholder("PiSSA (waiting for MiniLM)")
+            return _placeholder(f"PiSSA (waiting for {own.label(self)})")
         def fn():
             s = self._pissa()["s"]
             return vz.pissa_plot(s, self.rank)
@@ -555,9 +584,10 @@ class EigenspaceExplorer(Explorer):
         curve = self.fidelity_curve
         if curve is None:
             return pn.pane.Markdown(f"Press **compute fidelity vs rank** for {self.compression} "
-                                    "(all 36 layers, ranks 4–128; about 20–40 s).", css_classes=["eig-fid-hint"])
+                                    f"({own.layers_text(self)}, ranks 4–128{'' if self._user else '; about 20–40 s'}).",
+                                    css_classes=["eig-fid-hint"])
         plots = []
-        for metric in ("mean cosine", "Spearman"):
+        for metric in own.plotted_metrics(self):
             none = curve.loc[curve["method"] == "none", metric]
             series = {}
             for m in ("SVD", "EoRA"):
@@ -568,7 +598,7 @@ class EigenspaceExplorer(Explorer):
                 series["none"] = np.full(ranks.size, float(none.iloc[0]))
             if ranks.size:
                 plots.append(vz.rank_error_plot(ranks, series, rank=self.rank, ylabel=metric,
-                                                title=f"held-out {metric} vs rank ({self.compression}, 36 layers)",
+                                                title=f"held-out {metric} vs rank ({self.compression}, {own.layers_text(self)})",
                                                 legend_position="top_left"))
         table = self.fidelity_table
         parts = []
@@ -599,11 +629,12 @@ class EigenspaceExplorer(Explorer):
                                        css_classes=["eig-fid-button"], **sw)
         fid_button.on_click(lambda e: self.run_fidelity())
         self.param.watch(lambda e: setattr(fid_button, "disabled", e.new), "busy")
+        texts = [] if self._user is not None else \
+            [self.int_input(k) for k in ("n_calib", "n_heldout", "text_seed", "max_length")]
         return pn.Column(
             pn.pane.Markdown("### 2-D toy"), aniso, angle, self.int_input("toy_seed", "toy seed"),
-            pn.pane.Markdown("### MiniLM"), layer, comp, rank,
-            *[self.int_input(k) for k in ("n_calib", "n_heldout", "text_seed", "max_length")],
-            fid_button, **sw)
+            pn.pane.Markdown(f"### {own.label(self)}"), layer, comp, rank, *texts,
+            fid_button, own.matrix_controls(self), **sw)
 
     def main(self):
         """Tabs: the 2-D toy, a MiniLM layer, model fidelity, PiSSA (MiniLM loads on first use)."""
@@ -616,7 +647,7 @@ class EigenspaceExplorer(Explorer):
             pn.pane.Markdown(self.layer_markdown, css_classes=["eig-layer-metrics"], **sw),
             pn.pane.HoloViews(self.view_spectrum, linked_axes=False),
             pn.pane.HoloViews(self.view_error_energy, linked_axes=False), **sw)
-        fid_tab = pn.Column(pn.pane.Markdown(
+        fid_tab = pn.Column(pn.pane.Markdown(own.fidelity_text(self) if self._user is not None else
             "Compress **all 36** layers at the chosen compression, compensate each with rank r (none / SVD / "
             "EoRA, Grams from the calibration texts) and compare the held-out sentence embeddings with the "
             "original model's: mean cosine, Spearman of pairwise similarities, top-1 nearest-neighbour "
@@ -632,11 +663,14 @@ class EigenspaceExplorer(Explorer):
             "depend on how X is scaled, while EoRA's absolute error does (with the short axis held at 1 instead, it "
             "would not fall). Below, the residual clouds X(ΔW − BA)ᵀ (output units, 2-D) at four anisotropies. At "
             "σ₁/σ₂ = 1 the two methods nearly coincide — nearly, because a sample Gram is not a multiple of I.", **sw), pn.param.ParamMethod(self.view_anisotropy, lazy=True, css_classes=["eig-sweep"]), **sw)
-        tabs = pn.Tabs(("2-D toy", toy), ("Across anisotropy", sweep_tab), ("MiniLM layer", layer_tab),
-                       ("Model fidelity", fid_tab), ("PiSSA", pissa_tab), dynamic=True, **sw)
+        tabs = pn.Tabs(("2-D toy", toy), ("Across anisotropy", sweep_tab), (f"{own.label(self)} layer", layer_tab),
+                       ("Model fidelity", fid_tab), ("PiSSA", pissa_tab), ("Your matrix", own.matrix_tab(self)),
+                       dynamic=True, active=own.VIEWS.index(self.view), **sw)
 
         def activate(event):
-            if tabs._names[event.new] in ("MiniLM layer", "Model fidelity", "PiSSA") and not self.minilm:
+            self.view = own.VIEWS[event.new]
+            if self.view in ("layer", "fidelity", "pissa") and not self.minilm:
                 self.minilm = True
         tabs.param.watch(activate, "active")
+        self.param.watch(lambda e: setattr(tabs, "active", own.VIEWS.index(e.new)), "view")
         return tabs
