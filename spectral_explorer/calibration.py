@@ -40,6 +40,7 @@ __all__ = [
     "split_heldout",
     "model_outputs",
     "model_grams",
+    "layers_reached",
     "output_fidelity",
     "model_fidelity_vs_rank",
 ]
@@ -712,6 +713,8 @@ def split_heldout(inputs, fraction: float = 0.25):
     ``fraction`` of the batches of a list with two or more, else the last ``fraction`` of the rows
     (at least one row each).  What :func:`model_fidelity_vs_rank` and
     ``EigenspaceExplorer.from_model`` do when no held-out inputs are given."""
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+        raise ValueError("calibration: an empty list; expected at least one batch")
     if isinstance(inputs, (list, tuple)) and len(inputs) >= 2:
         k = max(1, int(round(len(inputs) * fraction)))
         return list(inputs[:-k]), list(inputs[-k:])
@@ -800,6 +803,22 @@ def model_grams(model: nn.Module, layer_names, batches, name: str = "calibration
         checkpoint(cancel, progress, (i + 1) / len(batches),
                    f"collecting XᵀX of {len(grams)} layer(s): batch {i + 1}/{len(batches)}")
     return grams
+
+
+@torch.no_grad()
+def layers_reached(model: nn.Module, layer_names, batch, name: str = "calibration batch 0") -> list[str]:
+    """The layers of ``layer_names`` whose ``forward`` runs on ``batch`` (one forward pass with
+    hooks, removed after).  A Linear whose weight its parent uses directly (``nn.MultiheadAttention``'s
+    ``out_proj``) never runs its forward, so no hook can see its input (no Gram for EoRA)."""
+    seen = []
+    mods = dict(model.named_modules())
+    handles = [mods[n].register_forward_pre_hook(lambda m, i, n=n: seen.append(n)) for n in layer_names]
+    try:
+        _forward(model, batch, name)
+    finally:
+        for h in handles:
+            h.remove()
+    return [n for n in layer_names if n in set(seen)]
 
 
 def output_fidelity(reference, outputs) -> dict:

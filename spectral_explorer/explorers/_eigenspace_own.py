@@ -60,17 +60,23 @@ def from_model(cls, model, calibration, heldout=None, layers=None, **params):
         calibration, heldout = cal.split_heldout(calibration)
     calib = cal.model_batches(calibration, "calibration", dtype=dtype)
     held = cal.model_batches(heldout, "heldout", dtype=dtype)
-    cal.model_outputs(private, calib[:1], "calibration")   # the model's own error on a wrong shape, named
+    # one forward with hooks: the model's own error on a wrong shape, named; the layers it calls
+    reached = cal.layers_reached(private, cal.linear_layer_names(private), calib[0])
+    skipped = [n for n in names if n not in reached]
+    if skipped and (layers is not None or not reached):
+        raise ValueError(f"the forward pass never calls layer(s) {', '.join(skipped)} (e.g. nn.MultiheadAttention "
+                         "uses its out_proj weight directly), so their inputs cannot be collected for EoRA"
+                         + (f"; layers whose inputs can be: {', '.join(reached)}" if reached else ""))
+    names = [n for n in names if n in reached]
     reference = cal.model_outputs(private, held, "heldout")
     layer = params.pop("layer", names[len(names) // 2])
     if layer not in names:
         raise ValueError(f"layer={layer!r} is not among the layers offered: {', '.join(names)}")
     view = params.pop("view", "layer")
     params.pop("minilm", None)
-    ex = cls(**params)
-    ex._hold_user_data()
+    ex = cls(_user_data=True, **params)
     ex._user = {"model": private, "calib": calib, "held": held, "names": names, "reference": reference,
-                "split": split, "name": type(model).__name__,
+                "split": split, "name": type(model).__name__, "skipped": skipped,
                 "n_rows": (sum(_rows(b) for b in calib), sum(_rows(b) for b in held))}
     ex.param.layer.objects = list(names)
     ex.param.update(layer=layer, view=view)
@@ -150,8 +156,10 @@ def plotted_metrics(ex):
 def user_status(ex) -> str:
     u = ex._user
     held = HELDOUT_NOTE if u["split"] else "the held-out inputs"
+    skipped = (f" · not offered (forward never called, no inputs to collect): {', '.join(u['skipped'])}"
+               if u["skipped"] else "")
     return (f"{u['name']} ready · {len(u['names'])} nn.Linear layer(s) · {u['n_rows'][0]} calibration / "
-            f"{u['n_rows'][1]} held-out rows (held-out = {held})")
+            f"{u['n_rows'][1]} held-out rows (held-out = {held}){skipped}")
 
 
 def fidelity_text(ex) -> str:

@@ -140,7 +140,10 @@ class EigenspaceExplorer(Explorer):
     export_name = own.export_name
 
     def __init__(self, **params):
+        private = params.pop("_user_data", False)   # from_model: private before the first stage
         super().__init__(**params)
+        if private:
+            self._hold_user_data()
         self.status = "MiniLM not loaded yet"
         self._minilm_job = None       # the job whose progress the MiniLM stages report
         self._fid_rows: dict = {}      # (grams key, compression) -> {(method, rank): fidelity row}
