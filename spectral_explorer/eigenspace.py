@@ -465,8 +465,8 @@ def rank_error_curve(W, W_hat, gram, ranks, eig=None) -> dict:
 
     >>> W = torch.eye(3, dtype=torch.float64); C, eig = powerlaw_gram(3)
     >>> out = rank_error_curve(W, 0.5 * W, C, [0, 1, 3], eig=eig)
-    >>> [round(e, 6) for e in out["EoRA"]], out["EoRA"][1] <= out["SVD"][1]
-    ([0.5, 0.0, 0.0], True)
+    >>> [round(e, 4) for e in out["EoRA"]], [round(e, 4) for e in out["SVD"]]
+    ([0.5, 0.3371, 0.0], [0.5, 0.3591, 0.0])
     """
     W = torch.as_tensor(W).to(torch.float64)
     D = W - torch.as_tensor(W_hat).to(device=W.device, dtype=torch.float64)

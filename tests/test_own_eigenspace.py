@@ -296,3 +296,16 @@ def test_text_corpus_does_not_depend_on_what_was_imported():
     outs = {subprocess.run([sys.executable, "-c", code.format(extra)], env=env, capture_output=True, text=True,
                            timeout=120).stdout.strip() for extra in ("", ", panel")}
     assert len(outs) == 1 and "" not in outs
+
+
+@pytest.mark.slow
+def test_as_code_minilm_fidelity_in_a_subprocess(tmp_path):
+    """The fidelity table of MiniLM (4 + 4 texts of 16 tokens; 36 layers factorised at rank 128:
+    about a minute on two cores) rebuilt by the shown script in a fresh interpreter."""
+    pytest.importorskip("transformers")
+    ex = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8)
+    if "not installed" in ex.error:  # pragma: no cover
+        pytest.skip(ex.error)
+    ex.run_fidelity()
+    ex.view = "fidelity"
+    _check(ex, tmp_path, rtol=1e-5)
