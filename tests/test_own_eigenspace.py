@@ -309,3 +309,20 @@ def test_as_code_minilm_fidelity_in_a_subprocess(tmp_path):
     ex.run_fidelity()
     ex.view = "fidelity"
     _check(ex, tmp_path, rtol=1e-5)
+
+
+def test_tour_step_on_the_example_matrix():
+    """The tour's upload step loads the shipped example; every number it states is computed."""
+    from spectral_explorer.explorers._tour import load_tour
+    steps = load_tour("eigenspace")
+    n = next(i for i, s in enumerate(steps, 1) if s.tab == "Your matrix")
+    ex = EigenspaceExplorer()
+    ex.apply_tour_step(n)
+    assert ex.error == "" and ex.matrix == "example"
+    ex.view = "matrix"
+    t = ex.table().set_index("rank")
+    ans = steps[n - 1].answer
+    for col in ("SVD relative error", "EoRA relative error", "SVD relative error, C = I"):
+        assert f"{t.loc[16, col]:.3f}" in ans, col
+    assert f"{t.loc[0, 'SVD relative error']:.3f} uncorrected" in ans
+    assert not ex.user_data            # a shipped file is not a user's data

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ MINILM_METRICS = {"mean_cosine": "mean cosine", "spearman": "Spearman", "top1_nn
 USER_METRICS = {"mean_cosine": "mean cosine", "relative_error": "relative error", "argmax_agreement": "argmax agreement"}
 #: inputs (columns) of an uploaded matrix at most: its synthetic Gram is in × in
 MAX_MATRIX_INPUTS = 2048
+EXAMPLE = "eigenspace_weight.npy"
+_SERIAL = itertools.count(1)   # identifies each loaded matrix (a stage key, never the object)
 HELDOUT_NOTE = "the last quarter of the calibration inputs (no held-out inputs were given)"
 
 
@@ -178,7 +181,11 @@ def fidelity_text(ex) -> str:
 def matrix_controls(ex):
     def on_load(W, filename):
         load_matrix(ex, W, filename)
-    return ex.upload_control("weights", on_load, "Your weight matrix")
+
+    example = pn.widgets.Button(label=f"use the example matrix ({EXAMPLE}, 96 × 128)", button_type="light",
+                                css_classes=["eig-example"], sizing_mode="stretch_width")
+    example.on_click(lambda _: ex.param.update(matrix="example", view="matrix"))
+    return pn.Column(ex.upload_control("weights", on_load, "Your weight matrix"), example, sizing_mode="stretch_width")
 
 
 def load_matrix(ex, W, filename="your_matrix.npy"):
@@ -189,9 +196,9 @@ def load_matrix(ex, W, filename="your_matrix.npy"):
                          f"the EoRA part needs an in × in activation Gram), got shape {W.shape}")
     if not np.isfinite(W).all():
         raise ValueError(f"{filename}: the matrix holds NaN or infinite values")
-    if ex._upload is None:
+    if not ex.user_data:
         ex._hold_user_data()
-    ex._upload = {"W": torch.from_numpy(W), "name": str(filename)}
+    ex._upload = {"W": torch.from_numpy(W), "name": str(filename), "serial": next(_SERIAL)}
     ex.set_error("matrix", None)
     if ex.matrix == "upload":
         refresh_matrix(ex)
@@ -213,19 +220,24 @@ def _matrix_stage(ex):
         ranks = [r for r in RANK_GRID if r <= min(W.shape)] + ([min(W.shape)] if min(W.shape) not in RANK_GRID else [])
         curve = es.rank_error_curve(W, W_hat, C, ranks, eig=eig)
         return {"s": torch.linalg.svdvals(W).numpy(), "s_dw": torch.linalg.svdvals(W - W_hat).numpy(), "curve": curve}
-    return ex._stage("matrix", (id(up), ex.compression), build)
+    return ex._stage("matrix", (up["serial"], ex.compression), build)
 
 
 def refresh_matrix(ex):
-    if ex.matrix != "upload":
+    if ex.matrix == "none":
         ex.set_error("matrix", None)
         return
-    if ex._upload is None:
+    if ex.matrix == "example" and (ex._upload is None or not ex._upload.get("shipped")):
+        from .. import uploads
+        with open(uploads.example_path(EXAMPLE), "rb") as f:   # a shipped file: no user data
+            W = uploads.parse("weights", EXAMPLE, f.read())
+        ex._upload = {"W": torch.from_numpy(W), "name": EXAMPLE, "serial": next(_SERIAL), "shipped": True}
+    if ex._upload is None or (ex.matrix == "upload" and ex._upload.get("shipped")):
         ex.set_error("matrix", "matrix=upload: an uploaded matrix is not kept across reloads or sessions; "
                                "upload the file again (Your weight matrix)")
         return
     ex.run("matrix", lambda job: ex._run_stages(lambda: _matrix_stage(ex), job=job),
-           lambda _: setattr(ex, "_matrix_version", ex._matrix_version + 1), background=False)
+           lambda _: setattr(ex, "_matrix_version", ex._matrix_version + 1), text="your matrix: computing …")
 
 
 def matrix_tab(ex):
@@ -235,7 +247,7 @@ def matrix_tab(ex):
     sw = {"sizing_mode": "stretch_width"}
 
     def body(_version, _rank):
-        if ex._upload is None or ex.matrix != "upload" or "matrix" in ex._errors:
+        if ex._upload is None or ex.matrix == "none" or "matrix" in ex._errors:
             return pn.pane.Markdown(
                 "Upload a weight matrix (out × in, `.npy` or `.safetensors`) with **Your weight matrix** on the left — "
                 "e.g. the shipped example `spectral_explorer/assets/examples/eigenspace_weight.npy` (96 × 128). "
@@ -284,8 +296,8 @@ def table(ex) -> pd.DataFrame:
         return pd.DataFrame([{"anisotropy": a, "method": m, "output error": e[m], "share of uncorrected": e[m] / e["none"]}
                              for a, e in sw["errors"].items() for m in ("none", "SVD", "EoRA")])
     if v == "matrix":
-        if ex._upload is None:
-            raise ValueError("no uploaded matrix: upload the file again (Your weight matrix)")
+        if ex._upload is None or ex.matrix == "none" or "matrix" in ex._errors:
+            raise ValueError("no matrix: upload one (Your weight matrix) or use the example")
         with ex._lock:
             c = _matrix_stage(ex)["curve"]
         return pd.DataFrame({"compression": ex.compression, "rank": c["rank"], "SVD relative error": c["SVD"],

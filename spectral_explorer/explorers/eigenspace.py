@@ -130,8 +130,9 @@ class EigenspaceExplorer(Explorer):
     _fidelity_version = param.Integer(default=0, precedence=-1, doc="Bumped when the fidelity table changes.")
     view = param.ObjectSelector(default="toy", objects=list(own.VIEWS), precedence=-1, doc="""
         The main view (the page's open tab): what table() and as_code() give.""")
-    matrix = param.ObjectSelector(default="none", objects=["none", "upload"], doc="""
-        "upload" once a weight matrix was uploaded (the URL records it; a reload asks for the file again).""")
+    matrix = param.ObjectSelector(default="none", objects=["none", "upload", "example"], doc="""
+        The matrix of the "Your matrix" tab: "upload" once one was uploaded (the URL records it; a reload
+        asks for the file again), "example" the shipped assets/examples/eigenspace_weight.npy.""")
     _matrix_version = param.Integer(default=0, precedence=-1, doc="Bumped after each uploaded-matrix computation.")
 
     from_model = classmethod(own.from_model)
@@ -156,6 +157,8 @@ class EigenspaceExplorer(Explorer):
         self.param.watch(self._on_toy, list(_TOY))
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
+        if self.matrix != "none":
+            self._on_matrix()
         if self.minilm:
             self._on_minilm()
 
