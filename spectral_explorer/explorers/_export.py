@@ -106,8 +106,7 @@ def export_row(explorer):
                                        label="⬇ data (CSV)", button_type="light", width=150,
                                        css_classes=["explorer-download"],
                                        description="Download the data of the main view as a CSV table")
-    show = pn.widgets.Toggle(name="</> show code", button_type="light", width=130, css_classes=["explorer-show-code"],
-                             description="The Python script (public API) that rebuilds this view")
+    show = pn.widgets.Toggle(name="</> show code", button_type="light", width=130, css_classes=["explorer-show-code"])
     area = pn.widgets.TextAreaInput(name="Python code that rebuilds this view (read-only; the result is in `result`)",
                                     value="", visible=False, sizing_mode="stretch_width", height=260,
                                     css_classes=["explorer-code"],
