@@ -315,3 +315,32 @@ def test_log_slider_label_shows_the_value_in_effect_not_the_grid_point():
     assert s2.format.args["text"] == "3.25e-5"
     small.eps = 2000e-6
     assert s2.format.args["text"] == "2.0e-3"
+
+
+def test_a_page_reporting_on_a_plot_replaced_twice_in_one_batch_is_not_an_error():
+    """Two plot replacements in one frozen batch: the middle plot reached the page but never the
+    document's model graph; the page's report on it (``inner_width``) is dropped, the rest of the
+    patch applies, and a patch about a model that never existed is still an error."""
+    from bokeh.core.serialization import UnknownReferenceError
+    from bokeh.document import Document
+    from bokeh.models import Column
+    from bokeh.plotting import figure
+
+    from spectral_explorer.explorers._widgets import frozen_models
+
+    doc = Document()
+    col = Column(children=[figure()])
+    doc.add_root(col)
+    with frozen_models(doc):
+        middle = figure()
+        col.children = [middle]
+        last = figure()
+        col.children = [last]
+    assert doc.get_model_by_id(middle.id) is None and not doc.models.seen(middle.id)
+    doc.apply_json_patch({"events": [
+        {"kind": "ModelChanged", "model": {"id": middle.id}, "attr": "inner_width", "new": 300},
+        {"kind": "ModelChanged", "model": {"id": last.id}, "attr": "width", "new": 333}]})
+    assert last.width == 333
+    with pytest.raises(UnknownReferenceError):
+        doc.apply_json_patch({"events": [
+            {"kind": "ModelChanged", "model": {"id": last.id}, "attr": "toolbar", "new": {"id": "never-made"}}]})
