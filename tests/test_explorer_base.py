@@ -344,3 +344,19 @@ def test_a_page_reporting_on_a_plot_replaced_twice_in_one_batch_is_not_an_error(
     with pytest.raises(UnknownReferenceError):
         doc.apply_json_patch({"events": [
             {"kind": "ModelChanged", "model": {"id": last.id}, "attr": "toolbar", "new": {"id": "never-made"}}]})
+
+
+def test_a_message_arriving_after_its_session_closed_is_dropped_not_a_traceback():
+    """Tornado delivers a closing page's queued messages after the session was detached; Bokeh's
+    handler would fail on ``assert self._session is not None`` (a traceback per message)."""
+    import types
+
+    from bokeh.server.session import ServerSession
+
+    import spectral_explorer.explorers  # noqa: F401 - installs the server quirks
+
+    closed = types.SimpleNamespace(_session=None)
+    for name in ("patch", "pull", "push"):
+        assert getattr(ServerSession, name)(object(), closed) is None
+    with pytest.raises(AttributeError):   # a live connection still reaches Bokeh's handler
+        ServerSession.patch(object(), types.SimpleNamespace(_session=object(), session=object()))

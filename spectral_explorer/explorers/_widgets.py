@@ -7,12 +7,13 @@ which lets a batch of plot updates recompute the Bokeh document's model graph on
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import time
 
 import numpy as np
 import panel as pn
+
+from ._server_quirks import install as _install_server_quirks
 
 #: how long a value Python pushed to a widget counts as a possible stale echo (a loaded
 #: notebook server delivers the page's echoes many seconds late; a user's own move clears it)
@@ -152,45 +153,6 @@ class EchoGuard:
     @property
     def latest(self):
         return self._pushed[-1][1] if self._pushed else None
-
-
-def tolerate_replaced_models():
-    """Let a Bokeh document drop the browser's updates of models it has already replaced.
-
-    A page reports some properties back (``inner_width`` of a plot once drawn).  When the server
-    replaces a plot (a compare toggle, a method change, a tab's lazy content) and then replaces it
-    again inside one :func:`frozen_models` batch, the middle plot was sent to the page but never
-    attached to the server's document, so Bokeh does not count it as "previously seen" and
-    answers the page's report with ``UnknownReferenceError`` (a server traceback and a console
-    error; nothing is wrong with the page).  Bokeh already drops such reports for models it saw;
-    this drops the property changes of models that are no longer in the document the same way
-    (at debug level) and applies the rest of the patch.  Idempotent; installed when this module
-    is imported (every explorer imports it)."""
-    from bokeh.core.serialization import UnknownReferenceError
-    from bokeh.document.document import Document
-
-    original = Document.apply_json_patch
-    if getattr(original, "_tolerant", False):
-        return
-
-    def apply_json_patch(self, patch_json, *args, **kwargs):
-        try:
-            return original(self, patch_json, *args, **kwargs)
-        except UnknownReferenceError as error:
-            events = patch_json.get("events", []) if isinstance(patch_json, dict) else []
-            known = [e for e in events if not (isinstance(e, dict) and e.get("kind") == "ModelChanged"
-                                                and isinstance(e.get("model"), dict)
-                                                and self.get_model_by_id(e["model"].get("id")) is None)]
-            if len(known) == len(events):   # not a report about a replaced model: a real error
-                raise
-            logging.getLogger(__name__).debug("dropped %d update(s) of replaced models (%s)",
-                                              len(events) - len(known), error.id)
-            if known:
-                return original(self, {**patch_json, "events": known}, *args, **kwargs)
-            return None
-
-    apply_json_patch._tolerant = True
-    Document.apply_json_patch = apply_json_patch
 
 
 @contextlib.contextmanager
@@ -354,4 +316,4 @@ def train_buttons(explorer, css_prefix: str = "train", running=None):
     return start, pause
 
 
-tolerate_replaced_models()
+_install_server_quirks()   # before any page is served
