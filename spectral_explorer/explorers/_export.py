@@ -51,11 +51,19 @@ class Upload(pn.widgets.FileDropper):
                 self._on_file(name, value)
 
 
-def upload_control(explorer, kind: str, on_load, label: str):
+def upload_control(explorer, kind: str, on_load, label: str, notebook_hint: str = ""):
     """An upload box for ``kind`` (see :mod:`spectral_explorer.uploads`) with its formats and
     limits written beside it.  The file is parsed in a worker job ``"upload"``; the parsed object
     goes to ``on_load(obj, filename)`` on the event loop; any rejection shows in the page (the
-    message names the file and what was expected)."""
+    message names the file and what was expected).
+
+    Outside a served page (a notebook, a script) there is no upload box — a notebook passes its
+    objects to the ``from_*`` classmethods — only ``notebook_hint`` (e.g. "use
+    ``HeatGeodesicExplorer.from_points(X)``"), or nothing."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return pn.pane.Markdown(f"**{label}**: {notebook_hint}" if notebook_hint else "", margin=(5, 10),
+                                visible=bool(notebook_hint), css_classes=["upload-hint"])
     def on_file(name, data):
         if data is None:
             explorer.set_error("upload", f"{name}: over the {uploads.MAX_UPLOAD_MB} MB limit; not uploaded")
