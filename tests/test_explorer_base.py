@@ -360,3 +360,27 @@ def test_a_message_arriving_after_its_session_closed_is_dropped_not_a_traceback(
         assert getattr(ServerSession, name)(object(), closed) is None
     with pytest.raises(AttributeError):   # a live connection still reaches Bokeh's handler
         ServerSession.patch(object(), types.SimpleNamespace(_session=object(), session=object()))
+
+
+def test_the_figure_format_switch_redraws_every_plot_with_the_svg_backend_also_later_ones():
+    """Bokeh's toolbar save writes SVG only from plots drawn with its SVG backend."""
+    import holoviews as hv
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    from spectral_explorer.explorers._export import set_figure_format
+
+    hv.extension("bokeh", logo=False)
+    doc = Document()
+    pane = pn.pane.HoloViews(hv.Curve([1, 2, 3]))
+    col = pn.Column(pane)
+    doc.add_root(col.get_root(doc))
+    set_figure_format("SVG", doc)
+    assert {p.output_backend for p in doc.select({"type": Plot})} == {"svg"}
+    col.append(pn.pane.HoloViews(hv.Scatter([3, 1, 2])))   # a plot built after the switch
+    backends = [p.output_backend for p in doc.select({"type": Plot})]
+    assert len(backends) == 2 and set(backends) == {"svg"}
+    set_figure_format("PNG", doc)
+    assert {p.output_backend for p in doc.select({"type": Plot})} == {"webgl"}
+    with pytest.raises(ValueError, match="PNG, SVG"):
+        set_figure_format("GIF", doc)
