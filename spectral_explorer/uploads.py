@@ -3,7 +3,8 @@
 One module for every upload, so the formats, the limits and the safety rules live in one place:
 
 - **points** (heat geodesics): CSV / TSV / TXT (comma, tab, semicolon or blank separated, with
-  or without a header line; a non-numeric last column is taken as the colour/label column),
+  or without a header line; a last column that is mostly text, or whose header is ``label``,
+  ``class``, ``color``, ``target`` …, is the colour/label column),
   ``.npy`` or ``.npz`` (the array named ``X`` or the only 2-D array; an optional 1-D ``color``);
 - **graph** (positional encodings): an edge list CSV / TXT (two integer columns ``source target``
   and an optional weight, with or without a header) or a ``.npz`` scipy sparse adjacency
@@ -17,9 +18,9 @@ computation.  Every rejection is a ``ValueError`` whose message names the file a
 expected.  Nothing here imports Panel: the dashboards call :func:`parse`, scripts may too.
 
 >>> X, color, cols = parse_points("pts.csv", b"x,y,label\\n0,1,a\\n1,2,b\\n2,0,a\\n")
->>> X.shape, list(color), cols
+>>> X.shape, color.tolist(), cols
 ((3, 2), ['a', 'b', 'a'], ['x', 'y'])
->>> parse_points("pts.csv", b"0,1\\n1,nan\\n")
+>>> parse_points("pts.csv", b"0,1\\n1,nan\\n2,2\\n")
 Traceback (most recent call last):
 ...
 ValueError: pts.csv: the points contain NaN or infinite values in 1 row(s); expected finite numbers
@@ -49,6 +50,9 @@ MAX_NODES = 20_000
 MAX_EDGES = 500_000
 #: largest weight matrix (entries)
 MAX_WEIGHT_ENTRIES = 4_000_000
+
+#: a last column with one of these names is the colour/label column, also when it is numeric
+LABEL_NAMES = ("label", "labels", "class", "color", "colour", "target", "y", "category")
 
 #: the file name endings each kind accepts
 FORMATS = {
@@ -106,6 +110,8 @@ def _check_file(kind: str, filename: str, data) -> str:
 
 
 def _npy(name: str, data: bytes) -> np.ndarray:
+    if not bytes(data[:6]) == b"\x93NUMPY":
+        raise ValueError(f"{name}: not a readable .npy array (no NumPy header); expected a file saved by numpy.save")
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
@@ -118,6 +124,8 @@ def _npy(name: str, data: bytes) -> np.ndarray:
 
 
 def _npz(name: str, data: bytes) -> dict:
+    if not bytes(data[:4]) == b"PK\x03\x04":
+        raise ValueError(f"{name}: not a readable .npz archive (not a zip file); expected a file saved by numpy.savez")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -203,8 +211,12 @@ def parse_points(filename: str, data: bytes):
             raise ValueError(f"{filename}: rows have different numbers of columns ({len(rows[0])} in the first, "
                              f"{len(rows[bad])} in data row {bad + 1}); expected a table")
         labels = None
-        if not all(_is_number(r[-1]) for r in rows):   # a text last column: labels
+        named = header is not None and header[-1].strip().lower() in LABEL_NAMES
+        text = sum(not _is_number(r[-1]) for r in rows)
+        if len(rows[0]) > 1 and (named or text > len(rows) / 2):   # a label column (named, or mostly text)
             labels = np.array([r[-1] for r in rows])
+            if all(_is_number(v) for v in labels):
+                labels = labels.astype(np.float64)
             rows = [r[:-1] for r in rows]
             if header is not None:
                 header = header[:-1]
@@ -247,6 +259,9 @@ def parse_graph(filename: str, data: bytes) -> sp.csr_matrix:
     directions is one edge."""
     ext = _check_file("graph", filename, data)
     if ext == ".npz":
+        if not bytes(data[:4]) == b"PK\x03\x04":
+            raise ValueError(f"{filename}: not a scipy sparse .npz (not a zip file); expected a file saved by "
+                             "scipy.sparse.save_npz")
         try:
             A = sp.load_npz(io.BytesIO(data))   # scipy loads with allow_pickle=False
         except ValueError as exc:

@@ -315,3 +315,72 @@ def test_log_slider_label_shows_the_value_in_effect_not_the_grid_point():
     assert s2.format.args["text"] == "3.25e-5"
     small.eps = 2000e-6
     assert s2.format.args["text"] == "2.0e-3"
+
+
+def test_a_page_reporting_on_a_plot_replaced_twice_in_one_batch_is_not_an_error():
+    """Two plot replacements in one frozen batch: the middle plot reached the page but never the
+    document's model graph; the page's report on it (``inner_width``) is dropped, the rest of the
+    patch applies, and a patch about a model that never existed is still an error."""
+    from bokeh.core.serialization import UnknownReferenceError
+    from bokeh.document import Document
+    from bokeh.models import Column
+    from bokeh.plotting import figure
+
+    from spectral_explorer.explorers._widgets import frozen_models
+
+    doc = Document()
+    col = Column(children=[figure()])
+    doc.add_root(col)
+    with frozen_models(doc):
+        middle = figure()
+        col.children = [middle]
+        last = figure()
+        col.children = [last]
+    assert doc.get_model_by_id(middle.id) is None and not doc.models.seen(middle.id)
+    doc.apply_json_patch({"events": [
+        {"kind": "ModelChanged", "model": {"id": middle.id}, "attr": "inner_width", "new": 300},
+        {"kind": "ModelChanged", "model": {"id": last.id}, "attr": "width", "new": 333}]})
+    assert last.width == 333
+    with pytest.raises(UnknownReferenceError):
+        doc.apply_json_patch({"events": [
+            {"kind": "ModelChanged", "model": {"id": last.id}, "attr": "toolbar", "new": {"id": "never-made"}}]})
+
+
+def test_a_message_arriving_after_its_session_closed_is_dropped_not_a_traceback():
+    """Tornado delivers a closing page's queued messages after the session was detached; Bokeh's
+    handler would fail on ``assert self._session is not None`` (a traceback per message)."""
+    import types
+
+    from bokeh.server.session import ServerSession
+
+    import spectral_explorer.explorers  # noqa: F401 - installs the server quirks
+
+    closed = types.SimpleNamespace(_session=None)
+    for name in ("patch", "pull", "push"):
+        assert getattr(ServerSession, name)(object(), closed) is None
+    with pytest.raises(AttributeError):   # a live connection still reaches Bokeh's handler
+        ServerSession.patch(object(), types.SimpleNamespace(_session=object(), session=object()))
+
+
+def test_the_figure_format_switch_redraws_every_plot_with_the_svg_backend_also_later_ones():
+    """Bokeh's toolbar save writes SVG only from plots drawn with its SVG backend."""
+    import holoviews as hv
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    from spectral_explorer.explorers._export import set_figure_format
+
+    hv.extension("bokeh", logo=False)
+    doc = Document()
+    pane = pn.pane.HoloViews(hv.Curve([1, 2, 3]))
+    col = pn.Column(pane)
+    doc.add_root(col.get_root(doc))
+    set_figure_format("SVG", doc)
+    assert {p.output_backend for p in doc.select({"type": Plot})} == {"svg"}
+    col.append(pn.pane.HoloViews(hv.Scatter([3, 1, 2])))   # a plot built after the switch
+    backends = [p.output_backend for p in doc.select({"type": Plot})]
+    assert len(backends) == 2 and set(backends) == {"svg"}
+    set_figure_format("PNG", doc)
+    assert {p.output_backend for p in doc.select({"type": Plot})} == {"webgl"}
+    with pytest.raises(ValueError, match="PNG, SVG"):
+        set_figure_format("GIF", doc)

@@ -540,12 +540,13 @@ class Explorer(pn.viewable.Viewer):
         """Parameters whose change rewrites the shown code (default: the URL parameters)."""
         return tuple(p for p in self.url_params if p != "tour")
 
-    def upload_control(self, kind: str, on_load, label: str = "Your own data"):
+    def upload_control(self, kind: str, on_load, label: str = "Your own data", notebook_hint: str = ""):
         """An upload box for ``kind`` (``"points"``, ``"graph"``, ``"weights"``; see
         :mod:`spectral_explorer.uploads`): formats and limits beside it, parsing in a worker, the
-        parsed object to ``on_load(obj, filename)``, every rejection in the page."""
+        parsed object to ``on_load(obj, filename)``, every rejection in the page.  In a served page
+        only; elsewhere (a notebook) it shows ``notebook_hint`` — the ``from_*`` classmethod to use."""
         from ._export import upload_control
-        return upload_control(self, kind, on_load, label)
+        return upload_control(self, kind, on_load, label, notebook_hint)
 
     def export_row(self):
         """*⬇ data (CSV)* and *Show code* (see :mod:`._export`)."""

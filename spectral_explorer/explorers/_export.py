@@ -5,8 +5,11 @@
   a message before a byte is sent) and again on the server per chunk (a client that skips the
   browser check is cut off after the first chunk, never buffered).  The bytes are handed over
   once and dropped from the widget.
-- :func:`export_row`: *⬇ data (CSV)* (the explorer's :meth:`table`) and *Show code* (the
-  explorer's :meth:`as_code`, in a read-only box with a copy button).
+- :func:`export_row`: *⬇ data (CSV)* (the explorer's :meth:`table`), *Show code* (the
+  explorer's :meth:`as_code`, in a read-only box with a copy button) and what the plots' toolbar
+  *save* button writes: PNG (the default: plots draw with WebGL or canvas) or SVG (Bokeh saves
+  SVG only from plots drawn with its SVG backend, so the switch redraws the page's plots with
+  it — :func:`set_figure_format`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import panel as pn
 
 from .. import uploads
 
-__all__ = ["Upload", "upload_control", "export_row", "COPY_JS"]
+__all__ = ["Upload", "upload_control", "export_row", "set_figure_format", "COPY_JS"]
+
+#: Bokeh output backend per figure format of the toolbar's save button
+FIGURE_BACKENDS = {"PNG": "webgl", "SVG": "svg"}
 
 
 class Upload(pn.widgets.FileDropper):
@@ -51,11 +57,19 @@ class Upload(pn.widgets.FileDropper):
                 self._on_file(name, value)
 
 
-def upload_control(explorer, kind: str, on_load, label: str):
+def upload_control(explorer, kind: str, on_load, label: str, notebook_hint: str = ""):
     """An upload box for ``kind`` (see :mod:`spectral_explorer.uploads`) with its formats and
     limits written beside it.  The file is parsed in a worker job ``"upload"``; the parsed object
     goes to ``on_load(obj, filename)`` on the event loop; any rejection shows in the page (the
-    message names the file and what was expected)."""
+    message names the file and what was expected).
+
+    Outside a served page (a notebook, a script) there is no upload box — a notebook passes its
+    objects to the ``from_*`` classmethods — only ``notebook_hint`` (e.g. "use
+    ``HeatGeodesicExplorer.from_points(X)``"), or nothing."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return pn.pane.Markdown(f"**{label}**: {notebook_hint}" if notebook_hint else "", margin=(5, 10),
+                                visible=bool(notebook_hint), css_classes=["upload-hint"])
     def on_file(name, data):
         if data is None:
             explorer.set_error("upload", f"{name}: over the {uploads.MAX_UPLOAD_MB} MB limit; not uploaded")
@@ -90,6 +104,37 @@ setTimeout(() => { button.label = '⧉ copy'; }, 1500);
 """
 
 
+def _apply_format(viewable, root, changed=None, old_models=None):
+    """Panel pre-processing hook: a plot built after the switch draws with the session's backend."""
+    doc = getattr(root, "document", None)
+    backend = getattr(doc, "_spectral_backend", None) if doc is not None else None
+    if backend is None:
+        return
+    from bokeh.models import Plot
+    for plot in root.select({"type": Plot}):
+        if plot.output_backend != backend:
+            plot.output_backend = backend
+
+
+def set_figure_format(fmt: str, doc=None):
+    """Make the toolbar's save button of every plot of ``doc`` (the current session's document)
+    write ``fmt`` ("PNG" or "SVG"), also for plots built later in the session."""
+    from bokeh.models import Plot
+    from panel.viewable import Viewable
+
+    if fmt not in FIGURE_BACKENDS:
+        raise ValueError(f"figure format must be one of {', '.join(FIGURE_BACKENDS)}; got {fmt!r}")
+    doc = doc if doc is not None else pn.state.curdoc
+    if doc is None:
+        return
+    if _apply_format not in Viewable._preprocessing_hooks:
+        Viewable._preprocessing_hooks.append(_apply_format)
+    backend = FIGURE_BACKENDS[fmt]
+    doc._spectral_backend = backend
+    for plot in doc.select({"type": Plot}):
+        plot.output_backend = backend
+
+
 def export_row(explorer):
     """*⬇ data (CSV)* and *Show code* for ``explorer`` (its :meth:`table` and :meth:`as_code`)."""
     def csv():
@@ -106,8 +151,7 @@ def export_row(explorer):
                                        label="⬇ data (CSV)", button_type="light", width=150,
                                        css_classes=["explorer-download"],
                                        description="Download the data of the main view as a CSV table")
-    show = pn.widgets.Toggle(name="</> show code", button_type="light", width=130, css_classes=["explorer-show-code"],
-                             description="The Python script (public API) that rebuilds this view")
+    show = pn.widgets.Toggle(name="</> show code", button_type="light", width=130, css_classes=["explorer-show-code"])
     area = pn.widgets.TextAreaInput(name="Python code that rebuilds this view (read-only; the result is in `result`)",
                                     value="", visible=False, sizing_mode="stretch_width", height=260,
                                     css_classes=["explorer-code"],
@@ -141,4 +185,9 @@ def export_row(explorer):
     watched = [p for p in explorer.code_params() if p in explorer.param]
     if watched:
         explorer.param.watch(refresh, watched)
-    return pn.Column(pn.Row(download, show, copy), area, sizing_mode="stretch_width")
+    figure_format = pn.widgets.RadioButtonGroup(options=list(FIGURE_BACKENDS), value="PNG", button_type="light",
+                                                width=110, css_classes=["explorer-figure-format"],
+                                                description="What the plots' toolbar save button writes")
+    figure_format.param.watch(lambda e: set_figure_format(e.new), "value")
+    return pn.Column(pn.Row(download, show, copy, pn.pane.Markdown("toolbar 💾 saves", margin=(12, 2, 0, 20)),
+                            figure_format), area, sizing_mode="stretch_width")

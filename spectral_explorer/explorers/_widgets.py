@@ -13,6 +13,8 @@ import time
 import numpy as np
 import panel as pn
 
+from ._server_quirks import install as _install_server_quirks
+
 #: how long a value Python pushed to a widget counts as a possible stale echo (a loaded
 #: notebook server delivers the page's echoes many seconds late; a user's own move clears it)
 ECHO_WINDOW_S = 60.0
@@ -312,3 +314,6 @@ def train_buttons(explorer, css_prefix: str = "train", running=None):
         pause.label = "▶ resume" if explorer.paused else "pause"
     explorer.param.watch(state, ["busy", "paused"])
     return start, pause
+
+
+_install_server_quirks()   # before any page is served

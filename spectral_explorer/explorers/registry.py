@@ -74,7 +74,8 @@ def _session_setup(*extensions: str):
     # one BLAS thread: the small dense steps (eigh, landmark MDS, ...) run 10-100x slower when
     # OpenBLAS threads compete with torch's and with other sessions for a few cores
     threadpoolctl.threadpool_limits(1, user_api="blas")
-    pn.extension(*extensions, notifications=False)
+    # every page may offer an upload (the file dropper's scripts come from this server)
+    pn.extension("filedropper", *extensions, notifications=False)
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         # once per process: re-running it rebuilds HoloViews' option builders (~20 ms a page)
         hv.extension("bokeh", logo=False)
