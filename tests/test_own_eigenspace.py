@@ -226,8 +226,7 @@ def test_example_matrix_is_reproducible_and_its_tab_computes():
     before = set(SHARED_STAGES._values)   # the built-in toy is shared; nothing after the upload is
     ex.matrix = "upload"                  # a reload of an upload's URL: the file is gone
     assert "upload the file again" in ex.error
-    from spectral_explorer.explorers._eigenspace_own import load_matrix
-    load_matrix(ex, W, "eigenspace_weight.npy")
+    ex.show_matrix(W, "eigenspace_weight.npy")
     assert ex.error == "" and ex.view == "matrix" and ex.user_data
     t = ex.table()
     assert list(t.columns) == ["compression", "rank", "SVD relative error", "EoRA relative error",
@@ -239,7 +238,7 @@ def test_example_matrix_is_reproducible_and_its_tab_computes():
     assert ex.table()["compression"].iloc[0] == "prune24"
     assert set(SHARED_STAGES._values) == before
     with pytest.raises(ValueError, match="at most 2048 columns"):
-        load_matrix(ex, np.ones((2, 3000)), "wide.npy")
+        ex.show_matrix(np.ones((2, 3000)), "wide.npy")
 
 
 # ---------------------------------------------------------------------- as_code in a fresh interpreter
@@ -264,14 +263,13 @@ def _check(ex, cwd, rtol=1e-7):
 
 
 def test_as_code_toy_sweep_and_matrix_in_a_subprocess(tmp_path):
-    from spectral_explorer.explorers._eigenspace_own import load_matrix
     ex = EigenspaceExplorer(anisotropy=12.5, toy_angle=40.0, toy_seed=3, toy_samples=200)
     for view in ("toy", "anisotropy"):
         ex.view = view
         _check(ex, tmp_path)
     src = Path(uploads.example_path("eigenspace_weight.npy"))
     (tmp_path / src.name).write_bytes(src.read_bytes())
-    load_matrix(ex, np.load(src), src.name)
+    ex.show_matrix(np.load(src), src.name)
     ex.param.update(compression="rtn3g64", rank=32)
     assert f"np.load('{src.name}'" in ex.as_code()
     _check(ex, tmp_path)

@@ -185,11 +185,18 @@ def matrix_controls(ex):
     example = pn.widgets.Button(label=f"use the example matrix ({EXAMPLE}, 96 × 128)", button_type="light",
                                 css_classes=["eig-example"], sizing_mode="stretch_width")
     example.on_click(lambda _: ex.param.update(matrix="example", view="matrix"))
-    return pn.Column(ex.upload_control("weights", on_load, "Your weight matrix"), example, sizing_mode="stretch_width")
+    hint = ("show a 2-D array with `explorer.show_matrix(W, name)`; a whole model with "
+            "`EigenspaceExplorer.from_model(model, inputs)`")
+    return pn.Column(ex.upload_control("weights", on_load, "Your weight matrix", notebook_hint=hint), example,
+                     sizing_mode="stretch_width")
 
 
 def load_matrix(ex, W, filename="your_matrix.npy"):
-    """Show an uploaded (or given) 2-D matrix ``W`` (out, in) on the *Your matrix* tab."""
+    """Show a 2-D weight matrix ``W`` (out, in; array or tensor) on the *Your matrix* tab (an upload
+    of the page lands here too); ``filename`` names it in the page and in :meth:`as_code`.  The
+    explorer then holds user data (its stages stay in the session)."""
+    if isinstance(W, torch.Tensor):
+        W = W.detach().cpu().numpy()
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[1] > MAX_MATRIX_INPUTS:
         raise ValueError(f"{filename}: the matrix must be 2-D with at most {MAX_MATRIX_INPUTS} columns (inputs; "

@@ -139,6 +139,7 @@ class EigenspaceExplorer(Explorer):
     table = own.table
     as_code = own.as_code
     export_name = own.export_name
+    show_matrix = own.load_matrix
 
     def __init__(self, **params):
         private = params.pop("_user_data", False)   # from_model: private before the first stage
