@@ -284,6 +284,11 @@ def _md(text):
 
 
 # ---------------------------------------------------------------------- results out
+def code_params(ex) -> tuple:
+    """What rewrites the shown code: the URL parameters, the open tab, new fidelity rows, a new matrix."""
+    return tuple(p for p in ex.url_params if p != "tour") + ("view", "_fidelity_version", "_matrix_version")
+
+
 def export_name(ex) -> str:
     return f"eigenspace_{ex.view}"
 

@@ -140,6 +140,7 @@ class EigenspaceExplorer(Explorer):
     as_code = own.as_code
     export_name = own.export_name
     show_matrix = own.load_matrix
+    code_params = own.code_params
 
     def __init__(self, **params):
         private = params.pop("_user_data", False)   # from_model: private before the first stage
