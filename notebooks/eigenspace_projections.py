@@ -470,6 +470,23 @@ print({k: round(float(v), 4) for k, v in ex.toy_errors.items()})
 ex.panel()
 
 # %% [markdown]
+# ### 6d. Your own model
+#
+# `EigenspaceExplorer.from_model(model, calibration)` takes any `torch.nn.Module` and its inputs
+# (a tensor, a dict of tensors, a list of batches): its `nn.Linear` layers become the layer list,
+# and fidelity compares the model's final outputs on held-out inputs (here the last quarter of
+# the calibration rows). The explorer works on a copy — your model is not touched. `ex.table()`
+# is the open tab's data, `ex.as_code()` the library calls that rebuild it.
+
+# %%
+mlp = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.GELU(), torch.nn.Linear(64, 64), torch.nn.GELU(),
+                          torch.nn.Linear(64, 4))
+inputs = torch.randn(200, 16, generator=torch.Generator().manual_seed(0)) * torch.logspace(0, -1, 16)
+own = EigenspaceExplorer.from_model(mlp, inputs, rank=8)
+print(own.status)
+print(own.run_fidelity().round(4))
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise ends with a check: call `check_exercise("eigenspace_projections", n, answer, ...)`;

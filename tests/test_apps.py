@@ -803,9 +803,8 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
     assert "tour=2" in page.evaluate("() => window.location.href")
     log.check()
     if name == "eigenspace":
-        # "next" to the last step, which opens a small-multiples tab: the tab (built lazily) draws
-        last = len(steps)
-        assert steps[last - 1].tab == "Across anisotropy"
+        # "next" to the step that opens a small-multiples tab: the tab (built lazily) draws
+        last = next(i for i, s in enumerate(steps, 1) if s.tab == "Across anisotropy")
         for _ in range(last - 2):
             page.locator(".tour-next button").click()
         _wait_text(page.locator(".tour-header"), lambda s: f"Step {last} of" in s, timeout=30)
@@ -817,6 +816,12 @@ def test_guided_tour_step_from_the_url_reveals_and_changes_the_plot(server, brow
         while visible.count() < 5 and time.time() < deadline:
             time.sleep(0.25)
         assert visible.count() >= 5, "the Across anisotropy tab drew too few plots"
+        # the next step loads the shipped example matrix on the Your matrix tab
+        assert steps[last].tab == "Your matrix"
+        page.locator(".tour-next button").click()
+        _wait_text(page.locator(".tour-header"), lambda s: f"Step {last + 1} of" in s, timeout=30)
+        page.locator(".tour-reveal button").click()
+        _wait_text(page.locator(".eig-matrix-metrics"), lambda s: "eigenspace_weight.npy" in s, timeout=60)
         log.check()
     if name == "heat_geodesics":
         # step 3 revealed (its Distances tab shows the bent curve; the README's tour screenshot):

@@ -324,3 +324,24 @@ def test_tour_step_on_the_example_matrix():
         assert f"{t.loc[16, col]:.3f}" in ans, col
     assert f"{t.loc[0, 'SVD relative error']:.3f} uncorrected" in ans
     assert not ex.user_data            # a shipped file is not a user's data
+
+
+def test_views_render_on_a_user_model_and_a_matrix(mlp_explorer):
+    import holoviews as hv
+    import panel as pn
+    hv.extension("bokeh", logo=False)
+    _, _, _, ex = mlp_explorer
+    for view in (ex.view_spectrum, ex.view_error_energy, ex.view_pissa):
+        hv.render(view())
+    ex.run_fidelity()
+    fid = ex.fidelity_view()                      # the curves, "At rank r", the table
+    assert len(fid) == 3
+    hv.render(fid[0].object)
+    assert "2" in ex.layer_markdown() and "PiSSA" in ex.pissa_markdown()
+    page = ex.panel()
+    tabs = page.select(pn.Tabs)[0]
+    assert tabs._names[2] == "Sequential layer" and tabs.active == 2    # from_model opens on its layer
+    m = EigenspaceExplorer(matrix="example")
+    body = m.panel().select(pn.Tabs)[0][5]
+    m.view = "matrix"
+    assert ex.error == "" and m.error == "" and body is not None

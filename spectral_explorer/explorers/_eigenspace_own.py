@@ -182,7 +182,7 @@ def matrix_controls(ex):
     def on_load(W, filename):
         load_matrix(ex, W, filename)
 
-    example = pn.widgets.Button(label=f"use the example matrix ({EXAMPLE}, 96 × 128)", button_type="light",
+    example = pn.widgets.Button(label=f"use the example matrix ({EXAMPLE}, 96 × 128)", color="light",
                                 css_classes=["eig-example"], sizing_mode="stretch_width")
     example.on_click(lambda _: ex.param.update(matrix="example", view="matrix"))
     hint = ("show a 2-D array with `explorer.show_matrix(W, name)`; a whole model with "

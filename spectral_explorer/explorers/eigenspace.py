@@ -155,7 +155,7 @@ class EigenspaceExplorer(Explorer):
         self._fid_job = threading.Lock()   # one fidelity computation at a time
         self._user = None      # from_model: the model's private copy, its batches, its name
         self._upload = None    # an uploaded weight matrix {"W", "name"} (this session only)
-        self.param.watch(self._on_matrix, ["matrix", "compression", "rank"])
+        self.param.watch(self._on_matrix, ["matrix", "compression"])
         self.param.watch(self._on_toy, list(_TOY))
         self.param.watch(self._on_minilm, list(_MINILM) + ["minilm"])
         self._refresh_toy()
