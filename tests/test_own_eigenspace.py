@@ -345,3 +345,33 @@ def test_views_render_on_a_user_model_and_a_matrix(mlp_explorer):
     body = m.panel().select(pn.Tabs)[0][5]
     m.view = "matrix"
     assert ex.error == "" and m.error == "" and body is not None
+
+
+def test_minilm_through_from_model_gives_the_built_in_numbers():
+    """MiniLM handed over as a user's model (tokenizer dicts as batches, a ModelOutput as output):
+    the layer's Grams and its held-out error-vs-rank curve are the built-in page's."""
+    pytest.importorskip("transformers")
+    from spectral_explorer.minilm import calibration_split, load_minilm, stdlib_docstrings, tokenize_batches
+    builtin = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8,
+                                 layer="encoder.layer.3.attention.self.value")
+    if "not installed" in builtin.error:  # pragma: no cover
+        pytest.skip(builtin.error)
+    tok, model = load_minilm("cpu")
+    calib, held = calibration_split(stdlib_docstrings(), 4, 4, seed=0)
+    batches = {s: tokenize_batches(t, tok, batch_size=16, max_length=16) for s, t in (("c", calib), ("h", held))}
+    layer = "encoder.layer.3.attention.self.value"
+    ex = EigenspaceExplorer.from_model(model, batches["c"], heldout=batches["h"], layers=[layer, "pooler.dense"],
+                                       layer=layer, rank=8)
+    assert ex.error == "" and ex.param.layer.objects == [layer, "pooler.dense"]
+    for split in ("calib", "held"):
+        assert torch.allclose(ex._grams()[split][layer], builtin._grams()[split][layer], rtol=1e-10)
+    mine, ref = ex._rank_curve(), builtin._rank_curve()
+    assert mine["ranks"] == ref["ranks"]
+    for m in ("SVD", "EoRA"):
+        assert np.allclose(mine["errors"][m], ref["errors"][m], rtol=1e-9)
+    ex.view = builtin.view = "layer"
+    assert np.allclose(ex.table()["EoRA relative error"], builtin.table()["EoRA relative error"], rtol=1e-9)
+    # fidelity on last_hidden_state (padding positions left out)
+    ex.rank = 128
+    tab = ex.run_fidelity()
+    assert tab.loc["EoRA", "relative error"] < tab.loc["none", "relative error"]
