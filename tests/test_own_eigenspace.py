@@ -338,9 +338,14 @@ def test_views_render_on_a_user_model_and_a_matrix(mlp_explorer):
     assert len(fid) == 3
     hv.render(fid[0].object)
     assert "2" in ex.layer_markdown() and "PiSSA" in ex.pissa_markdown()
+    ex.view = "layer"                              # what from_model opens on (other tests moved it)
     page = ex.panel()
     tabs = page.select(pn.Tabs)[0]
-    assert tabs._names[2] == "Sequential layer" and tabs.active == 2    # from_model opens on its layer
+    assert tabs._names[2] == "Sequential layer" and tabs.active == 2
+    ex.view = "fidelity"                           # table()/as_code() and the open tab stay in step
+    assert tabs.active == 3
+    tabs.active = 4
+    assert ex.view == "pissa"
     m = EigenspaceExplorer(matrix="example")
     body = m.panel().select(pn.Tabs)[0][5]
     m.view = "matrix"
