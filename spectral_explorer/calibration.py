@@ -624,8 +624,8 @@ def linear_layer_names(model: nn.Module, layers=None) -> list[str]:
         raise ValueError(f"layers is empty; name at least one of: {', '.join(names)}")
     unknown = [n for n in layers if n not in names]
     if unknown:
-        raise ValueError(f"layers: {', '.join(map(repr, unknown))} {'is not an nn.Linear layer' if len(unknown) == 1 else 'are not nn.Linear layers'}"
-                         f" of the model; available: {', '.join(names)}")
+        what = "is not an nn.Linear layer" if len(unknown) == 1 else "are not nn.Linear layers"
+        raise ValueError(f"layers: {', '.join(map(repr, unknown))} {what} of the model; available: {', '.join(names)}")
     wanted = set(layers)
     return [n for n in names if n in wanted]
 

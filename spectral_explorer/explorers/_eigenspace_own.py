@@ -102,10 +102,11 @@ def user_grams(ex):
     job = ex._minilm_job
     cancel = job.cancel if job else None
     report = (lambda f, t: ex._report(f, t))
-    return {"calib": model_grams(u["model"], u["names"], u["calib"], "calibration", cancel=cancel,
-                                 progress=subrange(report, 0.05, 0.7)),
-            "held": model_grams(u["model"], u["names"], u["held"], "heldout", cancel=cancel,
-                                progress=subrange(report, 0.7, 0.95))}
+    out = {"calib": model_grams(u["model"], u["names"], u["calib"], "calibration", cancel=cancel,
+                                progress=subrange(report, 0.05, 0.7)),
+           "held": model_grams(u["model"], u["names"], u["held"], "heldout", cancel=cancel,
+                               progress=subrange(report, 0.7, 0.95))}
+    return {s: {n: g.cpu() for n, g in grams.items()} for s, grams in out.items()}   # the views compute on the CPU
 
 
 def user_fidelity(ex, job=None):

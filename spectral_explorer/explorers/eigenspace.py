@@ -310,7 +310,7 @@ class EigenspaceExplorer(Explorer):
         def build():
             from ..calibration import compress_weight
             _, model = self._model()
-            W = model.get_submodule(self.layer).weight.detach().to(torch.float64)
+            W = model.get_submodule(self.layer).weight.detach().to("cpu", torch.float64)   # a user's model: any device
             W_hat = compress_weight(W.to(torch.float32), self.compression).to(torch.float64)
             return {"W": W, "W_hat": W_hat, "dW": W - W_hat}
         return self._stage("delta", (self.layer, self.compression), build)
