@@ -7,6 +7,11 @@ adds a rank-``r`` correction ``B @ A`` of the compression error ``ΔW = W - Ŵ``
 plain truncated SVD of ΔW or the eigenspace-weighted EoRA projection
 (:mod:`spectral_explorer.eigenspace`) that minimises ``‖ΔW X - B A X‖`` on calibration data.
 
+Any other ``torch.nn.Module`` (``EigenspaceExplorer.from_model``): :func:`linear_layer_names`,
+:func:`model_batches` / :func:`split_heldout` (tensors, dicts of tensors, lists of batches),
+:func:`model_grams`, :func:`model_outputs` and :func:`model_fidelity_vs_rank`, whose fidelity is
+:func:`output_fidelity` of the final outputs (relative error, mean cosine, argmax agreement).
+
 The long functions follow :mod:`spectral_explorer.progress`: ``progress(fraction, text)`` and a
 cooperative ``cancel`` (raising :class:`~spectral_explorer.progress.Cancelled`, leaving the
 caller's model untouched).

@@ -323,6 +323,15 @@ def parse_graph(filename: str, data: bytes) -> sp.csr_matrix:
 
 
 # ---------------------------------------------------------------------- weights
+def _safetensors_order(data: bytes, tensors: dict) -> list[str]:
+    """The tensor names in file order (their data offsets in the header): safetensors' loader
+    returns them in an order that changes from one process to the next."""
+    import json
+    n = int.from_bytes(bytes(data[:8]), "little")
+    header = json.loads(bytes(data[8:8 + n]))
+    return sorted(tensors, key=lambda k: (header[k]["data_offsets"][0], k))
+
+
 def parse_weights(filename: str, data: bytes, name: str | None = None) -> np.ndarray:
     """A float64 2-D weight matrix from ``.npy`` or ``.safetensors`` (the tensor ``name``, or the
     first 2-D one in file order)."""
@@ -333,6 +342,7 @@ def parse_weights(filename: str, data: bytes, name: str | None = None) -> np.nda
         try:
             from safetensors.numpy import load as st_load
             tensors = st_load(bytes(data))
+            tensors = {k: tensors[k] for k in _safetensors_order(data, tensors)}
         except Exception as exc:  # noqa: BLE001 - a corrupt header or an unsupported dtype
             raise ValueError(f"{filename}: not a readable .safetensors file ({type(exc).__name__}: {exc})") from None
         if name is not None:

@@ -380,3 +380,14 @@ def test_minilm_through_from_model_gives_the_built_in_numbers():
     ex.rank = 128
     tab = ex.run_fidelity()
     assert tab.loc["EoRA", "relative error"] < tab.loc["none", "relative error"]
+
+
+def test_as_code_of_a_safetensors_matrix(tmp_path):
+    from safetensors.numpy import save_file
+    W = es.example_weight(20, 30, seed=2)
+    save_file({"bias": np.ones(20, np.float32), "z.weight": W, "a.weight": W[:5]}, str(tmp_path / "layer.safetensors"))
+    ex = EigenspaceExplorer()
+    ex.show_matrix(uploads.parse("weights", "layer.safetensors", (tmp_path / "layer.safetensors").read_bytes()),
+                   "layer.safetensors")
+    assert ex._upload["W"].shape == (5, 30)     # the first 2-D tensor in the file: safetensors writes a… before z…
+    _check(ex, tmp_path)                         # (its loader's own order changes from process to process)

@@ -380,9 +380,9 @@ print(result)
     if v == "matrix":
         name = ex._upload["name"] if ex._upload is not None else "your_matrix.npy"
         load = (f"W = torch.as_tensor(np.load({name!r}, allow_pickle=False), dtype=torch.float64)"
-                if not name.lower().endswith(".safetensors") else
-                f"from safetensors.numpy import load_file\nW = torch.as_tensor(next(v for v in load_file({name!r}).values() "
-                "if v.ndim == 2), dtype=torch.float64)")
+                if not name.lower().endswith(".safetensors") else   # the page's parser: the first 2-D tensor
+                f"from spectral_explorer.uploads import parse_weights\n"
+                f"W = torch.as_tensor(parse_weights({name!r}, open({name!r}, 'rb').read()))")
         return head + f"""from spectral_explorer import eigenspace as es
 from spectral_explorer.calibration import compress_weight
 {load}   # your uploaded matrix (out × in)
