@@ -553,12 +553,12 @@ class HouseholderExplorer(TrainingExplorer):
         def fn():
             s = self._face_strip()
             cols = [f"{a:+.1f}" for a in s["alphas"]]
-            rows = [f"d{i + 1}" for i in range(s["after"].shape[0])]
+            rows = [f"d{i + 1}" for i in range(max(s["after"].shape[0], s["before"].shape[0]))]
             lo, hi = getattr(self._gan(), "value_range", (-1.0, 1.0))
             return (vz.image_grid(s["before"], title="SeFa on the original layer", width=320, col_labels=cols,
-                                  row_labels=rows, lo=lo, hi=hi)
+                                  row_labels=rows[:s["before"].shape[0]], lo=lo, hi=hi)
                     + vz.image_grid(s["after"], title=f"rank-{self.face_rank} projector (fine-tuned)", width=320,
-                                    col_labels=cols, row_labels=rows, lo=lo, hi=hi)).opts(shared_axes=False)
+                                    col_labels=cols, row_labels=rows[:s["after"].shape[0]], lo=lo, hi=hi)).opts(shared_axes=False)
         return self._guard(fn, "faces", width=660, height=300)
 
     @param.depends("_face_version")
