@@ -208,24 +208,35 @@ def test_householder_faces_on_a_user_generator():
     assert all(torch.equal(state[k], v) for k, v in G.state_dict().items())
 
 
-def _run(code: str):
+def _run(*codes: str):
+    """Run each script in a fresh namespace of one fresh interpreter; their ``result``s (JSON)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", SPECTRAL_EXPLORER_DEVICE="cpu")
-    code += ("\nimport json, numpy as np\nr = result if isinstance(result, dict) else np.asarray(result).tolist()"
-             "\nprint('RESULT' + json.dumps(r))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+    driver = ("import json, sys, numpy as np\n"
+              "for code in json.loads(sys.stdin.read()):\n"
+              "    ns = {}\n"
+              "    exec(compile(code, '<as_code>', 'exec'), ns)\n"
+              "    r = ns['result']\n"
+              "    print('RESULT' + json.dumps(r if isinstance(r, dict) else np.asarray(r).tolist()), flush=True)\n")
+    out = subprocess.run([sys.executable, "-c", driver], input=json.dumps(list(codes)), capture_output=True,
+                         text=True, env=env, timeout=300, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")][-1]
-    return json.loads(line[6:])
+    res = [json.loads(ln[6:]) for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    assert len(res) == len(codes)
+    return res if len(codes) > 1 else res[0]
 
 
 def test_latent_as_code_reproduces_the_shipped_dcgan_directions():
     ex = LatentDirectionsExplorer(k=3, sefa_normalize=False, n_samples=1000, gs_seed=2, seed=9)
-    np.testing.assert_allclose(_run(ex.as_code()), ex.directions, atol=1e-5)
+    codes, want = [ex.as_code()], [ex.directions]
     ex.method = "ganspace"
-    np.testing.assert_allclose(_run(ex.as_code()), ex.directions, atol=1e-5)
+    codes.append(ex.as_code())
+    want.append(ex.directions)
     ex.view = "jacobian"
     ex.compute_jacobian()
-    np.testing.assert_allclose(_run(ex.as_code()), ex.directions, atol=1e-4)
+    codes.append(ex.as_code())
+    want.append(ex.directions)
+    for got, w, tol in zip(_run(*codes), want, (1e-5, 1e-5, 1e-4)):
+        np.testing.assert_allclose(got, w, atol=tol)
 
 
 def test_latent_as_code_for_a_user_generator_says_where_G_comes_from_and_runs_with_it():
@@ -242,11 +253,10 @@ def test_latent_as_code_for_a_user_generator_says_where_G_comes_from_and_runs_wi
 def test_householder_table_and_as_code_per_view():
     hh = HouseholderExplorer(m1=12.0, m2=-50.0, s1=2.0, rank=3, pretrain_steps=20, finetune_steps=5, train_seed=3,
                              face_rank=5, face_steps=3)
-    t = hh.table()                                  # the mirrors view
-    assert list(t.columns) == ["matrix", "m11", "m12", "m21", "m22"] and list(t.matrix) == ["H1", "H1H2", "P"]
-    r = np.asarray(_run(hh.as_code()))
-    np.testing.assert_allclose(r[0], t.iloc[1, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)
-    np.testing.assert_allclose(r[1], t.iloc[2, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)
+    mirrors = hh.table()                                  # the mirrors view
+    assert list(mirrors.columns) == ["matrix", "m11", "m12", "m21", "m22"]
+    assert list(mirrors.matrix) == ["H1", "H1H2", "P"]
+    codes = [hh.as_code()]
 
     hh.view = "train"
     hh.start(block=True)
@@ -254,11 +264,16 @@ def test_householder_table_and_as_code_per_view():
     assert list(t.columns) == ["phase", "step", "loss", "orth", "s1", "s2", "s3"]
     assert set(t.phase) == {"pretrain", "finetune"} and t.step.is_monotonic_increasing
     assert t[t.phase == "finetune"].orth.notna().all()
-    np.testing.assert_allclose(_run(hh.as_code()), hh._after()["directions"].numpy(), atol=1e-5)
+    codes.append(hh.as_code())
 
     hh.view = "faces"
     hh.open_faces()
-    t = hh.table()
-    got = _run(hh.as_code())
+    faces = hh.table()
+    codes.append(hh.as_code())
+    r, d, got = _run(*codes)
+    r = np.asarray(r)
+    np.testing.assert_allclose(r[0], mirrors.iloc[1, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)
+    np.testing.assert_allclose(r[1], mirrors.iloc[2, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)
+    np.testing.assert_allclose(d, hh._after()["directions"].numpy(), atol=1e-5)
     for k in ("rmse_before", "psnr_before", "rmse_after", "psnr_after"):
-        assert got[k] == pytest.approx(float(t[k].iloc[0]), rel=1e-5)
+        assert got[k] == pytest.approx(float(faces[k].iloc[0]), rel=1e-5)
