@@ -246,8 +246,9 @@ class UserGenerator:
 
     # ------------------------------------------------------------------ what the methods use
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        """Images (B, C, H, W) (differentiable: the Jacobian directions go through it)."""
-        return self.G(z)
+        """Images (B, C, H, W) (differentiable: the Jacobian directions go through it); latents are
+        cast to the generator's dtype."""
+        return self.G(z.to(self.dtype))
 
     def _layer(self, x):
         return self.first_layer(x.reshape(self._first_input_shape))
@@ -298,7 +299,7 @@ class UserGenerator:
                     raise _Stop
             handles.append(stop_at.register_forward_hook(stop))
         try:
-            out = self.G(z)
+            out = self.G(z.to(self.dtype))
         except _Stop:
             out = box["out"]
         finally:
@@ -309,7 +310,7 @@ class UserGenerator:
     def first_block(self, z: torch.Tensor) -> torch.Tensor:
         """The GANSpace layer's output (B, n_features) (the images, flattened, when G has no first layer)."""
         if self._features is None:
-            return self.G(z).reshape(z.shape[0], -1)
+            return self.G(z.to(self.dtype)).reshape(z.shape[0], -1)
         return self._run_hooked(z, stop_at=self._features[1])
 
     def first_block_with(self, proj, z: torch.Tensor) -> torch.Tensor:

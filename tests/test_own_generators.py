@@ -132,6 +132,25 @@ def test_jacobian_directions_agree_with_an_independent_full_jacobian():
     t = ex.table()
     assert list(t.columns[:4]) == ["direction", "method", "seed", "singular_value"] and t.shape == (3, 12)
     assert all(p.grad is None for p in G.parameters())      # nothing written into the user's model
+    ex.view_jacobian()
+    assert ex.error == "" and "singular values of ∂G/∂z" in ex.jacobian_markdown()
+
+
+def test_the_page_of_a_user_generator_says_the_h_space_tab_is_the_digits_model():
+    import panel as pn
+
+    G = rgb16().double()                     # a float64 generator works too
+    ex = LatentDirectionsExplorer.from_generator(G, 16)
+    page = ex.panel()
+    texts = " ".join(str(m.object) for m in page.select(pn.pane.Markdown))
+    assert "not your generator" in texts
+    md = ex.face_markdown()
+    assert "your generator" in md and "3 × 16 × 16" in md and "\\[\\-1, 1\\]" in md
+    tabs = page.select(pn.Tabs)[0]
+    tabs.active = 1
+    assert ex.view == "jacobian" and ex.error == "" and ex.directions.shape == (3, 16)
+    assert "not your generator" not in " ".join(str(m.object) for m in LatentDirectionsExplorer().panel()
+                                                .select(pn.pane.Markdown))
 
 
 def _nan_G(z):
@@ -235,7 +254,14 @@ def test_latent_as_code_reproduces_the_shipped_dcgan_directions():
     ex.compute_jacobian()
     codes.append(ex.as_code())
     want.append(ex.directions)
-    for got, w, tol in zip(_run(*codes), want, (1e-5, 1e-5, 1e-4)):
+    ex.n_h_samples = 32
+    ex.view = "hspace"
+    ex.open_hspace()
+    t = ex.table()
+    assert list(t.columns) == ["step", "pc1", "pc2", "pc3"] and t.shape == (25, 4)
+    codes.append(ex.as_code())
+    want.append(t[["pc1", "pc2", "pc3"]].to_numpy())
+    for got, w, tol in zip(_run(*codes), want, (1e-5, 1e-5, 1e-4, 1e-5)):
         np.testing.assert_allclose(got, w, atol=tol)
 
 
