@@ -49,6 +49,7 @@ from ._tour import tour_param
 from ._widgets import train_buttons
 from . import _generator_own as own
 from .training import TrainingExplorer
+from ..viz._toolbar import SAVE_ONLY
 
 __all__ = ["HouseholderExplorer", "FACE_RANKS", "intro"]
 
@@ -400,7 +401,7 @@ class HouseholderExplorer(TrainingExplorer):
         curves = {ph: (df[df.phase == ph].step.values, df[df.phase == ph].loss.values)
                   for ph in ("pretrain", "finetune") if (df.phase == ph).any()}
         layers = [hv.Curve(xy, "step", "loss (BCE + KL)", label=ph) for ph, xy in curves.items()]
-        return hv.Overlay(layers).opts(title="training loss", width=420, height=260, logy=True, toolbar=None,
+        return hv.Overlay(layers).opts(title="training loss", width=420, height=260, logy=True, **SAVE_ONLY,
                                        legend_position="top_right")
 
     @param.depends("_train_version")
@@ -410,7 +411,7 @@ class HouseholderExplorer(TrainingExplorer):
             return placeholder("orthogonality error and singular values (fine-tuning)", 420, 260)
         steps = [r["step"] for r in h]
         orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖₂").opts(
-            logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, toolbar=None,
+            logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, **SAVE_ONLY,
             ylim=(1e-17, 1e-3))
         S = np.array([r["s"] for r in h])
         sv = vz.curves({f"s{i + 1}": S[:, i] for i in range(S.shape[1])}, x=steps, title="singular values",
