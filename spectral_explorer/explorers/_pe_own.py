@@ -102,6 +102,13 @@ def on_graph(ex, event):
         ex.set_error("upload", None)
 
 
+def check_reload(ex):
+    """At construction: ``graph="upload"`` with no graph given (a bookmarked page): say so, show the cycle."""
+    if ex.graph == UPLOAD and ex._user is None:
+        ex.set_error("upload", RELOAD_MESSAGE)
+        ex.graph = "cycle"
+
+
 def build_graph(ex) -> dict:
     """The graph stage of a user's graph (the built-in stage's keys)."""
     u = ex._user
@@ -197,7 +204,8 @@ def upload_panel(ex):
                                css_classes=["w-example"], sizing_mode="stretch_width",
                                description="Zachary's karate club as an edge list, read by the upload's parser")
     button.on_click(example)
-    return pn.Column(ex.upload_control("graph", on_load, "Your own graph"), button, sizing_mode="stretch_width")
+    hint = "in a notebook, use `PositionalEncodingExplorer.from_graph(G)`; or load the example below"
+    return pn.Column(ex.upload_control("graph", on_load, "Your own graph", hint), button, sizing_mode="stretch_width")
 
 
 # ---------------------------------------------------------------------- results out
@@ -212,7 +220,7 @@ def _rotation(ex):
 def encoding_matrix(ex):
     """``(M, columns)``: the shown encoding for every node — LapPE: eigenvectors ``v_0 … v_{c−1}``
     (``c`` = the first ``TABLE_EIGVECS``, more when the shown eigenspace reaches further), the shown
-    eigenspace rotated/flipped as on the page, eigenvalues in the column names ``v_3 (λ=0.152241)``;
+    eigenspace rotated/flipped as on the page, eigenvalues in the column names ``v_3 (λ=0.152241)`` (6 decimals);
     RWPE: ``RW_1 … RW_K``; sinusoidal: ``PE_0 … PE_{d−1}``."""
     if ex.encoding == "lappe":
         evals, V = ex._eig()
@@ -221,7 +229,7 @@ def encoding_matrix(ex):
         M = V[:, :c].copy()
         B, _, _ = ex._rotated_basis(i)
         M[:, a:b] = B
-        return M, [f"v_{k} (λ={evals[k]:.6g})" for k in range(c)]
+        return M, [f"v_{k} (λ={evals[k]:.6f})" for k in range(c)]
     if ex.encoding == "rwpe":
         R = ex._rwpe()
         return np.array(R), [f"RW_{k + 1}" for k in range(R.shape[1])]

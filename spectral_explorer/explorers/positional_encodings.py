@@ -141,6 +141,7 @@ class PositionalEncodingExplorer(Explorer):
         self._user, self._user_token = user, 0
         if user is not None:
             self._hold_user_data()
+        own.check_reload(self)
         self.param.watch(lambda e: own.on_graph(self, e), "graph", precedence=0)
         self._last_space = None
         self._stability_on = False     # the ε sweep runs once its tab has been opened
