@@ -98,7 +98,10 @@ def on_graph(ex, event):
     if event.new == UPLOAD and ex._user is None:
         ex.set_error("upload", RELOAD_MESSAGE)
         ex.graph = event.old if event.old != UPLOAD else "cycle"
-    elif event.new != UPLOAD and event.old != UPLOAD and "upload" in ex._errors:
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:   # the menu/URL saw "upload" last: resend
+            doc.add_next_tick_callback(lambda: ex.param.trigger("graph"))
+    elif event.new != event.old and UPLOAD not in (event.new, event.old) and "upload" in ex._errors:
         ex.set_error("upload", None)
 
 

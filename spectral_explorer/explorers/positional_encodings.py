@@ -543,7 +543,7 @@ class PositionalEncodingExplorer(Explorer):
         """Eigenvalues of the normalized Laplacian; repeated ones (within ``tol``) highlighted,
         the shown eigenvector ringed and its eigenspace shaded."""
         return (hv.DynamicMap(self._spectrum_plot) * hv.DynamicMap(self._spectrum_marker)).opts(
-            width=440, height=400, toolbar="above", legend_position="bottom_right",
+            width=440, height=400, toolbar="above", legend_position="bottom_right", framewise=True,
             title="spectrum of L: repeated eigenvalues in orange")
 
     @param.depends("_space_version")
@@ -563,7 +563,7 @@ class PositionalEncodingExplorer(Explorer):
     def view_projector(self):
         """The orthogonal projector onto the eigenspace of the shown eigenvector, built from the
         rotated/flipped basis: it does not change when the basis does."""
-        return hv.DynamicMap(self._projector_plot)
+        return hv.DynamicMap(self._projector_plot).opts(framewise=True)   # axes follow a new graph
 
     def ambiguity_text(self) -> str:
         """Markdown: multiplicity of the shown eigenvalue and ‖P_rot − P‖ against ‖v_rot − v‖."""
