@@ -231,16 +231,20 @@ def test_table_columns_and_shape():
     assert ex.table().shape == (40, 2 + ex.sin_dim) and ex.table().columns[-1] == f"PE_{ex.sin_dim - 1}"
 
 
-def _run_code(code: str) -> np.ndarray:
-    script = code + "\nimport json, numpy\nprint('RESULT' + json.dumps(numpy.asarray(result).tolist()))\n"
+def _run_codes(codes, cwd) -> list[np.ndarray]:
+    """Run each script in one fresh interpreter (each in its own namespace); their ``result``s."""
+    script = ("import json, numpy\nout = []\nfor code in json.loads(CODES):\n    ns = {}\n    exec(code, ns)\n"
+              "    out.append(numpy.asarray(ns['result']).tolist())\nprint('RESULT' + json.dumps(out))\n")
+    script = f"CODES = {json.dumps(json.dumps(codes))}\n" + script
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", SPECTRAL_EXPLORER_DEVICE="cpu")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600,
+                         cwd=cwd)
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT"))
-    return np.array(json.loads(line[len("RESULT"):]))
+    return [np.array(r) for r in json.loads(line[len("RESULT"):])]
 
 
-def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter():
+def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter(tmp_path):
     cases = []
     ex = PEX(graph="cycle", n=16, index=3, angle=60.0, flip_sign=True)    # rotated inside a repeated pair
     cases.append((ex.as_code(), ex.table().iloc[:, 2:].to_numpy()))
@@ -254,10 +258,22 @@ def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter():
                       ("upload", own.EXAMPLE_FILE, True))
     ex.index = 5
     cases.append((ex.as_code(), ex.table().iloc[:, 2:].to_numpy()))
+    # a large uploaded graph (the sparse path), the file in the script's folder
+    G = nx.random_geometric_graph(1200, 0.07, seed=5)
+    data = "".join(f"{u} {v}\n" for u, v in G.edges).encode()
+    (tmp_path / "mine.txt").write_bytes(data)
+    ex = PEX()
+    own.load_user(ex, uploads.parse("graph", "mine.txt", data), "mine.txt", ("upload", "mine.txt", False))
+    ex.index = 4
+    assert ex.eigenpairs[0].size < 1200
+    cases.append((ex.as_code(), ex.table().iloc[:, 2:].to_numpy()))
+    ex.encoding = "rwpe"
+    cases.append((ex.as_code(), ex.table().iloc[:, 2:].to_numpy()))
     assert "np.radians(60.0)" in cases[0][0] and "*= -1.0" in cases[0][0]
+    assert "open('mine.txt', 'rb')" in cases[-1][0]
     code = PEX.from_graph(nx.les_miserables_graph()).as_code()
     assert "G = ...  # your networkx graph" in code and "weight='weight'" in code
-    for code, expected in cases:
-        got = _run_code(code)
+    results = _run_codes([c for c, _ in cases], tmp_path)
+    for got, (_, expected) in zip(results, cases):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-12)

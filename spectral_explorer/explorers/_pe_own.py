@@ -167,6 +167,14 @@ def projector(V, B, group, i, partner) -> dict:
                 dv=float(np.linalg.norm(B[:, i - a] - V[:, i])))
 
 
+def lappe_count(ex, n: int) -> int:
+    """How many LapPE eigenvectors the graph offers: n, or the eigenpairs computed for a large one."""
+    if ex.graph != UPLOAD or n <= pe.FULL_SPECTRUM_MAX:
+        return n
+    hit = ex._cache.get("eig")
+    return hit[1][0].size if hit is not None and hit[0] == ex._graph_key() else min(n, pe.PARTIAL_K)
+
+
 def check_stability_size(n: int):
     if n > pe.FULL_SPECTRUM_MAX:
         raise ValueError(f"the ε sweep and SPE need the whole spectrum twice per ε (and SPE n × n × m tensors): "
@@ -268,7 +276,7 @@ def _graph_lines(ex) -> list[str]:
         where = f"uploads.example_path({fname!r})" if example else repr(fname)
         note = "  # the shipped example file" if example else "  # the file you uploaded"
         return [f"with open({where}, 'rb') as f:{note}", "    data = f.read()",
-                f"A = uploads.parse('graph', {fname!r}, data)     # symmetric CSR adjacency"]
+                f"A, labels = graphs.adjacency_from_graph(uploads.parse('graph', {fname!r}, data))"]
     if kind == "networkx":
         return [f"G = ...  # your networkx graph ({u['name']}); nodes numbered in G.nodes order",
                 f"A, labels = graphs.adjacency_from_graph(G, weight={u['source'][1]!r})"]

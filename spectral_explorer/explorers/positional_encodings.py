@@ -390,7 +390,7 @@ class PositionalEncodingExplorer(Explorer):
         except Exception:
             n = int(self.n)
         if self.encoding == "lappe":
-            return 0, min(n, pe.PARTIAL_K if n > pe.FULL_SPECTRUM_MAX and self.graph == own.UPLOAD else n) - 1
+            return 0, own.lappe_count(self, n) - 1
         if self.encoding == "rwpe":
             return 1, int(self.rw_steps)
         return 0, int(self.sin_dim) - 1
