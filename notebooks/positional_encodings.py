@@ -619,6 +619,21 @@ display(pn.pane.Markdown(ex.stability_text()))
 ex.angle = 0.0
 
 # %% [markdown]
+# ### 12b. Your own graph
+#
+# `PositionalEncodingExplorer.from_graph(G)` shows *your* graph with the same views: a networkx graph
+# (any node labels), a scipy sparse adjacency or an edge index `(2, E)`. `table()` is what the
+# page's *⬇ data (CSV)* downloads (one row per node), `as_code()` the script that rebuilds it with
+# the library alone. In a served page, upload an edge list instead (or load the shipped example).
+
+# %%
+frucht = nx.relabel_nodes(nx.frucht_graph(), lambda v: f"node {v}")   # no symmetry at all
+mine = PositionalEncodingExplorer.from_graph(frucht, name="Frucht graph", index=2)
+assert not mine.error, mine.error
+display(mine.table().iloc[:4, :6])
+print(mine.as_code())
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise ends with a check: `check_exercise("positional_encodings", n, answer, ...)`
