@@ -542,8 +542,9 @@ class PositionalEncodingExplorer(Explorer):
     def view_spectrum(self):
         """Eigenvalues of the normalized Laplacian; repeated ones (within ``tol``) highlighted,
         the shown eigenvector ringed and its eigenspace shaded."""
-        return (hv.DynamicMap(self._spectrum_plot) * hv.DynamicMap(self._spectrum_marker)).opts(
-            width=440, height=400, toolbar="above", legend_position="bottom_right", framewise=True,
+        fw = (hv.opts.Scatter(framewise=True), hv.opts.Overlay(framewise=True))   # axes follow a new graph
+        return (hv.DynamicMap(self._spectrum_plot).opts(*fw) * hv.DynamicMap(self._spectrum_marker).opts(*fw)).opts(
+            width=440, height=400, toolbar="above", legend_position="bottom_right",
             title="spectrum of L: repeated eigenvalues in orange")
 
     @param.depends("_space_version")
