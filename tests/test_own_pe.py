@@ -277,3 +277,19 @@ def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter(tmp_path):
     for got, (_, expected) in zip(results, cases):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_weighted_npz_upload_keeps_its_weights(tmp_path):
+    import io
+
+    rng = np.random.default_rng(0)
+    G = nx.random_geometric_graph(50, 0.35, seed=2)
+    A = nx.to_scipy_sparse_array(G, format="csr", dtype=float)
+    A.data = rng.uniform(0.5, 3.0, A.nnz)
+    A = sp.csr_matrix(A.maximum(A.T))
+    buf = io.BytesIO()
+    sp.save_npz(buf, A)
+    ex = PEX()
+    own.load_user(ex, uploads.parse("graph", "w.npz", buf.getvalue()), "w.npz", ("upload", "w.npz", False))
+    assert "weighted" in own.summary_markdown(ex)
+    _assert_same_eigenspaces(*ex.eigenpairs, *_reference(A))
