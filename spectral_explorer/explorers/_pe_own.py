@@ -83,9 +83,11 @@ def from_graph(cls, G, name=None, weight="weight", **params):
 def load_user(ex, A, name: str, source):
     """Show the graph ``A`` (already parsed, e.g. by :func:`uploads.parse`) in ``ex``."""
     A, labels = graphs.adjacency_from_graph(A)
-    ex._user = _summary(A, labels, name, source)
-    ex._user_token += 1
-    ex._hold_user_data()
+    user = _summary(A, labels, name, source)
+    with ex._lock:   # a running job's stages finish first: the cache is not cleared under them
+        ex._user = user
+        ex._user_token += 1
+        ex._hold_user_data()
     ex.set_error("upload", None)
     if ex.graph == UPLOAD:
         ex.param.trigger("graph")
