@@ -293,3 +293,13 @@ def test_weighted_npz_upload_keeps_its_weights(tmp_path):
     own.load_user(ex, uploads.parse("graph", "w.npz", buf.getvalue()), "w.npz", ("upload", "w.npz", False))
     assert "weighted" in own.summary_markdown(ex)
     _assert_same_eigenspaces(*ex.eigenpairs, *_reference(A))
+
+
+def test_the_example_file_is_packaged():
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    rel = f"assets/examples/{own.EXAMPLE_FILE}"
+    assert any(fnmatch.fnmatch(rel, p) for p in patterns["spectral_explorer"]), patterns
+    assert (REPO / "spectral_explorer" / rel).stat().st_size < 2000          # small

@@ -16,7 +16,8 @@ lives on the instance, i.e. per session)::
     cycle       (cycle_n, sin_dim)                           -> sinusoids in the cycle eigenbasis (lazy)
 
 Moving ``index``, ``flip_sign`` or ``angle`` recomputes only the encoding and projector
-stages; the eigendecomposition is reused.
+stages; the eigendecomposition is reused.  Your own graph (:meth:`~PositionalEncodingExplorer.from_graph`
+or an upload) is ``graph="upload"`` with the same stages and views (see :mod:`._pe_own`).
 
 Examples
 --------
