@@ -634,6 +634,20 @@ display(mine.table().iloc[:4, :6])
 print(mine.as_code())
 
 # %% [markdown]
+# An uploaded file goes through `spectral_explorer.uploads` (formats, limits, no pickle) — here the
+# edge list shipped as the page's example: Zachary's karate club, so the numbers are the built-in
+# `karate_club`'s.
+
+# %%
+from spectral_explorer import uploads
+
+with open(uploads.example_path("karate_club_edges.csv"), "rb") as f:
+    A_example = uploads.parse("graph", "karate_club_edges.csv", f.read())
+club = PositionalEncodingExplorer.from_graph(A_example, name="karate_club_edges.csv")
+print(A_example.shape, "λ_1 =", round(float(club.eigenpairs[0][1]), 6), "(built-in:",
+      round(float(PositionalEncodingExplorer(graph="karate_club").eigenpairs[0][1]), 6), ")")
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise ends with a check: `check_exercise("positional_encodings", n, answer, ...)`
