@@ -256,9 +256,11 @@ class OwnPoints:
         if self.dataset != "upload":
             self.set_error("upload", None)
             self._quietly("example", "")
+        elif self.example and self.example != (self._user or {}).get("example"):
+            return   # a URL or tour step with example=…: it is loading
         elif self._user is not None:
             self._quietly("example", self._user["example"])
-        elif not self.example:    # (a URL with example=… is loading it)
+        else:
             self.set_error("upload", RELOAD)
             old = events[0].old if events and events[0].old != "upload" else "swiss_roll"
             self._quietly("dataset", old)
