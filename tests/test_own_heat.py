@@ -215,3 +215,18 @@ def test_as_code_for_the_example_file_and_for_an_array(tmp_path, roll):
 def test_json_of_metrics_is_plain(roll):
     ex = HeatGeodesicExplorer.from_points(roll.X)
     json.dumps(ex.metrics)
+
+
+def test_a_pasted_300_digit_integer_reaches_the_range_check_in_value_and_value_throttled():
+    """The careless class's paste into Knn: the page sends the number as a float in ``value`` and
+    ``value_throttled``; both arrive as the exact int, so the explorer reports it against its range."""
+    from spectral_explorer.explorers._widgets import SafeIntInput
+    huge = float("2" + "0" * 299)
+    msg = SafeIntInput(value=10)._process_property_change({"value": huge, "value_throttled": huge})
+    assert msg["value"] == msg["value_throttled"] == int(huge) and isinstance(msg["value_throttled"], int)
+    ex = HeatGeodesicExplorer(n=200)
+    box = ex.int_input("knn")
+    import param
+    with param.edit_constant(box):   # as Panel applies a page's message
+        box.param.update(**box._process_property_change({"value": huge, "value_throttled": huge}))
+    assert ex.knn == 10 and "knn in 1…200" in ex.error and box.value == 10
