@@ -489,6 +489,9 @@ class HeatGeodesicExplorer(own.OwnPoints, Explorer):
             def fn():
                 if name not in self.compare:   # a view left over from before compare changed
                     return self._last_good.get(name) or hv.Overlay([hv.Points([], ["u", "v"])]).opts(title=name)
+                if self._npts() > own.COMPARE_LIMIT:   # all-pairs methods: not on a 20,000-point upload
+                    return hv.Overlay([hv.Points([], ["u", "v"])]).opts(
+                        title=f"{name}: offered up to n = {own.COMPARE_LIMIT:,}")
                 c, label = self._color()
                 r = self._compare_result(name)
                 sp = r.get("embedding_spearman")
@@ -514,7 +517,8 @@ class HeatGeodesicExplorer(own.OwnPoints, Explorer):
             dat = self._data()
             if dat["truth"] is None:   # an Overlay like the scatter pair: one type per DynamicMap
                 empty = hv.Scatter([], "ground truth / max", "distance / max")
-                return (empty * empty).opts(title=f"{self.dataset} has no ground-truth geodesics")
+                name = self._user["name"] if self._showing_user() else self.dataset
+                return (empty * empty).opts(title=f"{name} has no ground-truth geodesics (from_points takes them)")
             rows, Dh, De = self._eval_distances()
             m = self._metrics()
             T = dat["truth"]
