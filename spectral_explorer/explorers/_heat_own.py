@@ -214,11 +214,17 @@ class OwnPoints:
         return cls(_user=check_points(X, color, geodesic_distances, name), **{**params, "dataset": "upload"})
 
     def _take_user(self, user):
-        """Hold ``user`` (checked points) as the data stage: it stays in this session."""
-        self._hold_user_data()
+        """Hold ``user`` (checked points) as the data stage: it stays in this session.  (Its key is a
+        new counter, so no stage of earlier data is ever reused; the views clamp ``source``.)"""
+        if self._lock.acquire(timeout=0.5):   # not while a running job walks the cache
+            try:
+                self._hold_user_data()
+            finally:
+                self._lock.release()
+        else:
+            self._private = True   # what _hold_user_data marks; the stale stages are keyed apart
         self._user_count += 1
         self._user = {"file": None, "example": "", **user, "token": self._user_count}
-        self.source = min(int(self.source), user["X"].shape[0] - 1)
 
     def _on_upload(self, obj, filename, example=""):
         """An upload (or the example file) was parsed by :func:`uploads.parse`: show its points."""

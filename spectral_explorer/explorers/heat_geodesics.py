@@ -13,7 +13,9 @@ and read-only, so it is shared across sessions with the same parameters — ``sh
     embedding  distances                             -> MDS / landmark MDS
     compare    graph + method name                   -> other methods (independent of t)
 
-Moving ``t`` recomputes only the distances, the embedding and the metrics.
+Moving ``t`` recomputes only the distances, the embedding and the metrics.  Your own points
+(:meth:`from_points`, the page's upload box: ``dataset="upload"``) fill the data stage under a
+per-explorer counter, and then no stage enters the cross-session cache (:attr:`user_data`).
 
 Examples
 --------
@@ -413,7 +415,8 @@ class HeatGeodesicExplorer(own.OwnPoints, Explorer):
     def metrics(self) -> dict:
         """Row-mean Spearman / Pearson of the heat-geodesic distances and of the embedding's
         distances against the ground truth (on farthest-point evaluation rows), and kernel
-        diagnostics."""
+        diagnostics; without ground truth (digits, your own points) ``trustworthiness`` and
+        ``knn_preservation`` instead (see :mod:`._heat_own`); ``residual_variance`` always."""
         with self._lock:
             return dict(self._metrics())
 
