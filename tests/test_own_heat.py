@@ -224,7 +224,7 @@ def test_a_pasted_300_digit_integer_reaches_the_range_check_in_value_and_value_t
     huge = float("2" + "0" * 299)
     msg = SafeIntInput(value=10)._process_property_change({"value": huge, "value_throttled": huge})
     assert msg["value"] == msg["value_throttled"] == int(huge) and isinstance(msg["value_throttled"], int)
-    ex = HeatGeodesicExplorer(n=200)
+    ex = HeatGeodesicExplorer(n=220)
     box = ex.int_input("knn")
     import param
     with param.edit_constant(box):   # as Panel applies a page's message
