@@ -230,3 +230,18 @@ def test_a_pasted_300_digit_integer_reaches_the_range_check_in_value_and_value_t
     with param.edit_constant(box):   # as Panel applies a page's message
         box.param.update(**box._process_property_change({"value": huge, "value_throttled": huge}))
     assert ex.knn == 10 and "knn in 1…200" in ex.error and box.value == 10
+
+
+def test_the_tour_step_uploads_the_shipped_example_and_its_quoted_numbers_hold(roll):
+    ex = HeatGeodesicExplorer.from_points(roll.X, name="mine.csv")   # even over a user's own upload
+    steps = ex.tour_steps()
+    n = next(i for i, s in enumerate(steps, 1) if s.values.get("example") == own.EXAMPLE)
+    ex.apply_tour_step(n)
+    assert ex.dataset == "upload" and ex._user["example"] == own.EXAMPLE and not ex.error
+    m, answer = ex.metrics, steps[n - 1].answer
+    Y = ex.embedding - ex.embedding.mean(axis=0)
+    r = np.hypot(Y[:, 0], Y[:, 1])
+    assert f"Trustworthiness {m['trustworthiness']:.3f}" in answer
+    assert f"{100 * m['knn_preservation']:.0f} %" in answer
+    assert f"residual variance is {m['residual_variance']:.3f}" in answer
+    assert f"radius varies by {100 * r.std() / r.mean():.1f} %" in answer
