@@ -245,3 +245,32 @@ def test_the_tour_step_uploads_the_shipped_example_and_its_quoted_numbers_hold(r
     assert f"{100 * m['knn_preservation']:.0f} %" in answer
     assert f"residual variance is {m['residual_variance']:.3f}" in answer
     assert f"radius varies by {100 * r.std() / r.mean():.1f} %" in answer
+
+
+def test_an_uploaded_session_is_freed_when_its_page_closes(roll):
+    """Nothing outside the session keeps the user's points: once Panel has cleaned the closed page
+    (what a served session's end does), the explorer and its arrays are collected."""
+    import gc
+    import weakref
+
+    import panel as pn
+    from bokeh.document import Document
+
+    ex = HeatGeodesicExplorer(n=300)
+    layout = ex.panel()
+    root = layout.get_root(Document())
+    ex._on_upload(uploads.parse("points", "mine.npy", _npy_bytes(roll.X)), "mine.npy")
+    assert ex._npts() == 400 and ex.user_data
+    gone = weakref.ref(ex)
+    layout._cleanup(root)
+    pn.state._views.pop(root.ref["id"], None)
+    del ex, layout, root
+    gc.collect()
+    assert gone() is None
+
+
+def _npy_bytes(X):
+    import io
+    buf = io.BytesIO()
+    np.save(buf, X)
+    return buf.getvalue()

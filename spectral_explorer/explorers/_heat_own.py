@@ -43,8 +43,9 @@ COMPARE_LIMIT = 5000
 #: fewest points the explorer takes
 MIN_POINTS = 20
 #: what a page reloaded with ``dataset=upload`` says (the points are not kept across page loads)
-RELOAD = ("dataset=upload: uploaded points live only as long as their page; upload the file again "
-          "(the box under Data and graph) — the default data set is shown meanwhile")
+RELOAD = ("dataset=upload needs your points: upload a file with the box under Data and graph (an upload "
+          "lives only as long as its page: after a reload, upload the file again) — the default data set "
+          "is shown meanwhile")
 #: parameters that change the view, not the embedding (the shown code ignores them)
 _VIEW_ONLY = ("tour", "source", "azimuth", "elevation", "example")
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
