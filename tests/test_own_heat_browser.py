@@ -58,7 +58,10 @@ def test_heat_page_with_uploaded_points(server, browser, tmp_path):  # noqa: F81
     assert not page.locator(".w-n input").first.is_visible()   # n, noise, seed do not apply to your points
     shown = _text(metrics)
 
-    for path, words in ((wrong, "unsupported file type"), (nan, "NaN"), (text, "not a number")):
+    tiny = tmp_path / "tiny.txt"                     # parses, but too few points for a graph
+    tiny.write_text("".join(f"{i} {i * i % 7}\n" for i in range(5)))
+    for path, words in ((wrong, "unsupported file type"), (nan, "NaN"), (text, "not a number"),
+                        (tiny, "20 to 20,000 points")):
         _upload(page, path)
         msg = _alert(page, words)
         assert path.name in msg, msg

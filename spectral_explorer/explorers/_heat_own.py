@@ -230,8 +230,11 @@ class OwnPoints:
     def _on_upload(self, obj, filename, example=""):
         """An upload (or the example file) was parsed by :func:`uploads.parse`: show its points."""
         X, color, _ = obj
-        self._take_user({**check_points(X, color, None, filename), "file": None if example else filename,
-                         "example": example})
+        try:
+            user = check_points(X, color, None, filename)
+        except ValueError as exc:   # the page names the file
+            raise ValueError(f"{filename}: {exc}") from None
+        self._take_user({**user, "file": None if example else filename, "example": example})
         self._quietly("example", example)
         self.set_error("upload", None)
         if self.dataset == "upload":
