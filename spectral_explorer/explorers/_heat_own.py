@@ -421,7 +421,9 @@ def controls(ex, builtin):
     import panel as pn
     from ._base import escape_markdown
     from .heat_geodesics import LANDMARK_ABOVE
-    upload = ex.upload_control("points", ex._on_upload, "Your own points")
+    upload = ex.upload_control("points", ex._on_upload, "Your own points", notebook_hint=(
+        "`HeatGeodesicExplorer.from_points(X, color=None, name=None, geodesic_distances=None)` "
+        "(an (n, d) array or tensor)"))
     button = pn.widgets.Button(name=f"load the example file ({EXAMPLE})", button_type="light",
                                css_classes=["heat-example"], sizing_mode="stretch_width",
                                description="A noisy trefoil knot (3-D, a label column 'arc'), read by the "
