@@ -69,7 +69,7 @@ def stop(proc) -> str:
 def _open(browser, url):
     page = browser.new_page()
     log = PageLog(page, ignore_failed=lambda u: u.startswith(("ws:", "wss:")))
-    page.goto(url)
+    page.goto(url, timeout=90_000)
     return page, log
 
 
@@ -137,6 +137,8 @@ def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300)) ->
                     except Exception:  # noqa: BLE001 - a click on an element that moved: carry on
                         pass
                     out["interactions"] += 1
+                    if tabs[k][0].is_closed():   # a reopen that failed under load: try again
+                        tabs[k] = _open(browser, url)
                     tabs[k][0].wait_for_timeout(rng.choice(pause_ms))
                 for page, log in tabs:
                     page.wait_for_timeout(3000)

@@ -757,6 +757,28 @@ ipy_method.value = "euler"
 print(ipy_metrics.value)
 
 # %% [markdown]
+# ### 10c. Your own points
+#
+# `HeatGeodesicExplorer.from_points(X, color=None, name=None, geodesic_distances=None)` puts
+# any (n, d) array or tensor in the same explorer (every view; landmarks above 1000 points).
+# Without ground truth the metrics are truth-free: trustworthiness and kNN preservation of the
+# 2-D embedding against the points, and the residual variance. Here the file the dashboard ships
+# as its example (a noisy trefoil knot with a label column), read by the page's upload parser;
+# `table()` is the embedding the page downloads as CSV, `as_code()` the script that rebuilds it.
+
+# %%
+from spectral_explorer import uploads
+
+with open(uploads.example_path("trefoil_knot.csv"), "rb") as f:
+    X_knot, arc, _ = uploads.parse("points", "trefoil_knot.csv", f.read())
+mine = HeatGeodesicExplorer.from_points(X_knot, color=arc, name="trefoil_knot.csv", compare=[])
+print({k: round(mine.metrics[k], 3) for k in ("trustworthiness", "knn_preservation", "residual_variance")})
+mine.table().head()
+
+# %%
+print(mine.as_code())
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise ends with a check: `check_exercise("heat_geodesics", n, answer, ...)`

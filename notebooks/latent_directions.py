@@ -399,6 +399,26 @@ assert not ex.error, ex.error
 ex.panel()
 
 # %% [markdown]
+# **Your own generator.** `LatentDirectionsExplorer.from_generator(G, latent_dim)` takes any
+# `nn.Module` or callable mapping latents (B, latent_dim) to images (B, C, H, W): SeFa reads the
+# first layer that reads z, GANSpace the first nonlinearity after it, and every face view works on
+# it (the h-space tab stays on the digits model). `table()` gives the directions and their spectrum
+# as a data frame (the page's CSV), `as_code()` the script that recomputes them. Here an untrained
+# generator stands in for yours.
+
+# %%
+from torch import nn  # noqa: E402
+
+torch.manual_seed(0)
+my_G = nn.Sequential(nn.Linear(32, 128 * 4 * 4), nn.Unflatten(1, (128, 4, 4)), nn.ReLU(),
+                     nn.ConvTranspose2d(128, 3, 4, 2, 1), nn.Tanh()).eval()
+mine = LatentDirectionsExplorer.from_generator(my_G, 32, k=4)
+assert not mine.error, mine.error
+print(mine.directions.shape)            # (k, latent_dim): SeFa on my_G[0]
+print(mine.table().iloc[:, :6])
+print(mine.as_code())
+
+# %% [markdown]
 # ## Exercises (with checks)
 #
 # Each exercise ends with a check: `check_exercise("latent_directions", n, answer, ...)`

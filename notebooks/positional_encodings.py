@@ -619,6 +619,35 @@ display(pn.pane.Markdown(ex.stability_text()))
 ex.angle = 0.0
 
 # %% [markdown]
+# ### 12b. Your own graph
+#
+# `PositionalEncodingExplorer.from_graph(G)` shows *your* graph with the same views: a networkx graph
+# (any node labels), a scipy sparse adjacency or an edge index `(2, E)`. `table()` is what the
+# page's *⬇ data (CSV)* downloads (one row per node), `as_code()` the script that rebuilds it with
+# the library alone. In a served page, upload an edge list instead (or load the shipped example).
+
+# %%
+frucht = nx.relabel_nodes(nx.frucht_graph(), lambda v: f"node {v}")   # no symmetry at all
+mine = PositionalEncodingExplorer.from_graph(frucht, name="Frucht graph", index=2)
+assert not mine.error, mine.error
+display(mine.table().iloc[:4, :6])
+print(mine.as_code())
+
+# %% [markdown]
+# An uploaded file goes through `spectral_explorer.uploads` (formats, limits, no pickle) — here the
+# edge list shipped as the page's example: Zachary's karate club, so the numbers are the built-in
+# `karate_club`'s.
+
+# %%
+from spectral_explorer import uploads
+
+with open(uploads.example_path("karate_club_edges.csv"), "rb") as f:
+    A_example = uploads.parse("graph", "karate_club_edges.csv", f.read())
+club = PositionalEncodingExplorer.from_graph(A_example, name="karate_club_edges.csv")
+print(A_example.shape, "λ_1 =", round(float(club.eigenpairs[0][1]), 6), "(built-in:",
+      round(float(PositionalEncodingExplorer(graph="karate_club").eigenpairs[0][1]), 6), ")")
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise ends with a check: `check_exercise("positional_encodings", n, answer, ...)`

@@ -199,6 +199,8 @@ def _serve(args):
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a fork_processes parent
         return 0
     reject_foreign_hosts(server._tornado, allowed_hosts(args))   # in every forked worker too
+    from .explorers._closed_pages import install
+    install(server.io_loop.asyncio_loop)   # a page closed while written to: no traceback in the log
     registry.warm_shared_stages(freeze=True)   # per worker, off the event loop: the defaults' shared stages
     # pn.serve installed its own SIGINT handler; one handler for both signals
     signal.signal(signal.SIGTERM, stop)

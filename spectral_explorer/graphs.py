@@ -7,7 +7,9 @@ The affinity graphs (kNN and PHATE-style alpha-decay kernels) are symmetric
 :data:`NAMED_GRAPHS` lists the small graphs the positional-encoding family shows: four real
 social networks shipped with networkx and ten generators; :func:`named_graph` builds one
 (a simple undirected :class:`networkx.Graph`) and :func:`named_graph_layout` gives it fixed
-2-D node positions.
+2-D node positions.  :func:`adjacency_from_graph` reads a user's graph (networkx, scipy sparse or
+an edge index) into the same kind of adjacency, and :func:`spectral_layout` places a large graph
+from eigenvectors already computed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from ._validation import check_float, check_int, check_points
 
 __all__ = ["knn_graph", "alpha_decay_graph", "check_connected", "edge_lengths", "intrinsic_dimension", "metric_conductances",
            "screening_decay", "edge_profile", "decay_from_profile", "NAMED_GRAPHS",
-           "MAX_NAMED_NODES", "NAMED_GRAPH_DEFAULTS", "named_graph", "named_graph_layout"]
+           "MAX_NAMED_NODES", "NAMED_GRAPH_DEFAULTS", "named_graph", "named_graph_layout",
+           "adjacency_from_graph", "spectral_layout", "SPRING_LAYOUT_MAX"]
 
 
 def _neighbors(X: np.ndarray, k: int):
@@ -477,3 +480,150 @@ def named_graph_layout(name: str, G: nx.Graph) -> np.ndarray:
     else:
         P = nx.spring_layout(G, seed=0, iterations=100 if len(nodes) <= 200 else 50)
     return np.array([P[v] for v in nodes], dtype=np.float64).reshape(len(nodes), 2)
+
+
+# ---------------------------------------------------------------------- a user's graph
+#: largest graph drawn with a spring layout; larger ones are placed by :func:`spectral_layout`
+SPRING_LAYOUT_MAX = 500
+
+
+def _edge_index_adjacency(E, max_nodes: int) -> sp.csr_matrix:
+    if isinstance(E, np.ndarray):
+        arr = E
+    else:   # a torch tensor
+        arr = E.detach().cpu().numpy()
+    if arr.ndim != 2 or arr.shape[0] != 2:
+        raise ValueError(f"an edge index must have shape (2, E) (row 0 sources, row 1 targets), got shape "
+                         f"{tuple(arr.shape)}; a dense adjacency goes in as scipy.sparse.csr_matrix(A)")
+    if arr.shape[1] == 0:
+        raise ValueError("the edge index has no edges (shape (2, 0)); expected at least one edge")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"an edge index must hold integer node ids, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
+        raise ValueError("an edge index must hold integer node ids; found NaN, infinite or fractional values")
+    if (arr < 0).any():
+        raise ValueError(f"an edge index must hold non-negative node ids (0 … n−1); found {int(arr.min())}")
+    ids = arr.astype(np.int64)
+    n = int(ids.max()) + 1
+    if n > max_nodes:
+        raise ValueError(f"the edge index names node {n - 1:,}, so the graph has {n:,} nodes: over the limit of "
+                         f"{max_nodes:,}")
+    return sp.csr_matrix((np.ones(ids.shape[1]), (ids[0], ids[1])), shape=(n, n))
+
+
+def adjacency_from_graph(G, weight: str | None = "weight", max_nodes: int | None = None,
+                         max_edges: int | None = None) -> tuple[sp.csr_matrix, list[str]]:
+    """A user's undirected graph as ``(A, labels)``: ``A`` a symmetric float64 CSR adjacency with a zero
+    diagonal, ``labels`` the node names (``str``) in row order.
+
+    Parameters
+    ----------
+    G : networkx.Graph, scipy sparse matrix, or edge index
+        * a networkx graph (undirected): nodes of any kind, numbered ``0 … n−1`` in ``G.nodes`` order
+          (insertion order — stable), their ``str`` kept as labels; edge attribute ``weight`` (None:
+          every edge 1);
+        * a square scipy sparse adjacency: weights kept; an asymmetric one is read as undirected,
+          ``A ← max(A, Aᵀ)``;
+        * an edge index: a ``(2, E)`` numpy array or torch tensor of non-negative integer node ids
+          (``n = max id + 1``; an id in no edge is an isolated node), every edge weight 1.
+        Self-loops are dropped (the Laplacian of the built-in graphs has none); an edge given in both
+        directions is one edge.
+    weight : str or None, default "weight"
+        Edge attribute of a networkx graph holding the weights.
+    max_nodes, max_edges : int, optional
+        Limits (default :data:`spectral_explorer.uploads.MAX_NODES`, ``MAX_EDGES``).
+
+    Raises
+    ------
+    ValueError
+        No edges (or self-loops only), a non-square matrix, negative / NaN / infinite weights, an
+        edge index of the wrong shape or with negative ids, a directed graph, too many nodes or edges.
+
+    Examples
+    --------
+    >>> A, labels = adjacency_from_graph(nx.Graph([("a", "b"), ("b", "c")]))
+    >>> A.toarray().tolist(), labels
+    ([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], ['a', 'b', 'c'])
+    >>> adjacency_from_graph(np.array([[0, 1, 2], [1, 2, 0]]))[0].nnz
+    6
+    """
+    from .uploads import MAX_EDGES, MAX_NODES
+
+    max_nodes = MAX_NODES if max_nodes is None else int(max_nodes)
+    max_edges = MAX_EDGES if max_edges is None else int(max_edges)
+    labels = None
+    if isinstance(G, nx.Graph):
+        if G.is_directed():
+            raise ValueError(f"the graph must be undirected, got a directed networkx graph ({type(G).__name__}); "
+                             "use G.to_undirected()")
+        n = G.number_of_nodes()
+        if n == 0:
+            raise ValueError("the graph has no nodes")
+        if n > max_nodes:
+            raise ValueError(f"the graph has {n:,} nodes: over the limit of {max_nodes:,}")
+        nodes = list(G.nodes)
+        labels = [str(v) for v in nodes]
+        try:
+            A = nx.to_scipy_sparse_array(G, nodelist=nodes, weight=weight, dtype=np.float64, format="csr")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the edge attribute {weight!r} must hold numbers ({exc})") from None
+        A = sp.csr_matrix(A)
+    elif sp.issparse(G):
+        if G.ndim != 2 or G.shape[0] != G.shape[1]:
+            raise ValueError(f"the adjacency must be square (n, n), got shape {G.shape}")
+        if G.dtype.kind not in "biuf":
+            raise ValueError(f"the adjacency must be real-valued, got dtype {G.dtype}")
+        if G.shape[0] > max_nodes:
+            raise ValueError(f"the adjacency has {G.shape[0]:,} nodes: over the limit of {max_nodes:,}")
+        A = sp.csr_matrix(G, dtype=np.float64)
+    elif isinstance(G, np.ndarray) or type(G).__module__.startswith("torch"):
+        A = _edge_index_adjacency(G, max_nodes)
+        A.data[:] = 1.0   # repeated edges count once
+    else:
+        raise ValueError(f"expected a networkx graph, a scipy sparse adjacency or an edge index (2, E) as a numpy "
+                         f"array or torch tensor; got {type(G).__name__}")
+    n = A.shape[0]
+    if n == 0:
+        raise ValueError("the graph has no nodes")
+    if A.nnz and not np.isfinite(A.data).all():
+        raise ValueError("the adjacency contains NaN or infinite weights; expected finite weights ≥ 0")
+    if A.nnz and (A.data < 0).any():
+        raise ValueError(f"the adjacency has negative weights (as low as {float(A.data.min()):.3g}); "
+                         "expected weights ≥ 0")
+    A = A.maximum(A.T).tocsr()
+    loops = A.diagonal().astype(bool).any()
+    A.setdiag(0)
+    A.eliminate_zeros()
+    if A.nnz == 0:
+        raise ValueError("the graph has no edges" + (" (only self-loops, which are dropped)" if loops else "")
+                         + "; expected at least one edge between two different nodes")
+    if A.nnz // 2 > max_edges:
+        raise ValueError(f"the graph has {A.nnz // 2:,} edges: over the limit of {max_edges:,}")
+    A.sort_indices()
+    return A, labels if labels is not None else [str(i) for i in range(n)]
+
+
+def spectral_layout(A, evals, evecs, tol: float = 1e-9) -> np.ndarray:
+    """Fast 2-D positions ``(n, 2)`` for a large graph from eigenvectors already computed: the first two
+    eigenvectors of the normalized Laplacian with ``λ > tol`` (the zero ones only mark components), each
+    scaled by ``D^{-½}`` (the random walk's eigenvectors, as in Laplacian eigenmaps), the whole drawing
+    scaled into ``[-1, 1]`` (as networkx's layouts).  Nodes of other components than the one those
+    eigenvectors live on sit near the origin.
+
+    >>> G = nx.cycle_graph(12)
+    >>> A = nx.to_scipy_sparse_array(G, format="csr", dtype=float)
+    >>> w, V = np.linalg.eigh(np.eye(12) - A.toarray() / 2)
+    >>> r = np.linalg.norm(spectral_layout(A, w, V), axis=1)
+    >>> bool(np.allclose(r, r[0])), bool(np.abs(spectral_layout(A, w, V)).max() == 1.0)   # a circle in [-1, 1]
+    (True, True)
+    """
+    evals = np.asarray(evals, dtype=np.float64)
+    V = np.asarray(evecs, dtype=np.float64)
+    d = np.asarray(sp.csr_matrix(A).sum(axis=1)).ravel()
+    scale = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
+    cols = [j for j in range(evals.size) if evals[j] > tol][:2]
+    P = np.zeros((V.shape[0], 2))
+    for c, j in enumerate(cols):
+        P[:, c] = V[:, j] * scale
+    m = float(np.abs(P).max())
+    return P / m if m > 0 else P

@@ -65,7 +65,7 @@ from .progress import checkpoint, subrange
 
 __all__ = ["FACTORS", "factor_std", "sample_factors", "render_ellipses", "read_factors", "EllipseVAE", "train_vae",
            "with_projector", "latent_directions_of", "effect_matrix", "disentanglement_scores",
-           "fidelity", "run_seed", "random_rotation", "face_projector", "face_fidelity", "STUDY_CONFIGS",
+           "fidelity", "run_seed", "random_rotation", "face_latents", "face_projector", "face_fidelity", "STUDY_CONFIGS",
            "summarise", "svd_directions", "paired_differences", "PAPER", "CONTROLS", "within_noise", "NEGLIGIBLE"]
 
 FACTORS = ("x", "y", "scale", "angle")
@@ -432,14 +432,26 @@ def summarise(rows: list[dict], keys=("purity", "dci_d", "dci_c", "coverage", "m
 
 
 # ----------------------------------------------------------------------------- faces
+# ``gan`` is the face DCGAN or any generator wrapped in :class:`~spectral_explorer.generators.UserGenerator`
+# (its first layer replaced by the projector through a hook, the first block = its GANSpace layer)
+def face_latents(gan, n: int, seed: int) -> torch.Tensor:
+    """``n`` standard normal latents from ``seed`` (drawn on the CPU) on the generator's device."""
+    if hasattr(gan, "latents"):
+        return gan.latents(n, seed=seed)
+    from .face_dcgan import sample_latents
+    return sample_latents(n, seed=seed, device=gan.sefa_weight.device)
+
+
 def face_projector(gan, rank: int, singular_values: str = "equal") -> HouseholderProjector:
-    """A rank-``rank`` projector replacing the DCGAN's first layer: its (8192, 100) map from
-    :meth:`HouseholderProjector.from_weight` of ``gan.sefa_weight``."""
+    """A rank-``rank`` projector replacing the generator's first layer: its (features, latent_dim)
+    map (the DCGAN's (8192, 100)) from :meth:`HouseholderProjector.from_weight` of ``gan.sefa_weight``."""
     return HouseholderProjector.from_weight(gan.sefa_weight.detach().double(), rank,
                                             singular_values=singular_values).float()
 
 
 def _first_block_with(gan, proj, z):
+    if hasattr(gan, "first_block_with"):
+        return gan.first_block_with(proj, z)
     conv, bn = gan.main[0], gan.main[1]
     y = proj(z).reshape(z.shape[0], conv.out_channels, -1)
     y = F.batch_norm(y, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
@@ -450,18 +462,20 @@ def finetune_face_projector(gan, proj: HouseholderProjector, steps: int, batch: 
                             seed: int = 0, progress=None, cancel=None) -> list[float]:
     """Data-free fine-tuning: match the original first-block features (BatchNorm, ReLU) for
     fresh z ~ N(0, I) (MSE), drawn on the CPU from ``seed`` (the same on every device); returns
-    the loss per step."""
+    the loss per step.  Only the projector's gradients are computed (a user's generator keeps its
+    ``.grad`` untouched)."""
     g = torch.Generator().manual_seed(int(seed))
     dev = gan.sefa_weight.device
-    opt = torch.optim.Adam([p for p in proj.parameters() if p.requires_grad], lr=lr)
+    params = [p for p in proj.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
     losses = []
     for i in range(steps):
         z = torch.randn((batch, proj.in_features), generator=g).to(dev)
         with torch.no_grad():
             target = gan.first_block(z)
         loss = F.mse_loss(_first_block_with(gan, proj, z), target)
-        opt.zero_grad()
-        loss.backward()
+        for p, grad in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+            p.grad = grad
         opt.step()
         losses.append(float(loss.detach()))
         if (i + 1) % 10 == 0 or i + 1 == steps:
@@ -471,16 +485,20 @@ def finetune_face_projector(gan, proj: HouseholderProjector, steps: int, batch: 
 
 @torch.no_grad()
 def face_images(gan, proj, z: torch.Tensor) -> torch.Tensor:
-    """Images (B, 3, 64, 64) of the generator with its first layer replaced by ``proj``."""
+    """Images (B, C, H, W) of the generator with its first layer replaced by ``proj``."""
+    if hasattr(gan, "images_with"):
+        return gan.images_with(proj, z)
     return gan.from_first_block(_first_block_with(gan, proj, z))
 
 
 @torch.no_grad()
 def image_fidelity(gan, proj, z: torch.Tensor) -> dict:
-    """RMS error (images in [−1, 1]) and PSNR (peak-to-peak 2) against the original generator."""
+    """RMS error and PSNR (peak-to-peak 2 for images in [−1, 1], the width of ``gan.value_range``
+    for a user's generator) against the original generator."""
     ref = gan(z)
     mse = float(((face_images(gan, proj, z) - ref) ** 2).mean())
-    return {"rmse": math.sqrt(mse), "psnr_db": 10 * math.log10(4.0 / max(mse, 1e-12))}
+    lo, hi = getattr(gan, "value_range", (-1.0, 1.0))
+    return {"rmse": math.sqrt(mse), "psnr_db": 10 * math.log10((hi - lo) ** 2 / max(mse, 1e-12))}
 
 
 def face_fidelity(gan, ranks, steps: int, n_test: int, singular_values: str = "equal", progress=None,
@@ -488,9 +506,7 @@ def face_fidelity(gan, ranks, steps: int, n_test: int, singular_values: str = "e
     """For each rank: image fidelity of the from_weight projector before and after ``steps`` of
     data-free fine-tuning, and the |cos| between the top-5 SeFa directions of the original layer
     and the projector's top-5 directions after fine-tuning."""
-    from .face_dcgan import sample_latents
-
-    z = sample_latents(n_test, seed=4242, device=gan.sefa_weight.device)
+    z = face_latents(gan, n_test, 4242)
     ref_dirs = torch.linalg.svd(gan.sefa_weight.detach().double(), full_matrices=False)[2][:5]
     rows = []
     for i, r in enumerate(ranks):

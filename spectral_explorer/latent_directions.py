@@ -305,7 +305,7 @@ def jacobian_directions(fn, x, k: int = 3, n_iter: int = 50, tol: float = 1e-4, 
     xf = x.reshape(-1)
     if method == "exact":
         m = flat_fn(xf).numel()
-        J = (jacfwd if nx <= m else jacrev)(flat_fn)(xf)
+        J = (jacfwd if nx <= m else jacrev)(flat_fn)(xf).detach()
         k = min(k, min(J.shape))
         _, S, Vh = torch.linalg.svd(J, full_matrices=False)
         V = fix_signs(Vh[:k].T)
@@ -322,7 +322,7 @@ def jacobian_directions(fn, x, k: int = 3, n_iter: int = 50, tol: float = 1e-4, 
     Q = torch.linalg.qr(torch.randn((nx, b), generator=g, dtype=torch.float64).to(x.device, x.dtype))[0]
     history, prev, rel, converged, it = [], None, float("inf"), False, 0
     for it in range(1, n_iter + 1):
-        JQ = jvp_b(Q.T.contiguous())          # (b, m): rows J q_i
+        JQ = jvp_b(Q.T.contiguous()).detach()  # (b, m): rows J q_i (detached: G's parameters may need grad)
         _, S, Wh = torch.linalg.svd(JQ.T, full_matrices=False)  # Rayleigh–Ritz in span(Q)
         history.append(S[:k].tolist())
         if prev is not None:
@@ -333,12 +333,12 @@ def jacobian_directions(fn, x, k: int = 3, n_iter: int = 50, tol: float = 1e-4, 
         prev = S[:k]
         if it == n_iter:
             break
-        Z = vjp_b(JQ)                         # (b, n): rows Jᵀ J q_i
+        Z = vjp_b(JQ).detach()                # (b, n): rows Jᵀ J q_i
         Q = torch.linalg.qr(Z.T)[0]
     S, Wh = S[:k], Wh[:k]
     V = Q @ Wh.T                              # Ritz vectors, descending singular values
     JV = JQ.T @ Wh.T                          # (m, k) = J V
-    JtJV = vjp_b(JV.T.contiguous()).T
+    JtJV = vjp_b(JV.T.contiguous()).detach().T
     resid = ((JtJV - V * S ** 2).norm(dim=0) / (S ** 2).clamp_min(1e-30)).tolist()
     V = fix_signs(V)
     info = {"iterations": it, "converged": converged, "history": history, "rel_change": rel,

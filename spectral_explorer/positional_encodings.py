@@ -26,6 +26,8 @@ This module provides the building blocks to see all of that:
 :func:`batched_laplacian_pe`    LapPE for many graphs at once (padded)
 :func:`batched_random_walk_pe`  RWPE for many graphs at once (batched matrix powers)
 :func:`pe_stability`            ‖ΔPE‖_F / ‖ΔL‖_F for raw eigenvectors, projectors, SPE
+:func:`laplacian_eigenpairs`    every eigenpair (dense) or, above ``FULL_SPECTRUM_MAX`` nodes, the first ones (sparse)
+:func:`sparse_normalized_laplacian`  the same ``L`` as a scipy sparse matrix
 =============================  ===========================================================
 
 Conventions
@@ -78,6 +80,10 @@ __all__ = [
     "batched_random_walk_pe",
     "pe_stability",
     "PAD_EIGENVALUE",
+    "laplacian_eigenpairs",
+    "sparse_normalized_laplacian",
+    "FULL_SPECTRUM_MAX",
+    "PARTIAL_K",
 ]
 
 #: Eigenvalue reported for padding entries by the batched functions.  Real eigenvalues of a
@@ -89,6 +95,12 @@ _PAD_DIAGONAL = 3.0
 _SYM_RTOL = 1e-10
 # below this many nodes the per-graph functions run single-threaded (see _single_threaded)
 _SMALL = 256
+#: largest graph whose whole spectrum :func:`laplacian_eigenpairs` computes (a dense ``eigh``); a sparse
+#: graph above it gets its first eigenpairs from ARPACK, and a sparse one's RWPE sparse matrix products
+FULL_SPECTRUM_MAX = 1000
+#: eigenpairs :func:`laplacian_eigenpairs` computes above ``FULL_SPECTRUM_MAX`` nodes by default (ARPACK's
+#: cost grows fast with it on graphs whose small eigenvalues cluster, e.g. random geometric graphs)
+PARTIAL_K = 32
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -303,7 +315,7 @@ def laplacian_pe(graph, k: int, *, sign_flip: bool = False, generator: torch.Gen
 
 
 # ----------------------------------------------------------------------------- RWPE (one graph)
-def random_walk_pe(graph, K: int, *, device=None, dtype=None) -> torch.Tensor:
+def random_walk_pe(graph, K: int, *, device=None, dtype=None, progress=None, cancel=None) -> torch.Tensor:
     """Random-walk positional encoding: return probabilities ``diag((D^{-1}A)^j)``, ``j = 1..K``.
 
     Parameters
@@ -314,6 +326,10 @@ def random_walk_pe(graph, K: int, *, device=None, dtype=None) -> torch.Tensor:
         Number of walk lengths, ``K >= 1``.
     device, dtype : optional
         Where and in which precision to compute.
+    progress, cancel : optional
+        For a scipy sparse graph of more than :data:`FULL_SPECTRUM_MAX` nodes, which is computed with
+        sparse matrix products on the CPU (exact; block by block of nodes, never a dense ``n × n``):
+        ``progress(fraction, text)`` and a cooperative ``cancel`` (:mod:`spectral_explorer.progress`).
 
     Returns
     -------
@@ -349,6 +365,9 @@ def random_walk_pe(graph, K: int, *, device=None, dtype=None) -> torch.Tensor:
     True
     """
     K = check_int(K, "K", 1)
+    if sp.issparse(graph) and graph.shape[0] > FULL_SPECTRUM_MAX:
+        dev, dt = _device_dtype(device, dtype)
+        return torch.as_tensor(_sparse_rwpe(_sparse_adjacency(graph), K, progress, cancel)).to(device=dev, dtype=dt)
     A = as_adjacency(graph)
     dev, dt = _device_dtype(device, dtype, A if isinstance(graph, torch.Tensor) else None)
     A = A.to(device=dev, dtype=dt)
@@ -363,6 +382,123 @@ def random_walk_pe(graph, K: int, *, device=None, dtype=None) -> torch.Tensor:
             if j + 1 < K:
                 M = M @ P
     return out
+
+
+def _sparse_adjacency(graph) -> sp.csr_matrix:
+    """A scipy sparse graph as a checked float64 CSR adjacency (square, finite, ≥ 0, symmetric)."""
+    A = sp.csr_matrix(graph, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"graph must be a square (n, n) adjacency matrix, got shape {A.shape}")
+    if A.nnz and not np.isfinite(A.data).all():
+        raise ValueError("graph contains NaN or infinite entries")
+    if A.nnz and (A.data < 0).any():
+        raise ValueError(f"graph must have non-negative edge weights; found entries as low as {A.data.min():.3g}")
+    asym = abs(A - A.T)
+    if asym.nnz and asym.max() > _SYM_RTOL * max(1.0, abs(A).max()):
+        raise ValueError("graph must be symmetric (an undirected graph). Symmetrize it first, e.g. A.maximum(A.T)")
+    return A
+
+
+def _sym_scaled(A: sp.csr_matrix):
+    """``S = D^{-½} A D^{-½}`` (0 at isolated nodes) and the mask of nodes with an edge."""
+    d = np.asarray(A.sum(axis=1)).ravel()
+    has = d > 0
+    s = np.where(has, 1.0 / np.sqrt(np.where(has, d, 1.0)), 0.0)
+    return (sp.diags(s) @ A @ sp.diags(s)).tocsr(), has
+
+
+def sparse_normalized_laplacian(graph) -> sp.csr_matrix:
+    """The symmetric normalized Laplacian ``I − D^{-½} A D^{-½}`` of a scipy sparse adjacency, as CSR,
+    with :func:`normalized_laplacian`'s convention (an isolated node has a zero row and column).
+
+    >>> import networkx as nx
+    >>> L = sparse_normalized_laplacian(nx.to_scipy_sparse_array(nx.path_graph(3), format="csr"))
+    >>> bool(np.allclose(L.toarray(), normalized_laplacian(as_adjacency(nx.path_graph(3))).numpy()))
+    True
+    """
+    S, has = _sym_scaled(_sparse_adjacency(graph))
+    return (sp.diags(has.astype(np.float64)) - S).tocsr()
+
+
+def _sparse_rwpe(A: sp.csr_matrix, K: int, progress=None, cancel=None) -> np.ndarray:
+    """RWPE of a sparse graph: ``diag(S^j)`` block by block of nodes (``S`` symmetric), the walks longer
+    than ``h = ceil(K/2)`` from ``diag(S^{h+c})_i = Σ_l S^h_{li} S^c_{li}``."""
+    S, _ = _sym_scaled(A)
+    n, h = A.shape[0], (K + 1) // 2
+    block = max(1, min(n, (1 << 24) // (n * h)))    # h blocks of n × block floats: ≤ 128 MB
+    out = np.zeros((n, K))
+    for start in range(0, n, block):
+        checkpoint(cancel, progress, start / n, f"RWPE: nodes {start:,}/{n:,}")
+        idx = np.arange(start, min(n, start + block))
+        X = np.zeros((n, idx.size))
+        X[idx, np.arange(idx.size)] = 1.0
+        powers = []
+        for _ in range(h):
+            X = S @ X
+            powers.append(X)
+        for j in range(h):
+            out[idx, j] = powers[j][idx, np.arange(idx.size)]
+        for c in range(1, K - h + 1):
+            out[idx, h + c - 1] = (powers[h - 1] * powers[c - 1]).sum(0)
+    return out
+
+
+def laplacian_eigenpairs(graph, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenpairs of the symmetric normalized Laplacian, ascending, as float64 numpy arrays: the
+    eigenvalues clamped to ``[0, 2]``, the eigenvectors with fixed signs (largest-magnitude entry
+    positive; :func:`~spectral_explorer.eigen.fix_signs`).
+
+    Up to :data:`FULL_SPECTRUM_MAX` nodes (or any dense input) all ``n`` eigenpairs by a dense ``eigh`` —
+    the computation of :func:`batched_laplacian_eig` — then the first ``k`` if given.  A scipy sparse graph
+    of more nodes gets its ``k`` smallest (default :data:`PARTIAL_K`) from ARPACK in shift-invert mode
+    (as :func:`~spectral_explorer.eigen.smallest_eigenpairs`, with a symmetric fill-reducing LU): a few more are computed and a repeated
+    eigenvalue straddling the cut is dropped whole (a group of eigenvalues within 1e-6), so every
+    eigenspace returned is complete — unless the first cluster alone has more than ``k``.
+
+    Parameters
+    ----------
+    graph : graph-like
+        Anything :func:`as_adjacency` accepts, or a scipy sparse adjacency of any size.
+    k : int, optional
+        Number of eigenpairs (``1 ≤ k``; default all for the dense path, :data:`PARTIAL_K` above).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> w, V = laplacian_eigenpairs(nx.cycle_graph(6))
+    >>> [round(float(x), 6) + 0.0 for x in w]
+    [0.0, 0.5, 0.5, 1.5, 1.5, 2.0]
+    """
+    if k is not None:
+        k = check_int(k, "k", 1)
+    if not (sp.issparse(graph) and graph.shape[0] > FULL_SPECTRUM_MAX):
+        A = as_adjacency(graph).cpu()
+        evals, evecs, _ = batched_laplacian_eig([A], device="cpu", dtype=torch.float64)
+        w, V = evals[0].numpy().copy(), evecs[0].numpy().copy()
+        return (w, V) if k is None else (w[:k].copy(), V[:, :k].copy())
+    import scipy.sparse.linalg as spla
+
+    from .eigen import eigenvalue_groups
+
+    A = _sparse_adjacency(graph)
+    n = A.shape[0]
+    k = PARTIAL_K if k is None else k
+    if k > n - 2:
+        raise ValueError(f"k must be ≤ n − 2 = {n - 2} for the sparse solver, got {k}")
+    m = min(k + 8, n - 2)
+    L = sparse_normalized_laplacian(A)
+    # ARPACK in shift-invert mode just below 0, with a fill-reducing symmetric ordering of the sparse LU
+    # (the default column ordering fills in hub-heavy graphs, e.g. Barabási–Albert: 10x the time)
+    shift = -2e-3
+    lu = spla.splu((L - shift * sp.identity(n, format="csr")).tocsc(), permc_spec="MMD_AT_PLUS_A",
+                   options=dict(SymmetricMode=True))
+    op = spla.LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
+    w, V = spla.eigsh(L, k=m, sigma=shift, which="LM", v0=np.full(n, 1.0 / np.sqrt(n)), OPinv=op)
+    order = np.argsort(w)
+    w, V = w[order], fix_signs(V[:, order])
+    ends = [b for _, b in eigenvalue_groups(w, 1e-6) if b <= k]
+    keep = ends[-1] if ends else k
+    return np.clip(w[:keep], 0.0, 2.0), np.ascontiguousarray(V[:, :keep])
 
 
 # ----------------------------------------------------------------------------- sinusoids and cycles

@@ -302,7 +302,10 @@ def parse_graph(filename: str, data: bytes) -> sp.csr_matrix:
             raise ValueError(f"{filename}: line {bad + 1} ({' '.join(rows[bad])}) is not numeric; expected "
                              "integer node ids and an optional weight") from None
         ids = E[:, :2]
-        if not np.isfinite(E).all() or (ids != np.round(ids)).any() or (ids < 0).any():
+        if not np.isfinite(E[:, 2:]).all():
+            bad = int((~np.isfinite(E[:, 2])).sum())
+            raise ValueError(f"{filename}: {bad} edge weight(s) are NaN or infinite; expected finite weights > 0")
+        if not np.isfinite(ids).all() or (ids != np.round(ids)).any() or (ids < 0).any():
             raise ValueError(f"{filename}: node ids must be non-negative integers (0, 1, 2, …)")
         ids = ids.astype(np.int64)
         n = int(ids.max()) + 1

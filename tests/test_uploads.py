@@ -126,6 +126,7 @@ def test_edge_lists_and_npz_give_the_same_symmetric_adjacency():
     ("g.csv", b"0,-1\n", "non-negative integers"),
     ("g.csv", b"0,1.5\n", "non-negative integers"),
     ("g.csv", b"0,1,-2\n", "weights must be > 0"),
+    ("g.csv", b"0,1,nan\n1,2,1\n", "1 edge weight(s) are NaN or infinite"),
     ("g.csv", b"0,0\n1,1\n", "no edges"),
     ("g.csv", b"source,target\n", "no edges"),
     ("g.csv", f"0,{uploads.MAX_NODES}\n".encode(), "over the limit"),

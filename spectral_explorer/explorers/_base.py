@@ -165,6 +165,28 @@ class Job:
         self._resume.set()
 
 
+class _PageWatch:
+    """Whether a served page's browser has left: its session had a websocket connection and has
+    none now (closed or reloaded: Bokeh destroys the session only seconds later), or the session
+    is destroyed.  A page still loading (no connection yet) has not left."""
+
+    def __init__(self, doc):
+        self._ctx = getattr(doc, "session_context", None)
+        self._seen = False
+
+    def gone(self) -> bool:
+        ctx = self._ctx
+        if ctx is None:
+            return False
+        if getattr(ctx, "destroyed", False):
+            return True
+        count = getattr(getattr(ctx, "_session", None), "connection_count", None)
+        if count is None:
+            return False
+        self._seen = self._seen or count > 0
+        return self._seen and count == 0
+
+
 class Explorer(pn.viewable.Viewer):
     """Base of every family explorer (see the module docstring)."""
 
@@ -338,8 +360,12 @@ class Explorer(pn.viewable.Viewer):
     async def _run_async(self, job: Job, compute, publish, on_records):
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(_EXECUTOR, self._work, job, compute)
+        page = _PageWatch(pn.state.curdoc)
         while not fut.done():
-            self._poll(job, on_records)
+            if page.gone():    # the browser left (closed, reloaded): stop the work, push nothing more
+                job.stop()
+            else:
+                self._poll(job, on_records)
             await asyncio.wait([fut], timeout=POLL_SECONDS)
         self._finish(job, publish, on_records)
 

@@ -81,8 +81,7 @@ def upload_control(explorer, kind: str, on_load, label: str, notebook_hint: str 
     drop = Upload(on_file=on_file, name=label, css_classes=[f"w-upload-{kind}"], sizing_mode="stretch_width")
     note = pn.pane.Markdown(uploads.describe_limits(kind), css_classes=["upload-limits"],
                             styles={"font-size": "0.85em", "color": "#444"}, margin=(0, 10))
-    return pn.Column(pn.pane.Markdown(f"**{label}**", margin=(5, 10, 0, 10)), drop, note,
-                     sizing_mode="stretch_width")
+    return pn.Column(drop, note, sizing_mode="stretch_width")   # the dropper shows ``label`` as its title
 
 
 #: copy the code box's value: the Clipboard API where the page is a secure context (localhost,

@@ -40,13 +40,10 @@ def tolerate_replaced_models():
             return original(self, patch_json, *args, **kwargs)
         except UnknownReferenceError as error:
             events = patch_json.get("events", []) if isinstance(patch_json, dict) else []
-            known = [e for e in events if not (isinstance(e, dict) and e.get("kind") == "ModelChanged"
-                                                and isinstance(e.get("model"), dict)
-                                                and self.get_model_by_id(e["model"].get("id")) is None)]
-            if len(known) == len(events):   # not a report about a replaced model: a real error
+            known = [e for e in events if not _refers_to_gone_model(self, e)]
+            if len(known) == len(events):   # not about a replaced model: a real error
                 raise
-            log.debug("dropped %d update(s) of replaced models (%s)",
-                                              len(events) - len(known), error.id)
+            log.debug("dropped %d update(s) of replaced models (%s)", len(events) - len(known), error.id)
             if known:
                 return original(self, {**patch_json, "events": known}, *args, **kwargs)
             return None
@@ -54,6 +51,32 @@ def tolerate_replaced_models():
     apply_json_patch._tolerant = True
     Document.apply_json_patch = apply_json_patch
 
+
+
+def _bare_refs(value):
+    """The ids of the bare references ``{"id": …}`` in a patch event (a model *defined* in the
+    patch carries more keys than its id, so it is not one)."""
+    if isinstance(value, dict):
+        if set(value) == {"id"}:
+            yield value["id"]
+        elif value.get("type") == "object" and "attributes" in value:
+            return   # a model the page defines: what it names must exist (a real error otherwise)
+        else:
+            for v in value.values():
+                yield from _bare_refs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _bare_refs(v)
+
+
+def _refers_to_gone_model(doc, event) -> bool:
+    """True for a patch event (a property change, or a Bokeh UI event such as a range update)
+    that names a model no longer in ``doc``."""
+    return any(doc.get_model_by_id(ref) is None for ref in _bare_refs(event))
+
+
+async def _nothing():
+    return None
 
 
 def drop_messages_of_closed_sessions():
@@ -74,7 +97,7 @@ def drop_messages_of_closed_sessions():
         def handler(cls, message, connection, _original=original, _name=name):
             if getattr(connection, "_session", True) is None:
                 log.debug("dropped a %s message of a closed session", _name)
-                return None
+                return _nothing()   # Bokeh awaits what a handler returns
             return _original(message, connection)
         handler._tolerant = True
         setattr(ServerSession, name, classmethod(handler))

@@ -32,15 +32,16 @@ class SafeIntInput(pn.widgets.IntInput):
 
     def _process_property_change(self, msg):
         msg = super()._process_property_change(msg)
-        value = msg.get("value")
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                del msg["value"]
-                _retrigger(self, "value")
-            else:
-                msg["value"] = int(round(value))
-                if msg["value"] != value:
+        for key in ("value", "value_throttled"):   # the page sends both (Enter in the box)
+            value = msg.get(key)
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    del msg[key]
                     _retrigger(self, "value")
+                else:
+                    msg[key] = int(round(value))
+                    if msg[key] != value:
+                        _retrigger(self, "value")
         return msg
 
 

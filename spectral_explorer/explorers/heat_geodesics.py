@@ -13,7 +13,9 @@ and read-only, so it is shared across sessions with the same parameters — ``sh
     embedding  distances                             -> MDS / landmark MDS
     compare    graph + method name                   -> other methods (independent of t)
 
-Moving ``t`` recomputes only the distances, the embedding and the metrics.
+Moving ``t`` recomputes only the distances, the embedding and the metrics.  Your own points
+(:meth:`from_points`, the page's upload box: ``dataset="upload"``) fill the data stage under a
+per-explorer counter, and then no stage enters the cross-session cache (:attr:`user_data`).
 
 Examples
 --------
@@ -32,9 +34,10 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import comparisons, data, heat, heat_geodesic, mds, metrics
+from .. import comparisons, data, heat, heat_geodesic, mds, metrics, uploads
 from .. import eigen
 from .. import viz
+from . import _heat_own as own, _heat_texts as texts
 from ._base import Explorer, log_slider
 from ._widgets import grid_player
 from ._tour import tour_param
@@ -50,7 +53,7 @@ N_EVAL_ROWS = 32
 #: dense eigendecomposition (method="exact", numerics view) is offered up to this size
 EXACT_LIMIT = 2000
 #: the small multiples: embeddings for each of these diffusion times × kernel methods
-MULTIPLE_TS = (2.0, 10.0, 50.0, 200.0)
+MULTIPLE_TS = texts.MULTIPLE_TS
 MULTIPLE_METHODS = ("euler", "chebyshev", "exact")
 
 _COMPARE = tuple(m for m in comparisons.METHODS if m != "heat_geodesic")
@@ -58,16 +61,17 @@ _CORE = ("dataset", "n", "noise", "seed", "weights", "knn", "decay", "denoise", 
          "landmarks", "compare")
 
 
-class HeatGeodesicExplorer(Explorer):
+class HeatGeodesicExplorer(own.OwnPoints, Explorer):
     """Heat diffusion, heat-geodesic distances and embeddings, interactively."""
 
-    url_params = _CORE + ("source", "azimuth", "elevation", "tour")
+    url_params = _CORE + ("example", "source", "azimuth", "elevation", "tour")
     tour_name = "heat_geodesics"
     tour = tour_param(tour_name)
 
-    dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS), doc="""
-        Point cloud: swiss_roll, s_curve, sphere, tree (with ground-truth geodesics) or
-        digits (real 64-D data, no ground truth, n ≤ 1797).""")
+    dataset = param.ObjectSelector(default="swiss_roll", objects=list(data.DATASETS) + ["upload"], doc="""
+        Point cloud: swiss_roll, s_curve, sphere, tree (with ground-truth geodesics),
+        digits (real 64-D data, no ground truth, n ≤ 1797) or upload (your own points: the upload
+        box, the example file or ``from_points``; n, noise and seed then do not apply).""")
     n = param.Integer(default=1000, bounds=(100, 5000), doc="""
         Number of points. Above 1000 the explorer uses landmark mode (heat from `landmarks`
         farthest-point sources, landmark MDS) so that moving t stays interactive.""")
@@ -124,7 +128,9 @@ class HeatGeodesicExplorer(Explorer):
         Methods shown beside the heat-geodesic embedding: diffusion maps, PHATE and shortest paths
         on the same alpha-decay graph; heat_affinity and heat_denoised with the same knn; Isomap,
         UMAP and t-SNE on the points.""")
-    source = param.Integer(default=0, bounds=(0, 4999), doc="""
+    example = param.ObjectSelector(default="", objects=["", own.EXAMPLE], doc="""
+        A shipped example file loaded as an upload (through the same parser); '' = none.""")
+    source = param.Integer(default=0, bounds=(0, uploads.MAX_POINTS - 1), doc="""
         Node from which heat diffuses in the heat view (tap a point to choose it).""")
     azimuth = param.Number(default=-70.0, bounds=(-180.0, 180.0), step=5.0, doc="View azimuth (degrees).")
     elevation = param.Number(default=15.0, bounds=(-90.0, 90.0), step=5.0, doc="View elevation (degrees).")
@@ -133,10 +139,19 @@ class HeatGeodesicExplorer(Explorer):
     _compare_version = param.Integer(default=0, precedence=-1, doc="Bumped when comparisons change.")
     _multiples_version = param.Integer(default=0, precedence=-1, doc="Bumped when the small multiples are computed.")
 
-    def __init__(self, **params):
+    def __init__(self, _user=None, **params):
         super().__init__(**params)
         self._last_compare_key = None
         self._multiples_on = False     # the small multiples are computed once their tab is opened
+        self._user, self._user_count, self._reverting = None, 0, False
+        if _user is not None:   # from_points: the user's points are the data stage
+            self._take_user(_user)
+        elif self.example:
+            self._on_example()
+        elif self.dataset == "upload":
+            self._on_dataset()
+        self.param.watch(self._on_dataset, ["dataset"])
+        self.param.watch(self._on_example, ["example"])
         self.param.watch(self._on_method, ["method", "weights"])
         self.param.watch(self._on_change, list(_CORE))
         # the first computation runs at once, also in a served page (the page opens with plots)
@@ -145,13 +160,15 @@ class HeatGeodesicExplorer(Explorer):
     # ------------------------------------------------------------------ caching
 
     def _data_key(self):
+        if self._showing_user():   # a counter, never the array (the stages stay in the session)
+            return ("upload", self._user["token"])
         return (self.dataset, int(self.n), float(self.noise), int(self.seed))
 
     def _graph_key(self):
         return self._data_key() + (self.weights, int(self.knn), float(self.decay), float(self.denoise))
 
     def _landmark_key(self):
-        m = int(self.landmarks) if self.n > LANDMARK_ABOVE else None
+        m = int(self.landmarks) if self._npts() > LANDMARK_ABOVE else None
         return self._data_key() + (m,)
 
     def _dist_key(self):
@@ -162,14 +179,20 @@ class HeatGeodesicExplorer(Explorer):
     # ------------------------------------------------------------------ stages
     def _data(self):
         def build():
-            if self.dataset == "digits" and self.n > 1797:
-                raise ValueError(f"n must be ≤ 1797 for the digits data set, got n={self.n}")
-            ds = data.load(self.dataset, n=int(self.n), noise=float(self.noise), seed=int(self.seed))
+            if self.dataset == "upload":
+                if self._user is None:
+                    raise ValueError(own.RELOAD)
+                ds = own.user_dataset(self._user)
+            else:
+                if self.dataset == "digits" and self.n > 1797:
+                    raise ValueError(f"n must be ≤ 1797 for the digits data set, got n={self.n}")
+                ds = data.load(self.dataset, n=int(self.n), noise=float(self.noise), seed=int(self.seed))
             X3 = viz.to_3d(ds.X)
             m = min(N_EVAL_ROWS, ds.n)
             rows = heat_geodesic.farthest_point_landmarks(ds.X, m, seed=0)
             truth = ds.geodesic_distances(rows) if ds.has_truth else None
-            return dict(ds=ds, X3=X3, eval_rows=rows, truth=truth)
+            ranks = own.rank_table(ds.X) if truth is None or self.dataset == "upload" else None
+            return dict(ds=ds, X3=X3, eval_rows=rows, truth=truth, ranks=ranks)
         return self._stage("data", self._data_key(), build, shared=True)
 
     def _landmarks(self):
@@ -198,7 +221,7 @@ class HeatGeodesicExplorer(Explorer):
     def _eig(self):
         """Full eigendecomposition (for method='exact' and the numerics view), n ≤ EXACT_LIMIT."""
         def build():
-            n = int(self.n)
+            n = self._npts()
             if n > EXACT_LIMIT:
                 raise ValueError(f"the exact heat kernel needs a dense eigendecomposition, offered for "
                                  f"n ≤ {EXACT_LIMIT}; got n={n}. Use method='euler' or 'chebyshev'.")
@@ -256,7 +279,7 @@ class HeatGeodesicExplorer(Explorer):
         def build():
             dat = self._data()
             info = self._distances()["info"]
-            out = {"n": int(self.n), "landmarks": self._landmark_key()[-1], "t": self._distances()["t"],
+            out = {"n": self._npts(), "landmarks": self._landmark_key()[-1], "t": self._distances()["t"],
                    "nonpositive_entries": int(info["nonpositive_entries"]), "min_entry": float(info["min_entry"])}
             if dat["truth"] is not None:
                 rows, Dh, De = self._eval_distances()
@@ -270,6 +293,8 @@ class HeatGeodesicExplorer(Explorer):
             # no ground truth needed: how much of the distances the 2-D layout cannot draw
             rows, Dh, _ = self._eval_distances()
             out["residual_variance"] = metrics.residual_variance(Dh, self._embedding(), rows=rows)
+            if dat.get("ranks") is not None:   # no ground truth needed: trustworthiness, kNN kept
+                out.update(own.truth_free(dat["ranks"], self._embedding()))
             ds = dat["ds"]
             if ds.flat_axes:   # a flat manifold: does the embedding map back to each true axis?
                 r2 = metrics.axis_r2(self._embedding(), ds.latent)
@@ -280,6 +305,9 @@ class HeatGeodesicExplorer(Explorer):
     def _compare_result(self, name):
         def build():
             dat, g = self._data(), self._graph()
+            if dat["ds"].n > own.COMPARE_LIMIT:
+                raise ValueError(f"the comparisons are offered up to n = {own.COMPARE_LIMIT:,} points; "
+                                 f"these are {dat['ds'].n:,}")
             res = comparisons.run_method(name, dat["ds"].X, g["W_alpha"], knn=int(self.knn), decay=float(self.decay))
             out = {"result": res}
             if dat["truth"] is not None:
@@ -293,8 +321,9 @@ class HeatGeodesicExplorer(Explorer):
     def _heat_column(self):
         def build():
             g, order, eig = self._heat_args()
-            src = min(int(self.source), int(self.n) - 1)
-            h = heat.heat_kernel(g["L"], float(self.t), np.eye(1, int(self.n), src).T, self.method, order,
+            n = self._npts()
+            src = min(int(self.source), n - 1)
+            h = heat.heat_kernel(g["L"], float(self.t), np.eye(1, n, src).T, self.method, order,
                                  lmax=g["lmax"], eig=eig).cpu().numpy()[:, 0]
             return h
         key = self._dist_key() + (int(self.source),)
@@ -315,7 +344,7 @@ class HeatGeodesicExplorer(Explorer):
             if hit is not None and hit[0] == key:
                 return hit[1]
             dat, g, lm = self._data(), self._graph(), self._landmarks()
-            methods = [m for m in MULTIPLE_METHODS if m != "exact" or self.n <= EXACT_LIMIT]
+            methods = [m for m in MULTIPLE_METHODS if m != "exact" or self._npts() <= EXACT_LIMIT]
             eig = self._eig() if "exact" in methods else None
             sigma, formula, weights = float(self.sigma), self.formula, self.weights
 
@@ -347,7 +376,8 @@ class HeatGeodesicExplorer(Explorer):
 
     def _compute(self, job=None):
         """Run every stage the current parameters need (cheap when cached)."""
-        compare = [lambda name=name: self._compare_result(name) for name in self.compare]
+        compare = [lambda name=name: self._compare_result(name) for name in self.compare
+                   if self._npts() <= own.COMPARE_LIMIT]
         return self._run_stages(self._data, self._graph, self._distances, self._embedding, self._metrics,
                                 *compare, job=job)
 
@@ -385,7 +415,8 @@ class HeatGeodesicExplorer(Explorer):
     def metrics(self) -> dict:
         """Row-mean Spearman / Pearson of the heat-geodesic distances and of the embedding's
         distances against the ground truth (on farthest-point evaluation rows), and kernel
-        diagnostics."""
+        diagnostics; without ground truth (digits, your own points) ``trustworthiness`` and
+        ``knn_preservation`` instead (see :mod:`._heat_own`); ``residual_variance`` always."""
         with self._lock:
             return dict(self._metrics())
 
@@ -397,6 +428,8 @@ class HeatGeodesicExplorer(Explorer):
 
     # ------------------------------------------------------------------ views
     def _color(self):
+        if self._showing_user():
+            return self._user["color"], self._user["label"]
         ds = self._data()["ds"]
         label = "label" if ds.name == "digits" else ("distance from root" if ds.name == "tree" else "intrinsic coordinate")
         return ds.color, label
@@ -406,8 +439,11 @@ class HeatGeodesicExplorer(Explorer):
         def fn():
             c, label = self._color()
             ds = self._data()
+            d = ds["ds"].X.shape[1]
+            name = own.view_title(self._user, d) if self._showing_user() else \
+                f"{self.dataset} (n={self.n}{', first 3 principal components' if d > 3 else ''})"
             el = viz.manifold_scatter(ds["X3"], c, self.azimuth, self.elevation, label=label,
-                                      title=f"{self.dataset} (n={self.n}), drag az/el to rotate")
+                                      title=f"{name}, drag az/el to rotate", **self._copts())
             return el.get(0)
         return self._guard(fn, "data")
 
@@ -423,7 +459,7 @@ class HeatGeodesicExplorer(Explorer):
         def fn():
             h = self._heat_column()
             ds = self._data()
-            src = min(int(self.source), int(self.n) - 1)
+            src = min(int(self.source), self._npts() - 1)
             logh = np.log10(np.clip(h, 1e-30, None))
             return viz.manifold_scatter(ds["X3"], logh, self.azimuth, self.elevation, label="log10 heat",
                                         title=f"heat from node {src}, t = {self.t:g}", highlight=src,
@@ -444,9 +480,10 @@ class HeatGeodesicExplorer(Explorer):
             Y = self._embedding()
             m = self._metrics()
             sp = m.get("embedding_spearman")
-            mode = f", {self._landmark_key()[-1]} landmarks" if self.n > LANDMARK_ABOVE else ""
+            mode = f", {self._landmark_key()[-1]} landmarks" if self._npts() > LANDMARK_ABOVE else ""
             title = f"heat geodesic t={self.t:g}{mode}" + (f" · ρ={sp:.3f}" if sp is not None else "")
-            return viz.embedding_scatter(Y, c, label=label, title=title, highlight=min(self.source, self.n - 1))
+            return viz.embedding_scatter(Y, c, label=label, title=title, highlight=min(self.source, Y.shape[0] - 1),
+                                         **self._copts())
         return self._guard(fn, "heat geodesic")
 
     def _compare_plot(self, name):
@@ -455,12 +492,15 @@ class HeatGeodesicExplorer(Explorer):
             def fn():
                 if name not in self.compare:   # a view left over from before compare changed
                     return self._last_good.get(name) or hv.Overlay([hv.Points([], ["u", "v"])]).opts(title=name)
+                if self._npts() > own.COMPARE_LIMIT:   # all-pairs methods: not on a 20,000-point upload
+                    return hv.Overlay([hv.Points([], ["u", "v"])]).opts(
+                        title=f"{name}: offered up to n = {own.COMPARE_LIMIT:,}")
                 c, label = self._color()
                 r = self._compare_result(name)
                 sp = r.get("embedding_spearman")
                 title = f"{name} ({r['result'].seconds:.1f} s)" + (f" · ρ={sp:.3f}" if sp is not None else "")
                 return viz.embedding_scatter(r["result"].embedding, c, label=label, title=title,
-                                             highlight=min(self.source, self.n - 1))
+                                             highlight=min(self.source, self._npts() - 1), **self._copts())
             return self._guard(fn, name)
         return plot
 
@@ -480,7 +520,8 @@ class HeatGeodesicExplorer(Explorer):
             dat = self._data()
             if dat["truth"] is None:   # an Overlay like the scatter pair: one type per DynamicMap
                 empty = hv.Scatter([], "ground truth / max", "distance / max")
-                return (empty * empty).opts(title=f"{self.dataset} has no ground-truth geodesics")
+                name = self._user["name"] if self._showing_user() else self.dataset
+                return (empty * empty).opts(title=f"{name} has no ground-truth geodesics (from_points takes them)")
             rows, Dh, De = self._eval_distances()
             m = self._metrics()
             T = dat["truth"]
@@ -521,13 +562,13 @@ class HeatGeodesicExplorer(Explorer):
         def build():
             g = self._graph()
             rows = self._data()["eval_rows"][:32]
-            B = np.zeros((int(self.n), rows.size))
+            B = np.zeros((self._npts(), rows.size))
             B[rows, np.arange(rows.size)] = 1.0
             t = float(self.t)
             cheb_k = int(self.order) if self.method == "chebyshev" else 30
             euler_k = int(self.order) if self.method == "euler" else heat_geodesic.default_order("euler", self.weights)
             out = {}
-            if self.n <= EXACT_LIMIT:
+            if self._npts() <= EXACT_LIMIT:
                 out["exact"] = heat.heat_kernel(g["L"], t, B, "exact", eig=self._eig()).cpu().numpy()
             out["chebyshev"] = heat.heat_kernel(g["L"], t, B, "chebyshev", cheb_k, lmax=g["lmax"]).cpu().numpy()
             out["euler"] = heat.heat_kernel(g["L"], t, B, "euler", euler_k).cpu().numpy()
@@ -556,7 +597,7 @@ class HeatGeodesicExplorer(Explorer):
             title = f"log10 H_t, 32 source columns, t = {self.t:g} (Chebyshev K={ck}, Euler K={ek})"
             hist = viz.kernel_histogram(kernels, title=title).redim.label(
                 **{"log10 H": "log10 H_t(i, j) (kernel entry, dimensionless)",
-                   "entries": f"entries per bin (32 columns × {int(self.n)})"})
+                   "entries": f"entries per bin (32 columns × {self._npts()})"})
             return (hist + table).cols(1)
         return self._guard(fn, "numerics")
 
@@ -579,7 +620,7 @@ class HeatGeodesicExplorer(Explorer):
                     plots.append(hv.Points([], ["u", "v"]).opts(title=f"{method}, t = {t:g}: not finite",
                                                                  width=230, height=210))
                     continue
-                plots.append(viz.embedding_scatter(Y, c, label=label, title=title).opts(
+                plots.append(viz.embedding_scatter(Y, c, label=label, title=title, **self._copts()).opts(
                     hv.opts.Points(width=230, height=210, colorbar=False, size=2, toolbar=None, fontsize={"labels": 8}),
                     hv.opts.Overlay(xlabel="MDS 1 (distance units)", ylabel="MDS 2")))
             return hv.Layout(plots).cols(len(MULTIPLE_TS)).opts(shared_axes=False)
@@ -624,26 +665,7 @@ class HeatGeodesicExplorer(Explorer):
             m = self.metrics
         except Exception:
             return ""
-        rv = m["residual_variance"]
-        fold = ""
-        if rv > heat_geodesic.AUTO_FLOOR and float(self.denoise) == 0:
-            fold = (f" — above {heat_geodesic.AUTO_FLOOR:g}: no plane draws these distances, as when noise "
-                    f"short-circuits a roll; the library default, denoise='auto', then tries heat-smoothed "
-                    f"graphs (s = 3–24) and keeps one if it cuts this by {heat_geodesic.AUTO_GAIN:g}×: "
-                    f"try the **denoise** slider")
-        rv_text = f" · **residual variance** {rv:.3f} (share of the distances the 2-D layout leaves out){fold}"
-        if m["t"] != float(self.t):   # HeatGraph.safe_t: the farthest kernel entries would underflow
-            rv_text += f" · **t in effect {m['t']:.3g}** (at t = {float(self.t):g} the farthest entries underflow)"
-        if "heat_spearman" not in m:
-            return (f"**no ground truth** for {self.dataset} · kernel entries ≤ 0: {m['nonpositive_entries']}"
-                    + rv_text)
-        return (f"**Spearman ρ** (ranks) heat-geodesic **{m['heat_spearman']:.4f}**, embedding "
-                f"**{m['embedding_spearman']:.4f}** · **Pearson r** (shape) heat {m['heat_pearson']:.4f}, "
-                f"embedding {m['embedding_pearson']:.4f} · **log-log slope** of the distances "
-                f"{m['heat_slope']:.2f} (1 = proportional)"
-                + (" · **true axes** in the embedding (R², 1 = kept): "
-                   + ", ".join(f"{k} {v:.2f}" for k, v in m["axis_r2"].items()) if "axis_r2" in m else "")
-                + f" · entries ≤ 0: {m['nonpositive_entries']}" + rv_text)
+        return own.metrics_markdown(self, m)
 
     def _t_player(self):   # play t through T_GRID (and follow t when it is set elsewhere)
         return grid_player(self, "t", T_GRID, "animate t")
@@ -669,9 +691,9 @@ class HeatGeodesicExplorer(Explorer):
         def params(names):
             return pn.Param(self.param, parameters=names, widgets=widgets, show_name=False, **sw)
         t_slider = log_slider(self, "t", "t (diffusion time, log scale)", "t-slider")
+        builtin = pn.Column(self.int_input("n", step=100), params(["noise"]), self.int_input("seed"), **sw)
         return pn.Column(
-            pn.pane.Markdown("### Data and graph"), params(["dataset"]), self.int_input("n", step=100),
-            params(["noise"]), self.int_input("seed"),
+            pn.pane.Markdown("### Data and graph"), params(["dataset"]), builtin, own.controls(self, builtin),
             pn.pane.Markdown("Graph weights (**length**: metric · **alpha**: hops)", margin=(0, 10)),
             params(["weights"]), self.int_input("knn"),
             params(["decay", "denoise"]),
@@ -695,43 +717,10 @@ class HeatGeodesicExplorer(Explorer):
                 pn.Row(self.view_data(), self.view_heat()),
                 embeddings,
             )),
-            ("Distances", pn.Column(pn.pane.Markdown(
-                "Each point is a pair (an evaluation point, another point): its ground-truth geodesic "
-                "against the heat-geodesic distance (red) and the embedding's distance (blue), each "
-                "scaled by its maximum. On the diagonal, the method keeps the manifold's distances; a "
-                "monotone curve keeps their ranks (Spearman ρ) but not the shape (Pearson r)."),
-                self.view_distances())),
-            ("Spectrum", pn.Column(pn.pane.Markdown(
-                "The heat kernel applies the filter **exp(−tλ)** to each Laplacian eigenvalue λ. "
-                "A Chebyshev series of order K is exact only to ~K terms of exp(−tλ); where the true filter "
-                "falls below its error it rings around zero and goes negative. Backward Euler's filter "
-                "(1 + tλ/K)^−K decays only polynomially and stays positive — but it is a different kernel: "
-                "with K = 1 it is the **resolvent** (I + tL)^−1, whose entries fall off *exponentially* "
-                "with distance, not like a Gaussian. Read with the heat law √(−4t log H) it gives distances "
-                "that grow like √d at best (right ranks, bent embedding; on the default swiss roll at t = 50, "
-                "σ = 0 the log-log slope against the geodesics is 0.28); read with its own law, the screened "
-                "Varadhan law √(t/K)·(−log H) (formula 'screened', the default), they grow nearly like d "
-                "(on the default swiss roll, n = 1000: slope 0.85 at t = 10 on the alpha-decay graph with one "
-                "step; 1.00 at t = 0.2 with two steps on the metric graph, the default)."),
-                self.view_spectrum())),
-            ("Numerics", pn.Column(pn.pane.Markdown(
-                "Varadhan's formula needs **log H_t** where the kernel is tiny between far points. (On a "
-                "manifold it is a small-t law; on a graph small t is the wrong limit — a pair k hops apart gets "
-                "heat ≈ t^k/k!, so −4t log H → 0 for every pair — and it holds for distances small against t.) "
-                "At small t most true entries of exp(−tL) are far below "
-                "double-precision resolution (~1e-16 of the largest entry). The exact eigendecomposition "
-                "returns rounding noise there, Chebyshev returns ringing (even negative values, which "
-                "must be floored); backward Euler keeps every entry positive and resolvable (its solves "
-                "add only nonnegative terms). Spearman ρ below: each kernel read with its own law "
-                "(Euler: screened, unless formula says otherwise)."), self.view_numerics())),
-            ("t × method", pn.Column(pn.pane.Markdown(
-                "The same graph embedded at four diffusion times (columns: t = "
-                + ", ".join(f"{t:g}" for t in MULTIPLE_TS) + ") with each kernel (rows: backward Euler with the graph's "
-                "steps — 2 on the metric graph, 1 on the alpha-decay graph —, Chebyshev K = 30 (far too few for "
-                "the metric graph, whose λ_max is in the hundreds), exact eigendecomposition — n ≤ 2000 only), read with the current formula and σ; "
-                "ρ: row-mean Spearman of embedding distances against the true geodesics. Computed when this tab "
-                "opens (about ten seconds at n = 1000, once per graph for the whole server).",
-                css_classes=["heat-multiples-text"]),
+            ("Distances", pn.Column(pn.pane.Markdown(texts.DISTANCES), self.view_distances())),
+            ("Spectrum", pn.Column(pn.pane.Markdown(texts.SPECTRUM), self.view_spectrum())),
+            ("Numerics", pn.Column(pn.pane.Markdown(texts.NUMERICS), self.view_numerics())),
+            ("t × method", pn.Column(pn.pane.Markdown(texts.MULTIPLES, css_classes=["heat-multiples-text"]),
                 pn.param.ParamMethod(self._multiples_plot, lazy=True, css_classes=["heat-multiples"]))),
             dynamic=True, sizing_mode="stretch_width",
         )

@@ -14,6 +14,12 @@ Staged computation (keyed on parameter values)::
     face_strip  face + (face_seed,)                   -> traversals before / after
     sweep       (face_steps, face_sv)                 -> fidelity against rank (a job, shared)
 
+Your own generator: :meth:`HouseholderExplorer.from_generator` puts it (probed by
+:class:`~spectral_explorer.generators.UserGenerator`) in the ``gan`` stage; the Faces tab replaces
+its first layer (the first Linear/ConvTranspose2d reading z) by the projector and fine-tunes it,
+data-free, to match the first block (its GANSpace layer).  :meth:`table` and :meth:`as_code` follow
+the open tab (``view``).
+
 Examples
 --------
 >>> ex = HouseholderExplorer()
@@ -38,10 +44,12 @@ from .. import householder_study as hs
 from ..device import resolve_device
 from ..viz import householder as vh
 from ..viz import latent as vz
-from ._base import placeholder
+from ._base import escape_markdown, placeholder
 from ._tour import tour_param
 from ._widgets import train_buttons
+from . import _generator_own as own
 from .training import TrainingExplorer
+from ..viz._toolbar import SAVE_ONLY
 
 __all__ = ["HouseholderExplorer", "FACE_RANKS", "intro"]
 
@@ -169,12 +177,24 @@ class HouseholderExplorer(TrainingExplorer):
     face_sv = param.ObjectSelector(default="equal", objects=["equal", "learned"], doc="The face projector's S.")
     face_seed = param.Integer(default=0, bounds=(0, 100_000), doc="Seed of the face whose traversals are shown.")
 
+    view = param.ObjectSelector(default="mirrors", objects=["mirrors", "train", "faces"], precedence=-1, doc="""
+        The main view (the open tab): what :meth:`table` and :meth:`as_code` give.""")
+
     _mirror_version = param.Integer(default=0, precedence=-1)
     _rot_version = param.Integer(default=0, precedence=-1)
     _face_version = param.Integer(default=0, precedence=-1)
 
     def __init__(self, **params):
+        user = params.pop("_generator", None)
         super().__init__(**params)
+        self._user = user
+        self._face_ranks = FACE_RANKS
+        if user is not None:
+            self._hold_user_data()             # every stage stays in this session
+            self._face_ranks = own.face_ranks(user)
+            self.param.face_rank.objects = list(self._face_ranks)
+            if self.face_rank not in self._face_ranks:
+                self.face_rank = max([r for r in self._face_ranks if r <= 10] or [self._face_ranks[0]])
         self.history: list[dict] = []
         self.trained: dict | None = None
         self.sweep_rows: list[dict] | None = None
@@ -184,6 +204,32 @@ class HouseholderExplorer(TrainingExplorer):
         self.param.watch(self._on_directions, ["directions"])
         self.param.watch(self._on_face, list(_FACE))
         self._on_mirrors(background=False)
+
+    @classmethod
+    def from_generator(cls, G, latent_dim: int, first_layer=None, *, value_range=None,
+                       **params) -> "HouseholderExplorer":
+        """The explorer with your generator ``G`` (an ``nn.Module`` or a callable: latents
+        (B, latent_dim) → images (B, C, H, W)) in the Faces tab: its first layer (found, or named by
+        ``first_layer``) replaced by a rank-r Householder projector, fine-tuned data-free to match
+        its first block.  Ranks offered: 5, 10, 20, 50, 100 up to min(latent_dim, features) (or
+        smaller ones for a small latent).  Raises ``ValueError`` for a bad generator (see
+        :class:`~spectral_explorer.generators.UserGenerator`) or one in which no layer reads z."""
+        from ..generators import UserGenerator
+        gen = UserGenerator(G, latent_dim, first_layer, value_range=value_range)
+        gen._need_first()
+        return cls(_generator=gen, **params)
+
+    def table(self):
+        return own.householder_table(self)
+
+    def as_code(self) -> str:
+        return own.householder_code(self)
+
+    def export_name(self) -> str:
+        return f"householder_{self.view}"
+
+    def code_params(self):
+        return super().code_params() + ("view",)
 
     # ------------------------------------------------------------------ the one idea
     def _mirrors(self):
@@ -355,7 +401,7 @@ class HouseholderExplorer(TrainingExplorer):
         curves = {ph: (df[df.phase == ph].step.values, df[df.phase == ph].loss.values)
                   for ph in ("pretrain", "finetune") if (df.phase == ph).any()}
         layers = [hv.Curve(xy, "step", "loss (BCE + KL)", label=ph) for ph, xy in curves.items()]
-        return hv.Overlay(layers).opts(title="training loss", width=420, height=260, logy=True, toolbar=None,
+        return hv.Overlay(layers).opts(title="training loss", width=420, height=260, logy=True, **SAVE_ONLY,
                                        legend_position="top_right")
 
     @param.depends("_train_version")
@@ -365,7 +411,7 @@ class HouseholderExplorer(TrainingExplorer):
             return placeholder("orthogonality error and singular values (fine-tuning)", 420, 260)
         steps = [r["step"] for r in h]
         orth = hv.Curve((steps, np.maximum([r["orth"] for r in h], 1e-17)), "step", "‖QᵀQ − I‖₂").opts(
-            logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, toolbar=None,
+            logy=True, title="orthogonality error (float32 round-off ≈ 1e-7)", width=420, height=200, **SAVE_ONLY,
             ylim=(1e-17, 1e-3))
         S = np.array([r["s"] for r in h])
         sv = vz.curves({f"s{i + 1}": S[:, i] for i in range(S.shape[1])}, x=steps, title="singular values",
@@ -422,6 +468,8 @@ class HouseholderExplorer(TrainingExplorer):
 
     # ------------------------------------------------------------------ faces
     def _gan(self):
+        if self._user is not None:
+            return self._user
         from ..face_dcgan import face_dcgan
         dev = resolve_device(None)   # CUDA when present (SPECTRAL_EXPLORER_DEVICE overrides)
         return self._stage("gan", ("face_dcgan", str(dev)), lambda: face_dcgan(dev), shared=True)
@@ -430,10 +478,9 @@ class HouseholderExplorer(TrainingExplorer):
         key = (int(self.face_rank), int(self.face_steps), self.face_sv)
 
         def build():
-            from ..face_dcgan import sample_latents
             gan = self._gan()
             proj = hs.face_projector(gan, int(self.face_rank), self.face_sv)
-            z = sample_latents(16, seed=4242, device=gan.sefa_weight.device)
+            z = hs.face_latents(gan, 16, 4242)
             before = hs.image_fidelity(gan, proj, z)
             kw = {} if job is None else {"progress": job.progress, "cancel": job.should_stop}
             losses = hs.finetune_face_projector(gan, proj, int(self.face_steps), **kw)
@@ -443,9 +490,8 @@ class HouseholderExplorer(TrainingExplorer):
 
     def _face_strip(self):
         def build():
-            from ..face_dcgan import sample_latents
             gan, f = self._gan(), self._face()
-            z = sample_latents(1, seed=int(self.face_seed), device=gan.sefa_weight.device)[0]
+            z = hs.face_latents(gan, 1, int(self.face_seed))[0]
             ref = torch.linalg.svd(gan.sefa_weight.double(), full_matrices=False)[2][:3].float()
             dirs = hs.latent_directions_of(f["proj"], min(3, int(self.face_rank)))
             # the projector's frame carries a sign per column: align with the original for the picture
@@ -473,11 +519,11 @@ class HouseholderExplorer(TrainingExplorer):
     def _sweep(self, job=None):
         def build():
             kw = {} if job is None else {"progress": job.progress, "cancel": job.should_stop}
-            return hs.face_fidelity(self._gan(), FACE_RANKS, int(self.face_steps), 16, self.face_sv, **kw)
+            return hs.face_fidelity(self._gan(), self._face_ranks, int(self.face_steps), 16, self.face_sv, **kw)
         return self._stage("sweep", (int(self.face_steps), self.face_sv), build, shared=True)
 
     def compute_sweep(self):
-        """Fidelity against every rank of :data:`FACE_RANKS` (a job)."""
+        """Fidelity against every rank of :data:`FACE_RANKS` (those that fit a user's generator; a job)."""
         self.faces_on = True
         def done(_c):
             self.sweep_rows = self._sweep()
@@ -495,7 +541,8 @@ class HouseholderExplorer(TrainingExplorer):
             except Exception:
                 return ""
         b, a = f["before"], f["after"]
-        return (f"rank {self.face_rank}, {self.face_sv} S: PSNR against the original generator "
+        user = "" if self._user is None else escape_markdown(self._user.describe()) + "  \n"
+        return (f"{user}rank {self.face_rank}, {self.face_sv} S: PSNR against the original generator "
                 f"**{b['psnr_db']:.1f} dB** (from_weight) → **{a['psnr_db']:.1f} dB** after {self.face_steps} "
                 f"data-free steps (RMSE {b['rmse']:.3f} → {a['rmse']:.3f})")
 
@@ -507,11 +554,12 @@ class HouseholderExplorer(TrainingExplorer):
         def fn():
             s = self._face_strip()
             cols = [f"{a:+.1f}" for a in s["alphas"]]
-            rows = [f"d{i + 1}" for i in range(s["after"].shape[0])]
+            rows = [f"d{i + 1}" for i in range(max(s["after"].shape[0], s["before"].shape[0]))]
+            lo, hi = getattr(self._gan(), "value_range", (-1.0, 1.0))
             return (vz.image_grid(s["before"], title="SeFa on the original layer", width=320, col_labels=cols,
-                                  row_labels=rows)
+                                  row_labels=rows[:s["before"].shape[0]], lo=lo, hi=hi)
                     + vz.image_grid(s["after"], title=f"rank-{self.face_rank} projector (fine-tuned)", width=320,
-                                    col_labels=cols, row_labels=rows)).opts(shared_axes=False)
+                                    col_labels=cols, row_labels=rows[:s["after"].shape[0]], lo=lo, hi=hi)).opts(shared_axes=False)
         return self._guard(fn, "faces", width=660, height=300)
 
     @param.depends("_face_version")
@@ -580,6 +628,7 @@ class HouseholderExplorer(TrainingExplorer):
         tabs = pn.Tabs(("Mirrors and frames", idea), ("Train live", train), ("Faces", faces), dynamic=True, **sw)
 
         def activate(event):
+            self.view = ("mirrors", "train", "faces")[event.new]
             if event.new == 2 and not self.faces_on:
                 self.open_faces()
         tabs.param.watch(activate, "active")

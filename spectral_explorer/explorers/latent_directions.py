@@ -19,6 +19,12 @@ Staged computation (each stage keyed on parameter values, never on tensors)::
 
 A slider move re-renders only the face (one generator call) or the digit (one DDIM run).
 
+Your own generator: :meth:`LatentDirectionsExplorer.from_generator` probes it
+(:class:`~spectral_explorer.generators.UserGenerator`: the first layer that reads z for SeFa, the
+first block for GANSpace, the images' value range) and puts it in the ``gan`` stage; every face
+view is the same code.  The h-space tab stays on the shipped digits model.  :attr:`directions`,
+:meth:`table` and :meth:`as_code` follow the open tab (``view``).
+
 Examples
 --------
 >>> ex = LatentDirectionsExplorer()
@@ -39,7 +45,8 @@ from .. import latent_directions as ld
 from ..device import resolve_device
 from ..viz import latent as vz
 from ._tour import tour_param
-from ._base import Explorer, placeholder
+from ._base import Explorer, escape_markdown, placeholder
+from . import _generator_own as own
 
 __all__ = ["LatentDirectionsExplorer", "MAX_K", "STRIP_COLUMNS"]
 
@@ -124,37 +131,99 @@ class LatentDirectionsExplorer(Explorer):
         Attribute whose direction (mean h of the top quarter − bottom quarter) is projected out of
         the supervised direction.""")
 
+    view = param.ObjectSelector(default="sliders", objects=["sliders", "jacobian", "hspace"], precedence=-1, doc="""
+        The main view (the open tab): what :attr:`directions`, :meth:`table` and :meth:`as_code` give.""")
+
     _gan_version = param.Integer(default=0, precedence=-1)
     _jac_version = param.Integer(default=0, precedence=-1)
     _h_version = param.Integer(default=0, precedence=-1)
 
     def __init__(self, **params):
+        user = params.pop("_generator", None)
         super().__init__(**params)
+        self._user = user
+        if user is not None:
+            self._hold_user_data()             # every stage stays in this session
+            if not user.has_first_layer:
+                self.param.method.objects = ["ganspace"]
+            if user.latent_dim < MAX_K:
+                self.param.k.bounds = (1, user.latent_dim)
+                self.k = min(int(self.k), user.latent_dim)
         self.param.watch(self._on_gan, list(_GAN))
         self.param.watch(self._on_jacobian, ["seed"])
         self.param.watch(self._on_h, list(_H))
-        self._device = resolve_device(None)   # CUDA when present (SPECTRAL_EXPLORER_DEVICE overrides)
+        # CUDA when present (SPECTRAL_EXPLORER_DEVICE overrides); a user's generator stays where it is
+        self._device = resolve_device(None) if user is None else user.device
+        self.latent_dim = 100 if user is None else user.latent_dim
+        self._range = (-1.0, 1.0) if user is None else user.value_range
         self.hspace = False        # the dashboard turns these on when their tab opens
         self.jacobian_on = False
         self.run("gan", self._compute_gan, self._publish_gan, background=False)
 
+    @classmethod
+    def from_generator(cls, G, latent_dim: int, first_layer=None, *, ganspace_layer=None, value_range=None,
+                       **params) -> "LatentDirectionsExplorer":
+        """The explorer on your generator ``G`` (an ``nn.Module`` or a callable: latents
+        (B, latent_dim) → images (B, C, H, W), C = 1 or 3).
+
+        SeFa reads the first ``nn.Linear``/``nn.ConvTranspose2d`` whose input is z (or the layer
+        ``first_layer`` names: a module name or the module); GANSpace the first nonlinearity after
+        it (or ``ganspace_layer``); images are shown as values in [-1, 1] when any probe image is
+        negative, else [0, 1] (or ``value_range``).  See :class:`~spectral_explorer.generators.UserGenerator`.
+        A generator in which no layer reads z works with ``method="ganspace"`` (PCA of the images).
+        Raises ``ValueError`` for a G whose output is not (B, C, H, W), NaN images, a wrong
+        latent_dim, a first layer of another input size, or no layer reading z when SeFa needs one.
+        """
+        from ..generators import UserGenerator
+        gen = UserGenerator(G, latent_dim, first_layer, ganspace_layer=ganspace_layer, value_range=value_range)
+        if not gen.has_first_layer and params.get("method", "sefa") == "sefa":
+            raise ValueError(f"no nn.Linear or nn.ConvTranspose2d of G reads z (B, {gen.latent_dim}): SeFa needs "
+                             "first_layer= (a module name or the module); or pass method='ganspace'")
+        return cls(_generator=gen, **params)
+
+    @property
+    def directions(self) -> np.ndarray:
+        """The current method's directions (k, latent_dim): SeFa's unit eigenvectors or GANSpace's latent
+        change per unit PC score (an edit of α σ is z + α σ u) — or, while the Jacobian tab is the
+        view, the top-3 right singular vectors of ∂G/∂z at the face's z."""
+        with self._lock:
+            if self.view == "jacobian":
+                return self._jacobian()["directions"].detach().cpu().numpy()
+            return self._directions()["directions"][:int(self.k)].detach().cpu().numpy()
+
+    def table(self):
+        return own.latent_table(self)
+
+    def as_code(self) -> str:
+        return own.latent_code(self)
+
+    def export_name(self) -> str:
+        return own.latent_export_name(self)
+
+    def code_params(self):
+        return super().code_params() + ("view",)
+
     # ------------------------------------------------------------------ GAN stages
     def _gan(self):
+        if self._user is not None:
+            return self._user
         from ..face_dcgan import face_dcgan
         return self._stage("gan", ("face_dcgan", str(self._device)), lambda: face_dcgan(self._device), shared=True)
 
     def _sefa(self):
         def build():
             norm = bool(self.sefa_normalize)
-            d, ev = ld.sefa_directions(self._gan().sefa_weight, k=MAX_K, normalize=norm)
-            return {"directions": d.float(), "sigmas": torch.ones(MAX_K, device=d.device), "spectrum": ev.cpu().numpy(),
+            kk = min(MAX_K, self.latent_dim)
+            d, ev = ld.sefa_directions(self._gan().sefa_weight, k=kk, normalize=norm)
+            return {"directions": d.float(), "sigmas": torch.ones(kk, device=d.device), "spectrum": ev.cpu().numpy(),
                     "spectrum_label": "eigenvalue of ÂᵀÂ (rows normalised)" if norm else "eigenvalue of AᵀA"}
         return self._stage("sefa", ("sefa", MAX_K, bool(self.sefa_normalize), str(self._device)), build,
                            shared=True)
 
     def _ganspace(self, job=None):
         def build():
-            res = ld.ganspace_directions(self._gan().first_block, n_samples=int(self.n_samples), k=MAX_K,
+            res = ld.ganspace_directions(self._gan().first_block, n_samples=int(self.n_samples),
+                                         k=min(MAX_K, self.latent_dim), latent_dim=self.latent_dim,
                                          seed=int(self.gs_seed), device=self._device,
                                          progress=None if job is None else job.progress,
                                          cancel=None if job is None else job.cancel)
@@ -177,10 +246,13 @@ class LatentDirectionsExplorer(Explorer):
 
     def _z(self):
         from ..face_dcgan import sample_latents
+        if self._user is not None:
+            return self._user.latents(1, seed=int(self.seed))[0]
         return sample_latents(1, seed=int(self.seed), device=self._device)[0]
 
     def _random_direction(self):
-        return ld.random_directions(1, 100, seed=10_000 + int(self.seed), device=self._device)[0]
+        return ld.random_directions(1, self.latent_dim, seed=10_000 + int(self.seed), device=self._device,
+                                    dtype=self._z().dtype)[0]
 
     def _face(self):
         key = self._directions_key() + (int(self.k), int(self.seed), float(self.c_random)) + \
@@ -229,7 +301,8 @@ class LatentDirectionsExplorer(Explorer):
     def _jacobian(self):
         def build():
             gan = self._gan()
-            V, S, info = ld.jacobian_directions(lambda v: gan(v[None])[0], self._z(), k=3, tol=1e-4, n_iter=60,
+            V, S, info = ld.jacobian_directions(lambda v: gan(v[None])[0], self._z(), k=min(3, self.latent_dim),
+                                                tol=1e-4, n_iter=60,
                                                 return_info=True)
             z = self._z()
             eps = 3.0
@@ -392,7 +465,8 @@ class LatentDirectionsExplorer(Explorer):
         active = [f"{c} = {getattr(self, c):+.2f}σ" for c in _SLIDERS[:int(self.k)] if getattr(self, c)]
         if self.c_random:
             active.append(f"random = {self.c_random:+.2f}σ")
-        return (f"**{self.method}** · seed {self.seed} · edits: {', '.join(active) or 'none'} · "
+        user = "" if self._user is None else escape_markdown(self._user.describe()) + "  \n"
+        return (f"{user}**{self.method}** · seed {self.seed} · edits: {', '.join(active) or 'none'} · "
                 f"RMS image change {f['change']:.4f}")
 
     @param.depends("_gan_version")
@@ -400,7 +474,8 @@ class LatentDirectionsExplorer(Explorer):
         def fn():
             f = self._face()
             return vz.image_grid(torch.stack([f["original"], f["edited"]]), title="original | edited",
-                                 width=420, scale=2)
+                                 width=420, scale=max(1, 128 // f["original"].shape[-1]), lo=self._range[0],
+                                 hi=self._range[1])
         return self._guard(fn, "face", width=420, height=220)
 
     @param.depends("_gan_version")
@@ -410,7 +485,7 @@ class LatentDirectionsExplorer(Explorer):
             rows = [f"{self.method} {i + 1}" for i in range(int(self.k))] + ["random"]
             cols = [f"{a:+.1f}σ" for a in s["alphas"]]
             return vz.image_grid(s["images"], title="traversal grid (directions × α)", width=620,
-                                 row_labels=rows, col_labels=cols)
+                                 row_labels=rows, col_labels=cols, lo=self._range[0], hi=self._range[1])
         return self._guard(fn, "traversal grid", width=620, height=500)
 
     @param.depends("_gan_version")
@@ -444,12 +519,14 @@ class LatentDirectionsExplorer(Explorer):
 
         def fn():
             j = self._jacobian()
-            base = j["base"][None].expand(3, -1, -1, -1)
+            base = j["base"][None].expand(j["plus"].shape[0], -1, -1, -1)
             diff = (j["plus"] - j["minus"])
             scale = float(diff.abs().max()) or 1.0
-            grid = torch.stack([j["minus"], base, j["plus"], diff / scale], dim=1)
+            lo, hi = self._range
+            shown = lo + (diff / scale + 1) / 2 * (hi - lo)      # the difference, 0 at mid-grey
+            grid = torch.stack([j["minus"], base, j["plus"], shown], dim=1)
             grid = vz.image_grid(grid, title=f"each row: z − {j['eps']:.0f}v, z, z + {j['eps']:.0f}v, difference",
-                                 width=440, row_labels=[f"v{i + 1}" for i in range(3)])
+                                 width=440, row_labels=[f"v{i + 1}" for i in range(grid.shape[0])], lo=lo, hi=hi)
             hist = np.asarray(j["info"]["history"])
             conv = vz.curves({f"s{i + 1}": hist[:, i] for i in range(hist.shape[1])}, title="power iteration",
                              xlabel="power iteration", ylabel="singular value of ∂G/∂z (pixels per unit z)", width=340)
@@ -582,6 +659,9 @@ class LatentDirectionsExplorer(Explorer):
         jac_tab = pn.Column(pn.pane.Markdown(self.jacobian_markdown, css_classes=["ld-jac-metrics"], **sw),
                             pn.pane.HoloViews(self.view_jacobian, linked_axes=False), **sw)
         h_tab = pn.Column(
+            *([pn.pane.Markdown("**This tab uses the shipped digits diffusion model, not your generator** (h-space "
+                                "needs a diffusion model's bottleneck).", css_classes=["ld-h-not-yours"], **sw)]
+              if self._user is not None else []),
             pn.pane.Markdown(
                 "A small U-Net trained here on scikit-learn's digits; **h** is its bottleneck at each of 25 DDIM "
                 "steps. The PC sliders add Δh = α σ v at the steps of the window; the random control adds a "
@@ -599,6 +679,7 @@ class LatentDirectionsExplorer(Explorer):
                        dynamic=True, **sw)
 
         def activate(event):
+            self.view = ("sliders", "jacobian", "hspace")[event.new]
             if event.new == 1 and not self.jacobian_on:
                 self.compute_jacobian()
             if event.new == 2 and not self.hspace:

@@ -16,7 +16,8 @@ lives on the instance, i.e. per session)::
     cycle       (cycle_n, sin_dim)                           -> sinusoids in the cycle eigenbasis (lazy)
 
 Moving ``index``, ``flip_sign`` or ``angle`` recomputes only the encoding and projector
-stages; the eigendecomposition is reused.
+stages; the eigendecomposition is reused.  Your own graph (:meth:`~PositionalEncodingExplorer.from_graph`
+or an upload) is ``graph="upload"`` with the same stages and views (see :mod:`._pe_own`).
 
 Examples
 --------
@@ -41,16 +42,16 @@ from .. import eigen, graphs
 from .. import positional_encodings as pe
 from .. import spe as spe_mod
 from .. import viz
-from ..progress import subrange
 from ._tour import tour_param
 from ._base import Explorer, log_slider, message
+from . import _pe_own as own
 from .training import CycleCountTrainer
 
 __all__ = ["PositionalEncodingExplorer", "GRAPHS", "GRAPH_PARAMS", "EPS_GRID", "MAX_NODES"]
 
-#: graph name -> the parameters that shape it (shown in the dashboard only for that graph)
-GRAPH_PARAMS = graphs.NAMED_GRAPHS
-GRAPHS = tuple(GRAPH_PARAMS)
+#: graph name -> the parameters that shape it (shown in the dashboard only for that graph); "upload": a user's
+GRAPH_PARAMS = {**graphs.NAMED_GRAPHS, own.UPLOAD: ()}
+GRAPHS = tuple(graphs.NAMED_GRAPHS)
 #: largest graph offered (a dense eigendecomposition per change)
 MAX_NODES = graphs.MAX_NAMED_NODES
 #: perturbation sizes of the stability curves
@@ -73,11 +74,11 @@ class PositionalEncodingExplorer(Explorer):
     _ERROR_ORDER = ("url", "compute", "stability")
 
     # ------------------------------------------------------------------ graph
-    graph = param.ObjectSelector(default="cycle", objects=list(GRAPHS), doc="""
+    graph = param.ObjectSelector(default="cycle", objects=list(GRAPHS) + [own.UPLOAD], doc="""
         Graph: four real social networks shipped with networkx (karate club, Les Misérables,
-        Florentine families, Davis southern women) or a generator (path, cycle, grid, ladder,
+        Florentine families, Davis southern women), a generator (path, cycle, grid, ladder,
         hypercube, balanced tree, random regular, Erdős–Rényi, stochastic block model,
-        Watts–Strogatz).""")
+        Watts–Strogatz) or ``"upload"``: your graph (:meth:`from_graph` or a file uploaded in the page).""")
     n = param.Integer(default=24, bounds=(3, MAX_NODES), doc="""
         Nodes of path, cycle, random regular, Erdős–Rényi, SBM and Watts–Strogatz graphs;
         columns of the grid; rungs of the ladder.""")
@@ -136,7 +137,13 @@ class PositionalEncodingExplorer(Explorer):
         projector image redraws only then — a new basis of the same space leaves it unchanged.""")
 
     def __init__(self, **params):
+        user = params.pop("_user_graph", None)
         super().__init__(**params)
+        self._user, self._user_token = user, 0
+        if user is not None:
+            self._hold_user_data()
+        own.check_reload(self)
+        self.param.watch(lambda e: own.on_graph(self, e), "graph", precedence=0)
         self._last_space = None
         self._stability_on = False     # the ε sweep runs once its tab has been opened
         self._graphs_on = False        # so do the sweeps across graphs
@@ -151,7 +158,25 @@ class PositionalEncodingExplorer(Explorer):
 
     # ------------------------------------------------------------------ caching
 
+    @classmethod
+    def from_graph(cls, G, name: str | None = None, weight: str | None = "weight", **params):
+        """The explorer on your graph ``G``: a networkx graph (nodes numbered in ``G.nodes`` order, labels
+        kept; ``weight``: the edge attribute, None = unweighted), a scipy sparse adjacency (weights kept, read
+        as ``max(A, Aᵀ)``) or an edge index ``(2, E)`` (numpy / torch); self-loops dropped; ``params``: the
+        explorer's parameters.  Every view as for built-in graphs (``graph == "upload"``); above
+        ``positional_encodings.FULL_SPECTRUM_MAX`` nodes ``eigenpairs`` holds the first ``PARTIAL_K`` (sparse)
+        and the ε sweep says it is not offered (see :mod:`._pe_own`).  Bad input raises ``ValueError``.
+
+        >>> import networkx as nx
+        >>> ex = PositionalEncodingExplorer.from_graph(nx.les_miserables_graph(), weight=None)
+        >>> ex.graph, ex.eigenpairs[0].shape, ex.table()["label"][0]
+        ('upload', (77,), 'Napoleon')
+        """
+        return own.from_graph(cls, G, name=name, weight=weight, **params)
+
     def _graph_key(self):
+        if self.graph == own.UPLOAD:
+            return (own.UPLOAD, self._user_token)
         return (self.graph,) + tuple(getattr(self, p) for p in GRAPH_PARAMS[self.graph])
 
     def _enc_key(self):
@@ -165,6 +190,8 @@ class PositionalEncodingExplorer(Explorer):
 
     # ------------------------------------------------------------------ stages
     def _build_graph(self):
+        if self.graph == own.UPLOAD:
+            return own.build_graph(self)
         params = {k: getattr(self, k) for k in GRAPH_PARAMS[self.graph]}
         G = graphs.named_graph(self.graph, max_nodes=MAX_NODES, **params)
         nodes = list(G.nodes)
@@ -178,18 +205,16 @@ class PositionalEncodingExplorer(Explorer):
         return self._stage("graph", self._graph_key(), self._build_graph, shared=True)
 
     def _layout(self):
-        return self._stage("layout", self._graph_key(), lambda: graphs.named_graph_layout(self.graph, self._graph()["G"]), shared=True)
+        return self._stage("layout", self._graph_key(), lambda: own.layout(self), shared=True)
 
     def _eig(self):
-        def build():
-            A = torch.as_tensor(self._graph()["A"])
-            evals, evecs, _ = pe.batched_laplacian_eig([A], device="cpu", dtype=torch.float64)
-            return evals[0].numpy().copy(), evecs[0].numpy().copy()
+        def build():   # every eigenpair (dense), or the first ones of a large user graph (sparse)
+            return pe.laplacian_eigenpairs(self._graph()["A"])
         return self._stage("eig", self._graph_key(), build, shared=True)
 
     def _rwpe(self):
         def build():
-            return pe.random_walk_pe(torch.as_tensor(self._graph()["A"]), int(self.rw_steps), device="cpu",
+            return pe.random_walk_pe(self._graph()["A"], int(self.rw_steps), device="cpu",
                                      dtype=torch.float64).numpy()
         return self._stage("rwpe", self._graph_key() + (int(self.rw_steps),), build, shared=True)
 
@@ -235,9 +260,10 @@ class PositionalEncodingExplorer(Explorer):
             n = self._graph()["n"]
             i = int(self.index)
             if self.encoding == "lappe":
-                if not 0 <= i < n:
-                    raise ValueError(f"index must be in 0..{n - 1} for LapPE on this graph (n={n}), got {i}")
                 evals, _ = self._eig()
+                if not 0 <= i < evals.size:
+                    raise ValueError(f"index must be in 0..{evals.size - 1} for LapPE on this graph (n={n}"
+                                     f"{'' if evals.size == n else f', {evals.size} eigenvectors computed'}), got {i}")
                 B, (a, b), j = self._rotated_basis(i)
                 return dict(values=B[:, i - a], label=f"v_{i}", title=f"LapPE v_{i}, λ = {evals[i]:.4f}",
                             symmetric=True, cmap="RdBu_r")
@@ -258,18 +284,12 @@ class PositionalEncodingExplorer(Explorer):
 
     def _projector(self):
         i = int(self.index)
-        n = self._graph()["n"]
-        if self.encoding != "lappe" or not 0 <= i < n:
+        if self.encoding != "lappe" or not 0 <= i < self._eig()[0].size:
             return None
 
         def build():
-            _, V = self._eig()
             B, (a, b), j = self._rotated_basis(i)
-            P = V[:, a:b] @ V[:, a:b].T
-            P_rot = B @ B.T
-            v0 = V[:, i]
-            return dict(P=P, P_rot=P_rot, group=(a, b), partner=j,
-                        dP=float(np.linalg.norm(P_rot - P)), dv=float(np.linalg.norm(B[:, i - a] - v0)))
+            return own.projector(self._eig()[1], B, (a, b), i, j)
         a, b = self._group_of(i)
         key = self._graph_key() + (float(self.tol), a, b, i, float(self.angle), bool(self.flip_sign))
         return self._stage("projector", key, build, shared=True)
@@ -294,13 +314,15 @@ class PositionalEncodingExplorer(Explorer):
     def _stab_k(self, n=None):
         """``stab_k``, checked against this graph (or one of ``n`` nodes): λ_(k+1) − λ_k must exist."""
         n, k = self._graph()["n"] if n is None else n, int(self.stab_k)
+        own.check_stability_size(n)
         if k > n - 2:
             raise ValueError(f"stab_k must be ≤ n − 2 = {n - 2} on this graph (the eigengap λ_(k+1) − λ_k must "
                              f"exist), got stab_k={k}")
         return k
 
     def _stability_at(self, eps):
-        return pe.pe_stability(torch.as_tensor(self._graph()["A"]), self._stab_k(), float(eps), tol=float(self.tol),
+        k = self._stab_k()
+        return pe.pe_stability(torch.as_tensor(self._graph()["A"]), k, float(eps), tol=float(self.tol),
                                spe_fn=self._spe_fn())
 
     def _stab_key(self):
@@ -308,7 +330,8 @@ class PositionalEncodingExplorer(Explorer):
 
     def _stability_curve(self, job=None):
         def build():
-            return pe.pe_stability_curve(torch.as_tensor(self._graph()["A"]), self._stab_k(), EPS_GRID,
+            k = self._stab_k()
+            return pe.pe_stability_curve(torch.as_tensor(self._graph()["A"]), k, EPS_GRID,
                                          tol=float(self.tol), spe_fn=self._spe_fn(),
                                          progress=job.progress if job else None, cancel=job.cancel if job else None)
         return self._stage("stability_curve", self._stab_key(), build, shared=True)
@@ -322,18 +345,7 @@ class PositionalEncodingExplorer(Explorer):
         parameters, ``stab_k``, ``tol`` and SPE network: ``{graph: curves dict}`` or, for a graph the
         sweep does not apply to (e.g. ``stab_k`` > n − 2), ``{graph: error message}``.  Shared."""
         def build():
-            out = {}
-            for gi, name in enumerate(STABILITY_GRAPHS):
-                try:
-                    G = graphs.named_graph(name, max_nodes=MAX_NODES, **{p: getattr(self, p) for p in GRAPH_PARAMS[name]})
-                    A = nx.to_numpy_array(G, weight=None)
-                    out[name] = pe.pe_stability_curve(
-                        A, self._stab_k(len(A)), EPS_GRID, tol=float(self.tol), spe_fn=self._spe_fn(),
-                        progress=subrange(job.progress, gi / len(STABILITY_GRAPHS), (gi + 1) / len(STABILITY_GRAPHS))
-                        if job else None, cancel=job.cancel if job else None)
-                except ValueError as exc:
-                    out[name] = message(exc)
-            return out
+            return own.stability_graphs(self, job)
         return self._stage("stability_graphs", self._graphs_key(), build, shared=True)
 
     def _on_stability_graphs(self, *events):
@@ -379,7 +391,7 @@ class PositionalEncodingExplorer(Explorer):
         except Exception:
             n = int(self.n)
         if self.encoding == "lappe":
-            return 0, n - 1
+            return 0, own.lappe_count(self, n) - 1
         if self.encoding == "rwpe":
             return 1, int(self.rw_steps)
         return 0, int(self.sin_dim) - 1
@@ -470,6 +482,17 @@ class PositionalEncodingExplorer(Explorer):
         with self._lock:
             return dict(self._cycle())
 
+    def table(self):
+        """The shown encoding per node: ``node``, ``label``, one column per channel (LapPE: ``v_i (λ=…)``)."""
+        return own.table(self)
+
+    def as_code(self) -> str:
+        """A public-API script that rebuilds the shown encoding (all its channels) into ``result``."""
+        return own.as_code(self)
+
+    def export_name(self) -> str:
+        return own.export_name(self)
+
     # ------------------------------------------------------------------ views
     @param.depends("_graph_version")
     def _edges_plot(self):
@@ -481,7 +504,7 @@ class PositionalEncodingExplorer(Explorer):
     def _nodes_plot(self):
         def fn():
             g, e = self._graph(), self._encoding()
-            size = 13 if g["n"] <= 40 else (9 if g["n"] <= 150 else 6)
+            size = 13 if g["n"] <= 40 else (9 if g["n"] <= 150 else (6 if g["n"] <= 1000 else 3))
             return viz.graph_nodes(self._layout(), e["values"], g["labels"], label=e["label"], cmap=e["cmap"],
                                    symmetric=e["symmetric"], size=size, title=e["title"]).get(0)
         return self._guard(fn, "encoding")
@@ -498,7 +521,8 @@ class PositionalEncodingExplorer(Explorer):
             evals, _ = self._eig()
             g = self._graph()
             rep = sum(1 for a, b in self._groups() if b - a >= 2)
-            title = f"spectrum of L (n={g['n']}): {rep} repeated eigenvalue{'s' if rep != 1 else ''}"
+            first = f"first {evals.size} of " if evals.size < g["n"] else ""
+            title = f"spectrum of L ({first}n={g['n']}): {rep} repeated eigenvalue{'s' if rep != 1 else ''}"
             return viz.eigenvalue_plot(evals, self._groups(), None, title=title, width=440, height=400).opts(
                 ylabel="eigenvalue λ_i (normalized Laplacian, 0…2)")
         return self._guard(fn, "spectrum")
@@ -519,7 +543,8 @@ class PositionalEncodingExplorer(Explorer):
     def view_spectrum(self):
         """Eigenvalues of the normalized Laplacian; repeated ones (within ``tol``) highlighted,
         the shown eigenvector ringed and its eigenspace shaded."""
-        return (hv.DynamicMap(self._spectrum_plot) * hv.DynamicMap(self._spectrum_marker)).opts(
+        fw = (hv.opts.Scatter(framewise=True), hv.opts.Overlay(framewise=True))   # axes follow a new graph
+        return (hv.DynamicMap(self._spectrum_plot).opts(*fw) * hv.DynamicMap(self._spectrum_marker).opts(*fw)).opts(
             width=440, height=400, toolbar="above", legend_position="bottom_right",
             title="spectrum of L: repeated eigenvalues in orange")
 
@@ -532,13 +557,15 @@ class PositionalEncodingExplorer(Explorer):
                                                        xaxis=None, yaxis=None, width=400, height=340)
             a, b = pr["group"]
             title = f"projector P onto span(v_{a}..v_{b - 1}), rank {b - a}"
-            return viz.projector_image(pr["P_rot"], title=title, size=340)
+            if pr["bins"] > 1:
+                title += f" ({pr['bins']}×{pr['bins']} blocks averaged)"
+            return viz.projector_image(pr["image"], title=title, size=340)
         return self._guard(fn, "projector")
 
     def view_projector(self):
         """The orthogonal projector onto the eigenspace of the shown eigenvector, built from the
         rotated/flipped basis: it does not change when the basis does."""
-        return hv.DynamicMap(self._projector_plot)
+        return hv.DynamicMap(self._projector_plot).opts(framewise=True)   # axes follow a new graph
 
     def ambiguity_text(self) -> str:
         """Markdown: multiplicity of the shown eigenvalue and ‖P_rot − P‖ against ‖v_rot − v‖."""
@@ -636,6 +663,8 @@ class PositionalEncodingExplorer(Explorer):
 
         def graph_params(name):
             names = list(GRAPH_PARAMS[name])
+            if name == own.UPLOAD:
+                return pn.pane.Markdown(own.summary_markdown(self), margin=(0, 10), css_classes=["pe-user-graph"])
             if not names:
                 return pn.pane.Markdown("*a fixed real-world network*", margin=(0, 10))
             return pn.Column(*[inputs[k] for k in names], **sw)
@@ -667,7 +696,7 @@ class PositionalEncodingExplorer(Explorer):
         sync_widgets()
         return pn.Column(
             pn.pane.Markdown("### Graph"), pn.widgets.Select.from_param(p.graph, css_classes=["w-graph"], **sw),
-            graph_box, pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol,
+            graph_box, own.upload_panel(self), pn.pane.Markdown("### Encoding"), encoding, index, flip, angle, tol,
             self.int_input("rw_steps"), self.int_input("sin_dim"),
             self.number_input("sin_base"), **sw)
 
@@ -689,54 +718,23 @@ class PositionalEncodingExplorer(Explorer):
         self.param.watch(lambda e: channel.param.update(end=max(1, e.new - 1)), "sin_dim")
         tabs = pn.Tabs(
             ("Encodings & ambiguity", pn.Column(
-                pn.pane.Markdown(
-                    "Each **Laplacian eigenvector** is defined only up to its **sign**, and inside a **repeated "
-                    "eigenvalue** (orange diamonds) only the eigenspace is defined. Flip the sign or rotate the "
-                    "basis: the colours change, the graph and the eigenspace projector P = Σ vvᵀ do not.", **sw),
+                pn.pane.Markdown(own.TEXTS["ambiguity"], **sw),
                 ambiguity,
                 pn.Row(self.view_graph(), self.view_spectrum()),
-                pn.Row(self.view_projector(), pn.pane.Markdown(
-                    "**Why it matters.** A network fed raw eigenvectors sees a different input for the same "
-                    "graph whenever the solver returns another sign or basis. Sign-invariant encoders "
-                    "(SignNet: f(v) + f(−v)) fix the sign only; projectors and SPE "
-                    "(V diag(φ(λ)) Vᵀ) depend on the eigenspaces alone, so they are invariant to both.",
-                    width=360)),
+                pn.Row(self.view_projector(), pn.pane.Markdown(own.TEXTS["why"], width=360)),
             )),
             ("Stability", pn.Column(
-                pn.pane.Markdown(
-                    "Perturb one edge weight by ε and measure how far each encoding moves per unit change "
-                    "of the Laplacian. Inside a repeated (or nearly repeated) eigenvalue the raw eigenvectors "
-                    "can rotate by a finite angle for an arbitrarily small ε, so the ratio grows like 1/ε; "
-                    "hard projectors jump once ε splits a cluster; SPE does not jump (Huang et al., ICLR 2024). Not like "
-                    "for like: raw vectors and projectors read v₁…v_k (k below), SPE — a fixed, randomly initialised, "
-                    "untrained network — all n eigenpairs, and its random φ is nearly flat, so its small ratio is no "
-                    "promise for an SPE whose φ or ρ is steeper.", **sw),
+                pn.pane.Markdown(own.TEXTS["stability"], **sw),
                 pn.Row(eps_slider, stab_params), stab_text, self.view_stability())),
             ("Six graphs (ε sweep)", pn.Column(
-                pn.pane.Markdown(
-                    "The same ε sweep on six graphs side by side (each with the graph parameters set on the left, "
-                    "the same k, tol and SPE network). Graphs with repeated eigenvalues (cycle, grid, hypercube) "
-                    "make raw eigenvectors jump by ~1/ε; SPE stays bounded on every graph. Axes: ε (added to the "
-                    "first edge's weight) and ‖ΔPE‖_F / ‖ΔL‖_F (dimensionless), both log scale.", **sw),
+                pn.pane.Markdown(own.TEXTS["graphs"], **sw),
                 pn.param.ParamMethod(self.view_stability_graphs, lazy=True, css_classes=["pe-graphs"]))),
             ("Sinusoids vs cycle", pn.Column(
-                pn.pane.Markdown(
-                    "With frequencies 2πm/n, the Transformer's sin/cos pair of frequency m lies exactly in the "
-                    "m-th 2-D eigenspace of the cycle's Laplacian: a 2×2 matrix C<sub>m</sub> (√(n/2) times a rotation or a reflection, as the solver's basis falls) "
-                    "maps the solver's eigenvectors onto the sinusoids. The usual geometric ladder "
-                    "(base 10000) is *not* periodic on the cycle: its best fit in the eigenbasis leaves a "
-                    "residual.", **sw),
+                pn.pane.Markdown(own.TEXTS["sinusoids"], **sw),
                 pn.Row(self.int_input("cycle_n", width=200, sizing_mode=None), channel, pn.pane.Markdown(
                     "(channels d and base: *Sin dim*, *Sin base* on the left)", width=320)),
                 self.view_sinusoidal())),
-            ("Training", pn.Column(
-                pn.pane.Markdown(
-                    "Count 3-, 4-, 5- and 6-cycles with a GIN fed each encoding; the test set has the "
-                    "training sizes, the OOD set larger, rewired graphs. Curves stream in, in batches; "
-                    "training runs in a worker thread and can be paused or stopped. One training is one seed, and the "
-                    "order of the encodings can change with *Train seed* (try 0, 1, 2): `spectral-explorer reproduce "
-                    "positional-encodings` reports the mean and spread over seeds.", **sw),
-                self.trainer)),
+            ("Training", pn.Column(pn.pane.Markdown(own.TEXTS["training"], **sw), self.trainer)),
             dynamic=True, **sw)
 
         def on_tab(event):

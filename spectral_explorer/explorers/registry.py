@@ -83,6 +83,8 @@ def _session_setup(*extensions: str):
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:   # a closed class gives its memory back
         doc.on_session_destroyed(release_memory_soon)
+        from ._closed_pages import install   # a page closed mid-update: one INFO line, no traceback
+        install()
 
 
 def _page(title: str, intro: str, explorer):

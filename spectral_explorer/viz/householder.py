@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import numpy as np
+from ._toolbar import SAVE_ONLY
 
 __all__ = ["mirror_plot", "rotate_scale_rotate", "effect_heatmap"]
 
@@ -42,7 +43,7 @@ def mirror_plot(normals, frames, title: str = "", size: int = 330) -> hv.Overlay
     layers.append(hv.Labels({"x": list(1.15 * Q[0]), "y": list(1.15 * Q[1]),
                              "text": [f"q{c + 1}" for c in range(Q.shape[1])]}, ["x", "y"], "text"))
     return hv.Overlay(layers).opts(title=title, width=size, height=size, xlim=(-1.5, 1.5), ylim=(-1.5, 1.5),
-                                   xaxis=None, yaxis=None, toolbar=None, show_legend=False)
+                                   xaxis=None, yaxis=None, **SAVE_ONLY, show_legend=False)
 
 
 def rotate_scale_rotate(X, steps: dict, size: int = 220) -> hv.Overlay:
@@ -68,7 +69,7 @@ def rotate_scale_rotate(X, steps: dict, size: int = 220) -> hv.Overlay:
     n = len(panels)
     return hv.Overlay(frames + [pts, titles]).opts(
         width=int(size * n * 1.1), height=int(size * 1.15), xlim=(-lim, (n - 1) * gap + lim), ylim=(-lim, lim * 1.3),
-        xaxis=None, yaxis=None, toolbar=None, show_legend=False, data_aspect=1)
+        xaxis=None, yaxis=None, **SAVE_ONLY, show_legend=False, data_aspect=1)
 
 
 def effect_heatmap(E, factors, title: str = "", width: int = 330, height: int = 240) -> hv.HeatMap:
@@ -81,4 +82,4 @@ def effect_heatmap(E, factors, title: str = "", width: int = 330, height: int = 
     hm = hv.HeatMap(data, ["factor", "direction"], ["share", "effect"])
     labels = hv.Labels(hm).opts(text_font_size="9pt", text_color="black")
     return (hm.opts(cmap="Blues", clim=(0, 1), colorbar=True, tools=["hover"], invert_yaxis=True)
-            * labels).opts(title=title, width=width, height=height, toolbar=None)
+            * labels).opts(title=title, width=width, height=height, **SAVE_ONLY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import numpy as np
+from ._toolbar import SAVE_ONLY
 
 __all__ = ["to_rgb", "image_grid", "spectrum_bars", "curves", "grouped_bars"]
 
@@ -36,7 +37,7 @@ def image_grid(images, title: str = "", pad: int = 2, scale: int = 1, width: int
     H, W = canvas.shape[:2]
     el = hv.RGB(canvas, bounds=(0, 0, W, H))
     plot_w = width or min(900, W * 2)
-    opts = dict(title=title, xaxis=None, yaxis=None, width=plot_w, height=int(plot_w * H / W), toolbar=None)
+    opts = dict(title=title, xaxis=None, yaxis=None, width=plot_w, height=int(plot_w * H / W), **SAVE_ONLY)
     el = el.opts(**opts)
     overlays = [el]
     if col_labels is not None:
@@ -47,7 +48,7 @@ def image_grid(images, title: str = "", pad: int = 2, scale: int = 1, width: int
         ys = [H - (pad + i * (h + pad)) - 8 for i in range(r)]
         overlays.append(hv.Labels(([4] * r, ys, [str(s) for s in row_labels])).opts(
             text_font_size="8pt", text_color="white", text_align="left"))
-    return hv.Overlay(overlays).opts(title=title) if len(overlays) > 1 else el
+    return hv.Overlay(overlays).opts(title=title, **SAVE_ONLY) if len(overlays) > 1 else el
 
 
 def spectrum_bars(values, title: str, ylabel: str, selected: int | None = None, width: int = 360,
@@ -56,7 +57,7 @@ def spectrum_bars(values, title: str, ylabel: str, selected: int | None = None, 
     v = np.asarray(values, dtype=float)
     data = [(str(i + 1), float(x)) for i, x in enumerate(v)]
     bars = hv.Bars(data, "component", ylabel).opts(title=title, width=width, height=height, color=color,
-                                                     tools=["hover"], toolbar=None)
+                                                     tools=["hover"], **SAVE_ONLY)
     return bars
 
 
@@ -69,7 +70,7 @@ def curves(series: dict, x=None, title: str = "", xlabel: str = "x", ylabel: str
         xs = np.arange(1, len(y) + 1) if x is None else np.asarray(x)
         out.append(hv.Curve((xs, y), xlabel, ylabel, label=str(name)).opts(tools=["hover"]))
     return hv.Overlay(out).opts(title=title, width=width, height=height, logy=logy, legend_position="right",
-                                toolbar=None)
+                                **SAVE_ONLY)
 
 
 def grouped_bars(table: np.ndarray, groups, categories, title: str = "", ylabel: str = "value",
@@ -77,4 +78,4 @@ def grouped_bars(table: np.ndarray, groups, categories, title: str = "", ylabel:
     """Grouped bars: ``table[i, j]`` for group ``groups[i]`` and category ``categories[j]``."""
     data = [(str(g), str(c), float(table[i, j])) for i, g in enumerate(groups) for j, c in enumerate(categories)]
     return hv.Bars(data, ["group", "category"], ylabel).opts(title=title, width=width, height=height,
-                                                              tools=["hover"], toolbar=None, xlabel="")
+                                                              tools=["hover"], **SAVE_ONLY, xlabel="")
