@@ -391,3 +391,12 @@ def test_as_code_of_a_safetensors_matrix(tmp_path):
                    "layer.safetensors")
     assert ex._upload["W"].shape == (5, 30)     # the first 2-D tensor in the file: safetensors writes a… before z…
     _check(ex, tmp_path)                         # (its loader's own order changes from process to process)
+
+
+def test_the_example_matrix_is_packaged_and_small():
+    import fnmatch
+    import tomllib
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    rel = "assets/examples/eigenspace_weight.npy"
+    assert any(fnmatch.fnmatch(rel, p) for p in patterns["spectral_explorer"]), patterns
+    assert (REPO / "spectral_explorer" / rel).stat().st_size < 64_000

@@ -83,6 +83,7 @@ def test_wheel_packages_the_assets_and_no_apps_folder(wheel):
         assert f"spectral_explorer/explorers/tours/{d.name}.json" in names     # the guided tours
     assert "spectral_explorer/explorers/registry.py" in names
     assert "spectral_explorer/assets/examples/trefoil_knot.csv" in names        # the heat page's example upload
+    assert "spectral_explorer/assets/examples/eigenspace_weight.npy" in names   # the eigenspace page's example matrix
     assert not any(n.startswith(("apps/", "tests/", "benchmarks/")) for n in names)
 
 
