@@ -102,7 +102,7 @@ def _act(page, rng, logs):
         els.nth(rng.randrange(c)).click(timeout=2000)
 
 
-def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300)) -> dict:
+def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300), log_path=None) -> dict:
     from playwright.sync_api import sync_playwright
 
     rng = random.Random(seed)
@@ -148,6 +148,8 @@ def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300)) ->
             browser.close()
     finally:
         server_log = stop(proc)
+        if log_path:
+            Path(log_path).write_text(server_log)
     blocks = server_log.split("Traceback (most recent call last):")[1:]
     out["tracebacks"] = len(blocks)
     out["traceback_kinds"] = sorted({b.strip().splitlines()[-1][:160] for b in blocks if b.strip()})
@@ -164,8 +166,9 @@ def main():
     ap.add_argument("--apps", nargs="+", default=list(APPS), choices=APPS)
     ap.add_argument("--n", type=int, default=150, help="interactions per dashboard")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log", default=None, help="write the server's log to this file")
     args = ap.parse_args()
-    print(json.dumps(run(args.apps, args.n, args.seed), indent=1))
+    print(json.dumps(run(args.apps, args.n, args.seed, log_path=args.log), indent=1))
 
 
 if __name__ == "__main__":
