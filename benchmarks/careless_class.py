@@ -129,7 +129,7 @@ def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300), lo
                         elif r < 0.04:    # a tab closed mid-update, and opened again
                             page.close()
                             out["closes"] += 1
-                            out["console_errors"] += log.errors
+                            out["console_errors"] += [f"{app}: {e}" for e in log.errors]
                             out["external"] += len(log.external)
                             tabs[k] = _open(browser, url)
                         else:
@@ -142,7 +142,7 @@ def run(apps=APPS, n: int = 150, seed: int = 0, pause_ms=(0, 0, 10, 50, 300), lo
                     tabs[k][0].wait_for_timeout(rng.choice(pause_ms))
                 for page, log in tabs:
                     page.wait_for_timeout(3000)
-                    out["console_errors"] += log.errors
+                    out["console_errors"] += [f"{app}: {e}" for e in log.errors]
                     out["external"] += len(log.external)
                     page.close()
             browser.close()
