@@ -29,10 +29,10 @@ on the calling thread.
 
 >>> import torch
 >>> from torch import nn
->>> G = nn.Sequential(nn.Linear(8, 48), nn.ReLU(), nn.Unflatten(1, (3, 4, 4)), nn.Tanh())
+>>> G = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 48), nn.Unflatten(1, (3, 4, 4)), nn.Tanh())
 >>> gen = UserGenerator(G, 8)
 >>> gen.first_layer_name, gen.features_name, tuple(gen.sefa_weight.shape), gen.image_shape
-('0', '1', (48, 8), (3, 4, 4))
+('0', '1', (64, 8), (3, 4, 4))
 """
 
 from __future__ import annotations

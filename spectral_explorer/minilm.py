@@ -184,6 +184,9 @@ _WS = re.compile(r"\s+")
 #: members some libraries replace on import (bokeh, so Panel, swaps ``warnings.formatwarning``):
 #: left out, so the corpus is the same in a fresh interpreter and in a served dashboard
 _REPLACED_ON_IMPORT = {("warnings", "formatwarning")}
+#: members that test runners and servers replace at run time (pytest swaps ``threading.excepthook``
+#: during each test), read from the original the module keeps: the corpus is the same everywhere
+_ORIGINALS = {("threading", "excepthook"): "__excepthook__"}
 
 
 def _first_paragraph(doc: str | None) -> str | None:
@@ -207,6 +210,8 @@ def _walk_docstrings(modname: str):
     for name, obj in members:
         if name.startswith("_") or (modname, name) in _REPLACED_ON_IMPORT:
             continue
+        if (modname, name) in _ORIGINALS:
+            obj = getattr(mod, _ORIGINALS[modname, name], obj)
         if not (inspect.isclass(obj) or inspect.isroutine(obj)):
             continue
         if getattr(obj, "__module__", None) not in (modname, "_" + modname, None) and not inspect.isbuiltin(obj):

@@ -94,3 +94,25 @@ def test_a_page_has_gone_once_its_connection_has_closed():
     assert watch.gone()
     assert _PageWatch(SimpleNamespace(session_context=SimpleNamespace(destroyed=True))).gone()
     assert not _PageWatch(None).gone()   # a notebook or a script
+
+
+def test_tornados_own_log_of_a_closed_socket_is_one_info_line_and_other_errors_pass():
+    import logging
+    import sys
+
+    from tornado.websocket import WebSocketClosedError
+
+    from spectral_explorer.explorers import _closed_pages
+
+    _closed_pages.install(asyncio.new_event_loop())
+    tornado_log = logging.getLogger("tornado.application")
+    assert _closed_pages._FILTER in tornado_log.filters
+
+    def record(exc):
+        try:
+            raise exc
+        except Exception:
+            return logging.LogRecord("tornado.application", logging.ERROR, __file__, 1,
+                                     "Exception in callback", None, sys.exc_info())
+    assert not _closed_pages._FILTER.filter(record(WebSocketClosedError()))
+    assert _closed_pages._FILTER.filter(record(ValueError("a real bug")))

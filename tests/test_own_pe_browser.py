@@ -51,7 +51,7 @@ def test_upload_a_graph_bad_files_example_and_reload(server, browser, tmp_path):
     bad = [("graph.png", b"\x89PNG\r\n\x1a\n0000", "unsupported file type"),
            ("words.csv", b"alice,bob\ncarol,dave\nx,y\n", "not numeric"),
            ("negative.txt", b"0 1\n-1 2\n", "non-negative integers"),
-           ("nan.csv", b"0,1,1.0\n1,2,nan\n", "non-negative integers"),
+           ("nan.csv", b"0,1,1.0\n1,2,nan\n", "NaN or infinite"),
            ("broken.npz", b"PK\x03\x04garbage", "not a scipy sparse .npz")]
     for name, data, words in bad:
         _upload(page, name, data)

@@ -32,8 +32,26 @@ def is_closed_socket_error(exc) -> bool:
     return isinstance(exc, (WebSocketClosedError, StreamClosedError))
 
 
+class _ClosedSocketFilter(logging.Filter):
+    """Tornado logs a failed callback future itself ("Exception in callback …"): the same
+    closed-socket errors become the INFO line, everything else passes."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if is_closed_socket_error(exc) or is_closed_socket_error(getattr(exc, "__context__", None)):
+            log.info("a page closed while the server was writing to it (%s); nothing was lost", type(exc).__name__)
+            return False
+        return True
+
+
+_FILTER = _ClosedSocketFilter()
+
+
 def install(loop: asyncio.AbstractEventLoop | None = None) -> bool:
     """Install the handler on ``loop`` (the running loop by default) once; False without a loop."""
+    tornado_log = logging.getLogger("tornado.application")
+    if _FILTER not in tornado_log.filters:
+        tornado_log.addFilter(_FILTER)
     if loop is None:
         try:
             loop = asyncio.get_running_loop()

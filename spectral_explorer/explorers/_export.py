@@ -187,6 +187,12 @@ def export_row(explorer):
     figure_format = pn.widgets.RadioButtonGroup(options=list(FIGURE_BACKENDS), value="PNG", button_type="light",
                                                 width=110, css_classes=["explorer-figure-format"],
                                                 description="What the plots' toolbar save button writes")
-    figure_format.param.watch(lambda e: set_figure_format(e.new), "value")
+    def switch(event):
+        try:
+            set_figure_format(event.new)
+            explorer.set_error("export", None)
+        except Exception as exc:  # noqa: BLE001 - shown in the page, never in the server log
+            explorer.set_error("export", exc)
+    figure_format.param.watch(switch, "value")
     return pn.Column(pn.Row(download, show, copy, pn.pane.Markdown("toolbar 💾 saves", margin=(12, 2, 0, 20)),
                             figure_format), area, sizing_mode="stretch_width")
