@@ -438,6 +438,19 @@ def compensate(model: nn.Module, tokenizer, calib_texts, method: str = "eora", c
 
 
 @torch.no_grad()
+def _check_sweep(methods, compression, ranks):
+    """``(methods, sorted ranks)`` of a fidelity sweep, checked (every method known, the
+    compression parsable, at least one rank ≥ 1 unless only ``"none"`` is asked)."""
+    methods = tuple(methods)
+    for m in methods:
+        check_choice(m, "methods", METHODS)
+    _parse_compression(compression)
+    ranks = sorted({check_int(r, "ranks", low=1) for r in ranks})
+    if not ranks and any(m != "none" for m in methods):
+        raise ValueError("ranks must hold at least one rank >= 1")
+    return methods, ranks
+
+
 def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compression: str = "rtn3",
                      ranks=(4, 8, 16, 32, 64, 128), methods=METHODS, layers=None, grams: dict | None = None,
                      reference=None, progress=None, batch_size: int = 64, max_length: int = 128,
@@ -465,13 +478,7 @@ def fidelity_vs_rank(model: nn.Module, tokenizer, calib_texts, held_texts, compr
 
     from .minilm import embed, tokenize_batches
 
-    methods = tuple(methods)
-    for m in methods:
-        check_choice(m, "methods", METHODS)
-    _parse_compression(compression)
-    ranks = sorted({check_int(r, "ranks", low=1) for r in ranks})
-    if not ranks and any(m != "none" for m in methods):
-        raise ValueError("ranks must hold at least one rank >= 1")
+    methods, ranks = _check_sweep(methods, compression, ranks)
     names = minilm_linear_names(model) if layers is None else list(layers)
     linears = _resolve_linears(model, names)
     rmax = max(ranks, default=0)
@@ -867,13 +874,7 @@ def model_fidelity_vs_rank(model: nn.Module, calibration, heldout=None, compress
     """
     import time
 
-    methods = tuple(methods)
-    for m in methods:
-        check_choice(m, "methods", METHODS)
-    _parse_compression(compression)
-    ranks = sorted({check_int(r, "ranks", low=1) for r in ranks})
-    if not ranks and any(m != "none" for m in methods):
-        raise ValueError("ranks must hold at least one rank >= 1")
+    methods, ranks = _check_sweep(methods, compression, ranks)
     names = linear_layer_names(model, layers)
     dtype = _weight_dtype(model)
     if heldout is None:

@@ -10,21 +10,10 @@ import time
 
 import pytest
 
-from _browser import PageLog, free_port
-from test_apps import _text, _wait_text, start_server, stop_server
+from _browser import PageLog
+from test_apps import _text, _wait_text, server  # noqa: F401 - the served-page fixture (clean log checked)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    proc = start_server(port)
-    yield f"http://127.0.0.1:{port}"
-    out = stop_server(proc)
-    raised = [block for block in out.split("Traceback (most recent call last):")[1:]
-              if "WebSocketClosedError" not in block and "StreamClosedError" not in block]
-    assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
 
 
 def _upload(page, name, data: bytes, mime="text/csv"):
@@ -32,7 +21,7 @@ def _upload(page, name, data: bytes, mime="text/csv"):
         files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
-def test_upload_a_graph_bad_files_example_and_reload(server, browser, tmp_path):
+def test_upload_a_graph_bad_files_example_and_reload(server, browser, tmp_path):  # noqa: F811 - the fixture
     page = browser.new_page(viewport={"width": 1600, "height": 1300})
     log = PageLog(page)
     page.goto(server + "/positional_encodings", wait_until="networkidle")
