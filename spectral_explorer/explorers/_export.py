@@ -99,7 +99,7 @@ if (navigator.clipboard && window.isSecureContext) {
   navigator.clipboard.writeText(text).catch(fallback);
 } else { fallback(); }
 button.label = '✓ copied';
-setTimeout(() => { button.label = '⧉ copy'; }, 1500);
+setTimeout(() => { button.label = 'copy code'; }, 1500);
 """
 
 
@@ -155,7 +155,7 @@ def export_row(explorer):
                                     value="", visible=False, sizing_mode="stretch_width", height=260,
                                     css_classes=["explorer-code"],
                                     stylesheets=[":host textarea {font-family: monospace; font-size: 12px;}"])
-    copy = pn.widgets.Button(name="⧉ copy", button_type="light", width=90, visible=False,
+    copy = pn.widgets.Button(name="copy code", button_type="light", width=100, visible=False,
                              css_classes=["explorer-copy"], description="Copy the code to the clipboard")
     copy.js_on_click(args={"area": area, "button": copy}, code=COPY_JS)
     state = {"code": ""}
@@ -194,5 +194,5 @@ def export_row(explorer):
         except Exception as exc:  # noqa: BLE001 - shown in the page, never in the server log
             explorer.set_error("export", exc)
     figure_format.param.watch(switch, "value")
-    return pn.Column(pn.Row(download, show, copy, pn.pane.Markdown("toolbar 💾 saves", margin=(12, 2, 0, 20)),
+    return pn.Column(pn.Row(download, show, copy, pn.pane.Markdown("toolbar save writes", margin=(12, 2, 0, 20)),
                             figure_format), area, sizing_mode="stretch_width")
