@@ -231,12 +231,15 @@ def dashboard_page(title: str, intro: str, body, max_width: str = "1700px", glos
     to the glossary page unless ``glossary=False``) and the body.
 
     Bootstrap is bundled with Panel and served locally; unlike the Fast, Material and
-    Vanilla designs it requests no Google web fonts, so the page works offline.
+    Vanilla designs it requests no Google web fonts, so the page works offline.  The template is
+    Panel's Bootstrap one with landmarks (one ``main``, the title the page's ``h1``; see ``._a11y``).
     """
     serve_styles_locally()
     if glossary:
         intro = f"{intro.rstrip()} {GLOSSARY_LINK}"
-    page = pn.template.BootstrapTemplate(
+    from ._a11y import AccessibleTemplate
+
+    page = AccessibleTemplate(
         title=title,
         sidebar=[],
         main=[pn.pane.Markdown(intro, sizing_mode="stretch_width"), body],

@@ -351,8 +351,8 @@ _CARD_CSS = """
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:18px;margin:8px 0}
 .app-card{border:1px solid #ddd;border-radius:6px;overflow:hidden;background:#fff;display:flex;flex-direction:column}
 .app-card img{width:100%;height:auto;display:block;border-bottom:1px solid #eee}
-.app-card h3{margin:10px 14px 4px;font-size:1.15em}
-.app-card h3 a{text-decoration:none;color:#234a6b}
+.app-card h2{margin:10px 14px 4px;font-size:1.15em}
+.app-card h2 a{text-decoration:none;color:#234a6b}
 .app-card p{margin:0 14px 12px;color:#333;font-size:0.92em;line-height:1.35}
 .app-card details{margin:0 14px 12px;font-size:0.9em}
 .app-card summary{cursor:pointer;color:#234a6b}
@@ -372,7 +372,7 @@ def _card(d: Dashboard) -> str:
                f'alt="{title}" width="{THUMBNAIL_SIZE[0]}" height="{THUMBNAIL_SIZE[1]}"></a>')
     except (FileNotFoundError, ValueError):
         img = ""
-    return (f'<div class="app-card">{img}<h3><a href="./{name}" id="link-{name}">{title}</a></h3>'
+    return (f'<div class="app-card">{img}<h2><a href="./{name}" id="link-{name}">{title}</a></h2>'
             f"<p>{text}</p>{_tour_links(d)}</div>")
 
 
