@@ -292,6 +292,13 @@ def grid_player(explorer, name: str, grid, label: str):
         if frame != nearest(getattr(explorer, name)) and grid[frame] != getattr(explorer, name):
             setattr(explorer, name, grid[frame])
     link_two_way(explorer, name, player, apply, to_widget=nearest)
+
+    def title(*_):
+        # "animate t: 0.2": the value in effect beside the label (also the range's aria-valuetext,
+        # see assets/a11y.js — the frame number alone means nothing)
+        player.name = f"{label}: {getattr(explorer, name):.3g}"
+    explorer.param.watch(title, name)
+    title()
     return player
 
 

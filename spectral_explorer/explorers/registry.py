@@ -434,7 +434,11 @@ def glossary_page():
     packaged Markdown as HTML, its formulas typeset by KaTeX (bundled with Panel, served
     locally)."""
     pn.extension("katex", notifications=False)
-    text = markdown_with_math(GLOSSARY.read_text(encoding="utf-8"))
+    import re
+
+    # the page's title bar is its one h1 ("Glossary"): the file's own title goes, its sections stay h2
+    source = re.sub(r"\A# [^\n]*\n", "", GLOSSARY.read_text(encoding="utf-8"))
+    text = markdown_with_math(source)
     body = pn.pane.LaTeX(text, renderer="katex", sizing_mode="stretch_width", css_classes=["glossary"],
                          stylesheets=["table {border-collapse: collapse; margin: 0.5em 0 1em}"
                                       " th, td {border-bottom: 1px solid #ddd; padding: 4px 8px;"
