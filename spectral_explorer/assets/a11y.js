@@ -90,6 +90,17 @@
       var first = title.firstChild;
       name = label(first && first.nodeType === 3 ? first.textContent : text(title).split(":")[0]);
       value = text(title.querySelector(".bk-slider-value"));
+    } else if (r === document || !r.host) {
+      // ipywidgets' sliders in a notebook (also noUiSlider): each handle names itself from its
+      // widget's label and readout
+      handles.forEach(function (h) {
+        var w = h.closest(".widget-slider, .widget-hslider, .widget-vslider, .jupyter-widgets");
+        if (!w) { return; }
+        set(h, "aria-label", label(text(w.querySelector(".widget-label"))) || "slider");
+        var ro = w.querySelector(".widget-readout");
+        if (ro) { set(h, "aria-valuetext", text(ro) || ro.value); }
+      });
+      return;
     } else {
       var prev = r.host && r.host.previousElementSibling;
       var shown = prev ? text(prev.shadowRoot || prev) : "";
