@@ -296,7 +296,7 @@ def grid_player(explorer, name: str, grid, label: str):
     def title(*_):
         # "animate t: 0.2": the value in effect beside the label (also the range's aria-valuetext,
         # see assets/a11y.js — the frame number alone means nothing)
-        player.name = f"{label}: {getattr(explorer, name):.3g}"
+        player.label = f"{label}: {getattr(explorer, name):.3g}"
     explorer.param.watch(title, name)
     title()
     return player
