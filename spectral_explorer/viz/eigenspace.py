@@ -24,7 +24,8 @@ __all__ = ["TOY_CAPTION", "toy_kept_directions", "toy_data_plot", "toy_residual_
            "gram_spectrum_plot", "delta_energy_plot",
            "rank_error_plot", "pissa_plot", "METHOD_COLORS"]
 
-METHOD_COLORS = {"none": "#7f7f7f", "SVD": "#d62728", "EoRA": "#1f77b4"}
+#: Okabe–Ito colours (no red/green pair); SVD is also dashed
+METHOD_COLORS = {"none": "#7f7f7f", "SVD": "#d55e00", "EoRA": "#0072b2"}
 
 
 def _ellipse(cov, scale=2.0, n=100):
@@ -101,7 +102,7 @@ def toy_residual_plot(residuals: dict, size=380):
     ky1, ky2 = "y₁ (output units)", "y₂ (output units)"
     for name, R in residuals.items():
         R = np.asarray(R, float)
-        c = METHOD_COLORS.get(name, "#2ca02c")
+        c = METHOD_COLORS.get(name, "#009e73")
         ex, ey = _ellipse(R.T @ R / R.shape[0])
         layers.append(hv.Scatter((R[:, 0], R[:, 1]), ky1, ky2, label=f"{name} residual").opts(
             color=c, alpha=0.35, size=3))
@@ -165,7 +166,7 @@ def rank_error_plot(ranks, errors: dict, rank=None, width=430, height=300, ylabe
     ranks = np.asarray(ranks, float)
     els = []
     for name, err in errors.items():
-        c = METHOD_COLORS.get(name, "#2ca02c")
+        c = METHOD_COLORS.get(name, "#009e73")
         els.append(hv.Curve((ranks, np.asarray(err, float)), "rank r of BA", ylabel, label=name).opts(
             color=c, line_width=2))
         els.append(hv.Scatter((ranks, np.asarray(err, float)), "rank r of BA", ylabel, label=name).opts(color=c, size=6,

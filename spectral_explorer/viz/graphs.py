@@ -25,8 +25,9 @@ __all__ = ["graph_edges", "graph_nodes", "graph_plot", "eigenvalue_plot", "proje
            "channels_image", "channel_curves", "training_curves", "ENCODING_COLORS"]
 
 #: one colour per encoding kind (stable across plots and runs)
-ENCODING_COLORS = {"none": "#7f7f7f", "lappe": "#d62728", "rwpe": "#2ca02c", "signnet": "#ff7f0e",
-                   "spe": "#1f77b4", "raw": "#d62728", "projectors": "#ff7f0e", "subspace": "#9467bd"}
+#: Okabe–Ito colours (told apart with the common colour-vision deficiencies: no red/green pair)
+ENCODING_COLORS = {"none": "#7f7f7f", "lappe": "#d55e00", "rwpe": "#009e73", "signnet": "#e69f00",
+                   "spe": "#0072b2", "raw": "#d55e00", "projectors": "#e69f00", "subspace": "#cc79a7"}
 _PLAIN = dict(xaxis=None, yaxis=None, toolbar="above", default_tools=["pan", "wheel_zoom", "reset", "save"])
 
 
@@ -243,8 +244,8 @@ def sinusoid_cycle_figure(c: dict, n: int, channel: int, base: float) -> hv.Layo
         styles={rebuilt: dict(line_dash="dashed", color="black"),
                 f"sinusoid channel {ch}": dict(color="#1f77b4", line_width=4, alpha=0.6),
                 f"eigenvector {ch + 1}": dict(color="#ff7f0e"),
-                transformer: dict(color="#2ca02c", alpha=0.8),
-                "its best fit in span(V)": dict(color="#2ca02c", line_dash="dotted")},
+                transformer: dict(color="#009e73", alpha=0.8),
+                "its best fit in span(V)": dict(color="#009e73", line_dash="dotted")},
         width=640, height=330).opts(legend_position="right")
     return (left + mid + curves).redim.label(**_CYCLE_UNITS).opts(shared_axes=False)
 

@@ -9,7 +9,7 @@ from ._toolbar import SAVE_ONLY
 
 __all__ = ["mirror_plot", "rotate_scale_rotate", "effect_heatmap"]
 
-_COLORS = ("#d62728", "#1f77b4", "#2ca02c")
+_COLORS = ("#d55e00", "#0072b2", "#009e73")   # Okabe–Ito: no red/green pair
 
 
 def _arrows(vectors, colors, labels, width=3.0):
