@@ -338,7 +338,7 @@ def run_seed(seed: int, config: dict, rank: int = 4, k: int = 4, latent_dim: int
         return row
 
     def mean_abs_cos(d0, d1):
-        """Mean over the k directions of |cos| between d0[i] and d1[i]."""
+        """Mean over the k directions of ``|cos|`` between d0[i] and d1[i]."""
         return float(torch.diagonal((d0.double() @ d1.double().T).abs()).mean())
 
     score("pretrained linear", model, seconds=t_pre)
@@ -504,7 +504,7 @@ def image_fidelity(gan, proj, z: torch.Tensor) -> dict:
 def face_fidelity(gan, ranks, steps: int, n_test: int, singular_values: str = "equal", progress=None,
                   cancel=None) -> list[dict]:
     """For each rank: image fidelity of the from_weight projector before and after ``steps`` of
-    data-free fine-tuning, and the |cos| between the top-5 SeFa directions of the original layer
+    data-free fine-tuning, and the ``|cos|`` between the top-5 SeFa directions of the original layer
     and the projector's top-5 directions after fine-tuning."""
     z = face_latents(gan, n_test, 4242)
     ref_dirs = torch.linalg.svd(gan.sefa_weight.detach().double(), full_matrices=False)[2][:5]
