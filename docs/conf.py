@@ -91,10 +91,10 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     # notebook pages give their width to the plots
-    "secondary_sidebar_items": {"**": ["page-toc"], "notebooks/*": []},
+    "secondary_sidebar_items": {"notebooks/*": []},
     "article_footer_items": [],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"], "index": []}
+html_sidebars = {"**": ["sidebar-nav-bs"], "index": [], "install": [], "gallery": []}
 html_context = {"default_mode": "light"}
 html_favicon = "../spectral_explorer/assets/thumb_heat_geodesics.png"
 nb_ipywidgets_js = {}                # widget outputs need a kernel; no CDN script for them
