@@ -44,7 +44,7 @@ templates_path = ["_templates"]
 # -- API reference -------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
 autodoc_typehints = "none"           # numpydoc's Parameters sections carry the types
 autodoc_member_order = "bysource"
 numpydoc_show_class_members = False

@@ -59,10 +59,12 @@ class Dataset:
 
     @property
     def n(self) -> int:
+        """Number of points (rows of ``X``)."""
         return self.X.shape[0]
 
     @property
     def has_truth(self) -> bool:
+        """Whether the data set carries ground-truth geodesic distances."""
         return self._truth is not None
 
     def geodesic_distances(self, rows=None, cols=None) -> np.ndarray:

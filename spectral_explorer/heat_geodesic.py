@@ -903,9 +903,11 @@ class HeatGeodesicEmbedding:
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
     def get_params(self, deep=True):
+        """The constructor's parameters as a dict (scikit-learn's estimator API)."""
         return {k: getattr(self, k) for k in self._param_names()}
 
     def set_params(self, **params):
+        """Set constructor parameters by name; an unknown name raises ``ValueError``."""
         valid = self.get_params()
         for k, v in params.items():
             if k not in valid:

@@ -168,16 +168,20 @@ class EllipseVAE(nn.Module):
         self.dec = nn.Sequential(nn.ReLU(), nn.Linear(hidden, 256), nn.ReLU(), nn.Linear(256, D))
 
     def encode(self, x: torch.Tensor):
+        """The posterior ``(μ, log σ)`` of images ``x`` (one isotropic σ per image)."""
         h = self.enc(x.flatten(1))
         return h[:, :-1], h[:, -1]          # μ, log σ
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Pixel logits from latents ``z`` through the first layer and the decoder."""
         return self.dec(self.first(z) + self.first_bias).reshape(-1, self.size, self.size)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images from latents: the sigmoid of :meth:`decode_logits`."""
         return torch.sigmoid(self.decode_logits(z))
 
     def loss(self, x: torch.Tensor, beta: float = 1.0):
+        """The β-VAE loss of a batch: reconstruction (binary cross-entropy) + β · KL."""
         mu, log_s = self.encode(x)
         z = mu + torch.exp(log_s)[:, None] * torch.randn_like(mu)
         rec = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="sum") / x.shape[0]

@@ -153,6 +153,7 @@ def verdict(summary: list[dict], rows: list[dict] | None = None) -> str:
 
 
 def run(quick: bool = False, progress=None, cancel=None, meta: dict | None = None) -> list[dict]:
+    """Run the study (``quick``: the small configuration) and return its rows; ``progress`` and ``cancel`` as everywhere."""
     cfg = hs.STUDY_CONFIGS["quick" if quick else "full"]
     rows: list[dict] = []
     seed_rows: list[dict] = []
