@@ -886,7 +886,7 @@ class HeatGeodesicEmbedding:
         count hops: on a clean swiss roll the embedding keeps the rectangle (ρ 0.992, slope of
         the distances 0.84), on the roll rotated into 10-D with noise 0.5 it stays behind
         Isomap (0.993 against 0.997), because the noise varies the hops' lengths (figures from
-        ``spectral-explorer reproduce heat-geodesics`` before the metric graph; the README has the
+        ``spectral-explorer reproduce heat-geodesics`` before the metric graph; docs/reproduce.md has the
         current table).  The alpha-decay graph is the kind of graph the heat-geodesic paper and
         PHATE build, but this is not the paper's configuration: the paper reads a Chebyshev heat
         kernel with the heat law, σ = 0, knn 10 and metric MDS — :meth:`paper`.  It is the graph
