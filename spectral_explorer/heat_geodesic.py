@@ -420,11 +420,11 @@ def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=No
     """Distances from a kernel block ``H`` (n×m; columns = ``sources``, or all nodes when
     ``sources`` is ``None``) by one of Varadhan's laws (see the module docs):
 
-    ``"varadhan"``  ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``
-    ``"screened"``  ``√(t/K)·max(0, −log H_ij + σ·log(½(H_ii + H_jj)))``, ``K = order``
-    ``"paper"``     the heat law as the paper's code computes it: ``log(max(H, 0) + 1e−16)``
-                    (:data:`PAPER_EPS`), so every entry below round-off reads as the same,
-                    farthest distance ``√(4t·36.8)``
+    * ``"varadhan"``: ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``
+    * ``"screened"``: ``√(t/K)·max(0, −log H_ij + σ·log(½(H_ii + H_jj)))``, ``K = order``
+    * ``"paper"``: the heat law as the paper's code computes it: ``log(max(H, 0) + 1e−16)``
+      (:data:`PAPER_EPS`), so every entry below round-off reads as the same, farthest distance
+      ``√(4t·36.8)``
 
     ``diag`` is the kernel's diagonal (length n), needed only when ``sigma > 0``.  Entries ≤ 0
     are floored at the smallest positive double before the logarithm (``"paper"``: see above).  Returns ``(D, info)``
