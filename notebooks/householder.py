@@ -282,7 +282,7 @@ hv.Layout([vh.effect_heatmap(by[v]["E"], hs.FACTORS, v, width=300)
 # **What the full study found** (`spectral-explorer reproduce householder`: 3 seeds of 3000
 # pretraining steps; purity mean ± std over the seeds; each row compared with its control seed by
 # seed, "the same within the seeds' noise" unless every seed moves the same way and the mean is
-# beyond two standard errors; the whole table is in the README):
+# beyond two standard errors; the whole table is on the docs' reproduce page, docs/reproduce.md):
 #
 # * equal $S$ 0.376 ± 0.028, fixed $S$ 0.385 ± 0.036 and learned $S$ 0.385 ± 0.036 against
 #   0.412 ± 0.086 for the linear control fine-tuned as long: the projector rows are not purer.

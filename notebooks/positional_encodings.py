@@ -499,7 +499,7 @@ hv.Bars(results.melt("encoding", var_name="set", value_name="MAE"), ["encoding",
 # lowest error. RWPE, which computes no eigenvectors (yet is spectral, section 7), can have the
 # lowest OOD error: its return probabilities count closed walks, which are close to cycle
 # counts. Over three seeds of `spectral-explorer reproduce positional-encodings --quick` it is
-# lowest at every seed, while SignNet and SPE swap places between seeds (the README has the
+# lowest at every seed, while SignNet and SPE swap places between seeds (the docs' reproduce page has the
 # table) — SPE's advantage is that its output does not jump on graphs with (nearly) repeated
 # eigenvalues. The cell below prints this run's winner; one run is one seed, so it is an
 # anecdote in full mode too, and in quick mode a smoke run: exercise 6 compares with the spread

@@ -246,6 +246,7 @@ def _bench(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``spectral-explorer`` argument parser: ``serve``, ``reproduce`` and ``bench``."""
     p = argparse.ArgumentParser(prog="spectral-explorer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 

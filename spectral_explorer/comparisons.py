@@ -3,24 +3,24 @@
 Every method returns a :class:`MethodResult` with an n×n distance matrix and a 2-D (or
 ``n_components``-D) embedding, so tables and side-by-side views treat them alike.
 
-``heat_geodesic``       the library default: its own kNN graph (knn 10) with calibrated metric
-                       conductances, two backward-Euler steps read with the screened
-                       Varadhan law (distances in the units of the data), classical MDS, and a
-                       heat-smoothed graph instead where that one folds (``denoise="auto"``)
-``heat_paper``         the heat-geodesic paper's configuration (:meth:`HeatGeodesicEmbedding.paper`:
-                       alpha-decay graph, knn 10, Chebyshev order 30, the heat law, σ = 0, the
-                       paper's τ knee, metric MDS weighted by D⁻²)
-``heat_affinity``       the same on the alpha-decay graph (knn 8, one Euler step, t = 10): heat
-                       counts hops; the default before the metric graph
-``heat_rank_faithful`` the older default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
-``heat_denoised``      the heavy-noise option: coordinates heat-diffused for s = 3, a mutual
-                       alpha-decay graph on them, then the affinity graph's distances and MDS
-``diffusion_map``      Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
-``phate``              PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
-``shortest_path``      Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
-``isomap``             scikit-learn's Isomap (its own 10-NN graph); its geodesic distances
-``umap``               umap-learn's UMAP of the points; distances between embedded points
-``tsne``               scikit-learn's t-SNE of the points; distances between embedded points
+* ``heat_geodesic``: the library default: its own kNN graph (knn 10) with calibrated metric
+  conductances, two backward-Euler steps read with the screened Varadhan law (distances in the
+  units of the data), classical MDS, and a heat-smoothed graph instead where that one folds
+  (``denoise="auto"``)
+* ``heat_paper``: the heat-geodesic paper's configuration (:meth:`HeatGeodesicEmbedding.paper`:
+  alpha-decay graph, knn 10, Chebyshev order 30, the heat law, σ = 0, the paper's τ knee, metric
+  MDS weighted by D⁻²)
+* ``heat_affinity``: the same on the alpha-decay graph (knn 8, one Euler step, t = 10): heat counts
+  hops; the default before the metric graph
+* ``heat_rank_faithful``: the older default, √(−4t log (I + tL)^{−1}): right ranks, √d shape
+* ``heat_denoised``: the heavy-noise option: coordinates heat-diffused for s = 3, a mutual
+  alpha-decay graph on them, then the affinity graph's distances and MDS
+* ``diffusion_map``: Euclidean distance between diffusion coordinates ``λ_k^τ ψ_k``
+* ``phate``: PHATE-style potential distance ``‖log P^τ_i − log P^τ_j‖``
+* ``shortest_path``: Dijkstra on the graph with Euclidean edge lengths (Isomap-like)
+* ``isomap``: scikit-learn's Isomap (its own 10-NN graph); its geodesic distances
+* ``umap``: umap-learn's UMAP of the points; distances between embedded points
+* ``tsne``: scikit-learn's t-SNE of the points; distances between embedded points
 
 The other graph-based methods share the alpha-decay graph ``W``; the heat estimators, Isomap,
 UMAP and t-SNE build their own neighbourhoods from the points, as their users would run them.

@@ -4,15 +4,13 @@ Every generator returns a :class:`Dataset` holding the points ``X`` (n, ambient_
 colour (the ground-truth intrinsic coordinate, for plots), the noiseless latent
 coordinates, and a way to compute exact ground-truth geodesic distances.
 
-=============  ==========================================================================
-``swiss_roll`` spiral ``r = t`` rolled in 3-D; geodesic = Euclidean distance in
-               (arc length, height), arc length ``s(t) = ½(t√(1+t²) + asinh t)``
-``s_curve``    scikit-learn's S shape (two unit half circles); geodesic = Euclidean in (t, y)
-``sphere``     uniform on the unit sphere; geodesic = great-circle distance
-``tree``       DLA-style branching random walks in ``dim`` dimensions; geodesic = shortest
-               path along the noiseless branches
-``digits``     scikit-learn's 8×8 handwritten digits (1797 × 64); no ground truth
-=============  ==========================================================================
+* ``swiss_roll``: spiral ``r = t`` rolled in 3-D; geodesic = Euclidean distance in (arc length,
+  height), arc length ``s(t) = ½(t√(1+t²) + asinh t)``
+* ``s_curve``: scikit-learn's S shape (two unit half circles); geodesic = Euclidean in (t, y)
+* ``sphere``: uniform on the unit sphere; geodesic = great-circle distance
+* ``tree``: DLA-style branching random walks in ``dim`` dimensions; geodesic = shortest path along
+  the noiseless branches
+* ``digits``: scikit-learn's 8×8 handwritten digits (1797 × 64); no ground truth
 """
 
 from __future__ import annotations
@@ -59,10 +57,12 @@ class Dataset:
 
     @property
     def n(self) -> int:
+        """Number of points (rows of ``X``)."""
         return self.X.shape[0]
 
     @property
     def has_truth(self) -> bool:
+        """Whether the data set carries ground-truth geodesic distances."""
         return self._truth is not None
 
     def geodesic_distances(self, rows=None, cols=None) -> np.ndarray:

@@ -144,9 +144,11 @@ class DigitsUNet(nn.Module):
 
     @property
     def h_shape(self) -> tuple[int, int, int]:
+        """Shape ``(C, H, W)`` of one bottleneck activation ``h``."""
         return (4 * self.channels, SIZE // 4, SIZE // 4)
 
     def encode(self, x: torch.Tensor, t: torch.Tensor):
+        """The U-Net's down path: ``(h, skips, temb)``, with ``h`` the bottleneck (the h-space)."""
         temb = self.time(_timestep_embedding(t, 64))
         s1 = self.down1(self.conv_in(x), temb)
         s2 = self.down2(self.pool1(s1), temb)
@@ -154,6 +156,7 @@ class DigitsUNet(nn.Module):
         return h, (s1, s2), temb
 
     def decode(self, h: torch.Tensor, skips, temb: torch.Tensor) -> torch.Tensor:
+        """The U-Net's up path: ε̂ from the bottleneck ``h``, the skips and the time embedding."""
         s1, s2 = skips
         u = self.up2(F.interpolate(h, scale_factor=2, mode="nearest"))
         u = self.dec2(torch.cat([u, s2], dim=1), temb)

@@ -255,6 +255,7 @@ class UserGenerator:
 
     @property
     def has_first_layer(self) -> bool:
+        """Whether SeFa's first layer was found (or given)."""
         return self.first_layer is not None
 
     def _need_first(self):
@@ -332,4 +333,5 @@ class UserGenerator:
 
     @property
     def n_first_features(self) -> int:
+        """Output size of the first layer (its bias's length)."""
         return int(self.first_bias.numel())

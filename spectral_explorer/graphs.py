@@ -526,6 +526,7 @@ def adjacency_from_graph(G, weight: str | None = "weight", max_nodes: int | None
           ``A ← max(A, Aᵀ)``;
         * an edge index: a ``(2, E)`` numpy array or torch tensor of non-negative integer node ids
           (``n = max id + 1``; an id in no edge is an isolated node), every edge weight 1.
+
         Self-loops are dropped (the Laplacian of the built-in graphs has none); an edge given in both
         directions is one edge.
     weight : str or None, default "weight"

@@ -420,11 +420,11 @@ def distances_from_kernel(H, t: float, sigma: float = 0.0, diag=None, sources=No
     """Distances from a kernel block ``H`` (n×m; columns = ``sources``, or all nodes when
     ``sources`` is ``None``) by one of Varadhan's laws (see the module docs):
 
-    ``"varadhan"``  ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``
-    ``"screened"``  ``√(t/K)·max(0, −log H_ij + σ·log(½(H_ii + H_jj)))``, ``K = order``
-    ``"paper"``     the heat law as the paper's code computes it: ``log(max(H, 0) + 1e−16)``
-                    (:data:`PAPER_EPS`), so every entry below round-off reads as the same,
-                    farthest distance ``√(4t·36.8)``
+    * ``"varadhan"``: ``√max(0, −4t·log H_ij + σ·4t·log(½(H_ii + H_jj)))``
+    * ``"screened"``: ``√(t/K)·max(0, −log H_ij + σ·log(½(H_ii + H_jj)))``, ``K = order``
+    * ``"paper"``: the heat law as the paper's code computes it: ``log(max(H, 0) + 1e−16)``
+      (:data:`PAPER_EPS`), so every entry below round-off reads as the same, farthest distance
+      ``√(4t·36.8)``
 
     ``diag`` is the kernel's diagonal (length n), needed only when ``sigma > 0``.  Entries ≤ 0
     are floored at the smallest positive double before the logarithm (``"paper"``: see above).  Returns ``(D, info)``
@@ -886,7 +886,7 @@ class HeatGeodesicEmbedding:
         count hops: on a clean swiss roll the embedding keeps the rectangle (ρ 0.992, slope of
         the distances 0.84), on the roll rotated into 10-D with noise 0.5 it stays behind
         Isomap (0.993 against 0.997), because the noise varies the hops' lengths (figures from
-        ``spectral-explorer reproduce heat-geodesics`` before the metric graph; the README has the
+        ``spectral-explorer reproduce heat-geodesics`` before the metric graph; docs/reproduce.md has the
         current table).  The alpha-decay graph is the kind of graph the heat-geodesic paper and
         PHATE build, but this is not the paper's configuration: the paper reads a Chebyshev heat
         kernel with the heat law, σ = 0, knn 10 and metric MDS — :meth:`paper`.  It is the graph
@@ -903,9 +903,11 @@ class HeatGeodesicEmbedding:
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
     def get_params(self, deep=True):
+        """The constructor's parameters as a dict (scikit-learn's estimator API)."""
         return {k: getattr(self, k) for k in self._param_names()}
 
     def set_params(self, **params):
+        """Set constructor parameters by name; an unknown name raises ``ValueError``."""
         valid = self.get_params()
         for k, v in params.items():
             if k not in valid:

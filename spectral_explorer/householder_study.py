@@ -168,16 +168,20 @@ class EllipseVAE(nn.Module):
         self.dec = nn.Sequential(nn.ReLU(), nn.Linear(hidden, 256), nn.ReLU(), nn.Linear(256, D))
 
     def encode(self, x: torch.Tensor):
+        """The posterior ``(μ, log σ)`` of images ``x`` (one isotropic σ per image)."""
         h = self.enc(x.flatten(1))
         return h[:, :-1], h[:, -1]          # μ, log σ
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Pixel logits from latents ``z`` through the first layer and the decoder."""
         return self.dec(self.first(z) + self.first_bias).reshape(-1, self.size, self.size)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images from latents: the sigmoid of :meth:`decode_logits`."""
         return torch.sigmoid(self.decode_logits(z))
 
     def loss(self, x: torch.Tensor, beta: float = 1.0):
+        """The β-VAE loss of a batch: reconstruction (binary cross-entropy) + β · KL."""
         mu, log_s = self.encode(x)
         z = mu + torch.exp(log_s)[:, None] * torch.randn_like(mu)
         rec = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="sum") / x.shape[0]
@@ -338,7 +342,7 @@ def run_seed(seed: int, config: dict, rank: int = 4, k: int = 4, latent_dim: int
         return row
 
     def mean_abs_cos(d0, d1):
-        """Mean over the k directions of |cos| between d0[i] and d1[i]."""
+        """Mean over the k directions of ``|cos|`` between d0[i] and d1[i]."""
         return float(torch.diagonal((d0.double() @ d1.double().T).abs()).mean())
 
     score("pretrained linear", model, seconds=t_pre)
@@ -504,7 +508,7 @@ def image_fidelity(gan, proj, z: torch.Tensor) -> dict:
 def face_fidelity(gan, ranks, steps: int, n_test: int, singular_values: str = "equal", progress=None,
                   cancel=None) -> list[dict]:
     """For each rank: image fidelity of the from_weight projector before and after ``steps`` of
-    data-free fine-tuning, and the |cos| between the top-5 SeFa directions of the original layer
+    data-free fine-tuning, and the ``|cos|`` between the top-5 SeFa directions of the original layer
     and the projector's top-5 directions after fine-tuning."""
     z = face_latents(gan, n_test, 4242)
     ref_dirs = torch.linalg.svd(gan.sefa_weight.detach().double(), full_matrices=False)[2][:5]

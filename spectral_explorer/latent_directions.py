@@ -366,7 +366,7 @@ def traversal_latents(z, directions, alphas, sigmas=None) -> torch.Tensor:
 
 @torch.no_grad()
 def traversal_strip(generator, z, directions, alphas, sigmas=None) -> torch.Tensor:
-    """Images of :func:`traversal_latents` rendered in one batch: (k, len(alphas), *image_shape)."""
+    """Images of :func:`traversal_latents` rendered in one batch: ``(k, len(alphas), *image_shape)``."""
     L = traversal_latents(z, directions, alphas, sigmas)
     k, a, d = L.shape
     imgs = generator(L.reshape(k * a, d).float())

@@ -76,7 +76,7 @@ def row_spearman(D, T, self_index=None) -> float:
 
 
 def knn_precision(D, T, k: int = 10, self_index=None) -> float:
-    """Mean over rows of |kNN by ``D`` ∩ kNN by ``T``| / k (self excluded)."""
+    """Mean over rows of ``|kNN by D ∩ kNN by T|`` / k (self excluded)."""
     D, T = _pair(D, T)
     s = _self_index(D, self_index)
     A, B = _mask_self(D, s), _mask_self(T, s)

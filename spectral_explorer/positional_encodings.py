@@ -11,24 +11,23 @@ by smooth functions of the eigenvalues.  RWPE is such a weighting with a fixed f
 its return probabilities are ``Σ_j (1 − λ_j)^t v_j(i)²`` (see :func:`random_walk_pe`).
 This module provides the building blocks to see all of that:
 
-=============================  ===========================================================
-:func:`as_adjacency`            networkx / scipy / numpy / torch graph → dense float64 tensor
-:func:`laplacian_pe`            first ``k`` non-trivial eigenvectors, deterministic signs
-:func:`laplacian_pe_eig`        the same, with their eigenvalues
-:func:`random_walk_pe`          ``diag((D^{-1}A)^j)``, ``j = 1..K`` (RWPE) = ``Σ (1 − λ)^j v²``
-:func:`sinusoidal_pe`           Transformer sinusoidal encodings
-:func:`cycle_graph_eigvecs`     Laplacian eigenpairs of the cycle ``C_n``
-:func:`sinusoidal_cycle_coefficients`  sinusoids as exact combinations of cycle eigenvectors
-:func:`sinusoid_cycle_comparison`      those and the Transformer encoding against span(V)
-:func:`eigenspace_projectors`   hard grouping of eigenvalues → projectors ``Σ v vᵀ``
-:func:`signnet_features`        sign-invariant ``f(v) + f(−v)``
-:func:`batched_laplacian_eig`   one dense batched ``eigh`` for many small graphs
-:func:`batched_laplacian_pe`    LapPE for many graphs at once (padded)
-:func:`batched_random_walk_pe`  RWPE for many graphs at once (batched matrix powers)
-:func:`pe_stability`            ‖ΔPE‖_F / ‖ΔL‖_F for raw eigenvectors, projectors, SPE
-:func:`laplacian_eigenpairs`    every eigenpair (dense) or, above ``FULL_SPECTRUM_MAX`` nodes, the first ones (sparse)
-:func:`sparse_normalized_laplacian`  the same ``L`` as a scipy sparse matrix
-=============================  ===========================================================
+* :func:`as_adjacency`: networkx / scipy / numpy / torch graph → dense float64 tensor
+* :func:`laplacian_pe`: first ``k`` non-trivial eigenvectors, deterministic signs
+* :func:`laplacian_pe_eig`: the same, with their eigenvalues
+* :func:`random_walk_pe`: ``diag((D^{-1}A)^j)``, ``j = 1..K`` (RWPE) = ``Σ (1 − λ)^j v²``
+* :func:`sinusoidal_pe`: Transformer sinusoidal encodings
+* :func:`cycle_graph_eigvecs`: Laplacian eigenpairs of the cycle ``C_n``
+* :func:`sinusoidal_cycle_coefficients`: sinusoids as exact combinations of cycle eigenvectors
+* :func:`sinusoid_cycle_comparison`: those and the Transformer encoding against span(V)
+* :func:`eigenspace_projectors`: hard grouping of eigenvalues → projectors ``Σ v vᵀ``
+* :func:`signnet_features`: sign-invariant ``f(v) + f(−v)``
+* :func:`batched_laplacian_eig`: one dense batched ``eigh`` for many small graphs
+* :func:`batched_laplacian_pe`: LapPE for many graphs at once (padded)
+* :func:`batched_random_walk_pe`: RWPE for many graphs at once (batched matrix powers)
+* :func:`pe_stability`: ‖ΔPE‖_F / ‖ΔL‖_F for raw eigenvectors, projectors, SPE
+* :func:`laplacian_eigenpairs`: every eigenpair (dense) or, above ``FULL_SPECTRUM_MAX`` nodes, the
+  first ones (sparse)
+* :func:`sparse_normalized_laplacian`: the same ``L`` as a scipy sparse matrix
 
 Conventions
 -----------

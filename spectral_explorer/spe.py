@@ -29,15 +29,13 @@ whose φ or ρ is steeper.
 This module holds, over dense padded batches ``(B, N, ...)`` with a boolean node mask
 ``(B, N)``:
 
-=================  =====================================================================
-:class:`SPE`       φ: an MLP applied to every eigenvalue (R → R^m); ρ: an edge-channel
-                   GIN over the m stacked matrices; output ``(B, N, d_out)``
-:class:`SignNetPE` ``ρ(f(v) + f(−v))`` over the first ``k`` eigenvectors (sign-invariant)
-:class:`LapPEEncoder` a linear map of the first ``k`` eigenvectors, random sign flips
-                   while training (the usual "LapPE")
-:class:`GIN`       a small dense GIN graph regressor with sum pooling
-:class:`PEGNN`     one encoding kind ("none", "lappe", "rwpe", "signnet", "spe") + GIN
-=================  =====================================================================
+* :class:`SPE`: φ: an MLP applied to every eigenvalue (R → R^m); ρ: an edge-channel GIN over the m
+  stacked matrices; output ``(B, N, d_out)``
+* :class:`SignNetPE`: ``ρ(f(v) + f(−v))`` over the first ``k`` eigenvectors (sign-invariant)
+* :class:`LapPEEncoder`: a linear map of the first ``k`` eigenvectors, random sign flips while
+  training (the usual "LapPE")
+* :class:`GIN`: a small dense GIN graph regressor with sum pooling
+* :class:`PEGNN`: one encoding kind ("none", "lappe", "rwpe", "signnet", "spe") + GIN
 
 Eigenpairs come as ``evals (B, N)`` ascending with padded entries at the end, ``evecs
 (B, N, N)`` with zero rows and columns for padding and ``mask (B, N)`` — the layout of

@@ -1,4 +1,4 @@
-"""The Householder family's numbers come from the commands its texts name: the README's study table and
+"""The Householder family's numbers come from the commands its texts name: the docs' study table (docs/reproduce.md) and
 sentences, the notebook's §6 summary, the dashboard's introduction and the tour's last step quote the
 recorded full run (``RECORDED_FULL``, what ``spectral-explorer reproduce householder`` printed); the words
 they put on a comparison ("the same within the seeds' noise", "lower … on every seed") are what the
@@ -18,7 +18,7 @@ from spectral_explorer.reproduce.householder import RECORDED_FULL as R
 
 ROOT = Path(__file__).resolve().parents[1]
 BY = {r["variant"]: r for r in R["summary"]}
-#: the README's row label for each recorded variant, and its control's short name
+#: the study table's row label for each recorded variant, and its control's short name
 LABELS = {"pretrained linear": "pretrained linear", "rank-4 SVD, no fine-tune": "rank-4 SVD, before fine-tuning",
           "linear (fine-tuned)": "linear, fine-tuned 10 % (the control)",
           "householder equal S": "Householder, equal S (the paper's S)",
@@ -62,7 +62,7 @@ def _flat(text: str) -> str:
 
 
 def _readme_study() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "reproduce.md").read_text()
     return text[text.index("`householder` measures the claim"):text.index("`eigenspace` compresses all 36")]
 
 
@@ -91,11 +91,11 @@ def test_readme_table_is_the_recorded_run():
                                f" {diff} " if diff else " "), label
 
 
-@pytest.mark.parametrize("where", ["README", "notebook §6", "tour step 7", "dashboard intro"])
+@pytest.mark.parametrize("where", ["docs reproduce page", "notebook §6", "tour step 7", "dashboard intro"])
 def test_quoted_figures_are_the_recorded_ones(where):
     from spectral_explorer.explorers.householder import intro
 
-    text = {"README": _readme_study, "notebook §6": lambda: _notebook_markdown("**What the full study found**"),
+    text = {"docs reproduce page": _readme_study, "notebook §6": lambda: _notebook_markdown("**What the full study found**"),
             "tour step 7": lambda: _tour_step("The measurement: the paper's configuration, trained")["answer"],
             "dashboard intro": intro}[where]()
     quoted = _quoted(text)

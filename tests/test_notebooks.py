@@ -5,6 +5,10 @@ Every ``notebooks/*.ipynb`` is executed top to bottom with nbclient in quick mod
 (``sys.executable``, i.e. the project's virtual environment), so the notebook sees the
 same installed packages as the tests. A cell may neither raise nor write to stderr: a warning
 (``UserWarning`` …) or a stray log line is something a student sees, so it fails the test too.
+
+A notebook that passes is saved, with the hash of the committed notebook it ran, in
+``docs/_build/executed/`` (or ``$SPECTRAL_EXPLORER_EXECUTED``): the documentation build shows
+those outputs instead of executing every notebook a second time (``docs/_ext/se_notebooks.py``).
 """
 
 from __future__ import annotations
@@ -120,3 +124,12 @@ def test_notebook_executes(nb_path, venv_kernel):
     assert Path(report[0]).resolve() == Path(sys.executable).resolve(), \
         f"the kernel ran {report[0]}, not this environment's {sys.executable}"
     assert report[1] == "1", "the notebook did not run in quick mode"
+
+    # the docs build reuses this run (docs/_ext/se_notebooks.py checks the hash before it does)
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    try:
+        from se_notebooks import executed_dir, save_executed
+    finally:
+        sys.path.pop(0)
+    nb.cells = nb.cells[:n_cells]
+    save_executed(nb, nb_path, executed_dir(ROOT))

@@ -97,8 +97,8 @@ def test_index_page_has_a_card_per_dashboard():
     assert html.count('class="app-card"') == len(DASHBOARDS)
 
 
-def test_readme_lists_every_dashboards_url_parameters():
-    """The README's URL table names exactly the parameters each explorer keeps in the URL."""
+def test_teachers_guide_lists_every_dashboards_url_parameters():
+    """The teachers' guide's URL table names exactly the parameters each explorer keeps in the URL."""
     import re
     from pathlib import Path
 
@@ -106,7 +106,7 @@ def test_readme_lists_every_dashboards_url_parameters():
                                              LatentDirectionsExplorer, PositionalEncodingExplorer)
     from spectral_explorer.explorers.training import CycleCountTrainer
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "guides" / "teachers.md").read_text()
     expected = {"heat_geodesics": set(HeatGeodesicExplorer.url_params),
                 "positional_encodings": set(PositionalEncodingExplorer.url_params) | set(CycleCountTrainer.url_params),
                 "eigenspace": set(EigenspaceExplorer.url_params),

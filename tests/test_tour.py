@@ -245,14 +245,14 @@ def test_pe_stability_across_graphs_agrees_with_the_single_graph_sweep(bokeh):
     assert type(view).__name__ == "Layout" and len(view) == len(STABILITY_GRAPHS) and ex.error == ""
 
 
-def test_readme_lists_every_tour_step_by_its_title():
-    """The README's table of tours names each dashboard's steps, in order, as the step files do."""
+def test_teachers_guide_lists_every_tour_step_by_its_title():
+    """The teachers' guide's table of tours names each dashboard's steps, in order, as the step files do."""
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guides" / "teachers.md").read_text()
     for d in registry.DASHBOARDS:
         row = re.search(rf"^\| `/{d.name}` \| (1\. .*) \|$", text, re.M)
-        assert row, f"README: no row of tour steps for /{d.name}"
+        assert row, f"docs/guides/teachers.md: no row of tour steps for /{d.name}"
         listed = re.split(r" · (?=\d+\. )", row.group(1))
         assert listed == [f"{i}. {s.title}" for i, s in enumerate(load_tour(d.name), 1)], d.name

@@ -124,12 +124,14 @@ class Job:
         self._finish = None          # a plain background thread's publisher, for Explorer.wait
 
     def progress(self, fraction: float, text: str = ""):
+        """Report progress: ``fraction`` in [0, 1] (clipped) and an optional text."""
         with self._lock:
             self.fraction = float(min(max(fraction, 0.0), 1.0))
             if text:
                 self.text = text
 
     def emit(self, record):
+        """Queue a record for the page (streamed to the view in batches)."""
         with self._lock:
             self._records.append(record)
 
@@ -156,12 +158,15 @@ class Job:
 
     @property
     def paused(self) -> bool:
+        """Whether the job is paused (its ``checkpoint()`` waits)."""
         return not self._resume.is_set()
 
     def pause(self, paused: bool = True):
+        """Pause the job at its next ``checkpoint()`` (``paused=False``: resume it)."""
         (self._resume.clear if paused else self._resume.set)()
 
     def stop(self):
+        """Cancel the job (and release it if it is paused)."""
         self.cancel.set()
         self._resume.set()
 
@@ -438,6 +443,7 @@ class Explorer(pn.viewable.Viewer):
         return self._jobs.get(kind)
 
     def running(self, kind: str) -> bool:
+        """Whether a job of ``kind`` is running."""
         job = self._jobs.get(kind)
         return job is not None and not job.done.is_set()
 
@@ -451,6 +457,7 @@ class Explorer(pn.viewable.Viewer):
                 job.done.wait(timeout)
 
     def pause(self, kind: str, paused: bool = True):
+        """Pause (or, with ``paused=False``, resume) the running job of ``kind``, if any."""
         job = self._jobs.get(kind)
         if job is not None:
             job.pause(paused)

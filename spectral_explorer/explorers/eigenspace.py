@@ -518,6 +518,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_toy_version")
     def toy_markdown(self):
+        """The 2-D toy's numbers in words (errors of SVD and EoRA at this setting)."""
         if "toy" in self._errors:
             return ""
         t = self.toy_result()
@@ -530,6 +531,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_minilm_version")
     def view_spectrum(self):
+        """The selected layer's activation spectrum (eigenvalues of its Gram)."""
         if not self._ready():
             return _placeholder(f"activation spectrum (waiting for {own.label(self)})")
         def fn():
@@ -540,6 +542,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_minilm_version")
     def view_error_energy(self):
+        """Energy of the compression error ΔW along the input basis and the activation eigenbasis, and error against rank."""
         if not self._ready():
             return _placeholder(f"error energy (waiting for {own.label(self)})")
         def fn():
@@ -552,6 +555,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_minilm_version")
     def layer_markdown(self):
+        """The selected layer's numbers in words."""
         if not self._ready():
             return ""
         with self._lock:
@@ -567,6 +571,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_minilm_version")
     def view_pissa(self):
+        """PiSSA's split of the selected layer: its singular values, the top ``rank`` in the trainable ``B A``."""
         if not self._ready():
             return _placeholder(f"PiSSA (waiting for {own.label(self)})")
         def fn():
@@ -576,6 +581,7 @@ class EigenspaceExplorer(Explorer):
 
     @param.depends("_minilm_version")
     def pissa_markdown(self):
+        """PiSSA's numbers for the selected layer in words."""
         if not self._ready():
             return ""
         with self._lock:

@@ -267,6 +267,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_mirror_version")
     def mirror_markdown(self):
+        """The mirrors tab's numbers in words: reflection or rotation, orthogonality, the map P."""
         with self._lock:
             try:
                 m, r = self._mirrors(), self._rsr()
@@ -279,6 +280,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_mirror_version")
     def view_mirrors(self):
+        """The frame built reflection by reflection."""
         def fn():
             m = self._mirrors()
             return vh.mirror_plot(m["normals"], m["frames"], "frame built reflection by reflection")
@@ -286,6 +288,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_mirror_version")
     def view_rsr(self):
+        """Rotate, scale, rotate: the map ``U S Vᵀ`` applied step by step."""
         def fn():
             r = self._rsr()
             return vh.rotate_scale_rotate(r["X"], r["steps"], size=200)
@@ -394,6 +397,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_train_version")
     def view_loss(self):
+        """The training loss curve (streamed while training)."""
         h = [r for r in self.history if "loss" in r]
         if not h:
             return placeholder("training loss (press ▶ train)", 420, 260)
@@ -406,6 +410,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_train_version")
     def view_orth(self):
+        """Orthogonality error and singular values during fine-tuning."""
         h = [r for r in self.history if "orth" in r]
         if not h:
             return placeholder("orthogonality error and singular values (fine-tuning)", 420, 260)
@@ -425,6 +430,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_train_version")
     def view_before_after(self):
+        """Traversals and effect shares of each direction: SeFa on the pretrained layer, then the Householder projector."""
         def fn():
             t = self.trained
             rows = [f"d{i + 1}" for i in range(t["rank"])]
@@ -442,6 +448,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_rot_version", "_train_version")
     def rotation_markdown(self):
+        """What rotating both frames changed, in words."""
         if self.trained is None or "rotated" in self._errors:
             return ""
         with self._lock:
@@ -457,6 +464,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_rot_version", "_train_version")
     def view_rotated(self):
+        """Traversals along the rotated frame's directions."""
         def fn():
             r = self._rotated()
             cols = [f"{a:+.1f}" for a in _TRAVERSE]
@@ -533,6 +541,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_face_version")
     def face_markdown(self):
+        """The faces tab's numbers in words."""
         if self._face_version == 0 or "face" in self._errors:
             return "Open this tab to fine-tune the face projector."
         with self._lock:
@@ -548,6 +557,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_face_version")
     def view_faces(self):
+        """Face traversals before and after the projector's fine-tuning."""
         if self._face_version == 0:
             return placeholder("traversals before / after (open this tab)", 640, 300)
 
@@ -564,6 +574,7 @@ class HouseholderExplorer(TrainingExplorer):
 
     @param.depends("_face_version")
     def view_sweep(self):
+        """Fidelity against rank (after the button is pressed)."""
         rows = self.sweep_rows
         if rows is None:
             return placeholder("fidelity against rank (press the button)", 420, 260)

@@ -455,6 +455,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_gan_version")
     def face_markdown(self):
+        """The face tab's numbers in words."""
         if "gan" in self._errors:
             return ""
         with self._lock:
@@ -471,6 +472,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_gan_version")
     def view_face(self):
+        """The original face and the edited one."""
         def fn():
             f = self._face()
             return vz.image_grid(torch.stack([f["original"], f["edited"]]), title="original | edited",
@@ -480,6 +482,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_gan_version")
     def view_strip(self):
+        """Traversal strips along each direction and a random one."""
         def fn():
             s = self._strip()
             rows = [f"{self.method} {i + 1}" for i in range(int(self.k))] + ["random"]
@@ -490,6 +493,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_gan_version")
     def view_spectrum(self):
+        """The method's spectrum: SeFa's eigenvalues or GANSpace's explained variance."""
         def fn():
             d = self._directions()
             title = ("GANSpace: explained variance" if self.method != "sefa" else
@@ -501,6 +505,7 @@ class LatentDirectionsExplorer(Explorer):
     # ------------------------------------------------------------------ Jacobian views
     @param.depends("_jac_version")
     def jacobian_markdown(self):
+        """The Jacobian directions' numbers in words, or what to press."""
         if not self._ready("_jac_version") or "jacobian" in self._errors:
             return "Press **directions for this image** to compute the top-3 Jacobian directions of G at this z."
         with self._lock:
@@ -514,6 +519,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_jac_version")
     def view_jacobian(self):
+        """The top Jacobian directions of the generator at this latent."""
         if not self._ready("_jac_version"):
             return placeholder("Jacobian directions (press the button)", 620, 300)
 
@@ -541,6 +547,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def digit_markdown(self):
+        """The h-space tab's numbers in words (class changes, step lengths)."""
         if not self._ready("_h_version") or "hspace" in self._errors:
             return ""
         with self._lock:
@@ -558,6 +565,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def view_digit(self):
+        """The digit before and after the h-space edit."""
         def fn():
             d = self._digit()
             return vz.image_grid(torch.stack([d["base"], d["edited"]]), title="digit | h-edited", width=300, scale=4)
@@ -565,6 +573,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def view_h_variance(self):
+        """Share of h's variance along PCs 1–3 at each DDIM step."""
         def fn():
             H = self._capture()["h"]
             pca = ld.hspace_pca(H, k=3, mode="per_timestep")
@@ -577,6 +586,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def view_class_scores(self):
+        """Mean score on PCs 1–3 (in σ) of the samples of each digit class."""
         def fn():
             cap, pca = self._capture(), self._hpca()
             scores = pca["scores"].numpy() / pca["sigmas"][pca["sigmas"].shape[0] // 2].numpy()[None]
@@ -588,6 +598,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def supervised_markdown(self):
+        """The supervised direction's numbers in words."""
         if not self._ready("_h_version") or "hspace" in self._errors:
             return ""
         with self._lock:
@@ -604,6 +615,7 @@ class LatentDirectionsExplorer(Explorer):
 
     @param.depends("_h_version")
     def view_supervised(self):
+        """Digits moved along the supervised direction, with and without slant projected out."""
         def fn():
             e = self._supervised_edit()
             grid = torch.stack([e["base"], e["plain"], e["projected"]])

@@ -29,7 +29,7 @@ lost the height still scores high on them).  The printed summary pivots the embe
 slope and axis R² by case.
 
 The authors' own package, ``heatgeo`` (an optional peer, not a dependency), is measured on
-the same samples by ``benchmarks/heatgeo_peer.py``; the README has its table.
+the same samples by ``benchmarks/heatgeo_peer.py``; docs/reproduce.md has its table.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from ..progress import subrange
 from . import run_target
 
 #: What the full run printed (``spectral-explorer reproduce householder``: 3 seeds, one thread, on this
-#: project's 2-core machine shared with other jobs, load 3.5–4.5; torch 2.13.0+cpu). The README, the
+#: project's 2-core machine shared with other jobs, load 3.5–4.5; torch 2.13.0+cpu). The docs (reproduce.md), the
 #: notebook, the dashboard's introduction and its tour quote these numbers, and
 #: ``tests/test_householder_texts.py`` keeps them equal; rerun the command and update this record
 #: when the protocol changes. ``summary``: the ``ellipses_summary`` rows, recomputed to 5 decimals from
@@ -153,6 +153,7 @@ def verdict(summary: list[dict], rows: list[dict] | None = None) -> str:
 
 
 def run(quick: bool = False, progress=None, cancel=None, meta: dict | None = None) -> list[dict]:
+    """Run the study (``quick``: the small configuration) and return its rows; ``progress`` and ``cancel`` as everywhere."""
     cfg = hs.STUDY_CONFIGS["quick" if quick else "full"]
     rows: list[dict] = []
     seed_rows: list[dict] = []

@@ -8,14 +8,14 @@ summary reports it as mean ± std and range over the seeds.
 
 **Face DCGAN** (``gan-face-generate``, 100-d z):
 
-* ``sefa_vs_ganspace`` — |cos| between the i-th SeFa direction and the i-th GANSpace latent
+* ``sefa_vs_ganspace`` — ``|cos|`` between the i-th SeFa direction and the i-th GANSpace latent
   direction (normalised), and the best match of each SeFa direction among GANSpace's top 10, for
   GANSpace's sampling seeds 0, 1, 2;
 * ``image_change`` — RMS image change per unit α, ``‖G(z + αd) − G(z − αd)‖_rms / 2α`` averaged over
   latents, for SeFa 1–5 (rows of A normalised, and ``sefa_plain``: A as is), GANSpace 1–5 (unit
   norm) and random unit directions (mean of 10), and the ratio to random, at α = 0.1 (local) and
   α = 2; per seed (latents ``sample_latents(n_lat, 123 + seed)``, random directions seeded ``7 + seed``);
-* ``ganspace_stability`` — |cos| of each GANSpace component (feature space and latent
+* ``ganspace_stability`` — ``|cos|`` of each GANSpace component (feature space and latent
   direction) between sampling seed 0 and seeds 1, 2;
 * ``ganspace_step_length`` — ``σ_j ‖u_j‖``, the length in z of GANSpace's one-σ step along
   component j (σ_j the std of the component's score in feature space, ``u_j`` the latent change
@@ -47,7 +47,7 @@ Measures:
   with the edited ε̂ in both terms (``asymmetric=False``), and their ratio;
 * ``supervised_success`` — for digit pairs a → b, the fraction of a-samples classified as b after
   adding λ times the mean difference (λ = 1, 2; column ``alpha``), with and without slant
-  projected out, and ``projection_slant_reduction``, the relative reduction of the mean |Δslant|
+  projected out, and ``projection_slant_reduction``, the relative reduction of the mean ``|Δslant|``
   by the projection.
 
 Edits use the asymmetric reverse process unless a row says otherwise.
