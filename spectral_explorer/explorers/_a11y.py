@@ -41,6 +41,22 @@ class AccessibilityHook(ReactiveHTML):
         super().__init__(**params)
 
 
+_SR_ONLY = (".se-sr-only{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
+            "clip:rect(0 0 0 0);white-space:nowrap;border:0}")
+
+
+def section_heading(text: str):
+    """A visually hidden ``h2`` (``text`` is ours, never a user's): the explorer's two columns,
+    *Controls* and *Views*, as headings a screen reader lists between the page's ``h1`` and the
+    columns' own ``h3`` headings."""
+    import html
+
+    import panel as pn
+
+    return pn.pane.HTML(f'<h2 class="se-sr-only">{html.escape(text)}</h2>', stylesheets=[_SR_ONLY],
+                        margin=0, height=0, sizing_mode="stretch_width")
+
+
 class AccessibleTemplate(BootstrapTemplate):
     """Panel's Bootstrap template with a ``header``/``h1``, a ``main`` landmark and a skip link."""
 

@@ -47,7 +47,7 @@ import panel as pn
 import param
 
 from ..progress import Cancelled
-from ._a11y import AccessibilityHook
+from ._a11y import AccessibilityHook, section_heading
 from ._common import SHARED_STAGES, shared_cache_enabled
 from ._widgets import (EchoGuard, SafeIntInput, frozen_models, guard_echoes,  # noqa: F401 - EchoGuard re-exported
                        link_two_way, log_slider)
@@ -682,8 +682,8 @@ class Explorer(pn.viewable.Viewer):
                 from ._tour import tour_panel
                 tour = [tour_panel(self)]
             self._page = pn.Row(
-                pn.Column(self.controls(), width=300),
-                pn.Column(*tour, self.error_alert(), self.status_row(), self.main(),
+                pn.Column(section_heading("Controls"), self.controls(), width=300),
+                pn.Column(section_heading("Views"), *tour, self.error_alert(), self.status_row(), self.main(),
                           *([self.export_row()] if self._has_export() else []), sizing_mode="stretch_width"),
                 AccessibilityHook(),   # names, plot descriptions, tabs, focus (see ._a11y)
                 sizing_mode="stretch_width")
