@@ -21,8 +21,10 @@ AXE_JS = Path(os.environ.get("SPECTRAL_EXPLORER_AXE")
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 #: what fails a test: every violation of these impacts ...
 FAILING_IMPACTS = ("critical", "serious")
-#: ... and these page-structure rules (one main landmark, one h1, content in landmarks)
-STRUCTURE_RULES = ("landmark-one-main", "page-has-heading-one", "landmark-no-duplicate-main", "region")
+#: ... and these page-structure rules (one main landmark, one h1, content in landmarks, headings
+#: in order)
+STRUCTURE_RULES = ("landmark-one-main", "page-has-heading-one", "landmark-no-duplicate-main", "region",
+                   "heading-order")
 
 
 def axe_available() -> bool:
