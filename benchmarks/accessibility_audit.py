@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _axe import AXE_JS, audit_with_tabs, counts, report, run_axe, settle  # noqa: E402
+from _axe import AXE_JS, TAGS, audit_with_tabs, counts, report, run_axe, settle  # noqa: E402
 from _browser import CHROMIUM_ARGS  # noqa: E402
 
 
@@ -96,9 +96,7 @@ def main(argv=None):
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     axe_version = json.loads((AXE_JS.parent / "package.json").read_text())["version"]
-    result = {"axe_core": axe_version, "tags": None}
-    from _axe import TAGS
-    result["tags"] = TAGS
+    result = {"axe_core": axe_version, "tags": TAGS}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         if args.before:
