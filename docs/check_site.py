@@ -6,10 +6,12 @@
    every page of a sample (the home page, the gallery, an API page, a derivation, the glossary
    and every notebook page) requests nothing outside 127.0.0.1, logs no JavaScript error,
    typesets its math (KaTeX elements, no raw ``\\(``), and every notebook page draws its plots
-   (as many Bokeh roots rendered as the page has outputs to render, and at least one canvas).
+   (as many Bokeh roots rendered as the page has outputs to render, and at least one canvas);
+3. **Accessibility**: axe-core (the copy the tests use, ``.ci/axe``) finds no critical or serious
+   WCAG 2.1 A/AA violation on those pages; the moderate and minor ones are counted in the summary.
 
 Prints a JSON summary; exits 1 with the problems listed when there are any.
-``--no-browser`` does only the link check.
+``--no-browser`` does only the link check; ``--no-axe`` skips the accessibility audit.
 """
 
 from __future__ import annotations
@@ -93,7 +95,17 @@ def sample_pages(site: Path) -> list[str]:
     return [p for p in pages if (site / p).exists()]
 
 
-def check_in_browser(site: Path, pages: list[str]) -> tuple[dict, list[str]]:
+def _axe():
+    """tests/_axe.py: the audit the dashboards' tests run (None when axe-core is not installed)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    try:
+        import _axe
+    finally:
+        sys.path.pop(0)
+    return _axe if _axe.axe_available() else None
+
+
+def check_in_browser(site: Path, pages: list[str], axe=None) -> tuple[dict, list[str]]:
     from playwright.sync_api import sync_playwright
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -134,6 +146,13 @@ def check_in_browser(site: Path, pages: list[str]) -> tuple[dict, list[str]]:
                     roots: document.querySelectorAll("%s").length,
                 })""" % RENDERED)
                 info["bokeh_outputs"] = expected
+                if axe is not None:
+                    found = axe.run_axe(page)
+                    info["axe"] = {v["id"]: [v["impact"], len(v["nodes"])] for v in found}
+                    for v in found:
+                        if v["impact"] in axe.FAILING_IMPACTS:
+                            problems.append(f"{rel}: axe {v['impact']} {v['id']} ({v['help']}) on "
+                                            f"{[n['target'] for n in v['nodes'][:3]]}")
                 report[rel] = info
                 if outside:
                     problems.append(f"{rel}: requests outside 127.0.0.1: {sorted(set(outside))[:5]}")
@@ -156,6 +175,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("site", nargs="?", default=str(Path(__file__).resolve().parent / "_build" / "html"))
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--no-axe", action="store_true")
     args = ap.parse_args(argv)
     site = Path(args.site).resolve()
     if not (site / "index.html").exists():
@@ -164,7 +184,10 @@ def main(argv=None):
     n_links, problems = check_links(site)
     summary = {"pages": len(list(site.rglob("*.html"))), "internal_links": n_links}
     if not args.no_browser:
-        report, more = check_in_browser(site, sample_pages(site))
+        axe = None if args.no_axe else _axe()
+        if axe is None and not args.no_axe:
+            problems.append("axe-core not installed (.ci/axe: bash .ci/dev docs installs it); --no-axe skips the audit")
+        report, more = check_in_browser(site, sample_pages(site), axe)
         problems += more
         summary["browser"] = report
     summary["seconds"] = round(time.time() - t0, 1)

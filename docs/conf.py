@@ -84,6 +84,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = "spectral_explorer"
 html_static_path = ["_static"]
 html_css_files = ["spectral_explorer.css"]
+html_js_files = ["se-a11y.js"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

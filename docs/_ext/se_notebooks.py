@@ -2,7 +2,7 @@
 
 The notebooks are committed without outputs. ``tests/test_notebooks.py`` executes each one
 in quick mode and saves the executed copy in ``docs/_build/executed/`` with the SHA-256 of
-the notebook it ran; at ``builder-inited`` this extension takes that copy when its hash
+the notebook it ran and of the package; at ``builder-inited`` this extension takes that copy when its hash
 matches the committed notebook, and executes the notebook itself (nbclient, quick mode, this
 interpreter) when there is none or it is stale. A cell that raises fails the build.
 
@@ -45,7 +45,15 @@ and hover work; sliders and buttons need a running kernel. Run it yourself with
 
 
 def source_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of the notebook and of the package it runs: a saved copy is current only while
+    neither changed (a fix to an explorer shows on the notebook pages too)."""
+    h = hashlib.sha256(path.read_bytes())
+    package = Path(__file__).resolve().parents[2] / "spectral_explorer"
+    for f in sorted(package.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(package)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def executed_dir(root: Path) -> Path:
