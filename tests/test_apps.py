@@ -22,81 +22,32 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import tempfile
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from _browser import PageLog, free_port
+# start_server, stop_server: also imported from here by other modules
+from _browser import PageLog, _server_output, free_port, server_raised, start_server, stop_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-
-
-def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
-    """Start ``spectral-explorer serve --port PORT`` (or ``cmd``) and wait until ``/`` answers."""
-    cmd = cmd or [sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port)]
-    if env is None:  # BOKEH_RESOURCES left to serve's default: every file from this server
-        env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
-        env["SPECTRAL_EXPLORER_DEVICE"] = "cpu"
-    log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a chatty server never blocks on it
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    proc.log = log
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                proc.wait()
-                out = _server_output(proc)
-                pytest.fail(f"spectral-explorer serve did not start ({' '.join(map(str, cmd))}):\n{out[-3000:]}")
-            time.sleep(0.5)
-
-
-def _server_output(proc) -> str:
-    proc.log.seek(0)
-    return proc.log.read()
-
-
-def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """SIGTERM the server; it must exit with status 0 within ``timeout`` seconds. Returns its output."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{_server_output(proc)[-3000:]}")
-    out = _server_output(proc)
-    assert proc.returncode == 0, f"the server exited with {proc.returncode}:\n{out[-3000:]}"
-    return out
-
-
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    proc = start_server(port)
-    yield f"http://127.0.0.1:{port}"
-    out = stop_server(proc)
-    # nothing a user typed, clicked or put in a URL during the tests raised in the server (a
-    # browser page closing while the server writes to its websocket is tornado's noise, not ours)
-    raised = [block for block in out.split("Traceback (most recent call last):")[1:]
-              if "WebSocketClosedError" not in block and "StreamClosedError" not in block]
+def server(served):
+    """The served dashboards' URL for a module's tests (the session's one server, see ``served``).
+    When the module is done, nothing a user typed, clicked or put in a URL during its tests raised in
+    the server: its log since the module began is checked (the whole log once more at the end)."""
+    url, proc = served
+    start = os.fstat(proc.log.fileno()).st_size
+    yield url
+    assert proc.poll() is None, f"the server died:\n{_server_output(proc)[-3000:]}"
+    raised = server_raised(_server_output(proc, start))
     assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
-
-
 
 
 _SHADOW_TEXT = """e => {
@@ -276,8 +227,7 @@ def test_a_class_on_two_processes_loads_nothing_from_outside(browser, tmp_path):
         for _, page, _ in pages:
             page.close()
         out = stop_server(proc, timeout=20)
-    raised = [b for b in out.split("Traceback (most recent call last):")[1:]
-              if "WebSocketClosedError" not in b and "StreamClosedError" not in b]
+    raised = server_raised(out)
     assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
 
 
