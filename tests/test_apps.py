@@ -1,8 +1,10 @@
 """Served dashboards in a real headless Chromium (Playwright).
 
 Starts ``spectral-explorer serve`` (``python -m spectral_explorer.cli serve``: the packaged
-dashboards, served in process, resources from the server by default) on a free port, stops it with
-SIGTERM at the end (it must exit cleanly within a few seconds), and drives the pages: the index is a
+dashboards, served in process, resources from the server by default) on a free port — one process for
+every served-page module of a session, see ``_browser.served`` — stops it with SIGTERM at the end (it
+must exit cleanly within a few seconds; its log is checked after each module and at the end), and
+drives the pages: the index is a
 gallery with a card per registered dashboard; the heat-geodesics dashboard renders plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
