@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -14,6 +21,7 @@ import pytest
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+REPO = Path(__file__).resolve().parents[1]
 
 
 def need(ok: bool, why: str):
@@ -42,6 +50,72 @@ def browser():
         b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
+    """Start ``spectral-explorer serve --port PORT`` (or ``cmd``) and wait until ``/`` answers."""
+    cmd = cmd or [sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port)]
+    if env is None:  # BOKEH_RESOURCES left to serve's default: every file from this server
+        env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
+        env["SPECTRAL_EXPLORER_DEVICE"] = "cpu"
+    log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a chatty server never blocks on it
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log = log
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                proc.wait()
+                out = _server_output(proc)
+                pytest.fail(f"spectral-explorer serve did not start ({' '.join(map(str, cmd))}):\n{out[-3000:]}")
+            time.sleep(0.5)
+
+
+def _server_output(proc, start: int = 0) -> str:
+    """What the server has written so far, from byte ``start`` on (``os.pread``: the file offset the
+    server writes at is shared with this process and stays where it is)."""
+    fd = proc.log.fileno()
+    size = os.fstat(fd).st_size
+    return os.pread(fd, max(0, size - start), start).decode("utf-8", "replace") if size > start else ""
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
+    """SIGTERM the server; it must exit with status 0 within ``timeout`` seconds. Returns its output."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{_server_output(proc)[-3000:]}")
+    out = _server_output(proc)
+    assert proc.returncode == 0, f"the server exited with {proc.returncode}:\n{out[-3000:]}"
+    return out
+
+
+def server_raised(out: str) -> list[str]:
+    """The tracebacks in a server's output (a browser page closing while the server writes to its
+    websocket is tornado's noise, not ours)."""
+    return [block for block in out.split("Traceback (most recent call last):")[1:]
+            if "WebSocketClosedError" not in block and "StreamClosedError" not in block]
+
+
+@pytest.fixture(scope="session")
+def served():
+    """One ``spectral-explorer serve`` for every served-page module of the session (starting one and
+    warming its dashboards costs tens of seconds on two cores): ``(url, process)``.  At the end of the
+    session it must stop cleanly on SIGTERM, and nothing in its whole log raised."""
+    port = free_port()
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}", proc
+    out = stop_server(proc)
+    raised = server_raised(out)
+    assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
+
 
 
 class PageLog:

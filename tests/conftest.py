@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from _browser import browser  # noqa: F401  (the Chromium fixture of the browser tests)
+from _browser import browser, served  # noqa: F401  (Chromium, and the one served process of the browser tests)
+from _fresh import fresh_python  # noqa: F401  (as_code scripts run as in a fresh interpreter)
 
 # Tests run on the CPU by default; CUDA cases are added where CUDA is available.
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

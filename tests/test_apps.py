@@ -1,8 +1,10 @@
 """Served dashboards in a real headless Chromium (Playwright).
 
 Starts ``spectral-explorer serve`` (``python -m spectral_explorer.cli serve``: the packaged
-dashboards, served in process, resources from the server by default) on a free port, stops it with
-SIGTERM at the end (it must exit cleanly within a few seconds), and drives the pages: the index is a
+dashboards, served in process, resources from the server by default) on a free port — one process for
+every served-page module of a session, see ``_browser.served`` — stops it with SIGTERM at the end (it
+must exit cleanly within a few seconds; its log is checked after each module and at the end), and
+drives the pages: the index is a
 gallery with a card per registered dashboard; the heat-geodesics dashboard renders plots with no console errors and no request leaving localhost; moving ``t`` changes the figures; a
 bad input shows an error in the page and the app keeps working.  The positional-encodings dashboard
 gets the same checks (index and rotation sliders, a bad graph parameter); the eigenspace dashboard
@@ -22,81 +24,32 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import tempfile
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from _browser import PageLog, free_port
+# start_server, stop_server: also imported from here by other modules
+from _browser import PageLog, _server_output, free_port, server_raised, start_server, stop_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-
-
-def start_server(port: int, cmd=None, cwd=REPO, env=None) -> subprocess.Popen:
-    """Start ``spectral-explorer serve --port PORT`` (or ``cmd``) and wait until ``/`` answers."""
-    cmd = cmd or [sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port)]
-    if env is None:  # BOKEH_RESOURCES left to serve's default: every file from this server
-        env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
-        env["SPECTRAL_EXPLORER_DEVICE"] = "cpu"
-    log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a chatty server never blocks on it
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    proc.log = log
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                proc.wait()
-                out = _server_output(proc)
-                pytest.fail(f"spectral-explorer serve did not start ({' '.join(map(str, cmd))}):\n{out[-3000:]}")
-            time.sleep(0.5)
-
-
-def _server_output(proc) -> str:
-    proc.log.seek(0)
-    return proc.log.read()
-
-
-def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> str:
-    """SIGTERM the server; it must exit with status 0 within ``timeout`` seconds. Returns its output."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"the server did not stop within {timeout} s of SIGTERM:\n{_server_output(proc)[-3000:]}")
-    out = _server_output(proc)
-    assert proc.returncode == 0, f"the server exited with {proc.returncode}:\n{out[-3000:]}"
-    return out
-
-
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    proc = start_server(port)
-    yield f"http://127.0.0.1:{port}"
-    out = stop_server(proc)
-    # nothing a user typed, clicked or put in a URL during the tests raised in the server (a
-    # browser page closing while the server writes to its websocket is tornado's noise, not ours)
-    raised = [block for block in out.split("Traceback (most recent call last):")[1:]
-              if "WebSocketClosedError" not in block and "StreamClosedError" not in block]
+def server(served):
+    """The served dashboards' URL for a module's tests (the session's one server, see ``served``).
+    When the module is done, nothing a user typed, clicked or put in a URL during its tests raised in
+    the server: its log since the module began is checked (the whole log once more at the end)."""
+    url, proc = served
+    start = os.fstat(proc.log.fileno()).st_size
+    yield url
+    assert proc.poll() is None, f"the server died:\n{_server_output(proc)[-3000:]}"
+    raised = server_raised(_server_output(proc, start))
     assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
-
-
 
 
 _SHADOW_TEXT = """e => {
@@ -132,7 +85,27 @@ def _wait_for_canvases(page, n, timeout, message):
     while canvases.count() < n and time.time() < deadline:
         time.sleep(0.25)
     assert canvases.count() >= n, message
-    time.sleep(1.0)  # let the canvases paint
+    _wait_painted(page)
+
+
+_PAINTED = """() => new Promise(resolve => {
+  const docs = (window.Bokeh && Bokeh.documents) || [];
+  const idle = docs.length > 0 && docs.every(d => d.is_idle);
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(idle)));
+})"""
+
+
+def _wait_painted(page, most: float = 1.0):
+    """Let the canvases paint: until every Bokeh document on the page has drawn its views (``is_idle``)
+    and two animation frames have passed since, or ``most`` seconds (what a fixed sleep used to wait)."""
+    deadline = time.time() + most
+    while time.time() < deadline:
+        try:
+            if page.evaluate(_PAINTED):
+                return
+        except Exception:           # a navigation or a replaced document: try again
+            pass
+        time.sleep(0.1)
 
 
 def _readme_screenshot(page, name, height):
@@ -276,8 +249,7 @@ def test_a_class_on_two_processes_loads_nothing_from_outside(browser, tmp_path):
         for _, page, _ in pages:
             page.close()
         out = stop_server(proc, timeout=20)
-    raised = [b for b in out.split("Traceback (most recent call last):")[1:]
-              if "WebSocketClosedError" not in b and "StreamClosedError" not in b]
+    raised = server_raised(out)
     assert not raised, "the server raised:\n" + "\n---\n".join(b[-1500:] for b in raised)
 
 
@@ -332,7 +304,7 @@ def test_heat_geodesics_dashboard(server, browser, tmp_path):
         while visible.count() < plots and time.time() < deadline:
             time.sleep(0.25)
         assert visible.count() >= plots, f"the {tab} tab rendered no plot"
-        time.sleep(1.0)
+        _wait_painted(page)
         page.screenshot(path=str(tmp_path / f"heat_geodesics_{tab.lower()}.png"), full_page=True)
     log.check()
     page.close()
@@ -511,7 +483,8 @@ def test_householder_dashboard(server, browser, tmp_path):
     assert "det +1" in before and "angle of q₁ -110.0°" in before      # 2 × (20° − 75°)
     assert _input_value(page, "rank") == "3" and _input_value(page, "pretrain_steps") == "40"
     _wait_for_canvases(page, 4, 30, "the mirrors and the rotate/scale/rotate panels did not render")
-    time.sleep(1.5)
+    if os.environ.get("SPECTRAL_EXPLORER_SCREENSHOTS") == "1":
+        time.sleep(1.5)                  # the README screenshot: every glyph drawn
     _readme_screenshot(page, "householder", 1100)
     _press_slider(page, ".m1-slider", "ArrowRight", 5)
     _wait_text(text, lambda s: "angle of q₁ -100.0°" in s, timeout=30)       # 2 × (25° − 75°)
@@ -679,7 +652,8 @@ def _typed_is_rejected(page, name, value, kept, allowed):
 def _assert_inert(page, log, title):
     """Nothing from the URL ran or rendered as markup: title unchanged, no injected element, no
     request for the injected image."""
-    time.sleep(1.0)
+    log.settle(quiet=0.3, timeout=5.0)    # a request an injected element made has come and gone
+    page.evaluate(_PAINTED)               # two animation frames: an injected handler has fired
     assert page.title() == title, page.title()
     injected = page.locator(".explorer-error").first.evaluate(
         "e => (e.shadowRoot || e).querySelectorAll('img, svg, details, iframe, a').length")

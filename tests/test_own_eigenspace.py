@@ -242,18 +242,11 @@ def test_example_matrix_is_reproducible_and_its_tab_computes():
 
 
 # ---------------------------------------------------------------------- as_code in a fresh interpreter
-def _run(code, cwd):
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", SPECTRAL_EXPLORER_DEVICE="cpu")
-    code += "\nimport json\nprint('RESULT' + result.to_json(orient='records'))\n"
-    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = [s for s in out.stdout.splitlines() if s.startswith("RESULT")][-1]
-    return pd.DataFrame(json.loads(line[len("RESULT"):]))
-
-
-def _check(ex, cwd, rtol=1e-7):
-    got = _run(ex.as_code(), cwd)
+def _check(fresh_python, ex, cwd, rtol=1e-7):
+    """``ex.as_code()`` run in a fresh process (tests/_fresh.py) rebuilds ``ex.table()``."""
+    got = fresh_python.run(ex.as_code(), cwd)[0]
     want = ex.table()
+    assert isinstance(got, pd.DataFrame)
     assert list(got.columns) == list(want.columns)
     for c in want.columns:
         if want[c].dtype.kind == "f":
@@ -262,20 +255,20 @@ def _check(ex, cwd, rtol=1e-7):
             assert list(got[c]) == list(want[c]), c
 
 
-def test_as_code_toy_sweep_and_matrix_in_a_subprocess(tmp_path):
+def test_as_code_toy_sweep_and_matrix_in_a_subprocess(tmp_path, fresh_python):
     ex = EigenspaceExplorer(anisotropy=12.5, toy_angle=40.0, toy_seed=3, toy_samples=200)
     for view in ("toy", "anisotropy"):
         ex.view = view
-        _check(ex, tmp_path)
+        _check(fresh_python, ex, tmp_path)
     src = Path(uploads.example_path("eigenspace_weight.npy"))
     (tmp_path / src.name).write_bytes(src.read_bytes())
     ex.show_matrix(np.load(src), src.name)
     ex.param.update(compression="rtn3g64", rank=32)
     assert f"np.load('{src.name}'" in ex.as_code()
-    _check(ex, tmp_path)
+    _check(fresh_python, ex, tmp_path)
 
 
-def test_as_code_minilm_layer_in_a_subprocess(tmp_path):
+def test_as_code_minilm_layer_in_a_subprocess(tmp_path, fresh_python):
     pytest.importorskip("transformers")
     ex = EigenspaceExplorer(minilm=True, n_calib=4, n_heldout=4, max_length=16, rank=8,
                             layer="encoder.layer.1.intermediate.dense", compression="rtn4")
@@ -285,7 +278,7 @@ def test_as_code_minilm_layer_in_a_subprocess(tmp_path):
     # MiniLM runs in float32: after the rest of the suite has run in this process (thread pools
     # limited by earlier served-page tests) the high-rank EoRA errors differ from a fresh
     # interpreter's by up to ~1.3 % (the low ranks agree to 1e-6); the page shows 3 digits
-    _check(ex, tmp_path, rtol=2e-2)
+    _check(fresh_python, ex, tmp_path, rtol=2e-2)
 
 
 def test_text_corpus_does_not_depend_on_what_was_imported():
@@ -300,7 +293,7 @@ def test_text_corpus_does_not_depend_on_what_was_imported():
 
 
 @pytest.mark.slow
-def test_as_code_minilm_fidelity_in_a_subprocess(tmp_path):
+def test_as_code_minilm_fidelity_in_a_subprocess(tmp_path, fresh_python):
     """The fidelity table of MiniLM (4 + 4 texts of 16 tokens; 36 layers factorised at rank 128:
     about a minute on two cores) rebuilt by the shown script in a fresh interpreter."""
     pytest.importorskip("transformers")
@@ -309,7 +302,7 @@ def test_as_code_minilm_fidelity_in_a_subprocess(tmp_path):
         pytest.skip(ex.error)
     ex.run_fidelity()
     ex.view = "fidelity"
-    _check(ex, tmp_path, rtol=2e-2)   # float32 MiniLM: see test_as_code_minilm_layer_in_a_subprocess
+    _check(fresh_python, ex, tmp_path, rtol=2e-2)   # float32 MiniLM: see test_as_code_minilm_layer_in_a_subprocess
 
 
 def test_tour_step_on_the_example_matrix():
@@ -385,7 +378,7 @@ def test_minilm_through_from_model_gives_the_built_in_numbers():
     assert tab.loc["EoRA", "relative error"] < tab.loc["none", "relative error"]
 
 
-def test_as_code_of_a_safetensors_matrix(tmp_path):
+def test_as_code_of_a_safetensors_matrix(tmp_path, fresh_python):
     from safetensors.numpy import save_file
     W = es.example_weight(20, 30, seed=2)
     save_file({"bias": np.ones(20, np.float32), "z.weight": W, "a.weight": W[:5]}, str(tmp_path / "layer.safetensors"))
@@ -393,7 +386,7 @@ def test_as_code_of_a_safetensors_matrix(tmp_path):
     ex.show_matrix(uploads.parse("weights", "layer.safetensors", (tmp_path / "layer.safetensors").read_bytes()),
                    "layer.safetensors")
     assert ex._upload["W"].shape == (5, 30)     # the first 2-D tensor in the file: safetensors writes a… before z…
-    _check(ex, tmp_path)                         # (its loader's own order changes from process to process)
+    _check(fresh_python, ex, tmp_path)                         # (its loader's own order changes from process to process)
 
 
 def test_the_example_matrix_is_packaged_and_small():

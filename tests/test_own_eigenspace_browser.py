@@ -3,7 +3,7 @@
 tab and goes into the URL; bad files (pickled objects, a 1-D array, NaN, a wrong extension, over
 25 MB) each get a message in the page and the page keeps working; the CSV and the shown code are
 the matrix tab's; the example button loads the shipped file.  The server log stays clean (checked
-when the ``server`` fixture stops it) and nothing is asked of another host."""
+when the ``server`` fixture ends: the log the module's tests made) and nothing is asked of another host."""
 
 from __future__ import annotations
 

@@ -227,24 +227,17 @@ def test_householder_faces_on_a_user_generator():
     assert all(torch.equal(state[k], v) for k, v in G.state_dict().items())
 
 
-def _run(*codes: str):
-    """Run each script in a fresh namespace of one fresh interpreter; their ``result``s (JSON)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", SPECTRAL_EXPLORER_DEVICE="cpu")
-    driver = ("import json, sys, numpy as np\n"
-              "for code in json.loads(sys.stdin.read()):\n"
-              "    ns = {}\n"
-              "    exec(compile(code, '<as_code>', 'exec'), ns)\n"
-              "    r = ns['result']\n"
-              "    print('RESULT' + json.dumps(r if isinstance(r, dict) else np.asarray(r).tolist()), flush=True)\n")
-    out = subprocess.run([sys.executable, "-c", driver], input=json.dumps(list(codes)), capture_output=True,
-                         text=True, env=env, timeout=300, cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = [json.loads(ln[6:]) for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
-    assert len(res) == len(codes)
+def _run(fresh_python, *codes: str):
+    """Run each script in a fresh process of its own (tests/_fresh.py), in the repository's folder;
+    their ``result``s (a dict as it is, anything else as an array)."""
+    res = []
+    for code in codes:
+        r = fresh_python.run(code, REPO)[0]
+        res.append(r if isinstance(r, dict) else np.asarray(r))
     return res if len(codes) > 1 else res[0]
 
 
-def test_latent_as_code_reproduces_the_shipped_dcgan_directions():
+def test_latent_as_code_reproduces_the_shipped_dcgan_directions(fresh_python):
     ex = LatentDirectionsExplorer(k=3, sefa_normalize=False, n_samples=1000, gs_seed=2, seed=9)
     codes, want = [ex.as_code()], [ex.directions]
     ex.method = "ganspace"
@@ -261,11 +254,11 @@ def test_latent_as_code_reproduces_the_shipped_dcgan_directions():
     assert list(t.columns) == ["step", "pc1", "pc2", "pc3"] and t.shape == (25, 4)
     codes.append(ex.as_code())
     want.append(t[["pc1", "pc2", "pc3"]].to_numpy())
-    for got, w, tol in zip(_run(*codes), want, (1e-5, 1e-5, 1e-4, 1e-5)):
+    for got, w, tol in zip(_run(fresh_python, *codes), want, (1e-5, 1e-5, 1e-4, 1e-5)):
         np.testing.assert_allclose(got, w, atol=tol)
 
 
-def test_latent_as_code_for_a_user_generator_says_where_G_comes_from_and_runs_with_it():
+def test_latent_as_code_for_a_user_generator_says_where_G_comes_from_and_runs_with_it(fresh_python):
     ex = LatentDirectionsExplorer.from_generator(rgb16(), 16, k=4)
     code = ex.as_code()
     assert "G = ...  # your generator" in code and "first_layer='0'" in code
@@ -273,10 +266,10 @@ def test_latent_as_code_for_a_user_generator_says_where_G_comes_from_and_runs_wi
             "nn.Unflatten(1, (128, 4, 4)), nn.ReLU(), nn.ConvTranspose2d(128, 32, 4, 2, 1), nn.ReLU(), "
             "nn.ConvTranspose2d(32, 3, 4, 2, 1), nn.Tanh()).eval()")
     lines = [make if ln.startswith("G = ...") else ln for ln in code.splitlines()]
-    np.testing.assert_allclose(_run("\n".join(lines)), ex.directions, atol=1e-5)
+    np.testing.assert_allclose(_run(fresh_python, "\n".join(lines)), ex.directions, atol=1e-5)
 
 
-def test_householder_table_and_as_code_per_view():
+def test_householder_table_and_as_code_per_view(fresh_python):
     hh = HouseholderExplorer(m1=12.0, m2=-50.0, s1=2.0, rank=3, pretrain_steps=20, finetune_steps=5, train_seed=3,
                              face_rank=5, face_steps=3)
     mirrors = hh.table()                                  # the mirrors view
@@ -296,7 +289,7 @@ def test_householder_table_and_as_code_per_view():
     hh.open_faces()
     faces = hh.table()
     codes.append(hh.as_code())
-    r, d, got = _run(*codes)
+    r, d, got = _run(fresh_python, *codes)
     r = np.asarray(r)
     np.testing.assert_allclose(r[0], mirrors.iloc[1, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)
     np.testing.assert_allclose(r[1], mirrors.iloc[2, 1:].to_numpy(float).reshape(2, 2), atol=1e-12)

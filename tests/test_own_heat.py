@@ -178,13 +178,9 @@ def test_table_holds_the_embedding_with_its_colour_and_index():
     assert ex.export_name() == "heat_geodesic_swiss_roll_t0.2"
 
 
-def _run(code, tmp_path):
-    out = tmp_path / "result.npy"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "SPECTRAL_EXPLORER_DEVICE": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", code + f"\nnp.save({str(out)!r}, result)\n"], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return np.load(out)
+def _run(fresh_python, code, tmp_path):
+    """``code`` run in a fresh process (tests/_fresh.py): its ``result``."""
+    return fresh_python.run(code, tmp_path)[0]
 
 
 @pytest.mark.parametrize("params", [
@@ -192,24 +188,24 @@ def _run(code, tmp_path):
     dict(n=1100, landmarks=40, weights="alpha", method="chebyshev", order=40, t=10.0, denoise=2.0, compare=[]),
     dict(n=200, method="exact", sigma=0.5, formula="varadhan", dataset="sphere"),
 ])
-def test_as_code_run_in_a_fresh_interpreter_reproduces_the_embedding(params, tmp_path):
+def test_as_code_run_in_a_fresh_interpreter_reproduces_the_embedding(params, tmp_path, fresh_python):
     ex = HeatGeodesicExplorer(**params)
     assert not ex.error
     code = ex.as_code()
     assert "result =" in code and "data.load(" in code
-    np.testing.assert_allclose(_run(code, tmp_path), ex.embedding, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(_run(fresh_python, code, tmp_path), ex.embedding, rtol=1e-7, atol=1e-7)
 
 
-def test_as_code_for_the_example_file_and_for_an_array(tmp_path, roll):
+def test_as_code_for_the_example_file_and_for_an_array(tmp_path, roll, fresh_python):
     ex = HeatGeodesicExplorer(n=300, t=1.0)
     ex.load_example()
-    np.testing.assert_allclose(_run(ex.as_code(), tmp_path), ex.embedding, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(_run(fresh_python, ex.as_code(), tmp_path), ex.embedding, rtol=1e-7, atol=1e-7)
     mine = HeatGeodesicExplorer.from_points(roll.X)
     code = mine.as_code()
     assert "X = ...   # your (n, d) array" in code
     np.save(tmp_path / "X.npy", roll.X)
     code = code.replace("X = ...", f"X = np.load({str(tmp_path / 'X.npy')!r})")
-    np.testing.assert_allclose(_run(code, tmp_path), mine.embedding, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(_run(fresh_python, code, tmp_path), mine.embedding, rtol=1e-7, atol=1e-7)
 
 
 def test_json_of_metrics_is_plain(roll):

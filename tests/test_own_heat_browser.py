@@ -3,7 +3,7 @@
 goes into the URL; bad files (wrong type, NaN, text, over 25 MB) each get a message in the page
 and the page keeps working; the example button loads the shipped file; the CSV download holds the
 embedding; a pasted 300-digit knn is reported against its range.  The server log stays clean
-(checked when the ``server`` fixture stops it) and nothing is asked of another host."""
+(checked when the ``server`` fixture ends: the log the module's tests made) and nothing is asked of another host."""
 
 from __future__ import annotations
 

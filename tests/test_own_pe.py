@@ -231,20 +231,12 @@ def test_table_columns_and_shape():
     assert ex.table().shape == (40, 2 + ex.sin_dim) and ex.table().columns[-1] == f"PE_{ex.sin_dim - 1}"
 
 
-def _run_codes(codes, cwd) -> list[np.ndarray]:
-    """Run each script in one fresh interpreter (each in its own namespace); their ``result``s."""
-    script = ("import json, numpy\nout = []\nfor code in json.loads(CODES):\n    ns = {}\n    exec(code, ns)\n"
-              "    out.append(numpy.asarray(ns['result']).tolist())\nprint('RESULT' + json.dumps(out))\n")
-    script = f"CODES = {json.dumps(json.dumps(codes))}\n" + script
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", SPECTRAL_EXPLORER_DEVICE="cpu")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600,
-                         cwd=cwd)
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT"))
-    return [np.array(r) for r in json.loads(line[len("RESULT"):])]
+def _run_codes(fresh_python, codes, cwd) -> list[np.ndarray]:
+    """Run each script in a fresh process of its own (tests/_fresh.py); their ``result``s."""
+    return [np.asarray(fresh_python.run(code, cwd)[0]) for code in codes]
 
 
-def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter(tmp_path):
+def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter(tmp_path, fresh_python):
     cases = []
     ex = PEX(graph="cycle", n=16, index=3, angle=60.0, flip_sign=True)    # rotated inside a repeated pair
     cases.append((ex.as_code(), ex.table().iloc[:, 2:].to_numpy()))
@@ -273,7 +265,7 @@ def test_as_code_reproduces_the_shown_encoding_in_a_fresh_interpreter(tmp_path):
     assert "open('mine.txt', 'rb')" in cases[-1][0]
     code = PEX.from_graph(nx.les_miserables_graph()).as_code()
     assert "G = ...  # your networkx graph" in code and "weight='weight'" in code
-    results = _run_codes([c for c, _ in cases], tmp_path)
+    results = _run_codes(fresh_python, [c for c, _ in cases], tmp_path)
     for got, (_, expected) in zip(results, cases):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-12)
