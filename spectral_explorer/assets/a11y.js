@@ -17,7 +17,11 @@
     ".noUi-handle:focus,.noUi-handle:focus-visible{outline:3px solid #1a5fb4 !important;outline-offset:1px}" +
     ".bk-tab:focus-visible{outline:3px solid #1a5fb4 !important;outline-offset:-3px !important}" +
     // Panel's Markdown draws inline code light blue (#82aaff, 2.3:1 on white): a dark blue, 8:1
-    ":not(pre)>code{color:#1f4e8c !important}";
+    ":not(pre)>code{color:#1f4e8c !important}" +
+    // Panel's default (notebook) design draws success buttons white on #28a745 (3.1:1) and
+    // warning buttons white on #ffc107 (1.6:1): a darker green, and dark text on the yellow
+    ".bk-btn-success{background-color:#1e7b34 !important;border-color:#1e7b34 !important;color:#fff !important}" +
+    ".bk-btn-warning{color:#212529 !important}";
   var PLAYER = {first: "first frame", previous: "previous frame", reverse: "play backwards", pause: "pause",
                 play: "play", next: "next frame", last: "last frame", slower: "slower", faster: "faster"};
   var observed = new WeakSet(), styled = new WeakSet(), keyed = new WeakSet();
