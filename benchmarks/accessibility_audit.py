@@ -20,16 +20,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _axe import AXE_JS, TAGS, audit_with_tabs, counts, report, run_axe, settle  # noqa: E402
-from _browser import CHROMIUM_ARGS  # noqa: E402
+from _browser import CHROMIUM_ARGS, start_server  # noqa: E402
 
 
 def _port() -> int:
@@ -39,23 +37,11 @@ def _port() -> int:
 
 
 def _serve(source: Path, port: int):
+    """``spectral-explorer serve`` of the checkout ``source`` (the tests' starter, quick mode)."""
     env = {k: v for k, v in os.environ.items() if k != "BOKEH_RESOURCES"}
     env.update(PYTHONPATH=str(source), SPECTRAL_EXPLORER_DEVICE="cpu", OMP_NUM_THREADS="1",
                SPECTRAL_EXPLORER_QUICK="1")
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([sys.executable, "-m", "spectral_explorer.cli", "serve", "--port", str(port)],
-                            cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                log.seek(0)
-                raise SystemExit(f"the server of {source} did not start:\n{log.read()[-2000:]}")
-            time.sleep(0.5)
+    return start_server(port, cwd=source, env=env)
 
 
 def audit(source: Path, browser) -> dict:
