@@ -1,4 +1,4 @@
-"""Command line: ``spectral-explorer serve | reproduce | bench``."""
+"""Command line: ``spectral-explorer serve | school | reproduce | bench``."""
 
 from __future__ import annotations
 
@@ -226,6 +226,12 @@ def _serve(args):
     return 0
 
 
+def _school(args):
+    from . import school
+
+    return school.main(args)
+
+
 def _reproduce(args):
     import importlib
 
@@ -246,7 +252,7 @@ def _bench(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``spectral-explorer`` argument parser: ``serve``, ``reproduce`` and ``bench``."""
+    """The ``spectral-explorer`` argument parser: ``serve``, ``school``, ``reproduce`` and ``bench``."""
     p = argparse.ArgumentParser(prog="spectral-explorer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -261,6 +267,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra host[:port] allowed to connect (repeatable)")
     s.add_argument("--show", action="store_true", help="open a browser")
     s.set_defaults(func=_serve)
+
+    c = sub.add_parser("school", help="nginx in front of several serve processes (a class or a school)",
+                       description="Start --backends N `serve` processes on free local ports (plus any remote "
+                                   "--backend HOST:PORT) behind an nginx front on --address:--port: sessions kept on "
+                                   "their backend, websockets upgraded, new pages moved off a backend that does not "
+                                   "answer. Ctrl-C or SIGTERM stops everything it started.")
+    c.add_argument("--backends", type=int, default=2, help="local serve processes to start (default 2)")
+    c.add_argument("--port", type=int, default=8080, help="the front's port (default 8080)")
+    c.add_argument("--address", default="127.0.0.1",
+                   help="the front's address (default 127.0.0.1; 0.0.0.0 to share on a network)")
+    c.add_argument("--backend", action="append", default=None, metavar="HOST:PORT",
+                   help="a serve process on another machine, started with --allow-websocket-origin FRONT:PORT "
+                        "(repeatable)")
+    c.add_argument("--allow-websocket-origin", action="append", default=None,
+                   help="extra host[:port] students use to reach the front (repeatable)")
+    c.add_argument("--nginx", default=None, help="the nginx binary (default: nginx on PATH or /usr/sbin/nginx)")
+    c.add_argument("--log-dir", default=None, help="keep the backends' and nginx's logs in this folder")
+    c.set_defaults(func=_school)
 
     r = sub.add_parser("reproduce", help="recompute a paper's table, write JSON and CSV")
     r.add_argument("target", choices=sorted(REPRODUCE_TARGETS))
