@@ -43,6 +43,7 @@ BACKEND_START_S = 180.0
 
 
 def free_port(address: str = "127.0.0.1") -> int:
+    """A port nothing listens on at ``address`` now."""
     with socket.socket() as s:
         s.bind((address, 0))
         return s.getsockname()[1]
@@ -66,10 +67,12 @@ class Backend:
 
     @property
     def address(self) -> str:
+        """``host:port`` as nginx's ``server`` line and the front's header name it."""
         return f"{self.host}:{self.port}"
 
 
 def parse_backend(text: str) -> Backend:
+    """A remote backend from ``HOST:PORT`` (``[::1]:PORT`` for IPv6); anything else exits with the form expected."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SystemExit(f"error: --backend {text!r}: expected HOST:PORT, e.g. 192.168.1.20:5006")
@@ -158,6 +161,7 @@ class School:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
+        """Start the local backends, wait until every backend answers, then nginx and the health check."""
         nginx = find_nginx(self.nginx)
         origins = sum((["--allow-websocket-origin", o] for o in self.front_origins()), [])
         for i in range(self.n_backends):
@@ -235,6 +239,7 @@ class School:
                     print(line, flush=True)
 
     def stop(self):
+        """Stop nginx and every backend started here (SIGTERM, then SIGKILL after 15 s); remove the folder."""
         self._stop.set()
         with self._lock:
             procs = ([self.nginx_proc] if self.nginx_proc else []) + [b.process for b in self.backends if b.process]
